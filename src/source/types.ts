@@ -1,0 +1,59 @@
+/**
+ * The one seam between nodeinspect and the node: every probe asks a Source to run a tool.
+ * LiveSource runs it (on the host or inside a named netns); SnapshotSource answers from a file.
+ */
+
+/** Why a run did not give usable output. Absent on success (exit 0, or an accepted exit code). */
+export type RunFailure =
+  | 'missing-binary' // ENOENT on spawn: the tool is not installed
+  | 'permission' // EPERM/EACCES, or the tool said "Operation not permitted"
+  | 'timeout' // killed after the runner's timeout
+  | 'exit' // the tool ran and exited non-zero
+  | 'spawn' // any other spawn error
+  | 'not-recorded' // SnapshotSource: the snapshot holds no output for this command
+
+export interface RunRequest {
+  /** The logical command, e.g. ['bpftool', '-j', 'net', 'show']. Never a shell string. */
+  argv: readonly string[]
+  /** Standard input (e.g. a `tc -batch -` script). Part of the snapshot key. */
+  input?: string
+  timeoutMs?: number
+  /** Exit codes that still count as success (e.g. `tc -force -batch` exits 1 when one command fails). */
+  okExitCodes?: readonly number[]
+}
+
+export interface RawOutput {
+  argv: string[]
+  input?: string
+  stdout: string
+  stderr: string
+  exitCode: number | null
+  failure?: RunFailure
+  /** One line, "context: cause", e.g. `bpftool -j net show: exit 255: can't query prog: Operation not permitted`. */
+  message?: string
+  durationMs: number
+}
+
+export interface SourceMeta {
+  kind: 'live' | 'snapshot'
+  /** The named network namespace the commands ran in; absent for the host's own. */
+  netns?: string
+  hostname?: string
+  kernel?: string
+  takenAt?: string
+  snapshotFile?: string
+}
+
+export interface Source {
+  readonly meta: SourceMeta
+  run(req: RunRequest): Promise<RawOutput>
+}
+
+/** The key a snapshot files an output under: the argv plus any standard input. */
+export function runKey(argv: readonly string[], input?: string): string {
+  return JSON.stringify(input === undefined ? [argv] : [argv, input])
+}
+
+export function commandLine(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')
+}
