@@ -21,6 +21,8 @@ export interface SnapshotMeta {
   nodeinspectVersion?: string
   /** First line of each tool's own version output, e.g. {"bpftool": "7.1.0", "ip": "ip utility, iproute2-6.1.0"}. */
   tools?: Record<string, string>
+  /** Free text from whoever wrote the snapshot, shown with every answer from it. */
+  note?: string
 }
 
 /** Validate a parsed snapshot; every problem becomes one clear line naming the file. */
@@ -66,6 +68,7 @@ export class SnapshotSource implements Source {
     for (const o of snap.outputs) this.byKey.set(runKey(o.argv, o.input), o)
     this.meta = {kind: 'snapshot', hostname: snap.meta.hostname, kernel: snap.meta.kernel, takenAt: snap.meta.takenAt}
     if (snap.meta.netns !== undefined) this.meta.netns = snap.meta.netns
+    if (snap.meta.note !== undefined) this.meta.note = snap.meta.note
     if (file !== undefined) this.meta.snapshotFile = file
   }
 

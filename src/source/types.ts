@@ -42,6 +42,7 @@ export interface SourceMeta {
   kernel?: string
   takenAt?: string
   snapshotFile?: string
+  note?: string
 }
 
 export interface Source {

@@ -1,0 +1,267 @@
+import type {HooksInputs} from '../collect/hooks-inputs.js'
+import {deviceRole, type DeviceRole, type RoleContext} from '../knowledge/devices.js'
+import {recogniseProgram, splitObjectSection, type Recognition} from '../knowledge/programs.js'
+import {HOOK_KERNEL_NAME, type AttachmentWitness, type BpfProgram, type Device, type DevicePeer, type HookAttachment, type HookKind, type TcFilterInfo, type TcxInfo, type VxlanInfo, type XdpMode} from '../model/hooks.js'
+import type {Warning} from '../probes/parsed.js'
+import {compact} from '../util/compact.js'
+
+export const HOOKS_SCHEMA = 'nodeinspect.hooks/v1'
+
+/** `nodeinspect hooks --json`: see docs/json-schemas.md. Field names and meanings are stable within v1. */
+export interface HooksReport {
+  schema: typeof HOOKS_SCHEMA
+  node: NodeIdentity
+  /** The --dev pattern, when one was given. */
+  devFilter?: string
+  devices: DeviceHooks[]
+  /** Flow-dissector programs are per netns, not per device. */
+  flowDissector: Array<{progId: number; program?: ProgramInfo}>
+  /** How tcx/netkit attachments were seen, since Debian 12's bpftool cannot see them. */
+  tcxVisibility: {helper: 'ok' | 'unavailable'; kernelHasTcx?: boolean; bpftoolShowsTcx: boolean; unplacedTcxLinks: number}
+  summary: {devices: number; devicesWithPrograms: number; attachments: number; programs: number}
+  warnings: Warning[]
+}
+
+export interface NodeIdentity {
+  hostname?: string
+  kernel?: string
+  netns?: string
+  source: 'live' | 'snapshot'
+  snapshotFile?: string
+  takenAt?: string
+  /** A note the snapshot's author left (e.g. what a hand-written reference snapshot lacks). */
+  note?: string
+}
+
+export interface PodIp {
+  ip: string
+  /** `route`: a host route `IP dev <this device>`; `neighbour`: an ARP/ND entry on this device. */
+  evidence: 'route' | 'neighbour'
+}
+
+export interface DeviceHooks {
+  ifindex: number
+  name: string
+  kind: Device['kind']
+  kindRaw?: string
+  role: DeviceRole
+  roleBecause: string
+  software?: string
+  mac?: string
+  mtu?: number
+  operstate?: string
+  master?: string
+  addresses: string[]
+  vxlan?: VxlanInfo
+  peer?: DevicePeer & {podIps: PodIp[]}
+  hooks: HookView[]
+}
+
+export interface ProgramInfo {
+  id: number
+  type: string
+  name?: string
+  tag?: string
+  loadedAt?: string
+  mapIds: number[]
+  btfId?: number
+  bytesXlated?: number
+  bytesJited?: number
+}
+
+export interface HookView {
+  hook: HookKind
+  kernelName: string
+  direction: 'ingress' | 'egress' | 'peer'
+  /** 1-based order in which the kernel runs the programs of this device and direction (XDP, then tcx, then clsact). */
+  order: number
+  progId: number
+  /** `bpf_lxc.o:[from-container]`, a tcx program name, or the loader's free-form name. */
+  attachName?: string
+  object?: string
+  section?: string
+  xdpMode?: XdpMode
+  tc?: TcFilterInfo
+  tcx?: TcxInfo
+  /** Absent when `bpftool prog show` did not list the program (race, or no privilege). */
+  program?: ProgramInfo
+  recognised?: Recognition
+  /** Which tools reported this attachment: the evidence (all of them ask the kernel). */
+  witnesses: AttachmentWitness[]
+}
+
+const DIRECTION: Record<HookKind, HookView['direction']> = {
+  xdp: 'ingress',
+  'tcx-ingress': 'ingress',
+  'tc-ingress': 'ingress',
+  'tcx-egress': 'egress',
+  'tc-egress': 'egress',
+  'netkit-primary': 'egress',
+  'netkit-peer': 'peer',
+  'flow-dissector': 'ingress',
+}
+
+/** Display and run order within a device: the receive path first (XDP before tcx before clsact), then transmit. */
+const HOOK_RANK: Record<HookKind, number> = {xdp: 0, 'tcx-ingress': 1, 'tc-ingress': 2, 'tcx-egress': 3, 'tc-egress': 4, 'netkit-primary': 5, 'netkit-peer': 6, 'flow-dissector': 7}
+
+export function globMatcher(pattern: string): (s: string) => boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  return (s) => re.test(s)
+}
+
+/** Merge what bpftool, tc, ip-link and the helper each saw into one attachment per (device, hook, program). */
+export function mergeAttachments(inputs: Pick<HooksInputs, 'devices' | 'bpftoolNet' | 'tc' | 'helper'>): HookAttachment[] {
+  const ifindexByName = new Map(inputs.devices.map((d) => [d.name, d.ifindex]))
+  const byKey = new Map<string, HookAttachment>()
+  const add = (a: HookAttachment): void => {
+    const ifindex = a.ifindex || ifindexByName.get(a.devname) || 0
+    const key = `${ifindex}|${a.hook}|${a.progId}`
+    const cur = byKey.get(key)
+    if (!cur) {
+      byKey.set(key, {...a, ifindex, witnesses: [...a.witnesses]})
+      return
+    }
+    for (const w of a.witnesses) if (!cur.witnesses.includes(w)) cur.witnesses.push(w)
+    if (a.tc) cur.tc = {...cur.tc, ...a.tc}
+    if (a.tcx) cur.tcx = {...a.tcx, ...cur.tcx, linkId: cur.tcx?.linkId ?? a.tcx.linkId, revision: a.tcx.revision ?? cur.tcx?.revision, position: a.tcx.position || cur.tcx?.position || 0}
+    if (a.xdpMode && (!cur.xdpMode || cur.xdpMode === 'unknown')) cur.xdpMode = a.xdpMode
+    if (!cur.attachName && a.attachName) cur.attachName = a.attachName
+  }
+  inputs.bpftoolNet.attachments.forEach(add)
+  inputs.tc.bpf.forEach(add)
+  // The helper's BPF_PROG_QUERY order is the kernel's run order: it wins for tcx positions.
+  inputs.helper.attachments.forEach((a) => add(a))
+  for (const d of inputs.devices) {
+    if (d.xdp?.progId !== undefined) add({ifindex: d.ifindex, devname: d.name, hook: 'xdp', progId: d.xdp.progId, xdpMode: d.xdp.mode, witnesses: ['ip-link']})
+  }
+  for (const a of inputs.helper.attachments) {
+    const cur = byKey.get(`${a.ifindex}|${a.hook}|${a.progId}`)
+    if (cur && a.tcx) cur.tcx = {...cur.tcx, ...a.tcx, linkId: a.tcx.linkId ?? cur.tcx?.linkId}
+  }
+  return [...byKey.values()]
+}
+
+function programInfo(p: BpfProgram): ProgramInfo {
+  return compact({id: p.id, type: p.type, name: p.name, tag: p.tag, loadedAt: p.loadedAt, mapIds: p.mapIds, btfId: p.btfId, bytesXlated: p.bytesXlated, bytesJited: p.bytesJited})
+}
+
+export interface AnalyseHooksOptions {
+  dev?: string
+}
+
+export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}): HooksReport {
+  const programs = new Map(inputs.programs.map((p) => [p.id, p]))
+  const attachments = mergeAttachments(inputs)
+  const byDev = new Map<number, HookAttachment[]>()
+  for (const a of attachments) byDev.set(a.ifindex, [...(byDev.get(a.ifindex) ?? []), a])
+
+  const ctx: RoleContext = {defaultRouteDevs: new Set(), underlayDevs: new Set()}
+  for (const r of inputs.routes) if (r.dst === 'default' && r.dev && r.type === 'unicast') ctx.defaultRouteDevs.add(r.dev)
+  const localAddrDev = new Map<string, string>()
+  for (const d of inputs.devices) for (const a of d.addresses) localAddrDev.set(a.local, d.name)
+  for (const d of inputs.devices) {
+    if (d.vxlan?.dev) ctx.underlayDevs.add(d.vxlan.dev)
+    if (d.vxlan?.local && localAddrDev.has(d.vxlan.local)) ctx.underlayDevs.add(localAddrDev.get(d.vxlan.local)!)
+  }
+
+  const podIps = new Map<string, PodIp[]>()
+  const addPodIp = (dev: string, ip: string, evidence: PodIp['evidence']): void => {
+    const list = podIps.get(dev) ?? []
+    if (!list.some((x) => x.ip === ip)) list.push({ip, evidence})
+    podIps.set(dev, list)
+  }
+  for (const r of inputs.routes) {
+    const host = /^([^/]+)(?:\/(32|128))?$/.exec(r.dst)
+    if (host && r.dev && r.type === 'unicast' && !r.gateway && r.table !== 'local') addPodIp(r.dev, host[1]!, 'route')
+  }
+  for (const n of inputs.neighbours) if (!n.state.includes('FAILED') && !n.dst.startsWith('fe80:')) addPodIp(n.dev, n.dst, 'neighbour')
+
+  const match = opts.dev ? globMatcher(opts.dev) : undefined
+  const devices: DeviceHooks[] = []
+  for (const d of [...inputs.devices].sort((a, b) => a.ifindex - b.ifindex)) {
+    if (match && !match(d.name) && !d.altnames.some(match) && !match(String(d.ifindex))) continue
+    const role = deviceRole(d, ctx)
+    let peer: DeviceHooks['peer']
+    if (d.peer) {
+      peer = {...d.peer, podIps: []}
+      if (peer.netnsId !== undefined && !peer.netns && inputs.netnsNames.has(peer.netnsId)) peer.netns = inputs.netnsNames.get(peer.netnsId)
+      if (role.role === 'pod-endpoint' || role.role === 'health-endpoint') peer.podIps = podIps.get(d.name) ?? []
+    }
+    const view: DeviceHooks = compact({
+      ifindex: d.ifindex,
+      name: d.name,
+      kind: d.kind,
+      kindRaw: d.kindRaw,
+      role: role.role,
+      roleBecause: role.because,
+      software: role.software,
+      mac: d.mac,
+      mtu: d.mtu,
+      operstate: d.operstate,
+      master: d.master,
+      addresses: d.addresses.map((a) => `${a.local}/${a.prefixlen}`),
+      vxlan: d.vxlan,
+      peer,
+      hooks: [] as HookView[],
+    })
+    const atts = (byDev.get(d.ifindex) ?? []).sort(
+      (a, b) => HOOK_RANK[a.hook] - HOOK_RANK[b.hook] || (a.tcx?.position ?? 0) - (b.tcx?.position ?? 0) || (a.tc?.pref ?? 0) - (b.tc?.pref ?? 0) || (a.tc?.handle ?? '').localeCompare(b.tc?.handle ?? '') || a.progId - b.progId,
+    )
+    const orderByDir = new Map<string, number>()
+    for (const a of atts) {
+      const dir = DIRECTION[a.hook]
+      const order = (orderByDir.get(dir) ?? 0) + 1
+      orderByDir.set(dir, order)
+      const p = programs.get(a.progId)
+      const {object, section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
+      const h: HookView = compact({
+        hook: a.hook,
+        kernelName: HOOK_KERNEL_NAME[a.hook],
+        direction: dir,
+        order,
+        progId: a.progId,
+        attachName: a.attachName,
+        object,
+        section,
+        xdpMode: a.xdpMode,
+        tc: a.tc,
+        tcx: a.tcx,
+        program: p ? programInfo(p) : undefined,
+        recognised: recogniseProgram(section, p?.name, a.attachName),
+        witnesses: [...a.witnesses].sort(),
+      })
+      view.hooks.push(h)
+    }
+    devices.push(view)
+  }
+
+  const warnings = [...inputs.warnings]
+  const bpftoolShowsTcx = inputs.bpftoolNet.attachments.some((a) => a.hook.startsWith('tcx') || a.hook.startsWith('netkit'))
+  const placedLinks = new Set(attachments.flatMap((a) => (a.tcx?.linkId !== undefined ? [a.tcx.linkId] : [])))
+  const unplacedTcxLinks = inputs.links.filter((l) => (l.type === 'tcx' || l.type === 'netkit') && !placedLinks.has(l.id)).length
+  if (unplacedTcxLinks > 0 && !inputs.helper.available && !bpftoolShowsTcx)
+    warnings.push({probe: 'bpftool -j link show', kind: 'unsupported', message: `${unplacedTcxLinks} tcx/netkit link(s) exist but cannot be placed on a device: build the nodeinspect-bpf helper or install bpftool >= 7.3`})
+
+  const m = inputs.meta
+  const node: NodeIdentity = compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
+  const shownAttachments = devices.reduce((n, d) => n + d.hooks.length, 0)
+  const report: HooksReport = {
+    schema: HOOKS_SCHEMA,
+    node,
+    devices,
+    flowDissector: inputs.bpftoolNet.flowDissectorProgIds.map((id) => {
+      const p = programs.get(id)
+      return p ? {progId: id, program: programInfo(p)} : {progId: id}
+    }),
+    tcxVisibility: compact({helper: inputs.helper.available ? ('ok' as const) : ('unavailable' as const), kernelHasTcx: inputs.helper.tcxSupported, bpftoolShowsTcx, unplacedTcxLinks}),
+    summary: {
+      devices: devices.length,
+      devicesWithPrograms: devices.filter((d) => d.hooks.length > 0).length,
+      attachments: shownAttachments,
+      programs: new Set(devices.flatMap((d) => d.hooks.map((h) => h.progId))).size,
+    },
+    warnings,
+  }
+  if (opts.dev !== undefined) report.devFilter = opts.dev
+  return report
+}

@@ -1,0 +1,28 @@
+import {Command, Flags} from '@oclif/core'
+import {UserError} from '../errors.js'
+import {LiveSource} from '../source/live.js'
+import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
+import type {Source} from '../source/types.js'
+
+/** Flags every inspection command shares: where the facts come from. */
+export const sourceFlags = {
+  netns: Flags.string({description: 'inspect inside this named network namespace (from `ip netns list`), e.g. a lab node', exclusive: ['snapshot']}),
+  snapshot: Flags.string({description: 'answer offline from a file written by `nodeinspect snapshot`', exclusive: ['netns']}),
+  timeout: Flags.integer({description: 'per-tool timeout in milliseconds', min: 100, default: 20_000}),
+}
+
+export async function sourceFrom(flags: {netns?: string; snapshot?: string; timeout?: number}): Promise<Source> {
+  if (flags.snapshot !== undefined) return new SnapshotSource(await loadSnapshot(flags.snapshot), flags.snapshot)
+  return new LiveSource({netns: flags.netns, timeoutMs: flags.timeout})
+}
+
+/** One-line errors for the user's mistakes (exit 2); an unexpected failure is one line too, the stack only with DEBUG. */
+export abstract class BaseCommand extends Command {
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (err instanceof UserError) this.error(err.message, {exit: 2})
+    if (err.oclif || (err as {code?: string}).code?.startsWith?.('EEXIT')) throw err
+    const debug = /nodeinspect/.test(process.env.DEBUG ?? '')
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`)
+    this.error(`internal error: ${err.message}${debug ? '' : ' (set DEBUG=nodeinspect:* for the stack)'}`, {exit: 1})
+  }
+}

@@ -1,0 +1,34 @@
+import {Flags} from '@oclif/core'
+import {analyseHooks, type HooksReport} from '../analyses/hooks.js'
+import {BaseCommand, sourceFlags, sourceFrom} from '../cli/base-command.js'
+import {collectHooksInputs} from '../collect/hooks-inputs.js'
+import {UserError} from '../errors.js'
+
+export default class Hooks extends BaseCommand {
+  static override summary = 'Which eBPF programs sit on which hook of each device, and what they are'
+  static override description = `Reads XDP, tc clsact, tcx, netkit and flow-dissector attachments of every device (bpftool, tc, ip and the
+nodeinspect-bpf helper for tcx/netkit, which Debian 12's bpftool cannot see), with each program's id, type,
+name, tag, object and section, load time and maps, and what it is where nodeinspect recognises it.
+A constant number of tool runs, whatever the number of devices. --json prints the nodeinspect.hooks/v1 schema.`
+  static override examples = ['<%= config.bin %> hooks', '<%= config.bin %> hooks --dev eth0', "<%= config.bin %> hooks --dev 'lxc*' --netns nilab-node1 --json", '<%= config.bin %> hooks --snapshot node1.json']
+  static override enableJsonFlag = true
+  static override flags = {
+    dev: Flags.string({description: "only devices whose name (or altname, or ifindex) matches this glob, e.g. eth0 or 'lxc*'"}),
+    ...sourceFlags,
+  }
+
+  async run(): Promise<HooksReport> {
+    const {flags} = await this.parse(Hooks)
+    const src = await sourceFrom(flags)
+    const report = analyseHooks(await collectHooksInputs(src), {dev: flags.dev})
+    if (flags.dev !== undefined && report.devices.length === 0) {
+      const fatal = report.warnings.find((w) => w.probe.startsWith('ip -j') && w.kind !== 'parse')
+      throw new UserError(fatal ? `no devices could be read: ${fatal.message}` : `no device matches --dev "${flags.dev}"`)
+    }
+    if (!this.jsonEnabled()) {
+      const [{renderHooksTable}, {styleFor}] = await Promise.all([import('../render/hooks-table.js'), import('../render/style.js')])
+      this.log(renderHooksTable(report, styleFor(), process.stdout.columns || 120))
+    }
+    return report
+  }
+}

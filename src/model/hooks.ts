@@ -1,0 +1,164 @@
+/** Facts about devices, hook attachments and BPF programs: plain JSON-serialisable data, no I/O. */
+
+export type DeviceKind =
+  | 'loopback'
+  | 'physical'
+  | 'veth'
+  | 'vxlan'
+  | 'geneve'
+  | 'netkit'
+  | 'bridge'
+  | 'bond'
+  | 'vlan'
+  | 'macvlan'
+  | 'ipvlan'
+  | 'ifb'
+  | 'dummy'
+  | 'wireguard'
+  | 'tun'
+  | 'ipip'
+  | 'gre'
+  | 'other'
+
+export interface VxlanInfo {
+  vni?: number
+  /** UDP destination port (8472 for Cilium and flannel, 4789 IANA/Calico). */
+  port?: number
+  local?: string
+  remote?: string
+  group?: string
+  /** Lower device (vxlan's `info_data.link`). */
+  dev?: string
+  /** Collect-metadata mode: the tunnel key comes from eBPF (Cilium's cilium_vxlan). */
+  external?: boolean
+  learning?: boolean
+}
+
+export interface DeviceAddress {
+  family: 'inet' | 'inet6'
+  local: string
+  prefixlen: number
+  scope?: string
+}
+
+/** The peer of a veth/netkit, as the kernel reports it from this side. */
+export interface DevicePeer {
+  ifindex?: number
+  name?: string
+  /** nsid as seen from this netns (absent: same netns). */
+  netnsId?: number
+  /** `ip netns` name of the peer's namespace, where nodeinspect could map the nsid. */
+  netns?: string
+  sameNetns: boolean
+}
+
+/** A device as `ip -j -d addr show` (or `ip -d link show` text) reports it. */
+export interface Device {
+  ifindex: number
+  name: string
+  kind: DeviceKind
+  /** The kernel's kind string (`info_kind`), e.g. "veth", "vxlan"; absent for physical NICs. */
+  kindRaw?: string
+  slaveKind?: string
+  mac?: string
+  mtu?: number
+  operstate?: string
+  flags: string[]
+  master?: string
+  /** Lower device for vlan/macvlan/ipvlan (`link` when not a veth peer). */
+  lower?: string
+  altnames: string[]
+  addresses: DeviceAddress[]
+  vxlan?: VxlanInfo
+  peer?: DevicePeer
+  /** XDP as ip-link reports it (mode and program id). */
+  xdp?: {mode: XdpMode; progId?: number}
+}
+
+export type XdpMode = 'driver' | 'generic' | 'offload' | 'multi' | 'unknown'
+
+/** Where a program is attached. The kernel's own names kept beside ours. */
+export type HookKind =
+  | 'xdp'
+  | 'tc-ingress'
+  | 'tc-egress'
+  | 'tcx-ingress'
+  | 'tcx-egress'
+  | 'netkit-primary'
+  | 'netkit-peer'
+  | 'flow-dissector'
+
+export const HOOK_KERNEL_NAME: Record<HookKind, string> = {
+  xdp: 'XDP (IFLA_XDP)',
+  'tc-ingress': 'clsact ingress (cls_bpf, parent ffff:fff2)',
+  'tc-egress': 'clsact egress (cls_bpf, parent ffff:fff3)',
+  'tcx-ingress': 'BPF_TCX_INGRESS',
+  'tcx-egress': 'BPF_TCX_EGRESS',
+  'netkit-primary': 'BPF_NETKIT_PRIMARY',
+  'netkit-peer': 'BPF_NETKIT_PEER',
+  'flow-dissector': 'BPF_FLOW_DISSECTOR',
+}
+
+/** Which tool reported an attachment: the evidence for it. */
+export type AttachmentWitness = 'bpftool-net' | 'tc-filter' | 'ip-link' | 'bpf-helper'
+
+export interface TcFilterInfo {
+  pref: number
+  handle?: string
+  chain?: number
+  protocol?: string
+  directAction?: boolean
+  /** TCA_BPF_NAME: `object:[section]` for iproute2-loaded programs, a free name for others. */
+  bpfName?: string
+  notInHw?: boolean
+  jited?: boolean
+}
+
+export interface TcxInfo {
+  /** 1-based position in the kernel's run order for this device and direction. */
+  position: number
+  linkId?: number
+  revision?: number
+}
+
+export interface HookAttachment {
+  ifindex: number
+  devname: string
+  hook: HookKind
+  progId: number
+  /** The name the attaching tool gave (TCA_BPF_NAME, or the program name for tcx/xdp). */
+  attachName?: string
+  xdpMode?: XdpMode
+  tc?: TcFilterInfo
+  tcx?: TcxInfo
+  witnesses: AttachmentWitness[]
+}
+
+export interface BpfProgram {
+  id: number
+  type: string
+  name?: string
+  tag?: string
+  gplCompatible?: boolean
+  /** ISO 8601, UTC. */
+  loadedAt?: string
+  uid?: number
+  bytesXlated?: number
+  bytesJited?: number
+  bytesMemlock?: number
+  mapIds: number[]
+  btfId?: number
+}
+
+/** A non-BPF tc filter (fw, u32, flower, matchall…), kept for the marks analysis. */
+export interface TcFilter {
+  ifindex?: number
+  devname: string
+  direction: 'ingress' | 'egress'
+  kind: string
+  pref?: number
+  handle?: string
+  chain?: number
+  protocol?: string
+  options: Record<string, unknown>
+}

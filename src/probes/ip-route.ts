@@ -1,0 +1,74 @@
+import type {RawOutput, Source} from '../source/types.js'
+import {asArray, num} from './bpftool-net.js'
+import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+
+/** Every routing table, IPv4 and IPv6: `ip -j route show table all` (and `-6`). */
+export const IP_ROUTE_ARGV = {ipv4: ['ip', '-j', '-4', 'route', 'show', 'table', 'all'], ipv6: ['ip', '-j', '-6', 'route', 'show', 'table', 'all']} as const
+/** Neighbours of both families: on a Cilium/Calico node the pod IPs appear here on their host-side veth. */
+export const IP_NEIGH_ARGV = ['ip', '-j', 'neigh', 'show'] as const
+
+export const collectRoutes = (src: Source, family: 'ipv4' | 'ipv6'): Promise<RawOutput> => src.run({argv: IP_ROUTE_ARGV[family]})
+export const collectNeighbours = (src: Source): Promise<RawOutput> => src.run({argv: IP_NEIGH_ARGV})
+
+export interface Route {
+  family: 'ipv4' | 'ipv6'
+  /** "default" or a prefix ("10.42.0.0/24"; a host route is printed without /32 by ip). */
+  dst: string
+  type: string
+  table: string
+  dev?: string
+  gateway?: string
+  prefsrc?: string
+  scope?: string
+  protocol?: string
+  metric?: number
+  flags: string[]
+}
+
+/** e.g. `{"dst":"10.42.0.0/24","gateway":"10.42.0.247","dev":"cilium_vxlan","table":"main","flags":["onlink"]}`; `type` is omitted for unicast. */
+export function parseIpRouteJson(text: string, family: 'ipv4' | 'ipv6'): Parsed<Route[]> {
+  const probe = `ip -j ${family === 'ipv4' ? '-4' : '-6'} route show table all`
+  if (text.trim() === '') return {facts: [], problems: []}
+  const {value, problem: p} = parseJson(probe, text)
+  if (p) return {facts: [], problems: [p]}
+  if (!Array.isArray(value)) return {facts: [], problems: [problem(probe, 'expected a list of routes')]}
+  const facts: Route[] = []
+  const problems: ParseProblem[] = []
+  for (const v of value) {
+    const e = (v ?? {}) as Record<string, unknown>
+    if (typeof e.dst !== 'string') {
+      problems.push(problem(probe, 'route lacks dst', undefined, JSON.stringify(v)))
+      continue
+    }
+    const r: Route = {family, dst: e.dst, type: typeof e.type === 'string' ? e.type : 'unicast', table: typeof e.table === 'string' ? e.table : 'main', flags: asArray(e.flags).map(String)}
+    for (const k of ['dev', 'gateway', 'prefsrc', 'scope', 'protocol'] as const) if (typeof e[k] === 'string') r[k] = e[k] as string
+    if (num(e.metric) !== undefined) r.metric = num(e.metric)
+    facts.push(r)
+  }
+  return {facts, problems}
+}
+
+export interface Neighbour {
+  dst: string
+  dev: string
+  lladdr?: string
+  state: string[]
+}
+
+/** e.g. `{"dst":"10.42.1.80","dev":"lxc48c4aa0637ce","lladdr":"f6:00:50:f9:92:a1","state":["REACHABLE"]}` */
+export function parseIpNeighJson(text: string): Parsed<Neighbour[]> {
+  const probe = 'ip -j neigh show'
+  if (text.trim() === '') return {facts: [], problems: []}
+  const {value, problem: p} = parseJson(probe, text)
+  if (p) return {facts: [], problems: [p]}
+  if (!Array.isArray(value)) return {facts: [], problems: [problem(probe, 'expected a list of neighbours')]}
+  const facts: Neighbour[] = []
+  for (const v of value) {
+    const e = (v ?? {}) as Record<string, unknown>
+    if (typeof e.dst !== 'string' || typeof e.dev !== 'string') continue
+    const n: Neighbour = {dst: e.dst, dev: e.dev, state: asArray(e.state).map(String)}
+    if (typeof e.lladdr === 'string') n.lladdr = e.lladdr
+    facts.push(n)
+  }
+  return {facts, problems: []}
+}

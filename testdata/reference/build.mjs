@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Writes node1.json and node2.json, the reference snapshots of ../../../shared/SCENARIO.md (Cilium 1.12.3, VXLAN,
+// kernel 5.4.0-91), from the facts that walkthrough printed. Every value below says where it comes from (see
+// README.md); what the walkthrough did not show is left out, never made up. Run: node testdata/reference/build.mjs
+import {writeFileSync} from 'node:fs'
+
+const here = new URL('.', import.meta.url).pathname
+const j = (v) => JSON.stringify(v)
+const out = (argv, stdout, extra = {}) => ({argv, stdout, stderr: '', exitCode: 0, durationMs: 0, ...extra})
+
+// `ip -j -d addr show`, in iproute2's JSON shape, holding only what the walkthrough shows.
+function link(ifindex, ifname, kind, mac, extra = {}) {
+  const l = {ifindex, ifname, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], mtu: 1500, operstate: 'UP', link_type: 'ether'}
+  if (mac) l.address = mac
+  if (kind) l.linkinfo = {info_kind: kind, ...(extra.info_data ? {info_data: extra.info_data} : {})}
+  delete extra.info_data
+  return {...l, ...extra, addr_info: extra.addr_info ?? []}
+}
+const addr = (local, prefixlen) => ({family: 'inet', local, prefixlen, scope: 'global'})
+const lo = {ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, operstate: 'UNKNOWN', link_type: 'loopback', address: '00:00:00:00:00:00', addr_info: [addr('127.0.0.1', 8)]}
+const vxlan = (ifindex) => link(ifindex, 'cilium_vxlan', 'vxlan', undefined, {info_data: {external: true, id: 0, port: 8472, learning: false}})
+
+function tcEntry(devname, ifindex, dir, name, id) {
+  return {devname, ifindex, kind: `clsact/${dir}`, name, id}
+}
+
+function node({hostname, underlay, routerIp, lxc, nets, tc, progs}) {
+  const devices = [
+    lo,
+    link(2, 'eth0', undefined, undefined, {addr_info: [addr(underlay, 24)]}),
+    link(3, 'cilium_net', 'veth', undefined, {link: 'cilium_host'}),
+    link(4, 'cilium_host', 'veth', undefined, {link: 'cilium_net', addr_info: [addr(routerIp, 32)]}),
+    vxlan(5),
+    link(25, 'lxc_health', 'veth', undefined, {link_netnsid: 1}),
+    link(lxc.ifindex, lxc.name, 'veth', lxc.mac, {link_index: lxc.peerIfindex, link_netnsid: 0}),
+  ]
+  const names = devices.map((d) => d.ifname)
+  const script = names.map((n) => `filter show dev ${n} ingress\nfilter show dev ${n} egress\n`).join('')
+  const tcAnswers = names.flatMap((n) => ['ingress', 'egress'].map((dir) => j(tc[`${n} ${dir}`] ?? []))).join('\n') + '\n'
+  const outputs = [
+    out(['ip', '-j', '-d', 'addr', 'show'], j(devices) + '\n'),
+    out(['bpftool', '-j', 'net', 'show'], j([{xdp: [], tc: nets, flow_dissector: []}]) + '\n'),
+    out(['bpftool', '-j', 'prog', 'show'], j(progs) + '\n'),
+    out(['bpftool', '-j', 'link', 'show'], '[]\n'),
+    // Kernel 5.4 predates tcx (6.6) and netkit (6.7): BPF_PROG_QUERY for them fails with EINVAL on every device.
+    out(['nodeinspect-bpf', 'query'], j({helper: 'nodeinspect-bpf', version: 1, queried: devices.length, tcx_supported: false, netkit_supported: false, attachments: [], errors: []}) + '\n'),
+    out(['ip', '-j', 'netns', 'list-id'], j(lxc.netns ? [{nsid: 0, name: lxc.netns}] : []) + '\n'),
+    out(['tc', '-j', '-force', '-batch', '-'], tcAnswers, {input: script}),
+  ]
+  return {
+    format: 'nodeinspect-snapshot',
+    version: 1,
+    meta: {
+      hostname,
+      kernel: '5.4.0-91-generic',
+      nodeinspectVersion: 'reference (written from SCENARIO.md)',
+      note: 'reference snapshot written from the SCENARIO.md walkthrough: bpftool net/tc output was captured only for eth0, cilium_vxlan and the flow\'s lxc device, and bpftool prog only for the programs it printed; routes and neighbours were not captured',
+    },
+    outputs,
+  }
+}
+
+const node1 = node({
+  hostname: 'ubuntu-dev2',
+  underlay: '192.168.1.12',
+  routerIp: '10.42.1.247',
+  lxc: {name: 'lxc48c4aa0637ce', ifindex: 43, peerIfindex: 42, mac: 'ae:36:76:3e:c3:03', netns: 'cni-407cd7d8-7c02-cfa7-bf93-22946f923ffd'},
+  nets: [
+    tcEntry('lxc48c4aa0637ce', 43, 'ingress', 'bpf_lxc.o:[from-container]', 2901),
+    tcEntry('cilium_vxlan', 5, 'ingress', 'bpf_overlay.o:[from-overlay]', 2699),
+    tcEntry('cilium_vxlan', 5, 'egress', 'bpf_overlay.o:[to-overlay]', 2707),
+    tcEntry('eth0', 2, 'ingress', 'bpf_netdev_eth0.o:[from-netdev]', 2823),
+    tcEntry('eth0', 2, 'egress', 'bpf_netdev_eth0.o:[to-netdev]', 2832),
+  ],
+  // `tc filter show dev lxc48c4aa0637ce ingress`: filter protocol all pref 1 bpf chain 0 handle 0x1
+  // bpf_lxc.o:[from-container] direct-action not_in_hw id 2901 tag d578585f7e71464b jited
+  tc: {
+    'lxc48c4aa0637ce ingress': [
+      {protocol: 'all', pref: 1, kind: 'bpf', chain: 0},
+      {protocol: 'all', pref: 1, kind: 'bpf', chain: 0, options: {handle: '0x1', bpf_name: 'bpf_lxc.o:[from-container]', 'direct-action': true, not_in_hw: true, prog: {id: 2901, tag: 'd578585f7e71464b', jited: 1}}},
+    ],
+  },
+  // `bpftool prog show id 2901`: 2901: sched_cls name handle_xgress tag d578585f7e71464b gpl / loaded_at
+  // 2023-01-09T19:29:52+0000 uid 0 / xlated 688B jited 589B memlock 4096B map_ids 572,86 / btf_id 301
+  progs: [
+    {id: 2901, type: 'sched_cls', name: 'handle_xgress', tag: 'd578585f7e71464b', gpl_compatible: true, loaded_at: 1673292592, uid: 0, bytes_xlated: 688, jited: true, bytes_jited: 589, bytes_memlock: 4096, map_ids: [572, 86], btf_id: 301},
+  ],
+})
+
+const node2 = node({
+  hostname: 'ubuntu-dev3',
+  underlay: '192.168.1.13',
+  routerIp: '10.42.0.247',
+  lxc: {name: 'lxc65015af813d1', ifindex: 29, peerIfindex: 28, mac: 'd2:ad:65:4d:d0:7b'},
+  nets: [
+    tcEntry('eth0', 2, 'ingress', 'bpf_netdev_eth0.o:[from-netdev]', 4556),
+    tcEntry('eth0', 2, 'egress', 'bpf_netdev_eth0.o:[to-netdev]', 4565),
+    tcEntry('cilium_vxlan', 5, 'ingress', 'bpf_overlay.o:[from-overlay]', 4468),
+    tcEntry('cilium_vxlan', 5, 'egress', 'bpf_overlay.o:[to-overlay]', 4476),
+    // Note: no egress program on lxc65015af813d1: delivery is a tail call from from-overlay (SCENARIO.md).
+    tcEntry('lxc65015af813d1', 29, 'ingress', 'bpf_lxc.o:[from-container]', 4670),
+  ],
+  tc: {},
+  progs: [],
+})
+
+writeFileSync(`${here}node1.json`, JSON.stringify(node1, null, 1) + '\n')
+writeFileSync(`${here}node2.json`, JSON.stringify(node2, null, 1) + '\n')
+console.log('wrote node1.json, node2.json')
