@@ -18,11 +18,29 @@ export async function sourceFrom(flags: {netns?: string; snapshot?: string; time
 
 /** One-line errors for the user's mistakes (exit 2); an unexpected failure is one line too, the stack only with DEBUG. */
 export abstract class BaseCommand extends Command {
-  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    if (err instanceof UserError) this.error(err.message, {exit: 2})
-    if (err.oclif || (err as {code?: string}).code?.startsWith?.('EEXIT')) throw err
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    // this.exit() and --help/--version travel as errors too: let oclif finish them.
+    if (err.code === 'EEXIT' || err.oclif?.exit === 0) throw err
     const debug = /nodeinspect/.test(process.env.DEBUG ?? '')
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`)
-    this.error(`internal error: ${err.message}${debug ? '' : ' (set DEBUG=nodeinspect:* for the stack)'}`, {exit: 1})
+    let message: string
+    let code: number
+    if (err instanceof UserError) {
+      message = err.message
+      code = 2
+    } else if (err.oclif) {
+      // A flag or argument error from oclif's parser: its first line says it; the rest is help boilerplate.
+      const lines = err.message
+        .split('\n')
+        .map((l) => l.replace(/^[\s›]+/, '').trim())
+        .filter((l) => l !== '' && !/^The following errors occurred/.test(l) && !/^See more help with/.test(l))
+      message = lines.join('; ') || err.message
+      code = 2
+    } else {
+      message = `internal error: ${err.message}${debug ? '' : ' (set DEBUG=nodeinspect:* for the stack)'}`
+      code = 1
+    }
+    process.stderr.write(`nodeinspect: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+    return this.exit(code)
   }
 }

@@ -22,7 +22,7 @@ A constant number of tool runs, whatever the number of devices. --json prints th
     const src = await sourceFrom(flags)
     const report = analyseHooks(await collectHooksInputs(src), {dev: flags.dev})
     if (flags.dev !== undefined && report.devices.length === 0) {
-      const fatal = report.warnings.find((w) => w.probe.startsWith('ip -j') && w.kind !== 'parse')
+      const fatal = report.warnings.find((w) => w.probe === 'ip -j -d addr show')
       throw new UserError(fatal ? `no devices could be read: ${fatal.message}` : `no device matches --dev "${flags.dev}"`)
     }
     if (!this.jsonEnabled()) {

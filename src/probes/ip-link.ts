@@ -129,6 +129,8 @@ export function parseIpLinkText(text: string): Parsed<Device[]> {
   const problems: ParseProblem[] = []
   let cur: Device | undefined
   let at: string | undefined
+  // `ip a` / `ip link` without -d print no kind at all: such a device's kind is unknown, not "physical".
+  const detailed = new Set<Device>()
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trimEnd()
     if (line.trim() === '') return
@@ -150,6 +152,7 @@ export function parseIpLinkText(text: string): Parsed<Device[]> {
     const t = line.trim().split(/\s+/)
     const first = t[0]!
     if (first.startsWith('link/')) {
+      if (t.includes('promiscuity')) detailed.add(cur)
       if (first === 'link/loopback') cur.kind = 'loopback'
       else if (first !== 'link/ether') cur.kind = 'other'
       if (t[1] && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(t[1])) cur.mac = t[1]
@@ -198,6 +201,7 @@ export function parseIpLinkText(text: string): Parsed<Device[]> {
       }
     }
   })
+  for (const d of facts) if (d.kind === 'physical' && !detailed.has(d)) d.kind = 'other'
   return {facts, problems}
 }
 

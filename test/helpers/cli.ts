@@ -1,0 +1,14 @@
+import {spawnSync} from 'node:child_process'
+import {ROOT} from './fixtures.js'
+
+export interface CliResult {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Run the built CLI (bin/run.js → dist/) as a user would; `npm test` builds first. */
+export function cli(args: string[], opts: {env?: Record<string, string>} = {}): CliResult {
+  const r = spawnSync(process.execPath, [`${ROOT}bin/run.js`, ...args], {cwd: ROOT, encoding: 'utf8', env: {...process.env, NO_COLOR: '1', ...opts.env}, timeout: 60_000})
+  return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+}
