@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The test command README names (npm test): build, then every test (unit, snapshot and live lab tests),
-# then one plain summary line `N passed, N failed, N skipped` that CI reads (it does not read vitest's).
+# The test command README names (npm test): installs what is missing, builds, runs every test (unit, snapshot
+# and the live lab tests), then prints one plain summary line `N passed, N failed, N skipped` that CI reads
+# (CI does not read vitest's own summary).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-npm run build || exit 1
+bash scripts/install-deps.sh || exit 1
+npm run build >/dev/null || { echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 rm -f .vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile=.vitest.json "$@"
 rc=$?

@@ -97,6 +97,19 @@ export function hookLabel(h: HookView): string {
   }
 }
 
+function hookRow(h: HookView): string[] {
+  const p = h.program
+  const what = h.recognised ? `${h.recognised.software} ${h.recognised.role}: ${h.recognised.summary} (recognised by ${h.recognised.matchedBy} "${h.recognised.matched}")` : 'not recognised'
+  const prog = [
+    `id ${h.progId}${p ? ` ${p.type}${p.name ? ` ${p.name}` : ''}` : ' (not listed by bpftool prog)'}`,
+    h.attachName && h.attachName !== p?.name ? h.attachName : undefined,
+    p?.tag ? `tag ${p.tag}` : undefined,
+    p?.loadedAt ? `loaded ${p.loadedAt}` : undefined,
+    p ? (p.mapIds.length ? `maps ${p.mapIds.join(',')}` : 'no maps') : undefined,
+  ]
+  return [`${h.order}. ${hookLabel(h)}`, prog.filter(Boolean).join('\n'), what]
+}
+
 function hookTable(hooks: HookView[], columns: number): string {
   const hookW = 24
   const progW = 40
@@ -107,20 +120,10 @@ function hookTable(hooks: HookView[], columns: number): string {
     wordWrap: true,
     colWidths: [hookW, progW, whatW],
   })
-  for (const dir of ['ingress', 'egress'] as const) {
-    if (!hooks.some((h) => h.direction === dir)) t.push([`${dir}`, '(no program)', `nothing runs on ${dir}`])
-  }
-  for (const h of hooks) {
-    const p = h.program
-    const what = h.recognised ? `${h.recognised.software} ${h.recognised.role}: ${h.recognised.summary} (recognised by ${h.recognised.matchedBy} "${h.recognised.matched}")` : 'not recognised'
-    const prog = [
-      `id ${h.progId}${p ? ` ${p.type}${p.name ? ` ${p.name}` : ''}` : ' (not listed by bpftool prog)'}`,
-      h.attachName && h.attachName !== p?.name ? h.attachName : undefined,
-      p?.tag ? `tag ${p.tag}` : undefined,
-      p?.loadedAt ? `loaded ${p.loadedAt}` : undefined,
-      p ? (p.mapIds.length ? `maps ${p.mapIds.join(',')}` : 'no maps') : undefined,
-    ]
-    t.push([`${h.order}. ${hookLabel(h)}`, prog.filter(Boolean).join('\n'), what])
+  for (const dir of ['ingress', 'egress', 'peer'] as const) {
+    const mine = hooks.filter((h) => h.direction === dir)
+    if (mine.length === 0 && dir !== 'peer') t.push([dir, '(no program)', `nothing is attached on ${dir}`])
+    for (const h of mine) t.push(hookRow(h))
   }
   return t.toString()
 }
