@@ -1,0 +1,51 @@
+/** Human text for the lab commands (the --json output is the data itself). */
+import type {LabState} from './state.js'
+import type {LabStatus} from './status.js'
+import type {LabDownReport} from './teardown.js'
+
+export function formatLabState(s: LabState): string[] {
+  const lines: string[] = []
+  const listeners = s.processes.map((p) => `${p.pod} listening on ${p.listen} (pid ${p.pid})`).join(', ')
+  lines.push(`lab ${s.prefix}: ${s.namespaces.length} namespaces, ${s.attachments.length} attachments, ${s.tailCalls.length} tail-call programs${listeners ? `; ${listeners}` : ''}`)
+  for (const n of s.nodes) {
+    lines.push(`${n.netns} (${n.hostname}, underlay ${n.underlayIp}, pods ${n.podCidr}, router ${n.routerIp})`)
+    for (const a of s.attachments.filter((x) => x.node === n.name)) {
+      const what = a.via === 'tc' ? `${a.tcName}` : a.via === 'xdp' ? `${a.progName} (${a.mode})` : `${a.progName} link ${a.linkId} position ${a.tcxPosition}`
+      lines.push(`  ${a.devname}(${a.ifindex}) ${a.kind} ${what} id ${a.progId}`)
+    }
+    for (const t of s.tailCalls.filter((x) => x.node === n.name)) lines.push(`  tail call ${t.map}[${t.slot}] -> ${t.progName} id ${t.progId} (to-container for ${t.devname})`)
+  }
+  for (const p of s.pods) lines.push(`${p.netns}: ${p.ip} eth0(${p.eth0.ifindex}) <-> ${p.lxc.name}(${p.lxc.ifindex}) on ${p.node}`)
+  lines.push(`flow recordings: bpftool map dump pinned ${s.flowMapPin}`)
+  return lines
+}
+
+export function formatLabStatus(st: LabStatus): string[] {
+  if (!st.up) {
+    if (!st.reason) return [`lab ${st.prefix} is down`]
+    return [`lab ${st.prefix} is down: ${st.reason}`]
+  }
+  const dead = st.processes.filter((p) => !p.alive)
+  return [
+    `lab ${st.prefix} is up (since ${st.state.createdAt})${dead.length ? `; not running: ${dead.map((p) => `${p.pod} pid ${p.pid}`).join(', ')}` : ''}`,
+    ...formatLabState(st.state),
+  ]
+}
+
+export function formatLabDown(r: LabDownReport): string[] {
+  if (r.nothingToDo) return [`lab ${r.prefix}: nothing to remove`]
+  const parts: string[] = []
+  if (r.killed.length) parts.push(`killed ${r.killed.map((k) => `${k.comm || 'pid'} ${k.pid} (${k.netns})`).join(', ')}`)
+  if (r.namespaces.length) parts.push(`deleted namespaces ${r.namespaces.join(', ')}`)
+  if (r.bpffsUnmounted) parts.push('unmounted the lab bpffs')
+  if (r.stateDirRemoved) parts.push('removed the state directory')
+  return [`lab ${r.prefix}: ${parts.join('; ')} (${r.durationMs} ms)`]
+}
+
+/** How a lab command reports an error: user mistakes exit 2, failed lab steps exit 1. */
+export function labErrorExit(e: unknown): {message: string; exit: number} {
+  const err = e as {message?: string; exitCode?: number; name?: string}
+  const message = (err?.message ?? String(e)).split('\n')[0]!
+  if (err?.name === 'UserError') return {message, exit: 2}
+  return {message, exit: 1}
+}

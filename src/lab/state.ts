@@ -1,0 +1,96 @@
+/** The lab's state file, /run/nodeinspect-lab/<prefix>/state.json: the ground truth of what `lab up` made. */
+import {readFileSync, renameSync, writeFileSync} from 'node:fs'
+import type {AttachmentKind, ExpectedAttachment, ExpectedTailCall, LabNode, LabPod, LabTopology, NodeName} from './topology.js'
+
+export const LAB_STATE_VERSION = 1
+
+/** A device as read back with `ip -j -d link show` inside its netns after `lab up`. */
+export interface LabDeviceState {
+  netns: string
+  /** The node the netns belongs to, or absent for a pod netns. */
+  node?: NodeName
+  pod?: string
+  name: string
+  ifindex: number
+  mac: string
+  kind: string
+  mtu: number
+  addresses: string[]
+  /** veth: ifindex of the other end (in peerNetns when that is another netns). */
+  peerIfindex?: number
+  peerNetns?: string
+}
+
+/** An attachment the lab made, with the ids the kernel gave it (read back, not assumed). */
+export interface LabAttachmentState extends ExpectedAttachment {
+  progId: number
+  /** The program name as tc/ip (kernel name, at most 15 characters) or bpftool (full name from BTF) report it. */
+  progName: string
+  tag?: string
+  /** tcx only. */
+  linkId?: number
+  linkPin?: string
+  progPin?: string
+}
+
+export interface LabTailCallState extends ExpectedTailCall {
+  progId: number
+  progName: string
+  progPin: string
+}
+
+export interface LabProcessState {
+  name: string
+  pod: string
+  netns: string
+  pid: number
+  listen: string
+  pidFile: string
+}
+
+export interface LabState {
+  version: typeof LAB_STATE_VERSION
+  prefix: string
+  createdAt: string
+  /** Wall time of `lab up`. */
+  upMs: number
+  stateDir: string
+  statePath: string
+  bpffs: string
+  flowMapPin: string
+  helper: string
+  namespaces: string[]
+  nodes: Array<Omit<LabNode, 'devices'> & {devices: string[]}>
+  pods: LabPod[]
+  devices: LabDeviceState[]
+  attachments: LabAttachmentState[]
+  tailCalls: LabTailCallState[]
+  processes: LabProcessState[]
+  objects: Array<{node: NodeName; object: string; source: string; defines: string[]; path: string}>
+}
+
+export function readLabState(topo: LabTopology): LabState | undefined {
+  let text: string
+  try {
+    text = readFileSync(topo.statePath, 'utf8')
+  } catch {
+    return undefined
+  }
+  try {
+    const s = JSON.parse(text) as LabState
+    return s && s.version === LAB_STATE_VERSION && s.prefix === topo.prefix ? s : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function writeLabState(state: LabState): void {
+  const tmp = `${state.statePath}.tmp`
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`)
+  renameSync(tmp, state.statePath)
+}
+
+/** Attachments of one node netns, in the order `bpftool net show` would group them. */
+export function attachmentsOf(state: LabState, netns: string, kind?: AttachmentKind): LabAttachmentState[] {
+  return state.attachments.filter((a) => a.netns === netns && (kind === undefined || a.kind === kind))
+}

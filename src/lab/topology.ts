@@ -1,0 +1,285 @@
+/**
+ * The lab's topology as data: a two-node Cilium-like setup (VXLAN tunnel mode) built from network
+ * namespaces, with the names, addresses, ifindexes and MACs of the reference scenario
+ * (../shared/SCENARIO.md) wherever it gives them. `lab up` builds exactly this; tests and later
+ * features read it instead of repeating addresses.
+ */
+import {UserError} from '../errors.js'
+
+export const DEFAULT_LAB_PREFIX = 'nilab'
+export const LAB_PREFIX_ENV = 'NODEINSPECT_LAB_PREFIX'
+/** Everything a lab owns outside its namespaces lives under LAB_RUN_ROOT/<prefix>. */
+export const LAB_RUN_ROOT = '/run/nodeinspect-lab'
+
+/** Prefixes: short, lowercase, start with a letter, no trailing dash (names become `<prefix>-node1`...). */
+export const LAB_PREFIX_RE = /^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$/
+
+export const VXLAN_PORT = 8472
+export const VXLAN_VNI = 2
+/** Name of the pinned flow-recording map (lab/bpf/nilab.h). */
+export const FLOW_MAP_NAME = 'nilab_flows'
+export const ENDPOINT_MAP_NAME = 'nilab_lxc'
+export const CALLS_MAP_NAME = 'nilab_calls'
+
+export type NodeName = 'node1' | 'node2'
+
+export interface LabDevice {
+  name: string
+  ifindex: number
+  mac: string
+  kind: 'veth' | 'vxlan'
+  /** IPv4 addresses with prefix length. */
+  addresses: string[]
+  /** veth: the other end, by netns (a lab netns name) and device name. */
+  peer?: {netns: string; name: string; ifindex: number}
+}
+
+export interface LabNode {
+  name: NodeName
+  /** Compiled into every BPF object of this node (-DNI_NODE) and written into every flow key. */
+  id: 1 | 2
+  netns: string
+  /** The scenario's host name for this node. */
+  hostname: string
+  underlayIp: string
+  podCidr: string
+  /** cilium_host's address: the pods' gateway. */
+  routerIp: string
+  devices: {eth0: LabDevice; cilium_net: LabDevice; cilium_host: LabDevice; cilium_vxlan: LabDevice}
+  vxlan: {vni: number; dstport: number; local: string; remote: string; dev: 'eth0'}
+}
+
+export interface LabPod {
+  /** Short name (letters only), used in the netns name `<prefix>-n<node id>-<name>`. */
+  name: string
+  netns: string
+  node: NodeName
+  ip: string
+  gateway: string
+  eth0: {name: 'eth0'; ifindex: number; mac: string}
+  lxc: {name: string; ifindex: number; mac: string}
+  /** How the pod's from-container program is attached on the lxc device. */
+  fromContainer: 'tc' | 'tcx'
+  /** Index of the pod's to-container program in the nilab_calls prog array. */
+  callSlot: number
+  /** A real TCP listener started in the pod. */
+  listener?: {port: number}
+}
+
+export type AttachmentKind = 'clsact/ingress' | 'clsact/egress' | 'tcx/ingress' | 'tcx/egress' | 'xdp'
+export type FlowHook = 'from-container' | 'to-container' | 'from-overlay' | 'to-overlay' | 'from-netdev' | 'to-netdev' | 'xdp' | 'foreign'
+
+/** One program the lab attaches to a hook. */
+export interface ExpectedAttachment {
+  node: NodeName
+  netns: string
+  devname: string
+  ifindex: number
+  kind: AttachmentKind
+  /** How the lab attaches it: tc (legacy clsact filter), tcx (native helper link), xdp (ip link ... xdpdrv). */
+  via: 'tc' | 'tcx' | 'xdp'
+  /** XDP only. */
+  mode?: 'driver'
+  /** The BPF object file name (tc shows it in `object:[section]`). */
+  object: string
+  /** ELF section the program comes from. */
+  section: string
+  /** TCA_BPF_NAME as tc and bpftool print it, for tc attachments. */
+  tcName?: string
+  /** The C function name; the kernel keeps the first 15 characters. */
+  function: string
+  /** What it records in nilab_flows. */
+  hook: FlowHook
+  /** tcx: the program's position in the device's tcx chain (0 runs first); tcx runs before clsact. */
+  tcxPosition?: number
+}
+
+/** A program reached only by tail call (Cilium's to-container policy program). */
+export interface ExpectedTailCall {
+  node: NodeName
+  pod: string
+  map: string
+  slot: number
+  object: string
+  section: string
+  function: string
+  hook: 'to-container'
+  /** Recorded flows carry this ifindex: the pod's lxc device. */
+  ifindex: number
+  devname: string
+}
+
+export interface LabTopology {
+  prefix: string
+  stateDir: string
+  statePath: string
+  bpffs: string
+  /** Where tc/ip (TC_BPF_MNT=bpffs) pin maps declared with LIBBPF_PIN_BY_NAME. */
+  globalsDir: string
+  flowMapPin: string
+  namespaces: string[]
+  nodes: LabNode[]
+  pods: LabPod[]
+  attachments: ExpectedAttachment[]
+  tailCalls: ExpectedTailCall[]
+}
+
+export function validatePrefix(prefix: string): string {
+  if (!LAB_PREFIX_RE.test(prefix)) {
+    throw new UserError(`invalid lab prefix "${prefix}": use 1-20 characters [a-z0-9-], starting with a letter and not ending with "-"`)
+  }
+  return prefix
+}
+
+/** --prefix, else $NODEINSPECT_LAB_PREFIX, else nilab; validated. */
+export function resolvePrefix(flag?: string): string {
+  const env = process.env[LAB_PREFIX_ENV]
+  return validatePrefix(flag ?? (env !== undefined && env !== '' ? env : DEFAULT_LAB_PREFIX))
+}
+
+/**
+ * Whether a netns name belongs to the lab with this prefix: `<prefix>-node<N>` or `<prefix>-n<N>-<letters>`.
+ * Exact suffix shapes, so that prefix `nilab` never matches the namespaces of a lab `nilab-t123`.
+ */
+export function isLabNetns(prefix: string, name: string): boolean {
+  if (!name.startsWith(`${prefix}-`)) return false
+  return /^(?:node[0-9]+|n[0-9]+-[a-z]+)$/.test(name.slice(prefix.length + 1))
+}
+
+function veth(name: string, ifindex: number, mac: string, addresses: string[], peer?: LabDevice['peer']): LabDevice {
+  const d: LabDevice = {name, ifindex, mac, kind: 'veth', addresses}
+  if (peer) d.peer = peer
+  return d
+}
+
+interface PodSeed {
+  name: string
+  node: NodeName
+  ip: string
+  eth0: {ifindex: number; mac: string}
+  lxc: {name: string; ifindex: number; mac: string}
+  fromContainer: 'tc' | 'tcx'
+  listener?: {port: number}
+}
+
+/** The scenario's values, plus the lab's own choices where SCENARIO.md gives none (MACs of node devices, second pods). */
+const POD_SEEDS: PodSeed[] = [
+  // SCENARIO: curl on node 1, eth0 ifindex 42 f6:00:50:f9:92:a1, host side lxc48c4aa0637ce 43 ae:36:76:3e:c3:03.
+  {name: 'curl', node: 'node1', ip: '10.42.1.80', eth0: {ifindex: 42, mac: 'f6:00:50:f9:92:a1'}, lxc: {name: 'lxc48c4aa0637ce', ifindex: 43, mac: 'ae:36:76:3e:c3:03'}, fromContainer: 'tc'},
+  // Lab's own: a second pod on node 1 whose from-container program is attached with tcx (Cilium >= 1.16 style).
+  {name: 'nginx', node: 'node1', ip: '10.42.1.81', eth0: {ifindex: 44, mac: '0a:4e:01:00:00:2c'}, lxc: {name: 'lxc9a1f2e8b40c7', ifindex: 45, mac: '0a:4e:01:00:00:2d'}, fromContainer: 'tcx'},
+  // SCENARIO: httpbin on node 2, eth0 ifindex 28 96:86:44:a6:37:ec, host side lxc65015af813d1 29 d2:ad:65:4d:d0:7b.
+  {name: 'httpbin', node: 'node2', ip: '10.42.0.51', eth0: {ifindex: 28, mac: '96:86:44:a6:37:ec'}, lxc: {name: 'lxc65015af813d1', ifindex: 29, mac: 'd2:ad:65:4d:d0:7b'}, fromContainer: 'tc', listener: {port: 80}},
+  {name: 'redis', node: 'node2', ip: '10.42.0.52', eth0: {ifindex: 30, mac: '0a:4e:02:00:00:1e'}, lxc: {name: 'lxc3e7d0c5f19ab', ifindex: 31, mac: '0a:4e:02:00:00:1f'}, fromContainer: 'tcx'},
+]
+
+export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
+  validatePrefix(prefix)
+  const stateDir = `${LAB_RUN_ROOT}/${prefix}`
+  const bpffs = `${stateDir}/bpffs`
+  const globalsDir = `${bpffs}/tc/globals`
+  const nodeNs = (n: NodeName) => `${prefix}-${n}`
+
+  const mkNode = (name: NodeName, id: 1 | 2, hostname: string, underlayIp: string, remote: string, podCidr: string, routerIp: string): LabNode => {
+    const other: NodeName = name === 'node1' ? 'node2' : 'node1'
+    return {
+      name,
+      id,
+      netns: nodeNs(name),
+      hostname,
+      underlayIp,
+      podCidr,
+      routerIp,
+      devices: {
+        // The underlay: one veth pair whose ends are both called eth0 (ifindex 2 in both nodes).
+        eth0: veth('eth0', 2, `52:54:00:a8:01:${underlayIp.endsWith('.12') ? '0c' : '0d'}`, [`${underlayIp}/24`], {netns: nodeNs(other), name: 'eth0', ifindex: 2}),
+        cilium_net: veth('cilium_net', 3, `0a:4e:0${id}:00:00:03`, [], {netns: nodeNs(name), name: 'cilium_host', ifindex: 4}),
+        cilium_host: veth('cilium_host', 4, `0a:4e:0${id}:00:00:04`, [`${routerIp}/32`], {netns: nodeNs(name), name: 'cilium_net', ifindex: 3}),
+        cilium_vxlan: {name: 'cilium_vxlan', ifindex: 5, mac: `0a:4e:0${id}:00:00:05`, kind: 'vxlan', addresses: []},
+      },
+      vxlan: {vni: VXLAN_VNI, dstport: VXLAN_PORT, local: underlayIp, remote, dev: 'eth0'},
+    }
+  }
+  const nodes: LabNode[] = [
+    mkNode('node1', 1, 'ubuntu-dev2', '192.168.1.12', '192.168.1.13', '10.42.1.0/24', '10.42.1.247'),
+    mkNode('node2', 2, 'ubuntu-dev3', '192.168.1.13', '192.168.1.12', '10.42.0.0/24', '10.42.0.247'),
+  ]
+  const nodeOf = (n: NodeName) => nodes.find((x) => x.name === n)!
+
+  const pods: LabPod[] = POD_SEEDS.map((s, i) => {
+    const node = nodeOf(s.node)
+    const pod: LabPod = {
+      name: s.name,
+      netns: `${prefix}-n${node.id}-${s.name}`,
+      node: s.node,
+      ip: s.ip,
+      gateway: node.routerIp,
+      eth0: {name: 'eth0', ...s.eth0},
+      lxc: {...s.lxc},
+      fromContainer: s.fromContainer,
+      callSlot: i,
+    }
+    if (s.listener) pod.listener = {...s.listener}
+    return pod
+  })
+
+  const attachments: ExpectedAttachment[] = []
+  const tc = (node: LabNode, dev: {name: string; ifindex: number}, dir: 'ingress' | 'egress', object: string, section: string, fn: string, hook: FlowHook) =>
+    attachments.push({node: node.name, netns: node.netns, devname: dev.name, ifindex: dev.ifindex, kind: `clsact/${dir}`, via: 'tc', object, section, tcName: `${object}:[${section}]`, function: fn, hook})
+  const tcx = (node: LabNode, dev: {name: string; ifindex: number}, dir: 'ingress' | 'egress', object: string, fn: string, hook: FlowHook, tcxPosition: number) =>
+    attachments.push({node: node.name, netns: node.netns, devname: dev.name, ifindex: dev.ifindex, kind: `tcx/${dir}`, via: 'tcx', object, section: 'tc', function: fn, hook, tcxPosition})
+
+  for (const node of nodes) {
+    const {eth0, cilium_vxlan} = node.devices
+    if (node.name === 'node2') {
+      attachments.push({node: node.name, netns: node.netns, devname: 'eth0', ifindex: eth0.ifindex, kind: 'xdp', via: 'xdp', mode: 'driver', object: 'bpf_xdp.o', section: 'from-netdev', function: 'bpf_xdp_entry', hook: 'xdp'})
+      // A foreign (non-Cilium) tcx program that runs before Cilium's legacy from-netdev.
+      tcx(node, eth0, 'ingress', 'bpf_foreign.o', 'foreign_ingress', 'foreign', 0)
+    }
+    tc(node, eth0, 'ingress', 'bpf_netdev_eth0.o', 'from-netdev', 'from_netdev', 'from-netdev')
+    tc(node, eth0, 'egress', 'bpf_netdev_eth0.o', 'to-netdev', 'to_netdev', 'to-netdev')
+    tc(node, cilium_vxlan, 'ingress', 'bpf_overlay.o', 'from-overlay', 'from_overlay', 'from-overlay')
+    tc(node, cilium_vxlan, 'egress', 'bpf_overlay.o', 'to-overlay', 'to_overlay', 'to-overlay')
+    for (const pod of pods.filter((p) => p.node === node.name)) {
+      // Only ingress on lxc devices: delivery to pods is by tail call (SCENARIO: no egress program on lxc65015af813d1).
+      if (pod.fromContainer === 'tc') tc(node, pod.lxc, 'ingress', 'bpf_lxc.o', 'from-container', 'handle_xgress', 'from-container')
+      else tcx(node, pod.lxc, 'ingress', 'bpf_lxc_tcx.o', 'cil_from_container', 'from-container', 0)
+    }
+  }
+
+  const tailCalls: ExpectedTailCall[] = pods.map((p) => ({
+    node: p.node,
+    pod: p.name,
+    map: CALLS_MAP_NAME,
+    slot: p.callSlot,
+    object: 'bpf_to_container.o',
+    section: 'to-container',
+    function: 'handle_policy',
+    hook: 'to-container',
+    ifindex: p.lxc.ifindex,
+    devname: p.lxc.name,
+  }))
+
+  return {
+    prefix,
+    stateDir,
+    statePath: `${stateDir}/state.json`,
+    bpffs,
+    globalsDir,
+    flowMapPin: `${globalsDir}/${FLOW_MAP_NAME}`,
+    namespaces: [...nodes.map((n) => n.netns), ...pods.map((p) => p.netns)],
+    nodes,
+    pods,
+    attachments,
+    tailCalls,
+  }
+}
+
+/** Device name for an ifindex in a node's netns, from the topology (the lab pins every ifindex). */
+export function devnameOf(topo: LabTopology, node: NodeName | number, ifindex: number): string | undefined {
+  const n = topo.nodes.find((x) => x.name === node || x.id === node)
+  if (!n) return undefined
+  const dev = Object.values(n.devices).find((d) => d.ifindex === ifindex)
+  if (dev) return dev.name
+  return topo.pods.find((p) => p.node === n.name && p.lxc.ifindex === ifindex)?.lxc.name
+}
