@@ -41,11 +41,3 @@ export function formatLabDown(r: LabDownReport): string[] {
   if (r.stateDirRemoved) parts.push('removed the state directory')
   return [`lab ${r.prefix}: ${parts.join('; ')} (${r.durationMs} ms)`]
 }
-
-/** How a lab command reports an error: user mistakes exit 2, failed lab steps exit 1. */
-export function labErrorExit(e: unknown): {message: string; exit: number} {
-  const err = e as {message?: string; exitCode?: number; name?: string}
-  const message = (err?.message ?? String(e)).split('\n')[0]!
-  if (err?.name === 'UserError') return {message, exit: 2}
-  return {message, exit: 1}
-}

@@ -1,7 +1,8 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {LabCommand} from '../../lab/command.js'
 import type {LabDownReport} from '../../lab/teardown.js'
 
-export default class LabDown extends Command {
+export default class LabDown extends LabCommand {
   static override summary = 'Remove everything the lab created'
   static override description = 'Kills the processes inside the lab namespaces, deletes the namespaces, unmounts the lab bpffs (pinned maps, programs and tcx links) and removes /run/nodeinspect-lab/<prefix>. Safe to run twice. Needs root.'
   static override enableJsonFlag = true
@@ -12,17 +13,16 @@ export default class LabDown extends Command {
 
   async run(): Promise<LabDownReport> {
     const {flags} = await this.parse(LabDown)
-    const [{resolvePrefix}, {labDown}, {formatLabDown, labErrorExit}] = await Promise.all([import('../../lab/topology.js'), import('../../lab/teardown.js'), import('../../lab/format.js')])
-    try {
-      const prefix = resolvePrefix(flags.prefix)
-      if (process.getuid?.() !== 0) this.error('lab down must run as root: it deletes network namespaces and unmounts the lab bpffs', {exit: 2})
-      const report = await labDown(prefix)
-      if (!this.jsonEnabled()) for (const l of formatLabDown(report)) this.log(l)
-      return report
-    } catch (e) {
-      if ((e as {oclif?: unknown}).oclif) throw e
-      const {message, exit} = labErrorExit(e)
-      this.error(message, {exit})
-    }
+    const [{resolvePrefix}, {requireRoot}, {labDown}, {formatLabDown}] = await Promise.all([
+      import('../../lab/topology.js'),
+      import('../../lab/command.js'),
+      import('../../lab/teardown.js'),
+      import('../../lab/format.js'),
+    ])
+    const prefix = resolvePrefix(flags.prefix)
+    requireRoot('lab down')
+    const report = await labDown(prefix)
+    if (!this.jsonEnabled()) for (const l of formatLabDown(report)) this.log(l)
+    return report
   }
 }

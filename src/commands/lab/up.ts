@@ -1,7 +1,8 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {LabCommand} from '../../lab/command.js'
 import type {LabState} from '../../lab/state.js'
 
-export default class LabUp extends Command {
+export default class LabUp extends LabCommand {
   static override summary = 'Build the two-node Cilium-like lab in network namespaces'
   static override description = `Creates <prefix>-node1/-node2 and four pod namespaces with the reference scenario's addresses, devices and ifindexes, a VXLAN overlay between the nodes, and attaches the lab's own BPF programs like Cilium does (tc clsact, tcx, XDP, a tail call). Every program records the flows it sees in a pinned map. Tears down leftovers of the same prefix first. Needs root.`
   static override enableJsonFlag = true
@@ -12,20 +13,19 @@ export default class LabUp extends Command {
 
   async run(): Promise<LabState> {
     const {flags} = await this.parse(LabUp)
-    const [{resolvePrefix}, {labUp}, {formatLabState, labErrorExit}] = await Promise.all([import('../../lab/topology.js'), import('../../lab/up.js'), import('../../lab/format.js')])
-    try {
-      const prefix = resolvePrefix(flags.prefix)
-      if (process.getuid?.() !== 0) this.error('lab up must run as root: it creates network namespaces and loads BPF programs', {exit: 2})
-      const state = await labUp({prefix})
-      if (!this.jsonEnabled()) {
-        this.log(`lab ${prefix} is up (${(state.upMs / 1000).toFixed(1)} s)`)
-        for (const l of formatLabState(state)) this.log(l)
-      }
-      return state
-    } catch (e) {
-      if ((e as {oclif?: unknown}).oclif) throw e
-      const {message, exit} = labErrorExit(e)
-      this.error(message, {exit})
+    const [{resolvePrefix}, {requireRoot}, {labUp}, {formatLabState}] = await Promise.all([
+      import('../../lab/topology.js'),
+      import('../../lab/command.js'),
+      import('../../lab/up.js'),
+      import('../../lab/format.js'),
+    ])
+    const prefix = resolvePrefix(flags.prefix)
+    requireRoot('lab up')
+    const state = await labUp({prefix})
+    if (!this.jsonEnabled()) {
+      this.log(`lab ${prefix} is up (${(state.upMs / 1000).toFixed(1)} s)`)
+      for (const l of formatLabState(state)) this.log(l)
     }
+    return state
   }
 }
