@@ -1,0 +1,179 @@
+// The lab's pure parts: topology data, generated command batches, flow-record decoding. No privileges.
+import {describe, expect, it} from 'vitest'
+import {bpfObjectPlan} from '../../src/lab/bpf-objects.js'
+import {describeLabFailure, splitJsonValues} from '../../src/lab/exec.js'
+import {decodeFlowEntry, FLOW_KEY_SIZE, FLOW_VALUE_SIZE, matchFlow, parseFlowMapDump} from '../../src/lab/recording.js'
+import {devnameOf, isLabNetns, labTopology, resolvePrefix, validatePrefix} from '../../src/lab/topology.js'
+import {bpftoolBatch, nodeIpBatch, nodeTcBatch, podIpBatch} from '../../src/lab/up.js'
+
+describe('lab topology (SCENARIO.md values)', () => {
+  const t = labTopology('nilab')
+
+  it('names the namespaces after the prefix', () => {
+    expect(t.namespaces).toEqual(['nilab-node1', 'nilab-node2', 'nilab-n1-curl', 'nilab-n1-nginx', 'nilab-n2-httpbin', 'nilab-n2-redis'])
+    expect(t.stateDir).toBe('/run/nodeinspect-lab/nilab')
+    expect(t.bpffs).toBe('/run/nodeinspect-lab/nilab/bpffs')
+    expect(t.flowMapPin).toBe('/run/nodeinspect-lab/nilab/bpffs/tc/globals/nilab_flows')
+  })
+
+  it('has the scenario addresses, ifindexes and MACs', () => {
+    const [n1, n2] = t.nodes
+    expect([n1!.underlayIp, n2!.underlayIp, n1!.routerIp, n2!.routerIp]).toEqual(['192.168.1.12', '192.168.1.13', '10.42.1.247', '10.42.0.247'])
+    for (const n of t.nodes) {
+      expect(Object.values(n.devices).map((d) => `${d.name}:${d.ifindex}`)).toEqual(['eth0:2', 'cilium_net:3', 'cilium_host:4', 'cilium_vxlan:5'])
+    }
+    const curl = t.pods.find((p) => p.name === 'curl')!
+    expect(curl).toMatchObject({ip: '10.42.1.80', gateway: '10.42.1.247', eth0: {ifindex: 42, mac: 'f6:00:50:f9:92:a1'}, lxc: {name: 'lxc48c4aa0637ce', ifindex: 43, mac: 'ae:36:76:3e:c3:03'}})
+    const httpbin = t.pods.find((p) => p.name === 'httpbin')!
+    expect(httpbin).toMatchObject({ip: '10.42.0.51', eth0: {ifindex: 28, mac: '96:86:44:a6:37:ec'}, lxc: {name: 'lxc65015af813d1', ifindex: 29, mac: 'd2:ad:65:4d:d0:7b'}, listener: {port: 80}})
+  })
+
+  it('attaches like the scenario: node 2 lxc has only ingress, XDP and a foreign tcx program on node 2 eth0', () => {
+    const lines = t.attachments.map((a) => `${a.node} ${a.devname}(${a.ifindex}) ${a.kind} ${a.tcName ?? a.function}`)
+    expect(lines).toEqual([
+      'node1 eth0(2) clsact/ingress bpf_netdev_eth0.o:[from-netdev]',
+      'node1 eth0(2) clsact/egress bpf_netdev_eth0.o:[to-netdev]',
+      'node1 cilium_vxlan(5) clsact/ingress bpf_overlay.o:[from-overlay]',
+      'node1 cilium_vxlan(5) clsact/egress bpf_overlay.o:[to-overlay]',
+      'node1 lxc48c4aa0637ce(43) clsact/ingress bpf_lxc.o:[from-container]',
+      'node1 lxc9a1f2e8b40c7(45) tcx/ingress cil_from_container',
+      'node2 eth0(2) xdp bpf_xdp_entry',
+      'node2 eth0(2) tcx/ingress foreign_ingress',
+      'node2 eth0(2) clsact/ingress bpf_netdev_eth0.o:[from-netdev]',
+      'node2 eth0(2) clsact/egress bpf_netdev_eth0.o:[to-netdev]',
+      'node2 cilium_vxlan(5) clsact/ingress bpf_overlay.o:[from-overlay]',
+      'node2 cilium_vxlan(5) clsact/egress bpf_overlay.o:[to-overlay]',
+      'node2 lxc65015af813d1(29) clsact/ingress bpf_lxc.o:[from-container]',
+      'node2 lxc3e7d0c5f19ab(31) tcx/ingress cil_from_container',
+    ])
+    expect(t.attachments.filter((a) => a.devname === 'lxc65015af813d1' && a.kind.endsWith('egress'))).toEqual([])
+    expect(t.tailCalls.map((c) => `${c.node} ${c.map}[${c.slot}] -> ${c.devname}(${c.ifindex})`)).toContain('node2 nilab_calls[2] -> lxc65015af813d1(29)')
+  })
+
+  it('resolves device names by node and ifindex', () => {
+    expect(devnameOf(t, 1, 43)).toBe('lxc48c4aa0637ce')
+    expect(devnameOf(t, 'node2', 5)).toBe('cilium_vxlan')
+    expect(devnameOf(t, 2, 43)).toBeUndefined()
+  })
+
+  it('validates prefixes and only claims its own namespace names', () => {
+    for (const ok of ['nilab', 'nilab-t123', 'a', 'x1-y2']) expect(validatePrefix(ok)).toBe(ok)
+    for (const bad of ['', 'NiLab', '1lab', 'lab-', 'a b', 'a/b', 'x'.repeat(21), 'ni_lab']) expect(() => validatePrefix(bad)).toThrow(/invalid lab prefix/)
+    expect(isLabNetns('nilab', 'nilab-node1')).toBe(true)
+    expect(isLabNetns('nilab', 'nilab-n2-httpbin')).toBe(true)
+    // Another lab whose prefix starts with ours is not ours.
+    expect(isLabNetns('nilab', 'nilab-t123-node1')).toBe(false)
+    expect(isLabNetns('nilab', 'nilab-t1-n1-curl')).toBe(false)
+    expect(isLabNetns('nilab', 'nilabx-node1')).toBe(false)
+    expect(isLabNetns('nilab', 'ni-t1-native')).toBe(false)
+  })
+
+  it('takes the prefix from the flag, then NODEINSPECT_LAB_PREFIX, then nilab', () => {
+    const saved = process.env.NODEINSPECT_LAB_PREFIX
+    try {
+      delete process.env.NODEINSPECT_LAB_PREFIX
+      expect(resolvePrefix()).toBe('nilab')
+      process.env.NODEINSPECT_LAB_PREFIX = 'envlab'
+      expect(resolvePrefix()).toBe('envlab')
+      expect(resolvePrefix('flaglab')).toBe('flaglab')
+      process.env.NODEINSPECT_LAB_PREFIX = 'Bad!'
+      expect(() => resolvePrefix()).toThrow(/invalid lab prefix "Bad!"/)
+    } finally {
+      if (saved === undefined) delete process.env.NODEINSPECT_LAB_PREFIX
+      else process.env.NODEINSPECT_LAB_PREFIX = saved
+    }
+  })
+})
+
+describe('generated batches', () => {
+  const t = labTopology('nilab-t1')
+
+  it('node 1 creates the underlay first (ifindex 2 on both ends), pods with pinned indexes, VXLAN routing', () => {
+    const b = nodeIpBatch(t, t.nodes[0]!)
+    expect(b[0]).toBe('link add eth0 index 2 address 52:54:00:a8:01:0c type veth peer name eth0 index 2 address 52:54:00:a8:01:0d netns nilab-t1-node2')
+    expect(b).toContain('link add cilium_vxlan index 5 address 0a:4e:01:00:00:05 type vxlan id 2 dstport 8472 local 192.168.1.12 dev eth0 nolearning')
+    expect(b).toContain('link add lxc48c4aa0637ce index 43 address ae:36:76:3e:c3:03 type veth peer name eth0 index 42 address f6:00:50:f9:92:a1 netns nilab-t1-n1-curl')
+    expect(b).toContain('route add 10.42.1.80/32 dev lxc48c4aa0637ce scope link')
+    expect(b).toContain('neigh add 10.42.0.247 lladdr 0a:4e:02:00:00:05 dev cilium_vxlan nud permanent')
+    expect(b.at(-1)).toBe('route add 10.42.0.0/24 via 10.42.0.247 dev cilium_vxlan onlink')
+    expect(nodeIpBatch(t, t.nodes[1]!).some((l) => l.startsWith('link add eth0'))).toBe(false)
+  })
+
+  it('pods get a /32, a link route to the router and a default route', () => {
+    expect(podIpBatch(t.pods[0]!)).toEqual(['link set dev lo up', 'link set dev eth0 up', 'addr add 10.42.1.80/32 dev eth0', 'route add 10.42.1.247/32 dev eth0 scope link', 'route add default via 10.42.1.247 dev eth0'])
+  })
+
+  it('tc filters are Cilium-style legacy clsact filters from per-node objects', () => {
+    const b = nodeTcBatch(t, t.nodes[1]!)
+    expect(b.filter((l) => l.startsWith('qdisc'))).toEqual(['qdisc add dev eth0 clsact', 'qdisc add dev cilium_vxlan clsact', 'qdisc add dev lxc65015af813d1 clsact'])
+    expect(b).toContain('filter add dev lxc65015af813d1 ingress pref 1 handle 1 bpf direct-action obj /run/nodeinspect-lab/nilab-t1/obj/node2/bpf_lxc.o sec from-container')
+    expect(b.some((l) => l.includes('lxc3e7d0c5f19ab'))).toBe(false)
+  })
+
+  it('bpftool loads the tcx and tail-call programs with the shared map and fills the endpoint map', () => {
+    const b = bpftoolBatch(t)
+    expect(b.filter((l) => l.startsWith('prog load'))).toHaveLength(3 + 4)
+    expect(b.every((l) => !l.startsWith('prog load') || l.endsWith('map name nilab_flows pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows'))).toBe(true)
+    // httpbin: key {node 2, 10.42.0.51} -> {ifindex 29, slot 2}
+    expect(b).toContain('map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_lxc key hex 02 00 00 00 0a 2a 00 33 value hex 1d 00 00 00 02 00 00 00')
+  })
+
+  it('compiles one object set per node, with the node id', () => {
+    const plan = bpfObjectPlan(t)
+    expect(plan.filter((p) => p.node === 'node1').map((p) => p.object)).toEqual(['bpf_lxc.o', 'bpf_lxc_tcx.o', 'bpf_overlay.o', 'bpf_netdev_eth0.o', 'bpf_to_container.o'])
+    expect(plan.find((p) => p.node === 'node2' && p.object === 'bpf_xdp.o')!.defines).toEqual(['-DNI_NODE=2', '-DNI_XDP'])
+  })
+})
+
+describe('flow records (the layout of lab/bpf/nilab.h)', () => {
+  const t = labTopology()
+  const key = Buffer.from([2, 7, 6, 1, 2, 0, 0, 0, 10, 42, 1, 80, 10, 42, 0, 51, 0x9c, 0x96, 0, 80])
+  const value = Buffer.alloc(16)
+  value.writeBigUInt64LE(6n, 0)
+  value.writeUInt32LE(0x200, 8)
+  value.writeUInt32LE(0x4200, 12)
+
+  it('decodes key and value bytes', () => {
+    expect(key.length).toBe(FLOW_KEY_SIZE)
+    expect(value.length).toBe(FLOW_VALUE_SIZE)
+    expect(decodeFlowEntry(key, value, t)).toEqual({
+      nodeId: 2,
+      node: 'node2',
+      hook: 'xdp',
+      ifindex: 2,
+      devname: 'eth0',
+      saddr: '10.42.1.80',
+      daddr: '10.42.0.51',
+      sport: 40086,
+      dport: 80,
+      proto: 'tcp',
+      protoNumber: 6,
+      packets: 6,
+      firstMark: 0x200,
+      lastMark: 0x4200,
+      encapsulated: true,
+    })
+    expect(() => decodeFlowEntry(key.subarray(0, 19), value)).toThrow(/19 bytes/)
+  })
+
+  it('parses bpftool -j map dump and filters flows in both directions', () => {
+    const hex = (b: Buffer) => [...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`)
+    const rec = parseFlowMapDump(JSON.stringify([{key: hex(key), value: hex(value), formatted: {}}]), t)
+    expect(rec).toHaveLength(1)
+    expect(matchFlow(rec[0]!, {saddr: '10.42.1.80', dport: 80})).toBe(true)
+    expect(matchFlow(rec[0]!, {saddr: '10.42.0.51', sport: 80})).toBe(false)
+    expect(matchFlow(rec[0]!, {saddr: '10.42.0.51', sport: 80, bidirectional: true})).toBe(true)
+    expect(() => parseFlowMapDump('{"error":"bpf obj get (x): No such file or directory"}')).toThrow(/No such file/)
+  })
+})
+
+describe('exec helpers', () => {
+  it('splits concatenated JSON documents (tc -j -batch)', () => {
+    expect(splitJsonValues('[]\n[{"a":"]["}]\nprocessed 2 commands\n{"b":[1]}')).toEqual([[], [{a: ']['}], {b: [1]}])
+  })
+
+  it('names the failing batch line', () => {
+    const msg = describeLabFailure({argv: ['ip', '-batch', '-'], input: 'link set lo up\nlink add x type dummy\n', stdout: '', stderr: 'Error: Unknown device type.\nCommand failed -:2\n', exitCode: 1, failure: 'exit', message: 'ip -batch -: exit 1: Error: Unknown device type.', durationMs: 1})
+    expect(msg).toBe('ip -batch -: exit 1: Error: Unknown device type. (batch line 2: "link add x type dummy")')
+  })
+})
