@@ -1,0 +1,195 @@
+import {existsSync} from 'node:fs'
+import {describe, expect, it} from 'vitest'
+import {parseBtfStructOffsets, parseSkBuffLayout, readSkBuffLayout, readVmlinuxBtf, VMLINUX_BTF_PATH} from '../../src/probes/btf-sk-buff.js'
+
+// ---- a tiny BTF writer, so every kind's record size and the bitfield encodings are exercised on known bytes ----
+
+interface T {
+  name?: string
+  kind: number
+  vlen?: number
+  kflag?: boolean
+  /** btf_type.size or .type */
+  st: number
+  /** u32 words after the 12-byte record; strings in them are given as {s: '...'} */
+  tail?: Array<number | {s: string}>
+}
+
+function buildBtf(types: T[], opts: {bigEndian?: boolean; version?: number} = {}): Uint8Array {
+  const le = !opts.bigEndian
+  const strs: number[] = [0]
+  const offs = new Map<string, number>([['', 0]])
+  const str = (s: string): number => {
+    if (!offs.has(s)) {
+      offs.set(s, strs.length)
+      strs.push(...new TextEncoder().encode(s), 0)
+    }
+    return offs.get(s)!
+  }
+  const words: number[] = []
+  for (const t of types) {
+    words.push(t.name ? str(t.name) : 0, ((t.kflag ? 1 : 0) << 31) | (t.kind << 24) | (t.vlen ?? 0), t.st)
+    for (const w of t.tail ?? []) words.push(typeof w === 'number' ? w : str(w.s))
+  }
+  const typeLen = words.length * 4
+  const buf = new Uint8Array(24 + typeLen + strs.length)
+  const dv = new DataView(buf.buffer)
+  dv.setUint16(0, 0xeb9f, le)
+  dv.setUint8(2, opts.version ?? 1)
+  dv.setUint32(4, 24, le)
+  dv.setUint32(8, 0, le)
+  dv.setUint32(12, typeLen, le)
+  dv.setUint32(16, typeLen, le)
+  dv.setUint32(20, strs.length, le)
+  words.forEach((w, i) => dv.setUint32(24 + 4 * i, w >>> 0, le))
+  buf.set(strs, 24 + typeLen)
+  return buf
+}
+
+const K = {INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19}
+const member = (name: string, type: number, offset: number) => [{s: name}, type, offset]
+
+/**
+ * ids: 1 u32, 2 u16, 3 ENUM64, 4 DECL_TAG, 5 TYPE_TAG→1, 6 typedef __u32→5, 7 FWD sk_buff, 8 anon struct {mark @32},
+ * 9 anon union {struct 8 @0; struct 8 headers @0}, 10 FUNC_PROTO, 11 DATASEC, 12 VAR, 13 FLOAT, 14 ENUM, 15 ARRAY u32[4],
+ * 16 const→15, 17 volatile→2, 18 restrict→2, 19 FUNC, 20 PTR→7, 21 sk_buff (kflag: bitfields packed in the offset).
+ */
+function sampleTypes(): T[] {
+  return [
+    {name: 'unsigned int', kind: K.INT, st: 4, tail: [32]},
+    {name: 'short unsigned int', kind: K.INT, st: 2, tail: [16]},
+    {name: 'big', kind: K.ENUM64, vlen: 2, st: 8, tail: [{s: 'A'}, 1, 0, {s: 'B'}, 0, 1]},
+    {name: 'tag', kind: K.DECL_TAG, st: 8, tail: [0xffffffff]},
+    {name: 'user', kind: K.TYPE_TAG, st: 1},
+    {name: '__u32', kind: K.TYPEDEF, st: 5},
+    {name: 'sk_buff', kind: K.FWD, st: 0},
+    {kind: K.STRUCT, vlen: 2, st: 8, tail: [...member('pad', 1, 0), ...member('mark', 6, 32)]},
+    {kind: K.UNION, vlen: 2, st: 8, tail: [0, 8, 0, ...member('headers', 8, 0)]},
+    {kind: K.FUNC_PROTO, vlen: 2, st: 1, tail: [{s: 'a'}, 1, {s: 'b'}, 2]},
+    {name: '.data', kind: K.DATASEC, vlen: 1, st: 16, tail: [12, 0, 4]},
+    {name: 'v', kind: K.VAR, st: 1, tail: [1]},
+    {name: 'double', kind: K.FLOAT, st: 8},
+    {name: 'e', kind: K.ENUM, vlen: 3, st: 4, tail: [{s: 'X'}, 0, {s: 'Y'}, 1, {s: 'Z'}, 2]},
+    {kind: K.ARRAY, st: 0, tail: [1, 1, 4]},
+    {kind: K.CONST, st: 15},
+    {kind: K.VOLATILE, st: 2},
+    {kind: K.RESTRICT, st: 2},
+    {name: 'f', kind: K.FUNC, st: 10},
+    {kind: K.PTR, st: 7},
+    {
+      name: 'sk_buff',
+      kind: K.STRUCT,
+      kflag: true,
+      vlen: 6,
+      st: 48,
+      tail: [
+        ...member('next', 20, 0),
+        ...member('cb', 16, 64), // const u32[4] → 128 bits
+        ...member('pkt_type', 1, (3 << 24) | 195), // 3-bit bitfield at bit 195
+        ...member('tc_index', 17, 208),
+        0, 9, 256, // anonymous union at byte 32 → mark at byte 36
+        ...member('len', 18, 320),
+      ],
+    },
+  ]
+}
+
+describe('parseBtfStructOffsets on constructed BTF', () => {
+  it('sums offsets through anonymous unions/structs, skips every kind by its record size, decodes kflag bitfields', () => {
+    const r = parseBtfStructOffsets(buildBtf(sampleTypes()), 'sk_buff', ['mark', 'pkt_type', 'cb', 'tc_index', 'len', 'next', 'headers'])
+    // `mark` is found in the anonymous struct before `headers.mark`, which is not entered (a named member)
+    expect(r).toEqual({
+      facts: {
+        next: {offsetBytes: 0, sizeBits: 64},
+        cb: {offsetBytes: 8, sizeBits: 128},
+        pkt_type: {offsetBytes: 24, sizeBits: 3, bitOffset: 195},
+        tc_index: {offsetBytes: 26, sizeBits: 16},
+        mark: {offsetBytes: 36, sizeBits: 32},
+        len: {offsetBytes: 40, sizeBits: 16},
+        // a named member of an anonymous union is a member of sk_buff too (skb->headers in 6.x)
+        headers: {offsetBytes: 32, sizeBits: 64},
+      },
+      problems: [],
+    })
+  })
+
+  it('reads a big-endian file the same way', () => {
+    expect(parseBtfStructOffsets(buildBtf(sampleTypes(), {bigEndian: true}), 'sk_buff', ['mark']).facts).toEqual({mark: {offsetBytes: 36, sizeBits: 32}})
+  })
+
+  it('decodes a bitfield given by the INT encoding when kind_flag is off', () => {
+    const types: T[] = [
+      {name: 'unsigned int', kind: K.INT, st: 4, tail: [32]},
+      {name: 'u8:2', kind: K.INT, st: 1, tail: [(3 << 16) | 2]}, // 2 bits at int offset 3
+      {name: 's', kind: K.STRUCT, vlen: 2, st: 8, tail: [...member('a', 1, 0), ...member('flags', 2, 32)]},
+    ]
+    expect(parseBtfStructOffsets(buildBtf(types), 's', ['a', 'flags']).facts).toEqual({a: {offsetBytes: 0, sizeBits: 32}, flags: {offsetBytes: 4, sizeBits: 2, bitOffset: 35}})
+  })
+})
+
+describe('parseBtfStructOffsets on bad input: a problem, never a throw', () => {
+  const good = buildBtf(sampleTypes())
+  const withHeader = (f: (dv: DataView) => void): Uint8Array => {
+    const b = good.slice()
+    f(new DataView(b.buffer))
+    return b
+  }
+  const unknownKind = buildBtf([{name: 'x', kind: 25, st: 0}])
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ['empty', new Uint8Array(0), /truncated BTF: 0 bytes/],
+    ['short header', good.slice(0, 10), /truncated BTF: 10 bytes/],
+    ['bad magic (an ELF file)', new Uint8Array([0x7f, 0x45, 0x4c, 0x46, ...new Array(40).fill(0)]), /not BTF: magic is 0x457f/],
+    ['version 2', buildBtf(sampleTypes(), {version: 2}), /unsupported BTF version 2/],
+    ['hdr_len past the end', withHeader((dv) => dv.setUint32(4, 1 << 20, true)), /corrupt BTF header: hdr_len 1048576/],
+    ['truncated in the type section', good.slice(0, 60), /truncated BTF: the type section ends/],
+    ['truncated in the string section', good.slice(0, good.length - 3), /truncated BTF: the string section ends/],
+    ['type_len cuts a record', withHeader((dv) => dv.setUint32(12, 12 * 1 + 8, true)), /truncated BTF: type 1 \(kind 1\) runs past|truncated BTF: type record/],
+    ['unknown kind', unknownKind, /unknown BTF kind 25 in type 1/],
+  ]
+  for (const [name, buf, re] of cases) {
+    it(name, () => {
+      const r = parseBtfStructOffsets(buf, 'sk_buff', ['mark'])
+      expect(r.facts).toEqual({})
+      expect(r.problems).toHaveLength(1)
+      expect(r.problems[0]!.message).toMatch(re)
+    })
+  }
+
+  it('a struct that is only forward-declared is "missing"', () => {
+    const r = parseBtfStructOffsets(buildBtf(sampleTypes().slice(0, 20)), 'sk_buff', ['mark'])
+    expect(r.problems.map((p) => p.message)).toEqual(['no struct sk_buff with members in 20 BTF types'])
+  })
+
+  it('member type ids out of range and self-nesting anonymous members do not loop or throw', () => {
+    const types: T[] = [
+      {name: 'unsigned int', kind: K.INT, st: 4, tail: [32]},
+      {kind: K.STRUCT, vlen: 2, st: 4, tail: [0, 2, 0, ...member('mark', 999, 0)]}, // anon member of itself (id 2)
+      {name: 'loop', kind: K.TYPEDEF, st: 3}, // typedef to itself
+      {name: 'sk_buff', kind: K.STRUCT, vlen: 2, st: 8, tail: [0, 2, 0, ...member('len', 3, 32)]},
+    ]
+    const r = parseBtfStructOffsets(buildBtf(types), 'sk_buff', ['mark', 'len', 'priority'])
+    expect(r.facts).toEqual({mark: {offsetBytes: 0}, len: {offsetBytes: 4}})
+    expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/nest deeper than 32/), 'struct sk_buff has no member "priority" (searched anonymous members too)'])
+  })
+})
+
+describe.skipIf(!existsSync(VMLINUX_BTF_PATH))(`this machine's ${VMLINUX_BTF_PATH}`, () => {
+  it('gives the sk_buff offsets xlated shows (DEPS.md 4.4), in well under a second', async () => {
+    const r = await readVmlinuxBtf()
+    if ('error' in r) throw new Error(r.error)
+    const t0 = performance.now()
+    const layout = parseSkBuffLayout(r.bytes)
+    const ms = performance.now() - t0
+    console.log(`BTF parse of ${r.bytes.byteLength} bytes: ${ms.toFixed(1)} ms`)
+    expect(layout.problems).toEqual([])
+    expect(layout.facts.mark).toEqual({offsetBytes: 164, sizeBits: 32})
+    expect(layout.facts.priority).toEqual({offsetBytes: 140, sizeBits: 32})
+    expect(Object.keys(layout.facts).sort()).toEqual(['hash', 'len', 'mark', 'priority', 'protocol', 'tc_index'])
+    expect(ms).toBeLessThan(1000)
+  })
+
+  it('readSkBuffLayout reports an unreadable file as a problem', async () => {
+    const r = await readSkBuffLayout('/nonexistent/vmlinux')
+    expect(r).toEqual({facts: {}, problems: [{probe: 'btf struct sk_buff', message: 'read /nonexistent/vmlinux: no such file (kernel built without CONFIG_DEBUG_INFO_BTF?)'}]})
+  })
+})
