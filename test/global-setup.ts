@@ -1,5 +1,7 @@
-// Sweeps what a crashed earlier run of the live tests may have left (only names with the test prefixes).
+// Sweeps what a crashed earlier run of the tests left behind: throwaway namespaces named ni-t<pid>… whose
+// process is gone (never those of a test run that is still going on).
 import {execFileSync} from 'node:child_process'
+import {existsSync} from 'node:fs'
 
 export default function setup(): void {
   if (process.getuid?.() !== 0) return
@@ -10,13 +12,13 @@ export default function setup(): void {
     return
   }
   for (const line of list.split('\n')) {
-    const name = line.split(' ')[0]
-    if (name && /^ni-t\d+/.test(name)) {
-      try {
-        execFileSync('ip', ['netns', 'del', name])
-      } catch {
-        /* already gone */
-      }
+    const name = line.split(' ')[0] ?? ''
+    const m = /^ni-t(\d+)/.exec(name)
+    if (!m || existsSync(`/proc/${m[1]}`)) continue
+    try {
+      execFileSync('ip', ['netns', 'del', name])
+    } catch {
+      /* already gone */
     }
   }
 }

@@ -16,7 +16,10 @@ export interface HooksReport {
   devices: DeviceHooks[]
   /** Flow-dissector programs are per netns, not per device. */
   flowDissector: Array<{progId: number; program?: ProgramInfo}>
-  /** How tcx/netkit attachments were seen, since Debian 12's bpftool cannot see them. */
+  /**
+   * How tcx/netkit attachments were seen, since Debian 12's bpftool cannot see them. BPF links are global, so
+   * `unplacedTcxLinks` counts tcx/netkit links anywhere on the machine (other netns included) that no device here holds.
+   */
   tcxVisibility: {helper: 'ok' | 'unavailable'; kernelHasTcx?: boolean; bpftoolShowsTcx: boolean; unplacedTcxLinks: number}
   summary: {devices: number; devicesWithPrograms: number; attachments: number; programs: number}
   warnings: Warning[]
@@ -240,7 +243,7 @@ export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}
   const placedLinks = new Set(attachments.flatMap((a) => (a.tcx?.linkId !== undefined ? [a.tcx.linkId] : [])))
   const unplacedTcxLinks = inputs.links.filter((l) => (l.type === 'tcx' || l.type === 'netkit') && !placedLinks.has(l.id)).length
   if (unplacedTcxLinks > 0 && !inputs.helper.available && !bpftoolShowsTcx)
-    warnings.push({probe: 'bpftool -j link show', kind: 'unsupported', message: `${unplacedTcxLinks} tcx/netkit link(s) exist but cannot be placed on a device: build the nodeinspect-bpf helper or install bpftool >= 7.3`})
+    warnings.push({probe: 'bpftool -j link show', kind: 'unsupported', message: `${unplacedTcxLinks} tcx/netkit link(s) exist on this machine (in this or another netns) but cannot be placed on a device: build the nodeinspect-bpf helper or install bpftool >= 7.3`})
 
   const m = inputs.meta
   const node: NodeIdentity = compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
