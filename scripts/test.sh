@@ -10,7 +10,8 @@ rm -f .vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile=.vitest.json "$@"
 rc=$?
 if [ -f .vitest.json ]; then
-  node -e "const r=JSON.parse(require('fs').readFileSync('.vitest.json','utf8'));console.log(r.numPassedTests+' passed, '+r.numFailedTests+' failed, '+(r.numPendingTests+r.numTodoTests)+' skipped')"
+  # A suite that fails to load has no failed test: count it, so the line never says 0 failed on a red run.
+  RC=$rc node -e "const r=JSON.parse(require('fs').readFileSync('.vitest.json','utf8'));const f=r.numFailedTests||(process.env.RC!=='0'?Math.max(1,r.numFailedTestSuites):0);console.log(r.numPassedTests+' passed, '+f+' failed, '+(r.numPendingTests+r.numTodoTests)+' skipped')"
 else
   echo "0 passed, 1 failed, 0 skipped"
   rc=1
