@@ -183,10 +183,22 @@ interface State {
   stack: Map<number, Slot>
 }
 
+const constCache = new Map<bigint, Bits>()
+
+/** The classes of a constant. Shared and never mutated (every operation builds a new array). */
 function constBits(v: bigint): Bits {
-  const b = new Int8Array(64)
   const u = BigInt.asUintN(64, v)
-  for (let i = 0; i < 64; i++) b[i] = (u >> BigInt(i)) & 1n ? ONE : ZERO
+  let b = constCache.get(u)
+  if (b) return b
+  b = new Int8Array(64)
+  const lo = Number(u & 0xffffffffn)
+  const hi = Number(u >> 32n)
+  for (let i = 0; i < 32; i++) {
+    b[i] = (lo >>> i) & 1 ? ONE : ZERO
+    b[i + 32] = (hi >>> i) & 1 ? ONE : ZERO
+  }
+  if (constCache.size > 4096) constCache.clear()
+  constCache.set(u, b)
   return b
 }
 
@@ -594,8 +606,9 @@ export function analyseMarkAccess(insns: readonly XlatedInsn[], opts: MarkAccess
   })
 
   const entry = new Array<State | undefined>(n).fill(undefined)
-  const queue: number[] = []
+  // Worklist in pc order: forward edges are handled in the same sweep, only back edges (loops) need another.
   const queued = new Array<boolean>(n).fill(false)
+  let lowest = n
   const mergeInto = (pc: number, s: State): void => {
     const j = indexOfPc.get(pc)
     if (j === undefined) return
@@ -607,10 +620,8 @@ export function analyseMarkAccess(insns: readonly XlatedInsn[], opts: MarkAccess
       if (stateEq(next, cur)) return
     }
     entry[j] = next
-    if (!queued[j]) {
-      queued[j] = true
-      queue.push(j)
-    }
+    queued[j] = true
+    if (j < lowest) lowest = j
   }
 
   const start: State = {regs: new Array<Val>(NREGS).fill(OTHER), stack: new Map()}
@@ -648,14 +659,18 @@ export function analyseMarkAccess(insns: readonly XlatedInsn[], opts: MarkAccess
 
   const maxSteps = opts.maxSteps ?? 200 * n + 1000
   let steps = 0
-  while (queue.length > 0) {
-    const j = queue.shift()!
-    queued[j] = false
-    if (++steps > maxSteps) {
-      rec.notes.add(`gave up after ${maxSteps} block visits without a fixpoint: findings may be missing`)
-      break
+  sweep: while (lowest < n) {
+    const from = lowest
+    lowest = n
+    for (let j = from; j < n; j++) {
+      if (!queued[j]) continue
+      queued[j] = false
+      if (++steps > maxSteps) {
+        rec.notes.add(`gave up after ${maxSteps} block visits without a fixpoint: findings may be missing`)
+        break sweep
+      }
+      runBlock(j, false)
     }
-    runBlock(j, false)
   }
 
   // Final pass over the fixpoint: each reached block once, recording what it does.
