@@ -20,7 +20,7 @@ import type {JumpOp, MemSize, XlatedInsn, XlatedOp, XlatedOperand} from '../prob
 
 // ---- report ------------------------------------------------------------------------------------------------------
 
-interface Finding {
+export interface ProgramFinding {
   /** Instruction slot (as bpftool numbers it). */
   pc: number
   /** The instruction, verbatim. */
@@ -30,7 +30,7 @@ interface Finding {
   evidence: 'program'
 }
 
-export interface MarkLoad extends Finding {
+export interface MarkLoad extends ProgramFinding {
   /** Destination register. */
   reg: number
   /** The mark bits the load reads: 0xffffffff for `*(u32 *)(ctx +markOffset)`. */
@@ -51,7 +51,7 @@ export interface MarkLoad extends Finding {
  */
 export type MarkWriteOp = 'set' | 'or' | 'and' | 'xor' | 'set-masked' | 'set-xmark' | 'unknown'
 
-export interface MarkWrite extends Finding {
+export interface MarkWrite extends ProgramFinding {
   op: MarkWriteOp
   value: number
   mask: number
@@ -68,7 +68,7 @@ export interface MarkWrite extends Finding {
  * - `ordered`: an ordered compare (`>`, `s<=`…) of a value made of the mark bits in `mask` with `value`
  * - `unknown`: the compared value mixes mark bits with bits the analysis does not know, or is compared with a non-constant
  */
-export interface MarkMatch extends Finding {
+export interface MarkMatch extends ProgramFinding {
   kind: 'match' | 'any-set' | 'ordered' | 'unknown'
   value: number
   mask: number
@@ -82,7 +82,7 @@ export interface MarkMatch extends Finding {
 
 export type HelperFamily = 'redirect' | 'tail-call' | 'tunnel' | 'fib' | 'map' | 'socket' | 'packet' | 'other'
 
-export interface HelperCall extends Finding {
+export interface HelperCall extends ProgramFinding {
   /** The helper's UAPI name (`bpf_redirect_map` for dev_map_redirect…), or the printed symbol when unknown. */
   helper: string
   /** As bpftool printed it (a kallsyms name, or 0x… when it could not resolve it). */
@@ -94,12 +94,12 @@ export interface HelperCall extends Finding {
   mapId?: number
 }
 
-export interface SubprogramCall extends Finding {
+export interface SubprogramCall extends ProgramFinding {
   target: number
 }
 
 /** A load or store at the mark's offset through a register that may or may not hold ctx (the analysis lost track). */
-export interface UncertainMarkAccess extends Finding {
+export interface UncertainMarkAccess extends ProgramFinding {
   access: 'load' | 'store'
   reason: string
 }
@@ -496,8 +496,8 @@ interface Recorder {
   notes: Set<string>
 }
 
-const finding = (insn: XlatedInsn): Finding => {
-  const f: Finding = {pc: insn.pc, disasm: insn.disasm, evidence: 'program'}
+const finding = (insn: XlatedInsn): ProgramFinding => {
+  const f: ProgramFinding = {pc: insn.pc, disasm: insn.disasm, evidence: 'program'}
   if (insn.src !== undefined) f.src = insn.src
   return f
 }
