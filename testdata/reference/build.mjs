@@ -24,7 +24,34 @@ function tcEntry(devname, ifindex, dir, name, id) {
   return {devname, ifindex, kind: `clsact/${dir}`, name, id}
 }
 
-function node({hostname, underlay, routerIp, lxc, nets, tc, progs}) {
+// Cilium's maps, as `bpftool -j map show` / `bpftool -j map dump id N` print them. Cilium 1.12 created its maps
+// through iproute2's ELF loader (struct bpf_elf_map), so they carry no BTF: bpftool prints raw bytes only, no
+// "formatted" objects, and the kernel keeps 15 characters of a name. Layouts (Cilium 1.12 bpf/lib/common.h):
+// ipcache key {u32 prefixlen = 32 static bits + prefix; u16 pad1; u8 pad2; u8 family; 16-byte address},
+// value {u32 sec_label; be32 tunnel_endpoint; u8 key; 3 bytes padding}; cilium_lxc key endpoint_key {16-byte
+// address; u8 family; u8 key; u16 pad5}, value endpoint_info {u32 ifindex; u16 unused; u16 lxc_id; u32 flags;
+// 4 bytes hole; u64 mac; u64 node_mac; u32 pad[4]}. Sizes, max_entries and flags come from the same source
+// (512000 ipcache entries, 65535 endpoints, BPF_F_NO_PREALLOC). The walkthrough printed no map ids: the ids
+// below are placeholders. The only map ids it printed are program 2901's map_ids 572,86 (two maps of node 1's
+// from-container; which is which is unknown, and Cilium's entry programs reach the ipcache through tail calls),
+// so neither is claimed here.
+const hexBytes = (bytes) => bytes.map((b) => `0x${b.toString(16).padStart(2, '0')}`)
+const le32 = (n) => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255]
+const le16 = (n) => [n & 255, (n >>> 8) & 255]
+const v4 = (ip) => ip.split('.').map(Number)
+const zeros = (n) => Array(n).fill(0)
+const macBytes = (mac) => mac.split(':').map((x) => Number.parseInt(x, 16))
+const mapShow = (maps) => out(['bpftool', '-j', 'map', 'show'], j(maps) + '\n')
+const mapDump = (id, entries) => out(['bpftool', '-j', 'map', 'dump', 'id', String(id)], j(entries.map(([key, value]) => ({key: hexBytes(key), value: hexBytes(value)}))) + '\n')
+/** `cilium map get cilium_ipcache`: `PREFIX/LEN identity=I encryptkey=K tunnelendpoint=T`. */
+const ipcacheEntry = (prefix, len, identity, key, tunnel) => [[...le32(32 + len), 0, 0, 0, 1, ...v4(prefix), ...zeros(12)], [...le32(identity), ...v4(tunnel), key, 0, 0, 0]]
+/** `cilium map get cilium_lxc`: `IP:KEY id=ID flags=F ifindex=N mac=M nodemac=NM`. */
+const lxcEntry = (ip, key, id, flags, ifindex, mac, nodeMac) => [
+  [...v4(ip), ...zeros(12), 1, key, 0, 0],
+  [...le32(ifindex), 0, 0, ...le16(id), ...le32(flags), ...zeros(4), ...macBytes(mac), 0, 0, ...macBytes(nodeMac), 0, 0, ...zeros(16)],
+]
+
+function node({hostname, underlay, routerIp, lxc, nets, tc, progs, maps = []}) {
   const devices = [
     lo,
     link(2, 'eth0', undefined, undefined, {addr_info: [addr(underlay, 24)]}),
@@ -47,6 +74,10 @@ function node({hostname, underlay, routerIp, lxc, nets, tc, progs}) {
     out(['ip', '-j', 'netns', 'list-id'], j(lxc.netns ? [{nsid: 0, name: lxc.netns}] : []) + '\n'),
     out(['tc', '-j', '-force', '-batch', '-'], tcAnswers, {input: script}),
   ]
+  if (maps.length > 0) {
+    outputs.push(mapShow(maps.map((m) => m.show)))
+    for (const m of maps) outputs.push(mapDump(m.show.id, m.entries))
+  }
   return {
     format: 'nodeinspect-snapshot',
     version: 1,
@@ -85,6 +116,14 @@ const node1 = node({
   progs: [
     {id: 2901, type: 'sched_cls', name: 'handle_xgress', tag: 'd578585f7e71464b', gpl_compatible: true, loaded_at: 1673292592, uid: 0, bytes_xlated: 688, jited: true, bytes_jited: 589, bytes_memlock: 4096, map_ids: [572, 86], btf_id: 301},
   ],
+  // `cilium map get cilium_ipcache`: 10.42.0.51/32 identity=15773 encryptkey=0 tunnelendpoint=192.168.1.13 sync.
+  // Only this entry was printed; map id 41 is a placeholder.
+  maps: [
+    {
+      show: {id: 41, type: 'lpm_trie', name: 'cilium_ipcache', flags: 1, bytes_key: 24, bytes_value: 12, max_entries: 512000},
+      entries: [ipcacheEntry('10.42.0.51', 32, 15773, 0, '192.168.1.13')],
+    },
+  ],
 })
 
 const node2 = node({
@@ -102,6 +141,16 @@ const node2 = node({
   ],
   tc: {},
   progs: [],
+  // `cilium map get cilium_lxc`: 10.42.0.51:0 id=2826 flags=0x0000 ifindex=29 mac=96:86:44:A6:37:EC
+  // nodemac=D2:AD:65:4D:D0:7B sync. Only this entry was printed; map id 38 is a placeholder. Delivery goes by tail
+  // call into cilium_call_policy[2826], but the walkthrough never showed that program's id: no cilium_call_policy
+  // here, so a trace says the tail-call target is unknown rather than inventing one.
+  maps: [
+    {
+      show: {id: 38, type: 'hash', name: 'cilium_lxc', flags: 1, bytes_key: 20, bytes_value: 48, max_entries: 65535},
+      entries: [lxcEntry('10.42.0.51', 0, 2826, 0x0000, 29, '96:86:44:a6:37:ec', 'd2:ad:65:4d:d0:7b')],
+    },
+  ],
 })
 
 writeFileSync(`${here}node1.json`, JSON.stringify(node1, null, 1) + '\n')
