@@ -374,9 +374,10 @@ function isQuoted(ws: Words, i: number): boolean {
 }
 
 /**
- * Split a line the way iptables-restore does (xshared.c add_param_to_argv, 1.8.x): words separated by blanks;
- * double quotes group, and inside them a backslash escapes the next character (iptables-save writes `"a \"q\" b"`
- * and `"it\'s"`). Single quotes are ordinary characters. One pass over the characters.
+ * Split a line the way iptables-restore 1.8.9 does (checked in a netns): words separated by blanks; a double
+ * quote may open inside a word and its closing quote ends the word; inside quotes a backslash escapes the next
+ * character (iptables-save writes `"a \"q\" b"` and `"it\'s"`). Single quotes are ordinary characters
+ * (`'a b'` is two words to iptables-restore). One pass over the characters.
  */
 function tokenize(line: string): {words: Words; error?: string} {
   const w: string[] = []
@@ -418,6 +419,7 @@ function tokenize(line: string): {words: Words; error?: string} {
           } else i++
         }
         if (!closed) return {words, error: 'unterminated double quote'}
+        break // iptables-restore ends the word at the closing quote: `ab"c d"e` is two words
       } else if (c === 32 || c === 9) break
       else {
         const from = i

@@ -348,6 +348,15 @@ describe('parseIptablesSave flags and headers', () => {
     expect(p.facts.tables[0]!.chains[0]!.rules[0]!.raw).toBe('-A INPUT -m comment --comment "x y" -j ACCEPT')
   })
 
+  it('tokenises like iptables-restore 1.8.9: a quote may open mid-word and ends it; single quotes are plain', () => {
+    const p = parseIptablesSave('*filter\n-A INPUT -m comment --comment ab"c d" -j ACCEPT\n-A INPUT -m comment --comment "x\\\\y\\"z" -j ACCEPT\nCOMMIT\n', {family: 'ipv4', backend: 'nft'})
+    expect(p.problems).toEqual([])
+    expect(p.facts.tables[0]!.chains[0]!.rules.map((r) => r.comments)).toEqual([['abc d'], ['x\\y"z']])
+    // iptables-restore itself rejects this line ("Bad argument `b''"); the parser reports it
+    const sq = parseIptablesSave("*filter\n-A INPUT -m comment --comment 'a b' -j ACCEPT\nCOMMIT\n", {family: 'ipv4', backend: 'nft'})
+    expect(sq.problems).toEqual([expect.objectContaining({line: 2, message: '-m comment --comment expects one value, got 2'})])
+  })
+
   it('-I inserts at its position (restore files may use it)', () => {
     const p = parseIptablesSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DROP\n-I INPUT 1 -j ACCEPT\n-I INPUT -s 1.2.3.4/32 -j RETURN\nCOMMIT\n', {family: 'ipv4', backend: 'nft'})
     expect(p.problems).toEqual([])
