@@ -11,7 +11,7 @@ import {FULL_MASK, parseU32, type Mark} from '../model/mark.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {problem, type Parsed, type ParseProblem} from './parsed.js'
 
-/** `nokeys` (iproute2 ≥ 5.18, present in 6.1): the kernel's keys are printed as `<<Keys hidden>>`. */
+/** `nokeys` (iproute2 ≥ 5.1, commit a6af9f2e): the keys are printed as `<<Keys hidden>>` and never reach the snapshot. */
 export const IP_XFRM_STATE_ARGV = ['ip', 'xfrm', 'state', 'list', 'nokeys'] as const
 export const IP_XFRM_POLICY_ARGV = ['ip', 'xfrm', 'policy', 'list'] as const
 

@@ -494,6 +494,7 @@ interface RuleBody {
   comments: string[]
 }
 
+/** The words after `-A CHAIN`: core matches, `-m` modules with their options, the target and its options; `!` negates the next option. One pass. */
 function parseRuleBody(ws: Words, start: number, table: TableBuilder, family: IpFamily, lineNo: number, raw: string, problems: ParseProblem[], probe: string): RuleBody {
   const items: Array<XtCoreMatch | PendingModule> = []
   const body: RuleBody = {matches: [], comments: []}
