@@ -40,13 +40,14 @@ export interface MarkOwner {
   programSoftware: string[]
 }
 
+/** Checked in this order: more specific chain prefixes (KUBE-ROUTER-, KUBE-NWPLCY-) before broader ones (KUBE-). */
 export const MARK_OWNERS: MarkOwner[] = [
   {id: 'cilium', name: 'Cilium', letter: 'C', softwarePrefixes: ['Cilium'], chainPatterns: [/^CILIUM_/, /^OLD_CILIUM_/], commentPatterns: [/cilium/i], nftTablePatterns: [/^cilium/], ipRuleTables: ['2004', '2005', '200', '201', '202'], programSoftware: ['Cilium']},
+  {id: 'kube-router', name: 'kube-router', letter: 'R', softwarePrefixes: ['kube-router'], chainPatterns: [/^KUBE-ROUTER-/, /^KUBE-NWPLCY-/, /^KUBE-POD-FW-/, /^KUBE-SRC-/, /^KUBE-DST-/], commentPatterns: [/kube-router/i, /rule to /], nftTablePatterns: [], ipRuleTables: [], programSoftware: []},
   {id: 'kubernetes', name: 'Kubernetes (kube-proxy/kubelet)', letter: 'K', softwarePrefixes: ['kube-proxy', 'kubelet'], chainPatterns: [/^KUBE-(?!ROUTER|OVN|SERVICES-IPVS)/], commentPatterns: [/^kubernetes /, /kube-proxy/], nftTablePatterns: [/^kube-proxy$/], ipRuleTables: [], programSoftware: []},
   {id: 'calico', name: 'Calico', letter: 'L', softwarePrefixes: ['Calico'], chainPatterns: [/^cali-/, /^cali[a-z]/], commentPatterns: [/^cali:/], nftTablePatterns: [/^calico/], ipRuleTables: [], programSoftware: ['Calico (eBPF dataplane)']},
   {id: 'flannel', name: 'flannel', letter: 'F', softwarePrefixes: ['flannel'], chainPatterns: [/^FLANNEL-/], commentPatterns: [/flanneld/], nftTablePatterns: [/^flannel/], ipRuleTables: [], programSoftware: []},
   {id: 'weave', name: 'Weave Net', letter: 'W', softwarePrefixes: ['Weave'], chainPatterns: [/^WEAVE/], commentPatterns: [/weave/i], nftTablePatterns: [], ipRuleTables: [], programSoftware: []},
-  {id: 'kube-router', name: 'kube-router', letter: 'R', softwarePrefixes: ['kube-router'], chainPatterns: [/^KUBE-ROUTER-/, /^KUBE-NWPLCY-/, /^KUBE-POD-FW-/, /^KUBE-SRC-/, /^KUBE-DST-/], commentPatterns: [/kube-router/i, /rule to /], nftTablePatterns: [], ipRuleTables: [], programSoftware: []},
   {id: 'istio', name: 'Istio', letter: 'I', softwarePrefixes: ['Istio'], chainPatterns: [/^ISTIO_/, /^ztunnel-/], commentPatterns: [/istio/i, /ztunnel/i], nftTablePatterns: [/^istio/], ipRuleTables: ['133', '100'], programSoftware: []},
   {id: 'aws-vpc-cni', name: 'AWS VPC CNI', letter: 'V', softwarePrefixes: ['AWS VPC CNI'], chainPatterns: [/^AWS-/], commentPatterns: [/^AWS/, /aws/i], nftTablePatterns: [/^aws/], ipRuleTables: [], programSoftware: []},
   {id: 'portmap', name: 'CNI portmap', letter: 'P', softwarePrefixes: ['CNI portmap'], chainPatterns: [/^CNI-HOSTPORT-/, /^CNI-DN-/], commentPatterns: [/dnat name/, /CNI portfwd/], nftTablePatterns: [/^cni_hostport/], ipRuleTables: [], programSoftware: []},

@@ -42,6 +42,7 @@ export class LiveSource implements Source {
   run(req: RunRequest): Promise<RawOutput> {
     const [tool, ...rest] = req.argv
     if (tool === undefined) throw new Error('run: empty argv')
+    if (tool === INTERNAL) return runInternal(req)
     const file = tool === BPF_HELPER ? bpfHelperPath() : tool
     const spec = this.nsPath
       ? {file: 'nsenter', args: [`--net=${this.nsPath}`, '--', file, ...rest]}
@@ -54,6 +55,22 @@ export class LiveSource implements Source {
       return out
     })
   }
+}
+
+/** Probes answered in-process (binary kernel data turned into text), recorded in snapshots like tools' output. */
+export const INTERNAL = 'nodeinspect-internal'
+
+async function runInternal(req: RunRequest): Promise<RawOutput> {
+  const started = performance.now()
+  const base = {argv: [...req.argv], stdout: '', stderr: '', exitCode: 1 as number | null}
+  if (req.argv[1] === 'sk-buff-layout') {
+    const {runSkBuffLayout} = await import('../probes/sk-buff-layout.js')
+    const r = await runSkBuffLayout()
+    const out: RawOutput = {...base, ...r, durationMs: Math.round(performance.now() - started)}
+    if (r.exitCode !== 0) Object.assign(out, {failure: 'exit' as const, message: `${req.argv.join(' ')}: ${r.stderr.split('\n')[0]}`})
+    return out
+  }
+  return {...base, failure: 'spawn', message: `${req.argv.join(' ')}: unknown internal probe`, durationMs: 0}
 }
 
 function kernelRelease(): string | undefined {

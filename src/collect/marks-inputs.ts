@@ -1,0 +1,106 @@
+import {analyseMarkAccess} from '../analyses/bpf-mark-access.js'
+import {mergeAttachments} from '../analyses/hooks.js'
+import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from '../analyses/mark-sources.js'
+import type {MarkUsage} from '../analyses/mark-usage.js'
+import {recogniseProgram, splitObjectSection} from '../knowledge/programs.js'
+import {nftTablesToEvaluate, type NftRuleset, type XtRuleset} from '../model/netfilter.js'
+import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
+import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
+import {collectIpXfrmPolicy, collectIpXfrmState, parseIpXfrmPolicy, parseIpXfrmState, type XfrmPolicy, type XfrmState} from '../probes/ip-xfrm.js'
+import {collectIptablesLegacySave, collectIptablesSave, parseIptablesSave} from '../probes/iptables-save.js'
+import {collectNftRuleset, parseNftJson} from '../probes/nft-ruleset.js'
+import type {Warning} from '../probes/parsed.js'
+import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layout.js'
+import type {RawOutput, Source, SourceMeta} from '../source/types.js'
+import {collectHooksInputs, type HooksInputs} from './hooks-inputs.js'
+import {take} from './take.js'
+
+export interface MarksInputs {
+  meta: SourceMeta
+  hooks: HooksInputs
+  xt: XtRuleset[]
+  nft?: NftRuleset
+  ipRules: IpRule[]
+  xfrmStates: XfrmState[]
+  xfrmPolicies: XfrmPolicy[]
+  usages: MarkUsage[]
+  warnings: Warning[]
+}
+
+/** Program types whose context is __sk_buff, where skb->mark means something. */
+const SKB_PROG_TYPES = new Set(['sched_cls', 'sched_act', 'cgroup_skb', 'socket_filter', 'lwt_in', 'lwt_out', 'lwt_xmit', 'sk_skb'])
+
+/** An empty dump is no tables, not a failure (iptables-legacy-save on a node without legacy tables prints nothing). */
+function xtFrom(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legacy', warnings: Warning[]): XtRuleset | undefined {
+  if (out.failure === 'missing-binary' && backend === 'legacy') return undefined
+  const probe = out.argv.join(' ')
+  return take(probe, out, (o) => parseIptablesSave(o.stdout, {family, backend, stderr: o.stderr}), undefined, warnings)
+}
+
+/**
+ * Every source of mark use on a node, read in parallel: iptables/ip6tables (nft and legacy backends), native
+ * nft tables, ip rules, xfrm, tc filters, and the eBPF programs on hooks (their xlated instructions).
+ */
+export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
+  const warnings: Warning[] = []
+  const [hooks, x4, x6, l4, l6, nftOut, r4, r6, xs, xp, skb] = await Promise.all([
+    collectHooksInputs(src),
+    collectIptablesSave(src, 'ipv4'),
+    collectIptablesSave(src, 'ipv6'),
+    collectIptablesLegacySave(src, 'ipv4'),
+    collectIptablesLegacySave(src, 'ipv6'),
+    collectNftRuleset(src),
+    collectIpRules(src, 'ipv4'),
+    collectIpRules(src, 'ipv6'),
+    collectIpXfrmState(src),
+    collectIpXfrmPolicy(src),
+    collectSkBuffLayout(src),
+  ])
+  const xt = [xtFrom(x4, 'ipv4', 'nft', warnings), xtFrom(x6, 'ipv6', 'nft', warnings), xtFrom(l4, 'ipv4', 'legacy', warnings), xtFrom(l6, 'ipv6', 'legacy', warnings)].filter((x): x is XtRuleset => !!x)
+  const nft = take('nft -j list ruleset', nftOut, (o) => parseNftJson(o.stdout), undefined as NftRuleset | undefined, warnings)
+  const ipRules = [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
+  const xfrmStates = take('ip xfrm state', xs, (o) => parseIpXfrmState(o.stdout), [] as XfrmState[], warnings)
+  const xfrmPolicies = take('ip xfrm policy', xp, (o) => parseIpXfrmPolicy(o.stdout), [] as XfrmPolicy[], warnings)
+  const markOffset = take('sk_buff layout (BTF)', skb, (o) => parseSkBuffLayoutJson(o.stdout), {} as {mark?: number}, warnings).mark
+
+  // eBPF: the programs on this netns's hooks, each dumped once (one process per shared name, bounded parallelism).
+  const programs = new Map(hooks.programs.map((p) => [p.id, p]))
+  const attached = new Map<number, AttachedProgram>()
+  for (const a of mergeAttachments(hooks)) {
+    const p = programs.get(a.progId)
+    if (p && !SKB_PROG_TYPES.has(p.type)) continue
+    const {section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
+    const hook = `${a.hook.replace('-', ' ')} ${a.devname}`
+    const cur = attached.get(a.progId)
+    if (cur) cur.hooks.push(hook)
+    else {
+      const software = recogniseProgram(section, p?.name, a.attachName)?.software
+      attached.set(a.progId, {progId: a.progId, ...(p?.name ? {progName: p.name} : {}), hooks: [hook], ...(software ? {software} : {})})
+    }
+  }
+  const ids = new UsageIds()
+  const usages: MarkUsage[] = []
+  for (const rs of xt) usages.push(...usagesFromXt(rs, ids))
+  if (nft) usages.push(...usagesFromNft(nftTablesToEvaluate(nft, xt), ids))
+  usages.push(...usagesFromIpRules(ipRules, ids))
+  usages.push(...usagesFromXfrm(xfrmStates, xfrmPolicies, ids))
+  usages.push(...usagesFromTc(hooks.tc.other, ids))
+  if (attached.size > 0) {
+    if (markOffset === undefined) {
+      warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${attached.size} attached program(s) is not read`})
+    } else {
+      const raws = await collectBpftoolXlated(
+        src,
+        [...attached.values()].map((p) => ({id: p.progId, ...(p.progName ? {name: p.progName} : {})})),
+      )
+      const dumps = parseBpftoolXlatedDumps(raws)
+      warnings.push(...dumps.warnings)
+      for (const d of dumps.programs) {
+        const p = attached.get(d.id)
+        if (!p) continue
+        usages.push(...usagesFromBpf(p, analyseMarkAccess(d.insns, {markOffset}), ids))
+      }
+    }
+  }
+  return {meta: src.meta, hooks, xt, ...(nft ? {nft} : {}), ipRules, xfrmStates, xfrmPolicies, usages, warnings: [...hooks.warnings, ...warnings]}
+}

@@ -1,0 +1,44 @@
+import {Flags} from '@oclif/core'
+import {analyseMarks, type MarksReport} from '../analyses/marks.js'
+import {BaseCommand, sourceFlags, sourceFrom} from '../cli/base-command.js'
+import {collectMarksInputs} from '../collect/marks-inputs.js'
+import {UserError} from '../errors.js'
+import {tryParseMarkSpec} from '../model/mark.js'
+import {compact} from '../util/compact.js'
+
+export default class Marks extends BaseCommand {
+  static override summary = 'Who sets and who matches every bit of the packet mark, who owns it, and where owners collide'
+  static override description = `Reads every source of mark use on the node — iptables/ip6tables (nft and legacy backends), native nft
+tables, ip rules, tc filters, xfrm states and policies, and the eBPF programs on hooks (from their
+instructions) — and shows a 32-bit map of owners, the fields and values each owner uses, every use with its
+evidence, the flows from writers to readers, and findings where owners collide. --json prints the
+nodeinspect.marks/v1 schema (docs/json-marks.md).`
+  static override examples = ['<%= config.bin %> marks', '<%= config.bin %> marks --bit 14', '<%= config.bin %> marks --mask 0xf00 --netns nilab-node1', '<%= config.bin %> marks --snapshot node.json --json']
+  static override enableJsonFlag = true
+  static override flags = {
+    bit: Flags.integer({description: 'focus on one bit (0-31)', min: 0, max: 31, exclusive: ['mask']}),
+    mask: Flags.string({description: 'focus on the bits of this mask, e.g. 0xf00', exclusive: ['bit']}),
+    ...sourceFlags,
+  }
+
+  async run(): Promise<MarksReport> {
+    const {flags} = await this.parse(Marks)
+    let mask: number | undefined
+    if (flags.mask !== undefined) {
+      const r = tryParseMarkSpec(flags.mask)
+      if ('error' in r || r.mark.mask !== 0xffffffff) throw new UserError(`invalid --mask "${flags.mask}": expected a 32-bit value such as 0xf00`)
+      if (r.mark.value === 0) throw new UserError(`invalid --mask "${flags.mask}": it selects no bit`)
+      mask = r.mark.value
+    }
+    const src = await sourceFrom(flags)
+    const inputs = await collectMarksInputs(src)
+    const m = src.meta
+    const node = compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
+    const report = analyseMarks(node, inputs.usages, inputs.warnings, {bit: flags.bit, mask})
+    if (!this.jsonEnabled()) {
+      const [{renderMarks}, {styleFor}] = await Promise.all([import('../render/marks-table.js'), import('../render/style.js')])
+      this.log(renderMarks(report, styleFor(), process.stdout.columns || 140))
+    }
+    return report
+  }
+}
