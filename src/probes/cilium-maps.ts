@@ -122,6 +122,8 @@ export interface CiliumMapChoice {
   reason: CiliumMapChoiceReason
   /** Programs (attached here, or sharing a cilium_calls array with one) whose map_ids hold the chosen map. */
   usedByProgIds: number[]
+  /** How sure it is that this netns' datapath uses the chosen map: used by an attached program, by one of their tail-call family, or no evidence. */
+  evidence: 'attached' | 'tail-call-family' | 'none'
   /** One line for the report when the choice was not obvious. */
   note?: string
 }
@@ -166,7 +168,8 @@ export function selectCiliumMaps(maps: readonly BpfMapInfo[], programs: readonly
       reason = 'newest'
       note = `${cands.length} maps named ${name} (${candidateIds.join(', ')}) and none is used by a program attached here: read the newest, ${map.id}`
     }
-    const c: CiliumMapChoice = {name, map, candidateIds, reason, usedByProgIds: users(map, family)}
+    const evidence = users(map, attachedProgs).length > 0 ? 'attached' : users(map, family).length > 0 ? 'tail-call-family' : 'none'
+    const c: CiliumMapChoice = {name, map, candidateIds, reason, usedByProgIds: users(map, family), evidence}
     if (note !== undefined) c.note = note
     out.push(c)
   }
@@ -828,7 +831,10 @@ export interface CiliumMaps {
   found: BpfMapInfo[]
   /** The map read for each name present, and why it. */
   selected: CiliumMapChoice[]
-  /** From cilium_ipcache_v2 when it was read, else from cilium_ipcache. */
+  /**
+   * From the ipcache map the datapath here uses: of cilium_ipcache_v2 and cilium_ipcache, the one with the
+   * stronger evidence (see CiliumMapChoice.evidence), v2 when equal.
+   */
   ipcache: CiliumIpcacheEntry[]
   ipcacheMap?: 'cilium_ipcache' | 'cilium_ipcache_v2'
   endpoints: CiliumEndpoint[]
@@ -892,7 +898,7 @@ export async function collectCiliumMaps(src: Source, opts: CollectCiliumMapsOpti
       case 'cilium_ipcache_v2':
       case 'cilium_ipcache': {
         const entries = takeParsed(probe, out, (o) => parseCiliumIpcacheDump(o.stdout, dm), [] as CiliumIpcacheEntry[], warnings)
-        if (c.name === 'cilium_ipcache_v2' || result.ipcacheMap === undefined) {
+        if (c === preferredIpcache(selected)) {
           result.ipcache = entries
           result.ipcacheMap = c.name
         }
@@ -909,8 +915,20 @@ export async function collectCiliumMaps(src: Source, opts: CollectCiliumMapsOpti
         break
     }
   })
-  if (selected.some((c) => c.name === 'cilium_ipcache') && selected.some((c) => c.name === 'cilium_ipcache_v2')) {
-    notes.push('both cilium_ipcache and cilium_ipcache_v2 exist: the v2 map is the one Cilium >= 1.18 uses; the v1 map is a leftover of an upgrade')
+  const both = selected.filter((c) => c.name === 'cilium_ipcache' || c.name === 'cilium_ipcache_v2')
+  if (both.length === 2) {
+    const used = preferredIpcache(selected)!
+    notes.push(`both cilium_ipcache (map ${both[1]!.map.id}) and cilium_ipcache_v2 (map ${both[0]!.map.id}) exist: read ${used.name}, ${used.evidence === 'none' ? 'the map of Cilium >= 1.18 (no program here shows which is used)' : `the one the programs here use`}`)
   }
   return result
+}
+
+const EVIDENCE_RANK = {attached: 2, 'tail-call-family': 1, none: 0} as const
+
+/** Of the two ipcache maps, the one the datapath here uses: stronger evidence first, v2 (Cilium >= 1.18) when equal. */
+function preferredIpcache(selected: readonly CiliumMapChoice[]): CiliumMapChoice | undefined {
+  const v2 = selected.find((c) => c.name === 'cilium_ipcache_v2')
+  const v1 = selected.find((c) => c.name === 'cilium_ipcache')
+  if (!v1 || !v2) return v2 ?? v1
+  return EVIDENCE_RANK[v1.evidence] > EVIDENCE_RANK[v2.evidence] ? v1 : v2
 }

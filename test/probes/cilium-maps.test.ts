@@ -403,6 +403,26 @@ describe('collectCiliumMaps', () => {
     expect([r.warnings, r.notes]).toEqual([[], []])
   })
 
+  it('reads the ipcache the programs here use when both cilium_ipcache and a stray cilium_ipcache_v2 exist', async () => {
+    const v2 = {id: 50, type: 'lpm_trie', name: 'cilium_ipcache_', flags: 1, bytes_key: 24, bytes_value: 24, max_entries: 512000}
+    const t = table([
+      [BPFTOOL_MAP_SHOW_ARGV as unknown as string[], {stdout: JSON.stringify([...mapShow, v2])}],
+      [bpftoolMapDumpArgv(50), {stdout: read('bpftool-7.1_btf_cilium_ipcache_v2.json')}],
+    ])
+    const r = await collectCiliumMaps(new TableSource(t))
+    expect(r.selected.slice(0, 2).map((c) => [c.name, c.map.id, c.evidence])).toEqual([
+      ['cilium_ipcache_v2', 50, 'none'],
+      ['cilium_ipcache', 10, 'attached'],
+    ])
+    expect(r.ipcacheMap).toBe('cilium_ipcache')
+    expect(lookupIpcache(r.ipcache, '10.42.0.51')?.identity).toBe(15773)
+    expect(r.notes).toContain('both cilium_ipcache (map 10) and cilium_ipcache_v2 (map 50) exist: read cilium_ipcache, the one the programs here use')
+    // With no attached program to tell, the v2 map (Cilium >= 1.18) is the one read.
+    const blind = await collectCiliumMaps(new TableSource(t), {attachedProgIds: []})
+    expect(blind.ipcacheMap).toBe('cilium_ipcache_v2')
+    expect(blind.ipcache).toHaveLength(21)
+  })
+
   it('takes attached program ids from the caller (then no bpftool net show), and can read a subset', async () => {
     const src = new TableSource(table())
     const r = await collectCiliumMaps(src, {attachedProgIds: [200], maps: ['cilium_ipcache']})
