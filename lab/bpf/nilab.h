@@ -12,7 +12,9 @@
  *   -DNI_XDP           build for XDP (bpf_xdp_load_bytes, no skb->mark: marks are recorded as 0)
  *   -DNI_NO_PIN        declare the maps without LIBBPF_PIN_BY_NAME: for objects loaded with
  *                      `bpftool prog load ... map name nilab_flows pinned PATH` (bpftool would otherwise
- *                      try to pin them under /sys/fs/bpf). tc/ip load the pinned variant with TC_BPF_MNT.
+ *                      try to pin them under /sys/fs/bpf). tc/ip load the pinned variant with
+ *                      TC_BPF_MNT=<lab bpffs>/<node>, where `lab up` has pinned nilab_flows (one map for both
+ *                      nodes) and the node's own Cilium maps (cilium_maps.h) beforehand.
  *   -DNI_MARK_OR=0x..  variant that ORs a constant into skb->mark after recording (baseline: unset,
  *                      the mark is never changed). The recorded marks are those the hook saw on entry.
  */
@@ -69,17 +71,6 @@ struct ni_flow_value {
 	__u32 last_mark;
 };
 
-/* Local endpoints, filled by `lab up`: the lab's stand-in for cilium_lxc. */
-struct ni_ep_key {
-	__u32 node;
-	__be32 addr;
-};
-
-struct ni_ep_value {
-	__u32 ifindex; /* the host-side lxc device */
-	__u32 slot;    /* index in nilab_calls of the endpoint's to-container program */
-};
-
 #ifdef NI_NO_PIN
 #define NI_PINNING
 #else
@@ -87,8 +78,6 @@ struct ni_ep_value {
 #endif
 
 #define NI_FLOWS_MAX 8192
-#define NI_ENDPOINTS_MAX 256
-#define NI_CALLS_MAX 64
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

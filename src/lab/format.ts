@@ -14,6 +14,8 @@ export function formatLabState(s: LabState): string[] {
       lines.push(`  ${a.devname}(${a.ifindex}) ${a.kind} ${what} id ${a.progId}`)
     }
     for (const t of s.tailCalls.filter((x) => x.node === n.name)) lines.push(`  tail call ${t.map}[${t.slot}] -> ${t.progName} id ${t.progId} (to-container for ${t.devname})`)
+    const maps = (s.ciliumMaps ?? []).filter((m) => m.node === n.name)
+    if (maps.length > 0) lines.push(`  maps ${maps.map((m) => `${m.name} id ${m.id} (${m.entries})`).join(', ')}`)
   }
   for (const p of s.pods) lines.push(`${p.netns}: ${p.ip} eth0(${p.eth0.ifindex}) <-> ${p.lxc.name}(${p.lxc.ifindex}) on ${p.node}`)
   lines.push(`flow recordings: bpftool map dump pinned ${s.flowMapPin}`)

@@ -1,5 +1,6 @@
 /** The lab's state file, /run/nodeinspect-lab/<prefix>/state.json: the ground truth of what `lab up` made. */
 import {readFileSync, renameSync, writeFileSync} from 'node:fs'
+import type {LabCiliumMapName, LabCiliumNode} from './cilium-maps.js'
 import type {AttachmentKind, ExpectedAttachment, ExpectedTailCall, LabNode, LabPod, LabTopology, NodeName} from './topology.js'
 
 export const LAB_STATE_VERSION = 1
@@ -39,6 +40,22 @@ export interface LabTailCallState extends ExpectedTailCall {
   progPin: string
 }
 
+/** A Cilium map `lab up` created, as the kernel shows it (read back with bpftool, the entries checked byte for byte). */
+export interface LabCiliumMapState {
+  node: NodeName
+  name: LabCiliumMapName
+  pin: string
+  /** The kernel's map id (maps are global: each node has its own map of each name). */
+  id: number
+  type: 'lpm_trie' | 'hash' | 'prog_array'
+  keySize: number
+  valueSize: number
+  maxEntries: number
+  flags: number
+  /** Entries read back (for cilium_call_policy: the filled slots). */
+  entries: number
+}
+
 export interface LabProcessState {
   name: string
   pod: string
@@ -64,7 +81,11 @@ export interface LabState {
   pods: LabPod[]
   devices: LabDeviceState[]
   attachments: LabAttachmentState[]
+  /** to-container programs, each in its node's cilium_call_policy at its endpoint id. */
   tailCalls: LabTailCallState[]
+  ciliumMaps: LabCiliumMapState[]
+  /** What each node's cilium_ipcache, cilium_lxc and cilium_tunnel_map hold, as written. */
+  cilium: Array<Omit<LabCiliumNode, 'maps'>>
   processes: LabProcessState[]
   objects: Array<{node: NodeName; object: string; source: string; defines: string[]; path: string}>
 }

@@ -5,6 +5,7 @@
  * features read it instead of repeating addresses.
  */
 import {UserError} from '../errors.js'
+import {CILIUM_CALL_POLICY, labCiliumNode, nodeBpfMnt, type LabCiliumNode} from './cilium-maps.js'
 
 export const DEFAULT_LAB_PREFIX = 'nilab'
 export const LAB_PREFIX_ENV = 'NODEINSPECT_LAB_PREFIX'
@@ -16,10 +17,10 @@ export const LAB_PREFIX_RE = /^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$/
 
 export const VXLAN_PORT = 8472
 export const VXLAN_VNI = 2
-/** Name of the pinned flow-recording map (lab/bpf/nilab.h). */
+/** Name of the pinned flow-recording map (lab/bpf/nilab.h): one map for both nodes. */
 export const FLOW_MAP_NAME = 'nilab_flows'
-export const ENDPOINT_MAP_NAME = 'nilab_lxc'
-export const CALLS_MAP_NAME = 'nilab_calls'
+/** NI_FLOWS_MAX in lab/bpf/nilab.h. */
+export const FLOW_MAP_MAX_ENTRIES = 8192
 
 export type NodeName = 'node1' | 'node2'
 
@@ -47,6 +48,8 @@ export interface LabNode {
   routerIp: string
   devices: {eth0: LabDevice; cilium_net: LabDevice; cilium_host: LabDevice; cilium_vxlan: LabDevice}
   vxlan: {vni: number; dstport: number; local: string; remote: string; dev: 'eth0'}
+  /** TC_BPF_MNT for this node's tc/ip loads: its own Cilium maps (and nilab_flows) are pinned under tc/globals here. */
+  bpfMnt: string
 }
 
 export interface LabPod {
@@ -60,8 +63,10 @@ export interface LabPod {
   lxc: {name: string; ifindex: number; mac: string}
   /** How the pod's from-container program is attached on the lxc device. */
   fromContainer: 'tc' | 'tcx'
-  /** Index of the pod's to-container program in the nilab_calls prog array. */
-  callSlot: number
+  /** Cilium's endpoint id (lxc_id in cilium_lxc): the slot of the pod's to-container program in cilium_call_policy. */
+  endpointId: number
+  /** The pod's security identity in the ipcache of both nodes. */
+  identity: number
   /** A real TCP listener started in the pod. */
   listener?: {port: number}
 }
@@ -98,7 +103,9 @@ export interface ExpectedAttachment {
 export interface ExpectedTailCall {
   node: NodeName
   pod: string
+  /** cilium_call_policy (the node's own), keyed by endpoint id. */
   map: string
+  /** The endpoint id. */
   slot: number
   object: string
   section: string
@@ -122,6 +129,8 @@ export interface LabTopology {
   pods: LabPod[]
   attachments: ExpectedAttachment[]
   tailCalls: ExpectedTailCall[]
+  /** Each node's Cilium maps (specs, pins and contents). */
+  cilium: LabCiliumNode[]
 }
 
 export function validatePrefix(prefix: string): string {
@@ -159,18 +168,24 @@ interface PodSeed {
   eth0: {ifindex: number; mac: string}
   lxc: {name: string; ifindex: number; mac: string}
   fromContainer: 'tc' | 'tcx'
+  endpointId: number
+  identity: number
   listener?: {port: number}
 }
 
-/** The scenario's values, plus the lab's own choices where SCENARIO.md gives none (MACs of node devices, second pods). */
+/**
+ * The scenario's values, plus the lab's own choices where SCENARIO.md gives none (MACs of node devices, second
+ * pods, every endpoint id and identity but httpbin's: SCENARIO's ipcache gives it identity 15773 and its
+ * cilium_lxc entry endpoint id 2826).
+ */
 const POD_SEEDS: PodSeed[] = [
   // SCENARIO: curl on node 1, eth0 ifindex 42 f6:00:50:f9:92:a1, host side lxc48c4aa0637ce 43 ae:36:76:3e:c3:03.
-  {name: 'curl', node: 'node1', ip: '10.42.1.80', eth0: {ifindex: 42, mac: 'f6:00:50:f9:92:a1'}, lxc: {name: 'lxc48c4aa0637ce', ifindex: 43, mac: 'ae:36:76:3e:c3:03'}, fromContainer: 'tc'},
+  {name: 'curl', node: 'node1', ip: '10.42.1.80', eth0: {ifindex: 42, mac: 'f6:00:50:f9:92:a1'}, lxc: {name: 'lxc48c4aa0637ce', ifindex: 43, mac: 'ae:36:76:3e:c3:03'}, fromContainer: 'tc', endpointId: 1590, identity: 22018},
   // Lab's own: a second pod on node 1 whose from-container program is attached with tcx (Cilium >= 1.16 style).
-  {name: 'nginx', node: 'node1', ip: '10.42.1.81', eth0: {ifindex: 44, mac: '0a:4e:01:00:00:2c'}, lxc: {name: 'lxc9a1f2e8b40c7', ifindex: 45, mac: '0a:4e:01:00:00:2d'}, fromContainer: 'tcx'},
+  {name: 'nginx', node: 'node1', ip: '10.42.1.81', eth0: {ifindex: 44, mac: '0a:4e:01:00:00:2c'}, lxc: {name: 'lxc9a1f2e8b40c7', ifindex: 45, mac: '0a:4e:01:00:00:2d'}, fromContainer: 'tcx', endpointId: 3384, identity: 41620},
   // SCENARIO: httpbin on node 2, eth0 ifindex 28 96:86:44:a6:37:ec, host side lxc65015af813d1 29 d2:ad:65:4d:d0:7b.
-  {name: 'httpbin', node: 'node2', ip: '10.42.0.51', eth0: {ifindex: 28, mac: '96:86:44:a6:37:ec'}, lxc: {name: 'lxc65015af813d1', ifindex: 29, mac: 'd2:ad:65:4d:d0:7b'}, fromContainer: 'tc', listener: {port: 80}},
-  {name: 'redis', node: 'node2', ip: '10.42.0.52', eth0: {ifindex: 30, mac: '0a:4e:02:00:00:1e'}, lxc: {name: 'lxc3e7d0c5f19ab', ifindex: 31, mac: '0a:4e:02:00:00:1f'}, fromContainer: 'tcx'},
+  {name: 'httpbin', node: 'node2', ip: '10.42.0.51', eth0: {ifindex: 28, mac: '96:86:44:a6:37:ec'}, lxc: {name: 'lxc65015af813d1', ifindex: 29, mac: 'd2:ad:65:4d:d0:7b'}, fromContainer: 'tc', endpointId: 2826, identity: 15773, listener: {port: 80}},
+  {name: 'redis', node: 'node2', ip: '10.42.0.52', eth0: {ifindex: 30, mac: '0a:4e:02:00:00:1e'}, lxc: {name: 'lxc3e7d0c5f19ab', ifindex: 31, mac: '0a:4e:02:00:00:1f'}, fromContainer: 'tcx', endpointId: 1431, identity: 53357},
 ]
 
 export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
@@ -198,6 +213,7 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
         cilium_vxlan: {name: 'cilium_vxlan', ifindex: 5, mac: `0a:4e:0${id}:00:00:05`, kind: 'vxlan', addresses: []},
       },
       vxlan: {vni: VXLAN_VNI, dstport: VXLAN_PORT, local: underlayIp, remote, dev: 'eth0'},
+      bpfMnt: nodeBpfMnt(bpffs, name),
     }
   }
   const nodes: LabNode[] = [
@@ -206,7 +222,7 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
   ]
   const nodeOf = (n: NodeName) => nodes.find((x) => x.name === n)!
 
-  const pods: LabPod[] = POD_SEEDS.map((s, i) => {
+  const pods: LabPod[] = POD_SEEDS.map((s) => {
     const node = nodeOf(s.node)
     const pod: LabPod = {
       name: s.name,
@@ -217,7 +233,8 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
       eth0: {name: 'eth0', ...s.eth0},
       lxc: {...s.lxc},
       fromContainer: s.fromContainer,
-      callSlot: i,
+      endpointId: s.endpointId,
+      identity: s.identity,
     }
     if (s.listener) pod.listener = {...s.listener}
     return pod
@@ -250,8 +267,8 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
   const tailCalls: ExpectedTailCall[] = pods.map((p) => ({
     node: p.node,
     pod: p.name,
-    map: CALLS_MAP_NAME,
-    slot: p.callSlot,
+    map: CILIUM_CALL_POLICY,
+    slot: p.endpointId,
     object: 'bpf_to_container.o',
     section: 'to-container',
     function: 'handle_policy',
@@ -272,6 +289,7 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
     pods,
     attachments,
     tailCalls,
+    cilium: nodes.map((n) => labCiliumNode(bpffs, n, nodes.find((x) => x.name !== n.name)!, pods)),
   }
 }
 

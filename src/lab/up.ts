@@ -10,9 +10,11 @@ import {bpfHelperPath} from '../source/live.js'
 import {bpfObjectPlan, compileBpfObjects, objectPath} from './bpf-objects.js'
 import {labAsset, LabError, labRun, PROJECT_ROOT, splitJsonValues} from './exec.js'
 import {checkLabPrerequisites} from './privileges.js'
-import {LAB_STATE_VERSION, writeLabState, type LabAttachmentState, type LabDeviceState, type LabProcessState, type LabState, type LabTailCallState} from './state.js'
+import {CILIUM_CALL_POLICY, CILIUM_IPCACHE, CILIUM_LXC, CILIUM_TUNNEL_MAP, ciliumMapsBatch, expectedCiliumEntries, hexLe32, type LabCiliumMapName} from './cilium-maps.js'
+import {LAB_STATE_VERSION, writeLabState, type LabAttachmentState, type LabCiliumMapState, type LabDeviceState, type LabProcessState, type LabState, type LabTailCallState} from './state.js'
 import {labDown} from './teardown.js'
-import {CALLS_MAP_NAME, ENDPOINT_MAP_NAME, FLOW_MAP_NAME, labTopology, type ExpectedAttachment, type LabNode, type LabPod, type LabTopology} from './topology.js'
+import {FLOW_MAP_MAX_ENTRIES, FLOW_MAP_NAME, labTopology, type ExpectedAttachment, type LabNode, type LabPod, type LabTopology, type NodeName} from './topology.js'
+import {FLOW_KEY_SIZE, FLOW_VALUE_SIZE} from './recording.js'
 import {UserError} from '../errors.js'
 
 export interface LabUpOptions {
@@ -97,28 +99,55 @@ function tcxNames(a: ExpectedAttachment): {prog: string; link: string} {
   return {prog: `${a.node}-${a.devname}-${a.function}`, link: `${a.node}-${a.devname}-tcx-${dir}`}
 }
 
-const hex32le = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff].map((b) => b.toString(16).padStart(2, '0')).join(' ')
-const hexIpv4 = (ip: string) => ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(' ')
+/** Where a node's tc/ip loads (TC_BPF_MNT=node.bpfMnt) look for a pinned map. */
+function nodePin(node: LabNode, name: string): string {
+  return `${node.bpfMnt}/tc/globals/${name}`
+}
 
-/** bpftool batch: load the tcx and tail-call programs (sharing the pinned nilab_flows), fill nilab_calls and nilab_lxc. */
+function ciliumPin(topo: LabTopology, node: NodeName, name: LabCiliumMapName): string {
+  return topo.cilium.find((c) => c.node === node)!.maps.find((m) => m.name === name)!.pin
+}
+
+/** Directories `lab up` creates in its bpffs before any map or program is pinned (bpftool 7.1 does not create them). */
+export function labBpffsDirs(topo: LabTopology): string[] {
+  return [`${topo.bpffs}/lab/progs`, `${topo.bpffs}/lab/links`, topo.globalsDir, ...topo.nodes.map((n) => `${n.bpfMnt}/tc/globals`)]
+}
+
+/**
+ * bpftool batch, before any program loads: nilab_flows (one map, pinned where the lab reads it and in each node's
+ * tc/globals), then each node's Cilium maps, created without BTF like Cilium 1.12's, and filled. tc/ip loads then
+ * reuse these pins (libbpf LIBBPF_PIN_BY_NAME), so each node's programs use that node's maps.
+ */
+export function mapsBatch(topo: LabTopology): string[] {
+  const lines = [`map create ${topo.flowMapPin} type hash key ${FLOW_KEY_SIZE} value ${FLOW_VALUE_SIZE} entries ${FLOW_MAP_MAX_ENTRIES} name ${FLOW_MAP_NAME}`]
+  for (const n of topo.nodes) lines.push(`map pin pinned ${topo.flowMapPin} ${nodePin(n, FLOW_MAP_NAME)}`)
+  for (const c of topo.cilium) lines.push(...ciliumMapsBatch(c))
+  return lines
+}
+
+/**
+ * bpftool batch: load the tcx and tail-call programs with their maps replaced by the pinned ones (the node's
+ * Cilium maps, the shared nilab_flows last), then put each endpoint's to-container program into its node's
+ * cilium_call_policy at the endpoint id.
+ */
 export function bpftoolBatch(topo: LabTopology): string[] {
   const flows = `map name ${FLOW_MAP_NAME} pinned ${topo.flowMapPin}`
   const lines: string[] = []
   for (const a of topo.attachments.filter((x) => x.via === 'tcx')) {
-    lines.push(`prog load ${objectPath(topo, a.node, a.object)} ${progPin(topo, tcxNames(a).prog)} type classifier ${flows}`)
+    const cilium = a.hook === 'from-container' ? ([CILIUM_IPCACHE, CILIUM_TUNNEL_MAP] as const).map((m) => `map name ${m} pinned ${ciliumPin(topo, a.node, m)} `).join('') : ''
+    lines.push(`prog load ${objectPath(topo, a.node, a.object)} ${progPin(topo, tcxNames(a).prog)} type classifier ${cilium}${flows}`)
   }
   for (const t of topo.tailCalls) {
-    lines.push(`prog load ${objectPath(topo, t.node, t.object)} ${progPin(topo, `${t.node}-${t.pod}-${t.function}`)} type classifier ${flows}`)
+    lines.push(`prog load ${objectPath(topo, t.node, t.object)} ${progPin(topo, tailCallPin(t))} type classifier ${flows}`)
   }
   for (const t of topo.tailCalls) {
-    lines.push(`map update pinned ${topo.globalsDir}/${CALLS_MAP_NAME} key hex ${hex32le(t.slot)} value pinned ${progPin(topo, `${t.node}-${t.pod}-${t.function}`)}`)
-  }
-  for (const p of topo.pods) {
-    const node = topo.nodes.find((n) => n.name === p.node)!
-    // struct ni_ep_key {u32 node; be32 addr} -> struct ni_ep_value {u32 ifindex; u32 slot}
-    lines.push(`map update pinned ${topo.globalsDir}/${ENDPOINT_MAP_NAME} key hex ${hex32le(node.id)} ${hexIpv4(p.ip)} value hex ${hex32le(p.lxc.ifindex)} ${hex32le(p.callSlot)}`)
+    lines.push(`map update pinned ${ciliumPin(topo, t.node, CILIUM_CALL_POLICY)} key hex ${hexLe32(t.slot)} value pinned ${progPin(topo, tailCallPin(t))}`)
   }
   return lines
+}
+
+function tailCallPin(t: {node: string; pod: string; function: string}): string {
+  return `${t.node}-${t.pod}-${t.function}`
 }
 
 async function ensureHelper(): Promise<string> {
@@ -214,21 +243,24 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
   step('bpffs')
   mkdirSync(topo.bpffs, {recursive: true})
   await labRun('bpffs', ['mount', '-t', 'bpf', 'bpf', topo.bpffs])
-  mkdirSync(`${topo.bpffs}/lab/progs`, {recursive: true})
-  mkdirSync(`${topo.bpffs}/lab/links`, {recursive: true})
+  for (const d of labBpffsDirs(topo)) mkdirSync(d, {recursive: true})
+
+  step('maps')
+  await labRun('maps', ['bpftool', 'batch', 'file', '-'], {input: mapsBatch(topo).join('\n') + '\n'})
 
   step('compile')
   await compiled
 
-  // tc/ip's libbpf loader pins LIBBPF_PIN_BY_NAME maps under $TC_BPF_MNT/tc/globals: one nilab_flows for both nodes.
-  const env = {TC_BPF_MNT: topo.bpffs}
+  // tc/ip's libbpf loader looks for LIBBPF_PIN_BY_NAME maps under $TC_BPF_MNT/tc/globals: the node's own
+  // directory, where the maps step pinned the node's Cilium maps and the shared nilab_flows.
+  const envOf = (node: NodeName) => ({TC_BPF_MNT: topo.nodes.find((n) => n.name === node)!.bpfMnt})
   for (const node of topo.nodes) {
     step(`tc (${node.name})`)
-    await labRun(`tc attach (${node.name})`, ['tc', '-batch', '-'], {netns: node.netns, env, input: nodeTcBatch(topo, node).join('\n') + '\n'})
+    await labRun(`tc attach (${node.name})`, ['tc', '-batch', '-'], {netns: node.netns, env: envOf(node.name), input: nodeTcBatch(topo, node).join('\n') + '\n'})
   }
   for (const a of topo.attachments.filter((x) => x.via === 'xdp')) {
     step(`xdp (${a.node})`)
-    await labRun(`xdp attach (${a.node} ${a.devname})`, ['ip', 'link', 'set', 'dev', a.devname, 'xdpdrv', 'obj', objectPath(topo, a.node, a.object), 'sec', a.section], {netns: a.netns, env})
+    await labRun(`xdp attach (${a.node} ${a.devname})`, ['ip', 'link', 'set', 'dev', a.devname, 'xdpdrv', 'obj', objectPath(topo, a.node, a.object), 'sec', a.section], {netns: a.netns, env: envOf(a.node)})
   }
 
   step('bpftool')
@@ -254,7 +286,7 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
   }
 
   step('read back')
-  const [tc, links, queries, {pins, calls}] = await Promise.all([readTc(topo), readLinks(topo), readTcx(topo, helper), readPins(topo)])
+  const [tc, links, queries, {pins, calls, ciliumMaps}] = await Promise.all([readTc(topo), readLinks(topo), readTcx(topo, helper), readPins(topo)])
 
   const attachments: LabAttachmentState[] = topo.attachments.map((a) => {
     if (a.via === 'tc') {
@@ -281,11 +313,16 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
   })
 
   const tailCalls: LabTailCallState[] = topo.tailCalls.map((t) => {
-    const pinPath = progPin(topo, `${t.node}-${t.pod}-${t.function}`)
+    const pinPath = progPin(topo, tailCallPin(t))
     const pin = pins.get(pinPath)
-    if (!pin?.id || calls.get(t.slot) !== pin.id) throw new LabError('read back', `read back: ${CALLS_MAP_NAME}[${t.slot}] does not hold ${pinPath}`)
+    if (!pin?.id || calls.get(t.node)?.get(t.slot) !== pin.id) throw new LabError('read back', `read back: ${t.node} ${t.map}[${t.slot}] does not hold ${pinPath}`)
     return {...t, progId: pin.id, progName: pin.name ?? '', progPin: pinPath}
   })
+  for (const node of topo.nodes) {
+    const slots = [...(calls.get(node.name)?.keys() ?? [])].sort((a, b) => a - b)
+    const want = topo.tailCalls.filter((t) => t.node === node.name).map((t) => t.slot).sort((a, b) => a - b)
+    if (slots.join() !== want.join()) throw new LabError('read back', `read back: ${node.name} ${CILIUM_CALL_POLICY} holds slots ${slots.join(', ')}, expected ${want.join(', ')}`)
+  }
 
   const devices: LabDeviceState[] = []
   for (const ns of topo.namespaces) {
@@ -330,6 +367,8 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
     devices,
     attachments,
     tailCalls,
+    ciliumMaps,
+    cilium: topo.cilium.map(({node, ipcache, endpoints, tunnels}) => ({node, ipcache, endpoints, tunnels})),
     processes,
     objects: plan.map((p) => ({node: p.node, object: p.object, source: `lab/bpf/${p.source}`, defines: p.defines, path: p.path})),
   }
@@ -422,21 +461,53 @@ interface PinnedProg {
   tag?: string
 }
 
-/** bpftool -j batch: every pinned lab program (by pin path), and the prog array's slot -> prog id. */
-async function readPins(topo: LabTopology): Promise<{pins: Map<string, PinnedProg>; calls: Map<number, number>}> {
-  const pins = [
-    ...topo.attachments.filter((a) => a.via === 'tcx').map((a) => progPin(topo, tcxNames(a).prog)),
-    ...topo.tailCalls.map((t) => progPin(topo, `${t.node}-${t.pod}-${t.function}`)),
-  ]
-  const lines = [...pins.map((p) => `prog show pinned ${p}`), `map dump pinned ${topo.globalsDir}/${CALLS_MAP_NAME}`]
+interface PinnedMap {
+  id?: number
+  type?: string
+  name?: string
+  flags?: number
+  bytes_key?: number
+  bytes_value?: number
+  max_entries?: number
+  btf_id?: number
+}
+
+type DumpEntryJson = {key?: string[]; value?: string[]}
+const bytesHex = (b?: string[]) => (b ?? []).map((x) => x.replace(/^0x/, '')).join(' ')
+
+/**
+ * bpftool -j batch: every pinned lab program (by pin path); each node's Cilium maps as the kernel shows them,
+ * checked against the specs and, entry for entry, against the bytes the maps step wrote; and each node's
+ * cilium_call_policy as slot -> prog id.
+ */
+async function readPins(topo: LabTopology): Promise<{pins: Map<string, PinnedProg>; calls: Map<NodeName, Map<number, number>>; ciliumMaps: LabCiliumMapState[]}> {
+  const pins = [...topo.attachments.filter((a) => a.via === 'tcx').map((a) => progPin(topo, tcxNames(a).prog)), ...topo.tailCalls.map((t) => progPin(topo, tailCallPin(t)))]
+  const specs = topo.cilium.flatMap((c) => c.maps)
+  const lines = [...pins.map((p) => `prog show pinned ${p}`), ...specs.flatMap((m) => [`map show pinned ${m.pin}`, `map dump pinned ${m.pin}`])]
   const r = await labRun('read back pins', ['bpftool', '-j', 'batch', 'file', '-'], {input: lines.join('\n') + '\n'})
   const docs = (splitJsonValues(r.stdout)[0] ?? []) as Array<{output?: unknown}>
   const out = new Map<string, PinnedProg>()
   pins.forEach((p, i) => out.set(p, (docs[i]?.output ?? {}) as PinnedProg))
-  const calls = new Map<number, number>()
-  for (const e of (docs[pins.length]?.output ?? []) as Array<{key?: string[]; value?: string[]}>) {
-    const num = (b?: string[]) => (b ?? []).reduce((acc, h, i) => acc + Number.parseInt(h, 16) * 2 ** (8 * i), 0)
-    calls.set(num(e.key), num(e.value))
-  }
-  return {pins: out, calls}
+  const calls = new Map<NodeName, Map<number, number>>()
+  const ciliumMaps: LabCiliumMapState[] = []
+  specs.forEach((m, i) => {
+    const show = (docs[pins.length + 2 * i]?.output ?? {}) as PinnedMap
+    const dump = (docs[pins.length + 2 * i + 1]?.output ?? []) as DumpEntryJson[]
+    const what = `${m.node} ${m.name}`
+    // The kernel keeps 15 characters of a name (cilium_tunnel_map shows as cilium_tunnel_m).
+    const same = show.type === m.type && show.name === m.name.slice(0, 15) && show.bytes_key === m.keySize && show.bytes_value === m.valueSize && show.max_entries === m.maxEntries && show.flags === m.flags
+    if (!show.id || !same) throw new LabError('read back', `read back: ${what} at ${m.pin} is ${JSON.stringify(show)}`)
+    if (show.btf_id !== undefined) throw new LabError('read back', `read back: ${what} has BTF (id ${show.btf_id}); the lab creates it without, like Cilium 1.12`)
+    if (m.name === CILIUM_CALL_POLICY) {
+      const num = (b?: string[]) => (b ?? []).reduce((acc, h, j) => acc + Number.parseInt(h, 16) * 2 ** (8 * j), 0)
+      calls.set(m.node, new Map(dump.map((e) => [num(e.key), num(e.value)])))
+    } else {
+      const want = expectedCiliumEntries(topo.cilium.find((c) => c.node === m.node)!, m.name as typeof CILIUM_IPCACHE | typeof CILIUM_LXC | typeof CILIUM_TUNNEL_MAP)
+      const have = new Set(dump.map((e) => `${bytesHex(e.key)} => ${bytesHex(e.value)}`))
+      const missing = want.filter((w) => !have.has(`${w.key} => ${w.value}`))
+      if (missing.length > 0 || dump.length !== want.length) throw new LabError('read back', `read back: ${what} holds ${dump.length} entries, expected ${want.length}${missing[0] ? `; missing ${missing[0].key} => ${missing[0].value}` : ''}`)
+    }
+    ciliumMaps.push({node: m.node, name: m.name, pin: m.pin, id: show.id, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, entries: dump.length})
+  })
+  return {pins: out, calls, ciliumMaps}
 }

@@ -1,7 +1,7 @@
 // The lab on the real kernel, under its own prefix (nilab-t<pid>): up, state vs what the tools see,
 // a real TCP connection across the VXLAN overlay and its flow recordings, idempotence, a failing step,
 // down, and a host that is exactly as before.
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {labAsset, LabError} from '../../src/lab/exec.js'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
@@ -11,8 +11,10 @@ import {labStatus} from '../../src/lab/status.js'
 import {existingLabNamespaces, labDown, mountsAt} from '../../src/lab/teardown.js'
 import {LAB_RUN_ROOT, labTopology} from '../../src/lab/topology.js'
 import {labUp} from '../../src/lab/up.js'
-import {bpfHelperPath} from '../../src/source/live.js'
+import {collectCiliumMaps, lookupIpcache, type CiliumEndpoint, type CiliumIpcacheEntry, type CiliumTunnelEntry} from '../../src/probes/cilium-maps.js'
+import {bpfHelperPath, LiveSource} from '../../src/source/live.js'
 import {runCommand} from '../../src/source/run-command.js'
+import {RecordingSource} from '../../src/source/snapshot.js'
 import {cli} from '../helpers/cli.js'
 
 const pre = checkLabPrerequisites()
@@ -139,6 +141,111 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
     // The foreign tcx program runs first on node 2's eth0 (tcx runs before clsact).
     expect(state.attachments.find((a) => a.node === 'node2' && a.hook === 'foreign')).toMatchObject({devname: 'eth0', kind: 'tcx/ingress', tcxPosition: 0, progName: 'foreign_ingress'})
     expect(state.tailCalls.map((t) => t.progId).every((id) => id > 0)).toBe(true)
+  })
+
+  it("each node has its own Cilium maps (no BTF, pinned in the lab bpffs), used by that node's programs only", async () => {
+    expect(state.ciliumMaps.map((m) => `${m.node} ${m.name} ${m.entries}`)).toEqual([
+      'node1 cilium_ipcache 10',
+      'node1 cilium_lxc 4',
+      'node1 cilium_tunnel_map 1',
+      'node1 cilium_call_policy 2',
+      'node2 cilium_ipcache 10',
+      'node2 cilium_lxc 4',
+      'node2 cilium_tunnel_map 1',
+      'node2 cilium_call_policy 2',
+    ])
+    expect(new Set(state.ciliumMaps.map((m) => m.id)).size).toBe(8)
+    for (const m of state.ciliumMaps) expect(m.pin.startsWith(`${topo.bpffs}/${m.node}/tc/globals/`)).toBe(true)
+    const idOf = (node: string, name: string) => state.ciliumMaps.find((m) => m.node === node && m.name === name)!.id
+    for (const node of topo.nodes) {
+      const other = node.name === 'node1' ? 'node2' : 'node1'
+      const net = (JSON.parse(await must(inNs(node.netns, ['bpftool', '-j', 'net', 'show']))) as Array<{tc: Array<{name: string; id: number}>}>)[0]!
+      const mapIds = async (tcName: string) => (JSON.parse(await must(['bpftool', '-j', 'prog', 'show', 'id', String(net.tc.find((x) => x.name === tcName)!.id)])) as {map_ids: number[]}).map_ids
+      // SCENARIO step 2: from-container looks up the ipcache; steps 6-7: from-overlay uses cilium_lxc and cilium_call_policy.
+      expect(await mapIds('bpf_lxc.o:[from-container]')).toEqual(expect.arrayContaining([idOf(node.name, 'cilium_ipcache'), idOf(node.name, 'cilium_tunnel_map')]))
+      const overlay = await mapIds('bpf_overlay.o:[from-overlay]')
+      expect(overlay).toEqual(expect.arrayContaining([idOf(node.name, 'cilium_lxc'), idOf(node.name, 'cilium_call_policy')]))
+      expect(overlay).not.toContain(idOf(other, 'cilium_lxc'))
+      const show = JSON.parse(await must(['bpftool', '-j', 'map', 'show', 'id', String(idOf(node.name, 'cilium_call_policy'))])) as {name: string; btf_id?: number}
+      expect(show).toMatchObject({name: 'cilium_call_pol'})
+      expect(show.btf_id).toBeUndefined()
+    }
+  })
+
+  /** The facts the probe must decode from what `lab up` wrote (state.cilium), in the probe's vocabulary. */
+  function expectedCilium(node: 'node1' | 'node2') {
+    const c = state.cilium.find((x) => x.node === node)!
+    const ipcache: CiliumIpcacheEntry[] = c.ipcache.map((e) => {
+      const [address, len] = e.prefix.split('/') as [string, string]
+      const x: CiliumIpcacheEntry = {prefix: e.prefix, family: 'ipv4', address, prefixLen: Number(len), identity: e.identity, encryptKey: e.encryptKey, layout: 'v1'}
+      if (e.tunnelEndpoint !== '0.0.0.0') x.tunnelEndpoint = e.tunnelEndpoint
+      return x
+    })
+    const endpoints: CiliumEndpoint[] = c.endpoints.map((e) => ({ip: e.ip, family: 'ipv4', keyIndex: 0, endpointId: e.endpointId, ifindex: e.ifindex, mac: e.mac, nodeMac: e.nodeMac, flags: e.flags, isHost: e.flags === 1}))
+    const tunnels: CiliumTunnelEntry[] = c.tunnels.map((e) => ({ip: e.ip, family: 'ipv4', tunnelEndpoint: e.tunnelEndpoint, encryptKey: e.encryptKey}))
+    const policyCalls = state.tailCalls.filter((t) => t.node === node).map((t) => ({key: t.slot, progId: t.progId})).sort((a, b) => a.key - b.key)
+    return {ipcache, endpoints, tunnels, policyCalls}
+  }
+  const byKey = <T>(f: (x: T) => string) => (a: T, b: T) => f(a).localeCompare(f(b))
+
+  for (const node of ['node1', 'node2'] as const) {
+    it(`collectCiliumMaps inside ${node}'s netns reads ${node}'s maps (raw, no BTF) and decodes exactly what the lab wrote`, async () => {
+      const src = new RecordingSource(new LiveSource({netns: `${prefix}-${node}`}))
+      const r = await collectCiliumMaps(src)
+      expect(r.warnings).toEqual([])
+      // Constant processes: map show, prog show, net show, then one dump per Cilium map name in the kernel (other
+      // labs' or stray maps may add cilium_ipcache_v2 to the lab's four).
+      const ran = [...src.outputs.values()].map((o) => o.argv.slice(1, 4).join(' '))
+      expect(ran.slice(0, 3)).toEqual(['-j map show', '-j prog show', '-j net show'])
+      expect(ran.slice(3)).toEqual(r.selected.map(() => '-j map dump'))
+      expect(r.selected.length).toBeLessThanOrEqual(5)
+      const mine = state.ciliumMaps.filter((m) => m.node === node)
+      const ours = r.selected.filter((c) => mine.some((m) => m.name === c.name))
+      for (const o of src.outputs.values()) if (ours.some((c) => o.argv.join(' ').endsWith(`dump id ${c.map.id}`))) expect(o.stdout).not.toContain('formatted')
+      expect(ours.map((c) => `${c.name} ${c.map.id}`).sort()).toEqual(mine.map((m) => `${m.name} ${m.id}`).sort())
+      // Both nodes' maps are in the kernel (and maybe other labs'): the programs attached here decided.
+      for (const c of ours) {
+        expect(c.candidateIds.length, c.name).toBeGreaterThanOrEqual(2)
+        expect(c.reason, c.name).toBe('attached')
+      }
+      const want = expectedCilium(node)
+      expect(r.ipcacheMap).toBe('cilium_ipcache')
+      expect([...r.ipcache].sort(byKey((e) => e.prefix))).toEqual(want.ipcache.sort(byKey((e) => e.prefix)))
+      expect([...r.endpoints].sort(byKey((e) => e.ip))).toEqual(want.endpoints.sort(byKey((e) => e.ip)))
+      expect(r.tunnels).toEqual(want.tunnels)
+      expect(r.policyCalls).toEqual(want.policyCalls)
+    })
+  }
+
+  it("SCENARIO's walk through the live maps: node 1 ipcache -> 192.168.1.13, node 2 cilium_lxc -> 2826 -> httpbin's to-container", async () => {
+    const n1 = await collectCiliumMaps(new LiveSource({netns: node1.netns}))
+    expect(lookupIpcache(n1.ipcache, '10.42.0.51')).toMatchObject({prefix: '10.42.0.51/32', identity: 15773, tunnelEndpoint: '192.168.1.13', encryptKey: 0})
+    expect(lookupIpcache(n1.ipcache, '10.42.0.99')).toMatchObject({prefix: '10.42.0.0/24', identity: 2, tunnelEndpoint: '192.168.1.13'})
+    expect(lookupIpcache(n1.ipcache, '1.1.1.1')).toMatchObject({prefix: '0.0.0.0/0', identity: 2})
+    // The tcx program ids come from the helper: pass every attachment of the state (then no bpftool net show).
+    const attached = state.attachments.filter((a) => a.netns === node2.netns).map((a) => a.progId)
+    const n2 = await collectCiliumMaps(new LiveSource({netns: node2.netns}), {attachedProgIds: attached})
+    const ep = n2.endpoints.find((e) => e.ip === '10.42.0.51')!
+    expect(ep).toMatchObject({endpointId: 2826, ifindex: 29, mac: '96:86:44:a6:37:ec', nodeMac: 'd2:ad:65:4d:d0:7b', flags: 0})
+    const call = n2.policyCalls.find((c) => c.key === ep.endpointId)!
+    expect(call.progId).toBe(state.tailCalls.find((t) => t.pod === 'httpbin')!.progId)
+  })
+
+  it("a newer lingering cilium_ipcache (as an earlier agent's) does not mislead the collector; without attachments it takes the newest and says so", async () => {
+    const stale = `${topo.bpffs}/stale-cilium_ipcache`
+    await must(['bpftool', 'map', 'create', stale, 'type', 'lpm_trie', 'key', '24', 'value', '12', 'entries', '16', 'name', 'cilium_ipcache', 'flags', '1'])
+    try {
+      const staleId = (JSON.parse(await must(['bpftool', '-j', 'map', 'show', 'pinned', stale])) as {id: number}).id
+      const r = await collectCiliumMaps(new LiveSource({netns: node1.netns}), {maps: ['cilium_ipcache']})
+      expect(r.selected[0]!.candidateIds).toContain(staleId)
+      expect(r.selected[0]!.map.id).toBe(state.ciliumMaps.find((m) => m.node === 'node1' && m.name === 'cilium_ipcache')!.id)
+      const blind = await collectCiliumMaps(new LiveSource({netns: node1.netns}), {maps: ['cilium_ipcache'], attachedProgIds: []})
+      expect(blind.selected[0]!.reason).toBe('newest')
+      expect(blind.selected[0]!.map.id).toBeGreaterThanOrEqual(staleId)
+      expect(blind.notes[0]).toMatch(/maps named cilium_ipcache .* none is used by a program attached here: read the newest/)
+    } finally {
+      rmSync(stale)
+    }
   })
 
   it('devices carry the scenario ifindexes and MACs; the pod routes via the router', async () => {

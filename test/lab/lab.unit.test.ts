@@ -4,7 +4,7 @@ import {bpfObjectPlan} from '../../src/lab/bpf-objects.js'
 import {describeLabFailure, splitJsonValues} from '../../src/lab/exec.js'
 import {decodeFlowEntry, FLOW_KEY_SIZE, FLOW_VALUE_SIZE, matchFlow, parseFlowMapDump} from '../../src/lab/recording.js'
 import {devnameOf, isLabNetns, labTopology, resolvePrefix, validatePrefix} from '../../src/lab/topology.js'
-import {bpftoolBatch, nodeIpBatch, nodeTcBatch, podIpBatch} from '../../src/lab/up.js'
+import {bpftoolBatch, labBpffsDirs, mapsBatch, nodeIpBatch, nodeTcBatch, podIpBatch} from '../../src/lab/up.js'
 
 describe('lab topology (SCENARIO.md values)', () => {
   const t = labTopology('nilab')
@@ -47,7 +47,39 @@ describe('lab topology (SCENARIO.md values)', () => {
       'node2 lxc3e7d0c5f19ab(31) tcx/ingress cil_from_container',
     ])
     expect(t.attachments.filter((a) => a.devname === 'lxc65015af813d1' && a.kind.endsWith('egress'))).toEqual([])
-    expect(t.tailCalls.map((c) => `${c.node} ${c.map}[${c.slot}] -> ${c.devname}(${c.ifindex})`)).toContain('node2 nilab_calls[2] -> lxc65015af813d1(29)')
+    // SCENARIO: httpbin is endpoint 2826; delivery is a tail call through node 2's cilium_call_policy.
+    expect(t.tailCalls.map((c) => `${c.node} ${c.map}[${c.slot}] -> ${c.devname}(${c.ifindex})`)).toContain('node2 cilium_call_policy[2826] -> lxc65015af813d1(29)')
+  })
+
+  it("holds each node's Cilium map contents: the scenario's entries, local pods without tunnel, remote ones via the other node", () => {
+    const [c1, c2] = t.cilium
+    const row = (e: {prefix: string; identity: number; encryptKey: number; tunnelEndpoint: string}) => `${e.prefix} identity=${e.identity} encryptkey=${e.encryptKey} tunnelendpoint=${e.tunnelEndpoint}`
+    expect(c1!.ipcache.map(row)).toEqual([
+      '10.42.1.80/32 identity=22018 encryptkey=0 tunnelendpoint=0.0.0.0',
+      '10.42.1.81/32 identity=41620 encryptkey=0 tunnelendpoint=0.0.0.0',
+      '10.42.0.51/32 identity=15773 encryptkey=0 tunnelendpoint=192.168.1.13',
+      '10.42.0.52/32 identity=53357 encryptkey=0 tunnelendpoint=192.168.1.13',
+      '10.42.0.0/24 identity=2 encryptkey=0 tunnelendpoint=192.168.1.13',
+      '10.42.1.247/32 identity=1 encryptkey=0 tunnelendpoint=0.0.0.0',
+      '10.42.0.247/32 identity=6 encryptkey=0 tunnelendpoint=192.168.1.13',
+      '192.168.1.12/32 identity=1 encryptkey=0 tunnelendpoint=0.0.0.0',
+      '192.168.1.13/32 identity=6 encryptkey=0 tunnelendpoint=0.0.0.0',
+      '0.0.0.0/0 identity=2 encryptkey=0 tunnelendpoint=0.0.0.0',
+    ])
+    const ep = (e: {ip: string; endpointId: number; flags: number; ifindex: number; mac: string; nodeMac: string}) => `${e.ip}:0 id=${e.endpointId} flags=${e.flags} ifindex=${e.ifindex} mac=${e.mac} nodemac=${e.nodeMac}`
+    expect(c2!.endpoints.map(ep)).toEqual([
+      '10.42.0.51:0 id=2826 flags=0 ifindex=29 mac=96:86:44:a6:37:ec nodemac=d2:ad:65:4d:d0:7b',
+      '10.42.0.52:0 id=1431 flags=0 ifindex=31 mac=0a:4e:02:00:00:1e nodemac=0a:4e:02:00:00:1f',
+      '10.42.0.247:0 id=0 flags=1 ifindex=0 mac=00:00:00:00:00:00 nodemac=00:00:00:00:00:00',
+      '192.168.1.13:0 id=0 flags=1 ifindex=0 mac=00:00:00:00:00:00 nodemac=00:00:00:00:00:00',
+    ])
+    expect(c2!.tunnels).toEqual([{ip: '10.42.1.0', tunnelEndpoint: '192.168.1.12', encryptKey: 0}])
+    expect(c1!.maps.map((m) => `${m.name} ${m.pin}`)).toEqual([
+      'cilium_ipcache /run/nodeinspect-lab/nilab/bpffs/node1/tc/globals/cilium_ipcache',
+      'cilium_lxc /run/nodeinspect-lab/nilab/bpffs/node1/tc/globals/cilium_lxc',
+      'cilium_tunnel_map /run/nodeinspect-lab/nilab/bpffs/node1/tc/globals/cilium_tunnel_map',
+      'cilium_call_policy /run/nodeinspect-lab/nilab/bpffs/node1/tc/globals/cilium_call_policy',
+    ])
   })
 
   it('resolves device names by node and ifindex', () => {
@@ -110,12 +142,43 @@ describe('generated batches', () => {
     expect(b.some((l) => l.includes('lxc3e7d0c5f19ab'))).toBe(false)
   })
 
-  it('bpftool loads the tcx and tail-call programs with the shared map and fills the endpoint map', () => {
+  it('bpftool loads the tcx and tail-call programs with the shared map and fills each node\'s cilium_call_policy', () => {
     const b = bpftoolBatch(t)
     expect(b.filter((l) => l.startsWith('prog load'))).toHaveLength(3 + 4)
     expect(b.every((l) => !l.startsWith('prog load') || l.endsWith('map name nilab_flows pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows'))).toBe(true)
-    // httpbin: key {node 2, 10.42.0.51} -> {ifindex 29, slot 2}
-    expect(b).toContain('map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_lxc key hex 02 00 00 00 0a 2a 00 33 value hex 1d 00 00 00 02 00 00 00')
+    // The tcx from-container of node 1 uses node 1's ipcache and tunnel map.
+    expect(b.find((l) => l.includes('node1-lxc9a1f2e8b40c7-cil_from_container'))).toContain(
+      'map name cilium_ipcache pinned /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/cilium_ipcache map name cilium_tunnel_map pinned /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/cilium_tunnel_map map name nilab_flows',
+    )
+    // httpbin: endpoint 2826 = 0x0b0a -> its to-container program, in node 2's map.
+    expect(b).toContain('map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/node2/tc/globals/cilium_call_policy key hex 0a 0b 00 00 value pinned /run/nodeinspect-lab/nilab-t1/bpffs/lab/progs/node2-httpbin-handle_policy')
+  })
+
+  it('creates nilab_flows once (pinned for both nodes) and each node\'s Cilium maps without BTF, filled in 1.12 layouts', () => {
+    const b = mapsBatch(t)
+    expect(b.slice(0, 3)).toEqual([
+      'map create /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows type hash key 20 value 16 entries 8192 name nilab_flows',
+      'map pin pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/nilab_flows',
+      'map pin pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows /run/nodeinspect-lab/nilab-t1/bpffs/node2/tc/globals/nilab_flows',
+    ])
+    expect(b).toContain('map create /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/cilium_ipcache type lpm_trie key 24 value 12 entries 512000 name cilium_ipcache flags 1')
+    expect(b).toContain('map create /run/nodeinspect-lab/nilab-t1/bpffs/node2/tc/globals/cilium_call_policy type prog_array key 4 value 4 entries 65535 name cilium_call_policy flags 0')
+    // SCENARIO node 1: 10.42.0.51/32 identity=15773 encryptkey=0 tunnelendpoint=192.168.1.13
+    expect(b).toContain(
+      'map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/cilium_ipcache key hex 40 00 00 00 00 00 00 01 0a 2a 00 33 00 00 00 00 00 00 00 00 00 00 00 00 value hex 9d 3d 00 00 c0 a8 01 0d 00 00 00 00',
+    )
+    // SCENARIO node 2: 10.42.0.51:0 id=2826 flags=0x0000 ifindex=29 mac=96:86:44:A6:37:EC nodemac=D2:AD:65:4D:D0:7B
+    expect(b).toContain(
+      'map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/node2/tc/globals/cilium_lxc key hex 0a 2a 00 33 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 value hex 1d 00 00 00 00 00 0a 0b 00 00 00 00 00 00 00 00 96 86 44 a6 37 ec 00 00 d2 ad 65 4d d0 7b 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00',
+    )
+    expect(b).toContain('map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/cilium_tunnel_map key hex 0a 2a 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 value hex c0 a8 01 0d 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00')
+    expect(labBpffsDirs(t)).toEqual([
+      '/run/nodeinspect-lab/nilab-t1/bpffs/lab/progs',
+      '/run/nodeinspect-lab/nilab-t1/bpffs/lab/links',
+      '/run/nodeinspect-lab/nilab-t1/bpffs/tc/globals',
+      '/run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals',
+      '/run/nodeinspect-lab/nilab-t1/bpffs/node2/tc/globals',
+    ])
   })
 
   it('compiles one object set per node, with the node id', () => {

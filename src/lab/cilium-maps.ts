@@ -1,0 +1,177 @@
+/**
+ * The lab's Cilium maps: what each node's cilium_ipcache, cilium_lxc, cilium_tunnel_map and
+ * cilium_call_policy hold, and the bytes `lab up` writes for them in Cilium 1.12's layouts (lab/bpf/cilium_maps.h:
+ * change both together). Pure data and encoding; up.ts runs the batches.
+ *
+ * The contents follow what Cilium itself would hold on such a node, with the scenario's values where
+ * SCENARIO.md gives them (httpbin is identity 15773 and endpoint 2826; node 1's ipcache sends it to
+ * 192.168.1.13) and the lab's own stable choices elsewhere.
+ */
+import type {LabNode, LabPod, NodeName} from './topology.js'
+
+export const CILIUM_IPCACHE = 'cilium_ipcache'
+export const CILIUM_LXC = 'cilium_lxc'
+export const CILIUM_TUNNEL_MAP = 'cilium_tunnel_map'
+export const CILIUM_CALL_POLICY = 'cilium_call_policy'
+export type LabCiliumMapName = typeof CILIUM_IPCACHE | typeof CILIUM_LXC | typeof CILIUM_TUNNEL_MAP | typeof CILIUM_CALL_POLICY
+
+/** Cilium's reserved security identities. */
+export const IDENTITY = {host: 1, world: 2, health: 4, remoteNode: 6} as const
+
+/** BPF_F_NO_PREALLOC: Cilium's default (CONDITIONAL_PREALLOC) and required for LPM tries. */
+const NO_PREALLOC = 1
+
+/** A map `lab up` creates with bpftool (no BTF), pinned where the node's tc/ip loads look for it. */
+export interface LabCiliumMapSpec {
+  node: NodeName
+  name: LabCiliumMapName
+  type: 'lpm_trie' | 'hash' | 'prog_array'
+  keySize: number
+  valueSize: number
+  maxEntries: number
+  flags: number
+  /** <lab bpffs>/<node>/tc/globals/<name>: TC_BPF_MNT=<lab bpffs>/<node> makes libbpf reuse it. */
+  pin: string
+}
+
+/** One row of `cilium map get cilium_ipcache` as the lab writes it. */
+export interface LabIpcacheEntry {
+  prefix: string
+  identity: number
+  /** '0.0.0.0' when the address is local (no tunnel). */
+  tunnelEndpoint: string
+  encryptKey: number
+  /** What the entry stands for, e.g. 'pod httpbin (node2)'. */
+  what: string
+}
+
+/** One row of `cilium map get cilium_lxc`. */
+export interface LabEndpointEntry {
+  ip: string
+  endpointId: number
+  ifindex: number
+  mac: string
+  nodeMac: string
+  /** 1 (ENDPOINT_F_HOST) for the node's own addresses, whose other fields are 0. */
+  flags: number
+  pod?: string
+}
+
+/** One row of the 1.12 tunnel map: a remote pod CIDR (base address) -> the node hosting it. */
+export interface LabTunnelEntry {
+  ip: string
+  tunnelEndpoint: string
+  encryptKey: number
+}
+
+export interface LabCiliumNode {
+  node: NodeName
+  maps: LabCiliumMapSpec[]
+  ipcache: LabIpcacheEntry[]
+  endpoints: LabEndpointEntry[]
+  tunnels: LabTunnelEntry[]
+}
+
+/** Where a node's tc/ip loads find their pinned maps: TC_BPF_MNT, with tc/globals below it. */
+export function nodeBpfMnt(bpffs: string, node: NodeName): string {
+  return `${bpffs}/${node}`
+}
+
+export function ciliumMapPin(bpffs: string, node: NodeName, name: LabCiliumMapName): string {
+  return `${nodeBpfMnt(bpffs, node)}/tc/globals/${name}`
+}
+
+/** The maps and their contents for one node; `other` is the other node of the lab. */
+export function labCiliumNode(bpffs: string, node: LabNode, other: LabNode, pods: readonly LabPod[]): LabCiliumNode {
+  const spec = (name: LabCiliumMapName, type: LabCiliumMapSpec['type'], keySize: number, valueSize: number, maxEntries: number, flags: number): LabCiliumMapSpec => ({
+    node: node.name,
+    name,
+    type,
+    keySize,
+    valueSize,
+    maxEntries,
+    flags,
+    pin: ciliumMapPin(bpffs, node.name, name),
+  })
+  // Sizes and limits of Cilium 1.12 (lab/bpf/cilium_maps.h must declare the same, or libbpf refuses the pins).
+  const maps = [
+    spec(CILIUM_IPCACHE, 'lpm_trie', 24, 12, 512000, NO_PREALLOC),
+    spec(CILIUM_LXC, 'hash', 20, 48, 65535, NO_PREALLOC),
+    spec(CILIUM_TUNNEL_MAP, 'hash', 20, 20, 65536, NO_PREALLOC),
+    spec(CILIUM_CALL_POLICY, 'prog_array', 4, 4, 65535, 0),
+  ]
+  const local = pods.filter((p) => p.node === node.name)
+  const remote = pods.filter((p) => p.node === other.name)
+  const none = '0.0.0.0'
+  const ipcache: LabIpcacheEntry[] = [
+    ...local.map((p) => ({prefix: `${p.ip}/32`, identity: p.identity, tunnelEndpoint: none, encryptKey: 0, what: `pod ${p.name} (${p.node})`})),
+    ...remote.map((p) => ({prefix: `${p.ip}/32`, identity: p.identity, tunnelEndpoint: other.underlayIp, encryptKey: 0, what: `pod ${p.name} (${p.node})`})),
+    // Newer Cilium also keeps remote pod CIDRs (world identity) with their node as tunnel endpoint.
+    {prefix: other.podCidr, identity: IDENTITY.world, tunnelEndpoint: other.underlayIp, encryptKey: 0, what: `pod CIDR of ${other.name}`},
+    {prefix: `${node.routerIp}/32`, identity: IDENTITY.host, tunnelEndpoint: none, encryptKey: 0, what: `cilium_host of ${node.name}`},
+    {prefix: `${other.routerIp}/32`, identity: IDENTITY.remoteNode, tunnelEndpoint: other.underlayIp, encryptKey: 0, what: `cilium_host of ${other.name}`},
+    {prefix: `${node.underlayIp}/32`, identity: IDENTITY.host, tunnelEndpoint: none, encryptKey: 0, what: `${node.name} itself`},
+    {prefix: `${other.underlayIp}/32`, identity: IDENTITY.remoteNode, tunnelEndpoint: none, encryptKey: 0, what: other.name},
+    {prefix: '0.0.0.0/0', identity: IDENTITY.world, tunnelEndpoint: none, encryptKey: 0, what: 'world'},
+  ]
+  const host = (ip: string): LabEndpointEntry => ({ip, endpointId: 0, ifindex: 0, mac: '00:00:00:00:00:00', nodeMac: '00:00:00:00:00:00', flags: 1})
+  const endpoints: LabEndpointEntry[] = [
+    ...local.map((p) => ({ip: p.ip, endpointId: p.endpointId, ifindex: p.lxc.ifindex, mac: p.eth0.mac, nodeMac: p.lxc.mac, flags: 0, pod: p.name})),
+    host(node.routerIp),
+    host(node.underlayIp),
+  ]
+  const tunnels: LabTunnelEntry[] = [{ip: other.podCidr.split('/')[0]!, tunnelEndpoint: other.underlayIp, encryptKey: 0}]
+  return {node: node.name, maps, ipcache, endpoints, tunnels}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bytes, as bpftool's `key hex … value hex …` arguments
+
+const h = (bytes: readonly number[]) => bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ')
+const le32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]
+const le16 = (n: number) => [n & 0xff, (n >>> 8) & 0xff]
+const zeros = (n: number) => Array<number>(n).fill(0)
+const v4 = (ip: string) => ip.split('.').map(Number)
+const mac = (m: string) => m.split(':').map((x) => Number.parseInt(x, 16))
+
+export function hexLe32(n: number): string {
+  return h(le32(n))
+}
+
+/** struct ni_ipcache_key: prefixlen = 32 static bits + prefix length, pad1, pad2, family 1, IPv4, 12 zero bytes. */
+export function ipcacheKeyHex(prefix: string): string {
+  const [ip, len] = prefix.split('/') as [string, string]
+  return h([...le32(32 + Number(len)), 0, 0, 0, 1, ...v4(ip), ...zeros(12)])
+}
+
+/** struct ni_remote_endpoint_info (Cilium 1.12): sec_label, tunnel_endpoint (network order), key, 3 bytes of padding. */
+export function ipcacheValueHex(e: Pick<LabIpcacheEntry, 'identity' | 'tunnelEndpoint' | 'encryptKey'>): string {
+  return h([...le32(e.identity), ...v4(e.tunnelEndpoint), e.encryptKey, 0, 0, 0])
+}
+
+/** struct ni_endpoint_key: IPv4 + 12 zero bytes, family 1, key, pad5. */
+export function endpointKeyHex(ip: string, key = 0): string {
+  return h([...v4(ip), ...zeros(12), 1, key, 0, 0])
+}
+
+/** struct ni_endpoint_info: ifindex, unused, lxc_id, flags, hole, mac, node_mac, pad. */
+export function endpointInfoHex(e: Pick<LabEndpointEntry, 'ifindex' | 'endpointId' | 'flags' | 'mac' | 'nodeMac'>): string {
+  return h([...le32(e.ifindex), 0, 0, ...le16(e.endpointId), ...le32(e.flags), ...zeros(4), ...mac(e.mac), 0, 0, ...mac(e.nodeMac), 0, 0, ...zeros(16)])
+}
+
+/** `bpftool batch` lines: create the node's maps (no BTF) and fill all but the prog array (its programs load later). */
+export function ciliumMapsBatch(c: LabCiliumNode): string[] {
+  const lines = c.maps.map((m) => `map create ${m.pin} type ${m.type} key ${m.keySize} value ${m.valueSize} entries ${m.maxEntries} name ${m.name} flags ${m.flags}`)
+  const pin = (name: LabCiliumMapName) => c.maps.find((m) => m.name === name)!.pin
+  for (const e of c.ipcache) lines.push(`map update pinned ${pin(CILIUM_IPCACHE)} key hex ${ipcacheKeyHex(e.prefix)} value hex ${ipcacheValueHex(e)}`)
+  for (const e of c.endpoints) lines.push(`map update pinned ${pin(CILIUM_LXC)} key hex ${endpointKeyHex(e.ip)} value hex ${endpointInfoHex(e)}`)
+  for (const e of c.tunnels) lines.push(`map update pinned ${pin(CILIUM_TUNNEL_MAP)} key hex ${endpointKeyHex(e.ip)} value hex ${endpointKeyHex(e.tunnelEndpoint, e.encryptKey)}`)
+  return lines
+}
+
+/** The (key, value) byte strings a dump of the map must show, as bpftool -j prints them without the 0x: 'aa bb …'. */
+export function expectedCiliumEntries(c: LabCiliumNode, name: Exclude<LabCiliumMapName, typeof CILIUM_CALL_POLICY>): Array<{key: string; value: string}> {
+  if (name === CILIUM_IPCACHE) return c.ipcache.map((e) => ({key: ipcacheKeyHex(e.prefix), value: ipcacheValueHex(e)}))
+  if (name === CILIUM_LXC) return c.endpoints.map((e) => ({key: endpointKeyHex(e.ip), value: endpointInfoHex(e)}))
+  return c.tunnels.map((e) => ({key: endpointKeyHex(e.ip), value: endpointKeyHex(e.tunnelEndpoint, e.encryptKey)}))
+}
