@@ -10,8 +10,9 @@
  *
  * Layouts (x86-64/arm64 little-endian hosts; addresses in network order, other numbers in host order):
  * - ipcache key, 24 B, every version: u32 prefixlen (LPM, counts the 32 bits before the address), then
- *   cluster_id u16 (>= 1.15; in 1.13-1.14 a u16 pad then cluster_id u8 at byte 6; before that pads),
- *   u8 family at byte 7 (1 IPv4, 2 IPv6), 16-byte address at byte 8. Cilium pkg/maps/ipcache/ipcache.go `Key`.
+ *   bytes 4-6: pads (<= 1.12), or u16 pad + u8 cluster_id at 6 (the 1.14-era Key), or u16 cluster_id at 4 (the
+ *   current Key); u8 family at byte 7 (1 IPv4, 2 IPv6); 16-byte address at byte 8. Cilium
+ *   pkg/maps/ipcache/ipcache.go `Key` (its versions) and bpf/lib/eps.h `struct ipcache_key`.
  * - ipcache v1 value (`cilium_ipcache`), 12 B: u32 identity, be32 IPv4 tunnel endpoint, then bytes 8-11 that
  *   changed over time: Cilium <= 1.12 `{__u8 key}` at 8 (bpf/lib/common.h `struct remote_endpoint_info`
  *   {sec_label, tunnel_endpoint, key}); 1.14 `{__u16 node_id; __u8 key}` (node IDs, cilium/cilium#23202);
@@ -848,6 +849,7 @@ export interface CiliumMaps {
 }
 
 const MAX_PROBLEMS_PER_PROBE = 5
+const DUMP_TIMEOUT_MS = 60_000
 
 function takeParsed<T>(probe: string, out: RawOutput | undefined, parse: (o: RawOutput) => Parsed<T>, empty: T, warnings: Warning[]): T {
   if (!out) return empty
@@ -888,7 +890,8 @@ export async function collectCiliumMaps(src: Source, opts: CollectCiliumMapsOpti
   for (const c of selected) if (c.note) notes.push(c.note)
   if (found.length === 0 && showOut.failure === undefined) notes.push('no Cilium maps in the kernel (cilium_ipcache, cilium_lxc, cilium_call_policy…)')
 
-  const dumps = await Promise.all(selected.map((c) => src.run({argv: bpftoolMapDumpArgv(c.map.id)})))
+  // A big ipcache is tens of MB of bpftool JSON (each byte printed as "0x..").
+  const dumps = await Promise.all(selected.map((c) => src.run({argv: bpftoolMapDumpArgv(c.map.id), timeoutMs: DUMP_TIMEOUT_MS})))
   const result: CiliumMaps = {found, selected, ipcache: [], endpoints: [], tunnels: [], policyCalls: [], attachedProgIds, notes, warnings}
   selected.forEach((c, i) => {
     const out = dumps[i]
