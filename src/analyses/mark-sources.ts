@@ -1,9 +1,11 @@
 import {attribute, meaningOf, MARK_OWNERS, ownersByValue, type Attribution, type AttributionSignals} from '../knowledge/mark-owners.js'
 import type {TcFilter} from '../model/hooks.js'
 import {FULL_MASK, formatMarkOp, hex, type Mark, type MarkOp} from '../model/mark.js'
-import {nftChainReachability, xtChainReachability, xtRuleMarkUses, type ChainReach, type NftTable, type XtRuleset} from '../model/netfilter.js'
+import {nftChainReachability, xtRuleMarkUses, type ChainReach, type NftTable, type XtRuleset} from '../model/netfilter.js'
+import {reachersOf, type JumpGraph, type Reacher} from '../probes/iptables-save-marks.js'
 import type {IpRule} from '../probes/ip-rule.js'
 import type {XfrmPolicy, XfrmState} from '../probes/ip-xfrm.js'
+import type {SsSocket} from '../probes/ss-marks.js'
 import type {MarkAccessReport} from './bpf-mark-access.js'
 import {markText, opBits, popcount, type MarkLocation, type MarkSubsystem, type MarkUsage} from './mark-usage.js'
 
@@ -79,27 +81,35 @@ function matchUsage(id: string, subsystem: MarkSubsystem, on: 'packet' | 'conntr
   return u
 }
 
-function hooksOf(reach: Map<string, ChainReach>, table: string, chain: string, builtinHook: boolean): string[] {
-  if (builtinHook) return [`${table}/${chain}`]
-  const r = reach.get(`${table}/${chain}`)
-  if (!r || r.reachedFrom.length === 0) return ['unreachable (no built-in chain jumps here)']
-  return [...new Set(r.reachedFrom.map((x) => `${x.table}/${x.builtin}`))]
+/** The jump graph of a parsed dump (for callers that parsed every rule). */
+export function jumpGraphOf(rs: XtRuleset): JumpGraph {
+  const g: JumpGraph = new Map()
+  for (const t of rs.tables) {
+    const m = new Map<string, Set<string>>()
+    for (const c of t.chains) for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) (m.get(c.name) ?? m.set(c.name, new Set()).get(c.name)!).add(r.target.chain)
+    g.set(t.name, m)
+  }
+  return g
 }
 
-/** Every mark match and write of one iptables-save dump, with the built-in hooks that reach it. Linear in rules. */
-export function usagesFromXt(rs: XtRuleset, ids: UsageIds): MarkUsage[] {
+/**
+ * Every mark match and write of one iptables-save dump, with the built-in hooks that reach it. Linear in rules;
+ * `jumps` (from parseIptablesSaveForMarks) lets the dump hold only the mark rules.
+ */
+export function usagesFromXt(rs: XtRuleset, ids: UsageIds, jumps: JumpGraph = jumpGraphOf(rs)): MarkUsage[] {
   const subsystem: MarkSubsystem = `${rs.family === 'ipv6' ? 'ip6tables' : 'iptables'}${rs.backend === 'legacy' ? '-legacy' : ''}` as MarkSubsystem
-  let reach: Map<string, ChainReach> | undefined
   const out: MarkUsage[] = []
   for (const t of rs.tables) {
+    const builtins = new Set(t.chains.filter((c) => c.builtin).map((c) => c.name))
     for (const c of t.chains) {
+      let reach: Reacher[] | undefined
       for (const r of c.rules) {
         const uses = xtRuleMarkUses(r)
         if (uses.length === 0) continue
-        reach ??= new Map(xtChainReachability(rs).map((x) => [`${x.table}/${x.chain}`, x]))
-        const rc = reach.get(`${t.name}/${c.name}`)
-        const where: MarkLocation = {table: t.name, chain: c.name, position: r.position, line: r.line, hooks: hooksOf(reach, t.name, c.name, c.builtin)}
-        const signals: AttributionSignals = {chain: c.name, comments: r.comments, reachedFrom: rc?.reachedFrom.flatMap((x) => x.path.slice(0, -1).reverse()) ?? []}
+        reach ??= c.builtin ? [] : reachersOf(jumps, t.name, c.name, (n) => builtins.has(n))
+        const hooks = c.builtin ? [`${t.name}/${c.name}`] : reach.length ? [...new Set(reach.map((x) => x.builtin))] : ['unreachable (no built-in chain jumps here)']
+        const where: MarkLocation = {table: t.name, chain: c.name, position: r.position, line: r.line, hooks}
+        const signals: AttributionSignals = {chain: c.name, comments: r.comments, reachedFrom: reach.flatMap((x) => x.path.slice(0, -1).reverse())}
         for (const use of uses) {
           let u: MarkUsage
           if (use.role === 'write') u = writeUsage(ids.next(), subsystem, use.op, {...where}, r.raw, 'rule', `${use.via} ${formatMarkOp(use.op)}`)
@@ -265,6 +275,31 @@ export function usagesFromXfrm(states: readonly XfrmState[], policies: readonly 
     if (!p.mark) continue
     const detail = `policy dir ${p.dir} ${p.selector.src.address}/${p.selector.src.prefixLen} → ${p.selector.dst.address}/${p.selector.dst.prefixLen} ${p.action}`
     out.push(enrich(matchUsage(ids.next(), 'xfrm', 'packet', p.mark, false, {hooks: [`xfrm policy ${p.dir}`], detail}, undefined, `xfrm ${detail} mark ${markText(p.mark.value, p.mark.mask)}`, 'lookup', 'kernel'), {}))
+  }
+  return out
+}
+
+/**
+ * Sockets with SO_MARK: every packet they send starts with that whole mark (read by routing: `ip rule fwmark`).
+ * One use per (mark, process), however many sockets share it.
+ */
+export function usagesFromSockets(sockets: readonly SsSocket[], ids: UsageIds): MarkUsage[] {
+  const groups = new Map<string, {mark: number; procs: string[]; sockets: SsSocket[]}>()
+  for (const s of sockets) {
+    if (!s.mark) continue
+    const procs = [...new Set(s.processes.map((p) => p.name))].sort()
+    const key = `${s.mark}|${procs.join(',')}`
+    const g = groups.get(key) ?? {mark: s.mark, procs, sockets: []}
+    g.sockets.push(s)
+    groups.set(key, g)
+  }
+  const out: MarkUsage[] = []
+  for (const g of groups.values()) {
+    const first = g.sockets[0]!
+    const detail = `${g.sockets.length} socket${g.sockets.length === 1 ? '' : 's'}, e.g. ${first.netid ?? ''} ${first.local.address}:${first.local.port} → ${first.peer.address}:${first.peer.port}`.replace(/\s+/g, ' ')
+    const where: MarkLocation = {hooks: ['socket (SO_MARK on locally sent packets)'], detail, ...(g.procs.length ? {process: g.procs.join(', ')} : {})}
+    const u = writeUsage(ids.next(), 'socket', {kind: 'set', target: 'packet', value: g.mark}, where, undefined, 'kernel', `SO_MARK ${hex(g.mark)}${g.procs.length ? ` (${g.procs.join(', ')})` : ''}`)
+    out.push(enrich(u, {processes: g.procs}))
   }
   return out
 }

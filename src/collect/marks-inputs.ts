@@ -1,16 +1,18 @@
 import {analyseMarkAccess} from '../analyses/bpf-mark-access.js'
 import {mergeAttachments} from '../analyses/hooks.js'
-import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from '../analyses/mark-sources.js'
+import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromSockets, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from '../analyses/mark-sources.js'
 import type {MarkUsage} from '../analyses/mark-usage.js'
 import {recogniseProgram, splitObjectSection} from '../knowledge/programs.js'
 import {nftTablesToEvaluate, type NftRuleset, type XtRuleset} from '../model/netfilter.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
 import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
 import {collectIpXfrmPolicy, collectIpXfrmState, parseIpXfrmPolicy, parseIpXfrmState, type XfrmPolicy, type XfrmState} from '../probes/ip-xfrm.js'
-import {collectIptablesLegacySave, collectIptablesSave, parseIptablesSave} from '../probes/iptables-save.js'
-import {collectNftRuleset, parseNftJson} from '../probes/nft-ruleset.js'
+import {collectIptablesLegacySave, collectIptablesSave} from '../probes/iptables-save.js'
+import {parseIptablesSaveForMarks, type MarkRulesDump} from '../probes/iptables-save-marks.js'
+import {collectNftChains, collectNftTable, mergeNftRulesets, parseNftChainsJson, parseNftJson, type NftTableSummary} from '../probes/nft-ruleset.js'
 import type {Warning} from '../probes/parsed.js'
 import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layout.js'
+import {collectSsMarks, parseSsSockets, type SsSocket} from '../probes/ss-marks.js'
 import type {RawOutput, Source, SourceMeta} from '../source/types.js'
 import {collectHooksInputs, type HooksInputs} from './hooks-inputs.js'
 import {take} from './take.js'
@@ -18,11 +20,13 @@ import {take} from './take.js'
 export interface MarksInputs {
   meta: SourceMeta
   hooks: HooksInputs
+  /** iptables/ip6tables dumps (nft and legacy backends) holding only their mark-related rules. */
   xt: XtRuleset[]
   nft?: NftRuleset
   ipRules: IpRule[]
   xfrmStates: XfrmState[]
   xfrmPolicies: XfrmPolicy[]
+  sockets: SsSocket[]
   usages: MarkUsage[]
   warnings: Warning[]
 }
@@ -31,10 +35,10 @@ export interface MarksInputs {
 const SKB_PROG_TYPES = new Set(['sched_cls', 'sched_act', 'cgroup_skb', 'socket_filter', 'lwt_in', 'lwt_out', 'lwt_xmit', 'sk_skb'])
 
 /** An empty dump is no tables, not a failure (iptables-legacy-save on a node without legacy tables prints nothing). */
-function xtFrom(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legacy', warnings: Warning[]): XtRuleset | undefined {
+function xtFrom(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legacy', warnings: Warning[]): MarkRulesDump | undefined {
   if (out.failure === 'missing-binary' && backend === 'legacy') return undefined
   const probe = out.argv.join(' ')
-  return take(probe, out, (o) => parseIptablesSave(o.stdout, {family, backend, stderr: o.stderr}), undefined, warnings)
+  return take(probe, out, (o) => parseIptablesSaveForMarks(o.stdout, {family, backend, stderr: o.stderr}), undefined, warnings)
 }
 
 /**
@@ -43,24 +47,27 @@ function xtFrom(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legac
  */
 export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
   const warnings: Warning[] = []
-  const [hooks, x4, x6, l4, l6, nftOut, r4, r6, xs, xp, skb] = await Promise.all([
+  const [hooks, x4, x6, l4, l6, nftOut, r4, r6, xs, xp, skb, ss] = await Promise.all([
     collectHooksInputs(src),
     collectIptablesSave(src, 'ipv4'),
     collectIptablesSave(src, 'ipv6'),
     collectIptablesLegacySave(src, 'ipv4'),
     collectIptablesLegacySave(src, 'ipv6'),
-    collectNftRuleset(src),
+    collectNftChains(src),
     collectIpRules(src, 'ipv4'),
     collectIpRules(src, 'ipv6'),
     collectIpXfrmState(src),
     collectIpXfrmPolicy(src),
     collectSkBuffLayout(src),
+    collectSsMarks(src),
   ])
-  const xt = [xtFrom(x4, 'ipv4', 'nft', warnings), xtFrom(x6, 'ipv6', 'nft', warnings), xtFrom(l4, 'ipv4', 'legacy', warnings), xtFrom(l6, 'ipv6', 'legacy', warnings)].filter((x): x is XtRuleset => !!x)
-  const nft = take('nft -j list ruleset', nftOut, (o) => parseNftJson(o.stdout), undefined as NftRuleset | undefined, warnings)
+  const dumps = [xtFrom(x4, 'ipv4', 'nft', warnings), xtFrom(x6, 'ipv6', 'nft', warnings), xtFrom(l4, 'ipv4', 'legacy', warnings), xtFrom(l6, 'ipv6', 'legacy', warnings)].filter((x): x is MarkRulesDump => !!x)
+  const xt = dumps.map((d) => d.ruleset)
+  const nft = await collectNativeNft(src, nftOut, xt, warnings)
   const ipRules = [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
   const xfrmStates = take('ip xfrm state', xs, (o) => parseIpXfrmState(o.stdout), [] as XfrmState[], warnings)
   const xfrmPolicies = take('ip xfrm policy', xp, (o) => parseIpXfrmPolicy(o.stdout), [] as XfrmPolicy[], warnings)
+  const sockets = take('ss -e -p', ss, (o) => parseSsSockets(o.stdout), [] as SsSocket[], warnings)
   const markOffset = take('sk_buff layout (BTF)', skb, (o) => parseSkBuffLayoutJson(o.stdout), {} as {mark?: number}, warnings).mark
 
   // eBPF: the programs on this netns's hooks, each dumped once (one process per shared name, bounded parallelism).
@@ -80,11 +87,12 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
   }
   const ids = new UsageIds()
   const usages: MarkUsage[] = []
-  for (const rs of xt) usages.push(...usagesFromXt(rs, ids))
+  for (const d of dumps) usages.push(...usagesFromXt(d.ruleset, ids, d.jumps))
   if (nft) usages.push(...usagesFromNft(nftTablesToEvaluate(nft, xt), ids))
   usages.push(...usagesFromIpRules(ipRules, ids))
   usages.push(...usagesFromXfrm(xfrmStates, xfrmPolicies, ids))
   usages.push(...usagesFromTc(hooks.tc.other, ids))
+  usages.push(...usagesFromSockets(sockets, ids))
   if (attached.size > 0) {
     if (markOffset === undefined) {
       warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${attached.size} attached program(s) is not read`})
@@ -102,5 +110,32 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
       }
     }
   }
-  return {meta: src.meta, hooks, xt, ...(nft ? {nft} : {}), ipRules, xfrmStates, xfrmPolicies, usages, warnings: [...hooks.warnings, ...warnings]}
+  return {meta: src.meta, hooks, xt, ...(nft ? {nft} : {}), ipRules, xfrmStates, xfrmPolicies, sockets, usages, warnings: [...hooks.warnings, ...warnings]}
+}
+
+/** iptables-nft creates these tables (in families ip and ip6); iptables-save shows them in full. */
+const XT_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])
+
+/**
+ * The nft tables whose rules iptables-save does not show: every table but the ones an iptables-save dump of the
+ * same family printed (and did not call incompatible), listed one by one with `nft -j list table` after the
+ * cheap `nft -j list chains`. Never `nft -j list ruleset`, which would also dump every iptables-nft rule.
+ */
+async function collectNativeNft(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<NftRuleset | undefined> {
+  if (chainsOut.failure === 'missing-binary') {
+    warnings.push({probe: 'nft -j list chains', kind: 'missing-binary', message: chainsOut.message ?? 'nft is not installed: native nftables rules are not read'})
+    return undefined
+  }
+  const summaries = take('nft -j list chains', chainsOut, (o) => parseNftChainsJson(o.stdout), undefined as NftTableSummary[] | undefined, warnings)
+  if (!summaries) return undefined
+  const shownByIptables = new Set<string>()
+  for (const rs of xt) {
+    if (rs.backend !== 'nft') continue
+    const fam = rs.family === 'ipv4' ? 'ip' : 'ip6'
+    for (const t of rs.tables) if (t.committed && !rs.incompatibleTables.includes(t.name)) shownByIptables.add(`${fam} ${t.name}`)
+  }
+  const toList = summaries.filter((t) => !(XT_TABLES.has(t.name) && shownByIptables.has(`${t.family} ${t.name}`)))
+  const outs = await Promise.all(toList.map((t) => collectNftTable(src, t.family, t.name)))
+  const parts = outs.map((o) => take(o.argv.join(' '), o, (x) => parseNftJson(x.stdout), undefined as NftRuleset | undefined, warnings)).filter((x): x is NftRuleset => !!x)
+  return mergeNftRulesets(parts)
 }

@@ -38,20 +38,22 @@ export interface MarkOwner {
   ipRuleTables: string[]
   /** Software names of recognised eBPF programs (knowledge/programs.ts). */
   programSoftware: string[]
+  /** Process names (as ss -p prints them) of sockets that carry the owner's SO_MARK. */
+  processPatterns?: RegExp[]
 }
 
 /** Checked in this order: more specific chain prefixes (KUBE-ROUTER-, KUBE-NWPLCY-) before broader ones (KUBE-). */
 export const MARK_OWNERS: MarkOwner[] = [
-  {id: 'cilium', name: 'Cilium', letter: 'C', softwarePrefixes: ['Cilium'], chainPatterns: [/^CILIUM_/, /^OLD_CILIUM_/], commentPatterns: [/cilium/i], nftTablePatterns: [/^cilium/], ipRuleTables: ['2004', '2005', '200', '201', '202'], programSoftware: ['Cilium']},
+  {id: 'cilium', name: 'Cilium', letter: 'C', softwarePrefixes: ['Cilium'], chainPatterns: [/^CILIUM_/, /^OLD_CILIUM_/], commentPatterns: [/cilium/i], nftTablePatterns: [/^cilium/], ipRuleTables: ['2004', '2005', '200', '201', '202'], programSoftware: ['Cilium'], processPatterns: [/^cilium-(agent|envoy)$/]},
   {id: 'kube-router', name: 'kube-router', letter: 'R', softwarePrefixes: ['kube-router'], chainPatterns: [/^KUBE-ROUTER-/, /^KUBE-NWPLCY-/, /^KUBE-POD-FW-/, /^KUBE-SRC-/, /^KUBE-DST-/], commentPatterns: [/kube-router/i, /rule to /], nftTablePatterns: [], ipRuleTables: [], programSoftware: []},
   {id: 'kubernetes', name: 'Kubernetes (kube-proxy/kubelet)', letter: 'K', softwarePrefixes: ['kube-proxy', 'kubelet'], chainPatterns: [/^KUBE-(?!ROUTER|OVN|SERVICES-IPVS)/], commentPatterns: [/^kubernetes /, /kube-proxy/], nftTablePatterns: [/^kube-proxy$/], ipRuleTables: [], programSoftware: []},
   {id: 'calico', name: 'Calico', letter: 'L', softwarePrefixes: ['Calico'], chainPatterns: [/^cali-/, /^cali[a-z]/], commentPatterns: [/^cali:/], nftTablePatterns: [/^calico/], ipRuleTables: [], programSoftware: ['Calico (eBPF dataplane)']},
   {id: 'flannel', name: 'flannel', letter: 'F', softwarePrefixes: ['flannel'], chainPatterns: [/^FLANNEL-/], commentPatterns: [/flanneld/], nftTablePatterns: [/^flannel/], ipRuleTables: [], programSoftware: []},
   {id: 'weave', name: 'Weave Net', letter: 'W', softwarePrefixes: ['Weave'], chainPatterns: [/^WEAVE/], commentPatterns: [/weave/i], nftTablePatterns: [], ipRuleTables: [], programSoftware: []},
-  {id: 'istio', name: 'Istio', letter: 'I', softwarePrefixes: ['Istio'], chainPatterns: [/^ISTIO_/, /^ztunnel-/], commentPatterns: [/istio/i, /ztunnel/i], nftTablePatterns: [/^istio/], ipRuleTables: ['133', '100'], programSoftware: []},
+  {id: 'istio', name: 'Istio', letter: 'I', softwarePrefixes: ['Istio'], chainPatterns: [/^ISTIO_/, /^ztunnel-/], commentPatterns: [/istio/i, /ztunnel/i], nftTablePatterns: [/^istio/], ipRuleTables: ['133', '100'], programSoftware: [], processPatterns: [/^(envoy|pilot-agent|ztunnel)$/]},
   {id: 'aws-vpc-cni', name: 'AWS VPC CNI', letter: 'V', softwarePrefixes: ['AWS VPC CNI'], chainPatterns: [/^AWS-/], commentPatterns: [/^AWS/, /aws/i], nftTablePatterns: [/^aws/], ipRuleTables: [], programSoftware: []},
   {id: 'portmap', name: 'CNI portmap', letter: 'P', softwarePrefixes: ['CNI portmap'], chainPatterns: [/^CNI-HOSTPORT-/, /^CNI-DN-/], commentPatterns: [/dnat name/, /CNI portfwd/], nftTablePatterns: [/^cni_hostport/], ipRuleTables: [], programSoftware: []},
-  {id: 'tailscale', name: 'Tailscale', letter: 'T', softwarePrefixes: ['Tailscale'], chainPatterns: [/^ts-/], commentPatterns: [/tailscale/i], nftTablePatterns: [/^ts-/], ipRuleTables: ['52'], programSoftware: []},
+  {id: 'tailscale', name: 'Tailscale', letter: 'T', softwarePrefixes: ['Tailscale'], chainPatterns: [/^ts-/], commentPatterns: [/tailscale/i], nftTablePatterns: [/^ts-/], ipRuleTables: ['52'], programSoftware: [], processPatterns: [/^tailscaled$/]},
   {id: 'wg-quick', name: 'wg-quick', letter: 'G', softwarePrefixes: ['wg-quick'], chainPatterns: [], commentPatterns: [/wg-quick/], nftTablePatterns: [/^wg-quick-/], ipRuleTables: ['51820'], programSoftware: []},
   {id: 'antrea', name: 'Antrea', letter: 'A', softwarePrefixes: ['Antrea'], chainPatterns: [/^ANTREA-/], commentPatterns: [/^Antrea:/i], nftTablePatterns: [/^antrea/], ipRuleTables: ['141'], programSoftware: []},
   {id: 'ovn-kubernetes', name: 'OVN-Kubernetes', letter: 'O', softwarePrefixes: ['OVN-Kubernetes'], chainPatterns: [/^OVN-KUBE-/], commentPatterns: [], nftTablePatterns: [/^ovn-kubernetes/], ipRuleTables: ['7'], programSoftware: []},
@@ -102,7 +104,7 @@ export function factsOf(owner: MarkOwner): MarkFact[] {
 }
 
 /** How an owner was decided, weakest last. */
-export type AttributionBasis = 'chain' | 'comment' | 'nft-table' | 'ip-rule-table' | 'program' | 'value'
+export type AttributionBasis = 'chain' | 'comment' | 'nft-table' | 'ip-rule-table' | 'program' | 'process' | 'value'
 
 export interface Attribution {
   owner: string
@@ -120,11 +122,14 @@ export interface AttributionSignals {
   nftTable?: string
   ipRuleTable?: string
   programSoftware?: string
+  /** Processes holding a marked socket. */
+  processes?: string[]
 }
 
 export function attribute(s: AttributionSignals): Attribution | undefined {
   const hit = (o: MarkOwner, basis: AttributionBasis, matched: string): Attribution => ({owner: o.id, ownerName: o.name, basis, matched})
   if (s.programSoftware) for (const o of MARK_OWNERS) if (o.programSoftware.includes(s.programSoftware)) return hit(o, 'program', s.programSoftware)
+  for (const p of s.processes ?? []) for (const o of MARK_OWNERS) if (o.processPatterns?.some((re) => re.test(p))) return hit(o, 'process', p)
   if (s.chain) for (const o of MARK_OWNERS) if (o.chainPatterns.some((re) => re.test(s.chain!))) return hit(o, 'chain', s.chain)
   for (const c of s.comments ?? []) for (const o of MARK_OWNERS) if (o.commentPatterns.some((re) => re.test(c))) return hit(o, 'comment', c)
   if (s.nftTable) for (const o of MARK_OWNERS) if (o.nftTablePatterns.some((re) => re.test(s.nftTable!))) return hit(o, 'nft-table', s.nftTable)

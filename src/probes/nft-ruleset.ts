@@ -386,3 +386,59 @@ function classifyOwner(t: NftTable): void {
   t.readThrough =
     owner === 'iptables-nft' ? (t.family === 'ip6' ? 'ip6tables-save' : 'iptables-save') : owner === 'ebtables-nft' ? 'ebtables-save' : owner === 'arptables-nft' ? 'arptables-save' : 'nft'
 }
+
+/**
+ * `nft -j list chains`: every table and chain without their rules. On a kube-proxy-sized node (110k
+ * iptables-nft rules) it takes 0.12 s where `nft -j list ruleset` takes 6 s and 1 GB (measured here, nft 1.0.6),
+ * so it is how nodeinspect finds the tables it must list in full: the native ones.
+ */
+export const NFT_LIST_CHAINS_ARGV = ['nft', '-j', 'list', 'chains'] as const
+
+export const collectNftChains = (src: Source): Promise<RawOutput> => src.run({argv: NFT_LIST_CHAINS_ARGV, timeoutMs: NFT_LIST_RULESET_TIMEOUT_MS})
+
+export function nftListTableArgv(family: string, name: string): string[] {
+  return ['nft', '-j', 'list', 'table', family, name]
+}
+
+export const collectNftTable = (src: Source, family: string, name: string): Promise<RawOutput> => src.run({argv: nftListTableArgv(family, name), timeoutMs: NFT_LIST_RULESET_TIMEOUT_MS})
+
+export interface NftTableSummary {
+  family: string
+  name: string
+  chains: string[]
+  /** Base chains' hooks, e.g. {"PREROUTING": "prerouting"}. */
+  hooks: Record<string, string>
+}
+
+/** e.g. `{"nftables":[{"metainfo":{…}},{"chain":{"family":"ip","table":"nat","name":"PREROUTING","handle":1,"type":"nat","hook":"prerouting","prio":-100,"policy":"accept"}}]}` */
+export function parseNftChainsJson(text: string): Parsed<NftTableSummary[]> {
+  const probe = 'nft -j list chains'
+  const {value, problem: p} = parseJson(probe, text)
+  if (p) return {facts: [], problems: [p]}
+  if (!isObj(value) || !Array.isArray(value.nftables)) return {facts: [], problems: [problem(probe, 'expected {"nftables": [...]}', undefined, text.slice(0, 200))]}
+  const byKey = new Map<string, NftTableSummary>()
+  for (const it of value.nftables as unknown[]) {
+    if (!isObj(it) || !isObj(it.chain)) continue
+    const c = it.chain
+    const family = str(c.family)
+    const table = str(c.table)
+    const name = str(c.name)
+    if (!family || !table || !name) continue
+    const k = `${family} ${table}`
+    const t = byKey.get(k) ?? {family, name: table, chains: [], hooks: {}}
+    t.chains.push(name)
+    const hook = str(c.hook)
+    if (hook) t.hooks[name] = hook
+    byKey.set(k, t)
+  }
+  return {facts: [...byKey.values()], problems: []}
+}
+
+/** Merge per-table `nft -j list table` answers into one ruleset (each carries its own metainfo). */
+export function mergeNftRulesets(parts: readonly NftRuleset[]): NftRuleset {
+  const out: NftRuleset = {tables: parts.flatMap((p) => p.tables)}
+  const withMeta = parts.find((p) => p.nftVersion !== undefined || p.schemaVersion !== undefined)
+  if (withMeta?.nftVersion !== undefined) out.nftVersion = withMeta.nftVersion
+  if (withMeta?.schemaVersion !== undefined) out.schemaVersion = withMeta.schemaVersion
+  return out
+}

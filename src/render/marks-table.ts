@@ -25,9 +25,10 @@ function whereText(u: MarkUsage): string {
   else if (u.subsystem === 'ebpf') parts.push(`prog ${w.progId}${w.progName ? ` ${w.progName}` : ''} @${w.pc}`)
   else if (u.subsystem === 'tc') parts.push(`tc ${w.direction} ${w.device} pref ${w.priority ?? '?'}`)
   else if (u.subsystem === 'xfrm') parts.push(w.detail ?? 'xfrm')
+  else if (u.subsystem === 'socket') parts.push(`${w.process ?? 'socket'}: ${w.detail ?? ''}`)
   else if (w.table) parts.push(`${u.subsystem} ${w.table} ${w.chain}${w.position !== undefined ? ` #${w.position}` : ''}`)
   const hooks = w.hooks.filter((h) => !(u.subsystem.startsWith('ip') && u.subsystem !== 'ip-rule' && h === `${w.table}/${w.chain}`))
-  if (hooks.length && u.subsystem !== 'ip-rule' && u.subsystem !== 'xfrm') parts.push(hooks[0]!.startsWith('unreachable') ? hooks[0]! : `reached from ${hooks.join(', ')}`)
+  if (hooks.length && u.subsystem !== 'ip-rule' && u.subsystem !== 'xfrm' && u.subsystem !== 'socket') parts.push(hooks[0]!.startsWith('unreachable') ? hooks[0]! : `reached from ${hooks.join(', ')}`)
   return parts.join('\n')
 }
 
