@@ -326,7 +326,8 @@ function findFindings(usages: MarkUsage[]): MarkFinding[] {
 
   // 2. whole-mark writes on a node where others use bits bitwise
   // (a whole connmark restore is reported once, as connmark-cross-owner)
-  for (const w of usages.filter((u) => u.style === 'whole' && u.role === 'set' && u.markKind === 'packet')) {
+  // A socket's SO_MARK is the starting mark of what it sends, not a rewrite of other owners' bits.
+  for (const w of usages.filter((u) => u.style === 'whole' && u.role === 'set' && u.markKind === 'packet' && u.subsystem !== 'socket')) {
     const victims = [...bitwiseOwners.entries()].filter(([o, bits]) => o !== ownerOf(w) && (bits & w.clearsBits) !== 0)
     if (victims.length === 0) continue
     const bits = victims.reduce((m, [, b]) => (m | (b & w.clearsBits)) >>> 0, 0)

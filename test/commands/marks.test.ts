@@ -1,0 +1,55 @@
+import {describe, expect, it} from 'vitest'
+import {cli} from '../helpers/cli.js'
+import {golden} from '../helpers/fixtures.js'
+
+const SNAP = 'testdata/snapshots/marks-node.json'
+
+describe('nodeinspect marks on a recorded node (testdata/snapshots/make-marks-node.sh)', () => {
+  it('prints the bit map, findings, fields, bits, uses and flows (golden)', async () => {
+    const r = cli(['marks', '--snapshot', SNAP], {env: {COLUMNS: '140'}})
+    expect(r.status).toBe(0)
+    expect(r.stderr).toBe('')
+    await expect(r.stdout).toMatchFileSnapshot(golden('marks/marks-node.txt'))
+  })
+
+  it('--json: owners from every subsystem, nothing guessed', () => {
+    const r = cli(['marks', '--snapshot', SNAP, '--json'])
+    expect(r.status).toBe(0)
+    const d = JSON.parse(r.stdout)
+    expect(d.schema).toBe('nodeinspect.marks/v1')
+    expect(d.bitmap).toBe('........TTTTTTTT.K.C****..III..I')
+    expect(d.summary.subsystems).toEqual({iptables: 9, nft: 3, 'ip-rule': 3, xfrm: 1, socket: 1})
+    const by = (sub: string) => d.usages.filter((u: {subsystem: string}) => u.subsystem === sub)
+    // kube-proxy's nftables mode, read from its native table (not twice through iptables-save)
+    expect(by('nft').map((u: {owner: {owner: string; basis: string}}) => `${u.owner.owner}/${u.owner.basis}`)).toEqual(['kubernetes/nft-table', 'kubernetes/nft-table', 'kubernetes/nft-table'])
+    expect(by('socket')[0]).toMatchObject({operation: 'SO_MARK 0x80000 (tailscaled)', owner: {owner: 'tailscale', basis: 'process'}, evidence: 'kernel', style: 'whole'})
+    expect(by('xfrm')[0]).toMatchObject({role: 'lookup', value: 0xe00, mask: 0xf00, evidence: 'kernel'})
+    expect(by('ip-rule').map((u: {owner?: {owner: string}}) => u.owner?.owner)).toEqual(['cilium', 'istio', 'tailscale'])
+    // the whole-connmark restore has no owner signal: unattributed, never guessed
+    expect(d.usages.find((u: {role: string}) => u.role === 'restore').owner).toBeUndefined()
+    expect(d.findings.filter((f: {severity: string}) => f.severity === 'high').map((f: {kind: string}) => f.kind).sort()).toEqual(['connmark-cross-owner', 'whole-mark-clobber', 'whole-mark-clobber'])
+  })
+
+  it('--bit 14 shows only the masquerade bit and its uses', () => {
+    const d = JSON.parse(cli(['marks', '--snapshot', SNAP, '--bit', '14', '--json']).stdout)
+    expect(d.bits).toHaveLength(1)
+    // whole-mark writers (Cilium's socket rule, Istio, SO_MARK) clear it; only kube-proxy sets or matches it
+    expect(d.bits[0]).toMatchObject({bit: 14, owner: 'kubernetes', setBy: ['kubernetes'], matchedBy: ['kubernetes'], clearedBy: ['unattributed', 'cilium', 'istio', 'kubernetes', 'tailscale']})
+    expect(d.bitmap).toBe(`${' '.repeat(17)}K${' '.repeat(14)}`)
+  })
+
+  const bad: Array<[string[], RegExp]> = [
+    [['--bit', '32'], /Expected an integer less than or equal to 31/],
+    [['--mask', '0xzz'], /^nodeinspect: invalid --mask "0xzz": expected a 32-bit value such as 0xf00$/m],
+    [['--mask', '0'], /invalid --mask "0": it selects no bit/],
+    [['--bit', '3', '--mask', '0xf00'], /cannot also be provided/],
+  ]
+  for (const [args, re] of bad) {
+    it(`rejects ${args.join(' ')} in one line`, () => {
+      const r = cli(['marks', '--snapshot', SNAP, ...args])
+      expect(r.status).toBe(2)
+      expect(r.stderr).toMatch(re)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    })
+  }
+})
