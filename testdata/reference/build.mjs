@@ -51,7 +51,7 @@ const lxcEntry = (ip, key, id, flags, ifindex, mac, nodeMac) => [
   [...le32(ifindex), 0, 0, ...le16(id), ...le32(flags), ...zeros(4), ...macBytes(mac), 0, 0, ...macBytes(nodeMac), 0, 0, ...zeros(16)],
 ]
 
-function node({hostname, underlay, routerIp, lxc, nets, tc, progs, maps = []}) {
+function node({hostname, underlay, routerIp, lxc, nets, tc, progs, maps = [], pod}) {
   const devices = [
     lo,
     link(2, 'eth0', undefined, undefined, {addr_info: [addr(underlay, 24)]}),
@@ -74,6 +74,17 @@ function node({hostname, underlay, routerIp, lxc, nets, tc, progs, maps = []}) {
     out(['ip', '-j', 'netns', 'list-id'], j(lxc.netns ? [{nsid: 0, name: lxc.netns}] : []) + '\n'),
     out(['tc', '-j', '-force', '-batch', '-'], tcAnswers, {input: script}),
   ]
+  if (pod) {
+    // The pod as seen from inside its netns (SCENARIO.md: "its eth0 is ifindex 42 (eth0@if43), MAC f6:00:50:f9:92:a1",
+    // and its `ip route get 10.42.0.51` printed "10.42.0.51 via 10.42.1.247 dev eth0 src 10.42.1.80"). The /32 prefix
+    // is Cilium's usual pod address (assumed: the walkthrough printed the address only).
+    const podLinks = [
+      {...lo, addr_info: [addr('127.0.0.1', 8)]},
+      link(pod.ifindex, 'eth0', undefined, pod.mac, {link_index: lxc.ifindex, link_netnsid: 0, addr_info: [addr(pod.ip, 32)]}),
+    ]
+    outputs.push(out(['ip', '-all', 'netns', 'exec', 'ip', '-j', 'addr', 'show'], `\nnetns: ${lxc.netns}\n${j(podLinks)}\n`))
+    outputs.push(out(['ip', '-n', lxc.netns, '-j', 'route', 'get', pod.routeGet.dst], j([{dst: pod.routeGet.dst, gateway: pod.routeGet.via, dev: 'eth0', prefsrc: pod.ip, flags: [], uid: 0, cache: []}]) + '\n'))
+  }
   if (maps.length > 0) {
     outputs.push(mapShow(maps.map((m) => m.show)))
     for (const m of maps) outputs.push(mapDump(m.show.id, m.entries))
@@ -85,7 +96,7 @@ function node({hostname, underlay, routerIp, lxc, nets, tc, progs, maps = []}) {
       hostname,
       kernel: '5.4.0-91-generic',
       nodeinspectVersion: 'reference (written from SCENARIO.md)',
-      note: 'reference snapshot written from the SCENARIO.md walkthrough: bpftool net/tc output was captured only for eth0, cilium_vxlan and the flow\'s lxc device, and bpftool prog only for the programs it printed; routes and neighbours were not captured',
+      note: 'reference snapshot written from the SCENARIO.md walkthrough: bpftool net/tc output was captured only for eth0, cilium_vxlan and the flow\'s lxc device, and bpftool prog only for the programs it printed; routes, neighbours and netfilter rules were not captured',
     },
     outputs,
   }
@@ -96,6 +107,7 @@ const node1 = node({
   underlay: '192.168.1.12',
   routerIp: '10.42.1.247',
   lxc: {name: 'lxc48c4aa0637ce', ifindex: 43, peerIfindex: 42, mac: 'ae:36:76:3e:c3:03', netns: 'cni-407cd7d8-7c02-cfa7-bf93-22946f923ffd'},
+  pod: {ip: '10.42.1.80', ifindex: 42, mac: 'f6:00:50:f9:92:a1', routeGet: {dst: '10.42.0.51', via: '10.42.1.247'}},
   nets: [
     tcEntry('lxc48c4aa0637ce', 43, 'ingress', 'bpf_lxc.o:[from-container]', 2901),
     tcEntry('cilium_vxlan', 5, 'ingress', 'bpf_overlay.o:[from-overlay]', 2699),

@@ -1,0 +1,36 @@
+import type {NodeFacts} from '../../collect/trace-inputs.js'
+import type {FlowSpec, PathStep, TraceOutcome} from '../../model/path.js'
+import type {Warning} from '../../probes/parsed.js'
+import {compact} from '../../util/compact.js'
+import {PathWalker, type WalkDeps} from './walk.js'
+
+export const TRACE_SCHEMA = 'nodeinspect.trace/v1'
+
+/** `nodeinspect trace --json`: see docs/json-trace.md. */
+export interface TraceReport {
+  schema: typeof TRACE_SCHEMA
+  flow: FlowSpec
+  nodes: Array<{label: string; hostname?: string; netns?: string; kernel?: string; source: 'live' | 'snapshot'; snapshotFile?: string; note?: string}>
+  steps: PathStep[]
+  outcome: TraceOutcome
+  /** What nodeinspect could not see on this path: never skipped silently. */
+  unseen: string[]
+  warnings: Warning[]
+}
+
+export async function traceFlow(nodes: NodeFacts[], flow: FlowSpec, deps: WalkDeps): Promise<TraceReport> {
+  const r = await new PathWalker(nodes, flow, deps).walk()
+  const unseen = [...r.unseen]
+  for (const n of nodes) {
+    if (!n.xt.some((x) => x.tables.length) && !n.nft.length && n.warnings.some((w) => w.probe.startsWith('iptables-save') && w.kind === 'not-recorded')) unseen.push(`${n.label}: netfilter rules were not recorded: no netfilter step could be evaluated`)
+  }
+  return {
+    schema: TRACE_SCHEMA,
+    flow,
+    nodes: nodes.map((n) => compact({label: n.label, hostname: n.meta.hostname, netns: n.meta.netns, kernel: n.meta.kernel, source: n.meta.kind, snapshotFile: n.meta.snapshotFile, note: n.meta.note})),
+    steps: r.steps,
+    outcome: r.outcome,
+    unseen: [...new Set(unseen)],
+    warnings: [...nodes.flatMap((n) => n.warnings.filter((w) => w.kind !== 'not-recorded').map((w) => ({...w, message: `${n.label}: ${w.message}`}))), ...r.warnings],
+  }
+}

@@ -1,0 +1,98 @@
+import {analyseMarkAccess, type MarkAccessReport} from '../analyses/bpf-mark-access.js'
+import {mergeAttachments} from '../analyses/hooks.js'
+import type {HookAttachment, Device} from '../model/hooks.js'
+import {nftTablesToEvaluate, type NftTable, type XtRuleset} from '../model/netfilter.js'
+import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
+import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
+import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
+import {collectAllNetnsAddresses, parseAllNetnsAddresses} from '../probes/ip-netns-all.js'
+import {collectIptablesLegacySave, collectIptablesSave, parseIptablesSave} from '../probes/iptables-save.js'
+import {collectNftChains, collectNftTable, mergeNftRulesets, parseNftChainsJson, parseNftJson, type NftTableSummary} from '../probes/nft-ruleset.js'
+import type {NftRuleset} from '../model/netfilter.js'
+import type {Warning} from '../probes/parsed.js'
+import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layout.js'
+import type {RawOutput, Source, SourceMeta} from '../source/types.js'
+import {collectHooksInputs, type HooksInputs} from './hooks-inputs.js'
+import {take} from './take.js'
+
+/** Everything a path walk needs to know about one node. */
+export interface NodeFacts {
+  /** How the node is named in the path: its hostname, or the netns it was read in. */
+  label: string
+  meta: SourceMeta
+  src: Source
+  hooks: HooksInputs
+  attachments: HookAttachment[]
+  xt: XtRuleset[]
+  nft: NftTable[]
+  ipRules: IpRule[]
+  cilium: CiliumMaps
+  /** Each program's helpers, tail calls and mark writes, from its instructions (absent: not dumped). */
+  programs: Map<number, MarkAccessReport>
+  markOffset?: number
+  /** Addresses of every named netns (pods), from one `ip -all netns exec`. */
+  netnsDevices: Map<string, Device[]>
+  warnings: Warning[]
+}
+
+const XT_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])
+const SKB_TYPES = new Set(['sched_cls', 'sched_act'])
+
+function xtFull(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legacy', warnings: Warning[]): XtRuleset | undefined {
+  if (out.failure === 'missing-binary' && backend === 'legacy') return undefined
+  return take(out.argv.join(' '), out, (o) => parseIptablesSave(o.stdout, {family, backend, stderr: o.stderr}), undefined, warnings)
+}
+
+/** Read one node for `trace`: hooks, every rule (in full, to evaluate them), routing, Cilium's maps, program code. */
+export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
+  const warnings: Warning[] = []
+  const [hooks, x4, x6, l4, l6, chainsOut, r4, r6, skb, allNs] = await Promise.all([
+    collectHooksInputs(src),
+    collectIptablesSave(src, 'ipv4'),
+    collectIptablesSave(src, 'ipv6'),
+    collectIptablesLegacySave(src, 'ipv4'),
+    collectIptablesLegacySave(src, 'ipv6'),
+    collectNftChains(src),
+    collectIpRules(src, 'ipv4'),
+    collectIpRules(src, 'ipv6'),
+    collectSkBuffLayout(src),
+    collectAllNetnsAddresses(src),
+  ])
+  const xt = [xtFull(x4, 'ipv4', 'nft', warnings), xtFull(x6, 'ipv6', 'nft', warnings), xtFull(l4, 'ipv4', 'legacy', warnings), xtFull(l6, 'ipv6', 'legacy', warnings)].filter((x): x is XtRuleset => !!x)
+  const nft = await nativeNft(src, chainsOut, xt, warnings)
+  const ipRules = [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
+  const markOffset = take('sk_buff layout (BTF)', skb, (o) => parseSkBuffLayoutJson(o.stdout), {} as {mark?: number}, warnings).mark
+  const netnsDevices = take('ip -all netns exec ip -j addr show', allNs, (o) => parseAllNetnsAddresses(o.stdout), new Map<string, Device[]>(), warnings)
+  const attachments = mergeAttachments(hooks)
+  const attachedIds = [...new Set(attachments.map((a) => a.progId))]
+  const cilium = await collectCiliumMaps(src, {attachedProgIds: attachedIds})
+  warnings.push(...cilium.warnings)
+
+  // Program code: what is attached, plus what Cilium's policy prog array tail-calls into.
+  const byId = new Map(hooks.programs.map((p) => [p.id, p]))
+  const wanted = new Set<number>(attachedIds.filter((id) => !byId.get(id) || SKB_TYPES.has(byId.get(id)!.type)))
+  for (const e of cilium.policyCalls) wanted.add(e.progId)
+  const programs = new Map<number, MarkAccessReport>()
+  if (wanted.size > 0 && markOffset !== undefined) {
+    const raws = await collectBpftoolXlated(src, [...wanted].map((id) => ({id, ...(byId.get(id)?.name ? {name: byId.get(id)!.name!} : {})})))
+    const dumps = parseBpftoolXlatedDumps(raws)
+    warnings.push(...dumps.warnings.filter((w) => w.kind !== 'not-recorded'))
+    for (const d of dumps.programs) programs.set(d.id, analyseMarkAccess(d.insns, {markOffset}))
+  }
+  const label = src.meta.netns ?? src.meta.hostname ?? 'node'
+  return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, cilium, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, warnings: [...hooks.warnings, ...warnings]}
+}
+
+async function nativeNft(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<NftTable[]> {
+  if (chainsOut.failure) {
+    if (chainsOut.failure !== 'not-recorded') warnings.push({probe: 'nft -j list chains', kind: chainsOut.failure, message: chainsOut.message ?? 'nft: failed'})
+    return []
+  }
+  const summaries = take('nft -j list chains', chainsOut, (o) => parseNftChainsJson(o.stdout), [] as NftTableSummary[], warnings)
+  const shown = new Set<string>()
+  for (const rs of xt) if (rs.backend === 'nft') for (const t of rs.tables) if (t.committed && !rs.incompatibleTables.includes(t.name)) shown.add(`${rs.family === 'ipv4' ? 'ip' : 'ip6'} ${t.name}`)
+  const toList = summaries.filter((t) => !(XT_TABLES.has(t.name) && shown.has(`${t.family} ${t.name}`)))
+  const outs = await Promise.all(toList.map((t) => collectNftTable(src, t.family, t.name)))
+  const parts = outs.map((o) => take(o.argv.join(' '), o, (x) => parseNftJson(x.stdout), undefined as NftRuleset | undefined, warnings)).filter((x): x is NftRuleset => !!x)
+  return nftTablesToEvaluate(mergeNftRulesets(parts), xt)
+}

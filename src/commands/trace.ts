@@ -1,0 +1,65 @@
+import {Args, Flags} from '@oclif/core'
+import {parseFlow} from '../analyses/path/flow.js'
+import type {TraceReport} from '../analyses/path/trace.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {UserError} from '../errors.js'
+import {LiveSource} from '../source/live.js'
+import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
+import type {Source} from '../source/types.js'
+
+export default class Trace extends BaseCommand {
+  static override summary = 'The path of a flow through the node, hook by hook, with the mark after each step and the evidence'
+  static override description = `Walks the flow from where SRC lives (a pod behind a veth, the node itself, or the wire) through the eBPF
+programs on each device (XDP, tcx, tc; Cilium's maps read where its programs decide), netfilter (rules evaluated
+against the flow), policy routing (asked of the kernel live; recomputed from the recorded tables offline), tunnels,
+and on to the receiving node when it is given too (--snapshot n1.json --snapshot n2.json, or --netns twice).
+Every step says how it is known: kernel, rule, program or assumed. --json prints nodeinspect.trace/v1.`
+  static override examples = [
+    '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80',
+    '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80 --snapshot node1.json --snapshot node2.json',
+    '<%= config.bin %> trace 10.42.1.80 10.96.0.80:80 --netns nilab-node1 --netns nilab-node2 --format mermaid',
+    '<%= config.bin %> trace 10.42.1.80 10.42.0.52:6379 --proto tcp --mark 0x200 --json',
+  ]
+  static override enableJsonFlag = true
+  static override args = {
+    src: Args.string({description: 'source address, e.g. 10.42.1.80', required: true}),
+    dst: Args.string({description: 'destination ADDRESS[:PORT], e.g. 10.42.0.51:80 or [fd00::51]:80', required: true}),
+  }
+  static override flags = {
+    proto: Flags.string({description: 'tcp, udp or icmp (default: tcp with a port, icmp without)'}),
+    sport: Flags.integer({description: 'source port (default: 40000, said so)'}),
+    mark: Flags.string({description: 'the packet mark it starts with, e.g. 0x200'}),
+    netns: Flags.string({description: 'read a node inside this named network namespace; twice for two nodes', multiple: true, exclusive: ['snapshot']}),
+    snapshot: Flags.string({description: 'read a node from a snapshot file; twice for two nodes', multiple: true, exclusive: ['netns']}),
+    format: Flags.string({description: 'text output: a numbered tree, or a graph', options: ['text', 'dot', 'mermaid'], default: 'text'}),
+    timeout: Flags.integer({description: 'per-tool timeout in milliseconds', min: 100, default: 20_000}),
+  }
+
+  async run(): Promise<TraceReport> {
+    const {args, flags} = await this.parse(Trace)
+    const flow = parseFlow({src: args.src, dst: args.dst, proto: flags.proto, sport: flags.sport, mark: flags.mark})
+    const sources: Source[] = []
+    if (flags.snapshot?.length) for (const f of flags.snapshot) sources.push(new SnapshotSource(await loadSnapshot(f), f))
+    else if (flags.netns?.length) for (const n of flags.netns) sources.push(new LiveSource({netns: n, timeoutMs: flags.timeout}))
+    else sources.push(new LiveSource({timeoutMs: flags.timeout}))
+    if (sources.length > 4) throw new UserError('trace: at most 4 nodes at a time')
+    const [{collectNodeFacts}, {traceFlow}, {routeDeps}, {netfilterDeps}] = await Promise.all([
+      import('../collect/trace-inputs.js'),
+      import('../analyses/path/trace.js'),
+      import('../analyses/path/deps.js'),
+      import('../analyses/path/netfilter-deps.js'),
+    ])
+    const nodes = await Promise.all(sources.map((s) => collectNodeFacts(s)))
+    const report = await traceFlow(nodes, flow, {...routeDeps, ...netfilterDeps})
+    if (!this.jsonEnabled()) {
+      if (flags.format === 'dot' || flags.format === 'mermaid') {
+        const {renderTraceDot, renderTraceMermaid} = await import('../render/trace-graph.js')
+        this.log(flags.format === 'dot' ? renderTraceDot(report) : renderTraceMermaid(report))
+      } else {
+        const {renderTraceTree} = await import('../render/trace-tree.js')
+        this.log(renderTraceTree(report, process.stdout.columns || 120))
+      }
+    }
+    return report
+  }
+}

@@ -1,0 +1,84 @@
+/** The path of one flow through one or more nodes: what `nodeinspect trace` reports. Plain JSON data. */
+
+export type IpFamily = 'ipv4' | 'ipv6'
+export type Proto = 'tcp' | 'udp' | 'icmp' | 'icmpv6'
+
+/** The packet as the user described it. */
+export interface FlowSpec {
+  family: IpFamily
+  src: string
+  dst: string
+  proto: Proto
+  sport?: number
+  dport?: number
+  /** The packet mark it starts with (`--mark`); 0 by default. */
+  mark: number
+}
+
+/** The addresses and ports a packet carries at one point (after NAT, inside or outside a tunnel). */
+export interface Tuple {
+  src: string
+  dst: string
+  proto: Proto
+  sport?: number
+  dport?: number
+}
+
+/**
+ * How a step is known: `kernel` (the kernel answered, e.g. a route lookup with iif, source and mark),
+ * `rule` (a rule or table nodeinspect evaluated against the flow), `program` (known semantics of a recognised
+ * eBPF program, or what its instructions show), `assumed` (nothing could tell; the assumption is stated).
+ */
+export type Evidence = 'kernel' | 'rule' | 'program' | 'assumed'
+
+export type StepKind = 'pod-route' | 'bpf' | 'tail-call' | 'netfilter' | 'routing' | 'encap' | 'decap' | 'wire' | 'deliver' | 'unseen'
+
+export interface StepProgram {
+  id?: number
+  name?: string
+  attachName?: string
+  role?: string
+  software?: string
+}
+
+export interface StepRule {
+  engine: string
+  table: string
+  chain: string
+  position: number
+  raw: string
+  action: string
+}
+
+export interface PathStep {
+  /** 1-based, in the order the packet meets them. */
+  n: number
+  node: string
+  netns?: string
+  where: {device?: string; ifindex?: number; hook?: string; table?: string; chain?: string; inPod?: string}
+  kind: StepKind
+  /** One line: the program, the rule, the route. */
+  what: string
+  program?: StepProgram
+  rules?: StepRule[]
+  /** pass, redirect to cilium_vxlan, ACCEPT, DNAT to …, DROP, deliver, … */
+  verdict: string
+  /** The packet after this step (inner packet when tunnelled), its outer header when encapsulated, and its mark. */
+  tuple: Tuple
+  outer?: Tuple & {vni?: number}
+  mark: number
+  evidence: Evidence
+  /** Why: map lookups, routes, rules, assumptions. */
+  details: string[]
+  /** Alternatives the packet could have taken (statistic/numgen branches). */
+  branches?: string[]
+}
+
+export type OutcomeKind = 'delivered' | 'dropped' | 'black-hole' | 'left-node' | 'local' | 'unknown'
+
+export interface TraceOutcome {
+  kind: OutcomeKind
+  /** The step that decides it. */
+  step?: number
+  text: string
+}

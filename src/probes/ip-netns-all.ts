@@ -1,0 +1,45 @@
+import type {Device} from '../model/hooks.js'
+import type {RawOutput, Source} from '../source/types.js'
+import {parseIpLinkJson} from './ip-link.js'
+import {problem, type Parsed, type ParseProblem} from './parsed.js'
+
+/**
+ * Every named netns's addresses in one process: `ip -all netns exec ip -j addr show` prints, per namespace,
+ * `netns: NAME` and then that namespace's JSON. Used to find which pod owns an address (a pod's netns is the
+ * peer of a host-side veth). One spawn from here; ip forks once per namespace.
+ */
+export const IP_ALL_NETNS_ADDR_ARGV = ['ip', '-all', 'netns', 'exec', 'ip', '-j', 'addr', 'show'] as const
+
+export const collectAllNetnsAddresses = (src: Source): Promise<RawOutput> => src.run({argv: IP_ALL_NETNS_ADDR_ARGV, timeoutMs: 30_000})
+
+export function parseAllNetnsAddresses(text: string): Parsed<Map<string, Device[]>> {
+  const facts = new Map<string, Device[]>()
+  const problems: ParseProblem[] = []
+  let name: string | undefined
+  let buf: string[] = []
+  const flush = () => {
+    if (name === undefined) return
+    const body = buf.join('\n').trim()
+    if (body !== '') {
+      const p = parseIpLinkJson(body)
+      for (const x of p.problems) problems.push({...x, message: `netns ${name}: ${x.message}`})
+      facts.set(name, p.facts)
+    }
+    buf = []
+  }
+  text.split('\n').forEach((line, i) => {
+    const m = /^netns: (\S+)$/.exec(line)
+    if (m) {
+      flush()
+      name = m[1]
+      return
+    }
+    if (name === undefined) {
+      if (line.trim() !== '') problems.push(problem('ip -all netns exec ip -j addr show', 'output before any "netns:" line', i + 1, line))
+      return
+    }
+    buf.push(line)
+  })
+  flush()
+  return {facts, problems}
+}
