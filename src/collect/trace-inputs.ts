@@ -3,9 +3,11 @@ import {mergeAttachments} from '../analyses/hooks.js'
 import type {HookAttachment, Device} from '../model/hooks.js'
 import {nftTablesToEvaluate, type NftTable, type XtRuleset} from '../model/netfilter.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
+import {collectBridgeFdb, parseBridgeFdbJson, type FdbEntry} from '../probes/bridge-fdb.js'
 import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
 import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
-import {collectAllNetnsAddresses, parseAllNetnsAddresses} from '../probes/ip-netns-all.js'
+import {collectAllNetnsAddresses, collectAllNetnsRoutes, parseAllNetnsAddresses, parseAllNetnsRoutes} from '../probes/ip-netns-all.js'
+import type {Route} from '../probes/ip-route.js'
 import {collectIptablesLegacySave, collectIptablesSave, parseIptablesSave} from '../probes/iptables-save.js'
 import {collectNftChains, collectNftTable, mergeNftRulesets, parseNftChainsJson, parseNftJson, type NftTableSummary} from '../probes/nft-ruleset.js'
 import type {NftRuleset} from '../model/netfilter.js'
@@ -32,11 +34,16 @@ export interface NodeFacts {
   markOffset?: number
   /** Addresses of every named netns (pods), from one `ip -all netns exec`. */
   netnsDevices: Map<string, Device[]>
+  /** VXLAN forwarding entries (which VTEP each MAC goes to). */
+  fdb: FdbEntry[]
+  /** Routes of every named netns: pods' own lookups, recomputed when replaying a snapshot. */
+  netnsRoutes: Map<string, Route[]>
   warnings: Warning[]
 }
 
 const XT_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])
-const SKB_TYPES = new Set(['sched_cls', 'sched_act'])
+/** Program types whose code is read: tc programs (mark and redirects) and XDP (redirects only). */
+const CODE_TYPES = new Set(['sched_cls', 'sched_act', 'xdp'])
 
 function xtFull(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legacy', warnings: Warning[]): XtRuleset | undefined {
   if (out.failure === 'missing-binary' && backend === 'legacy') return undefined
@@ -46,7 +53,7 @@ function xtFull(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legac
 /** Read one node for `trace`: hooks, every rule (in full, to evaluate them), routing, Cilium's maps, program code. */
 export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const warnings: Warning[] = []
-  const [hooks, x4, x6, l4, l6, chainsOut, r4, r6, skb, allNs] = await Promise.all([
+  const [hooks, x4, x6, l4, l6, chainsOut, r4, r6, skb, allNs, fdbOut, allRoutes] = await Promise.all([
     collectHooksInputs(src),
     collectIptablesSave(src, 'ipv4'),
     collectIptablesSave(src, 'ipv6'),
@@ -57,12 +64,16 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
     collectIpRules(src, 'ipv6'),
     collectSkBuffLayout(src),
     collectAllNetnsAddresses(src),
+    collectBridgeFdb(src),
+    collectAllNetnsRoutes(src),
   ])
   const xt = [xtFull(x4, 'ipv4', 'nft', warnings), xtFull(x6, 'ipv6', 'nft', warnings), xtFull(l4, 'ipv4', 'legacy', warnings), xtFull(l6, 'ipv6', 'legacy', warnings)].filter((x): x is XtRuleset => !!x)
   const nft = await nativeNft(src, chainsOut, xt, warnings)
   const ipRules = [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
   const markOffset = take('sk_buff layout (BTF)', skb, (o) => parseSkBuffLayoutJson(o.stdout), {} as {mark?: number}, warnings).mark
   const netnsDevices = take('ip -all netns exec ip -j addr show', allNs, (o) => parseAllNetnsAddresses(o.stdout), new Map<string, Device[]>(), warnings)
+  const fdb = fdbOut.failure === 'not-recorded' ? [] : take('bridge -j fdb show', fdbOut, (o) => parseBridgeFdbJson(o.stdout), [] as FdbEntry[], warnings)
+  const netnsRoutes = allRoutes.failure === 'not-recorded' ? new Map<string, Route[]>() : take('ip -all netns exec ip -j route show table all', allRoutes, (o) => parseAllNetnsRoutes(o.stdout), new Map<string, Route[]>(), warnings)
   const attachments = mergeAttachments(hooks)
   const attachedIds = [...new Set(attachments.map((a) => a.progId))]
   const cilium = await collectCiliumMaps(src, {attachedProgIds: attachedIds})
@@ -70,7 +81,7 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
 
   // Program code: what is attached, plus what Cilium's policy prog array tail-calls into.
   const byId = new Map(hooks.programs.map((p) => [p.id, p]))
-  const wanted = new Set<number>(attachedIds.filter((id) => !byId.get(id) || SKB_TYPES.has(byId.get(id)!.type)))
+  const wanted = new Set<number>(attachedIds.filter((id) => !byId.get(id) || CODE_TYPES.has(byId.get(id)!.type)))
   for (const e of cilium.policyCalls) wanted.add(e.progId)
   const programs = new Map<number, MarkAccessReport>()
   if (wanted.size > 0 && markOffset !== undefined) {
@@ -80,7 +91,7 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
     for (const d of dumps.programs) programs.set(d.id, analyseMarkAccess(d.insns, {markOffset}))
   }
   const label = src.meta.netns ?? src.meta.hostname ?? 'node'
-  return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, cilium, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, warnings: [...hooks.warnings, ...warnings]}
+  return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, cilium, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, fdb, netnsRoutes, warnings: [...hooks.warnings, ...warnings]}
 }
 
 async function nativeNft(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<NftTable[]> {

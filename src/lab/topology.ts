@@ -4,6 +4,7 @@
  * (../shared/SCENARIO.md) wherever it gives them. `lab up` builds exactly this; tests and later
  * features read it instead of repeating addresses.
  */
+import {createHash} from 'node:crypto'
 import {UserError} from '../errors.js'
 import {CILIUM_CALL_POLICY, labCiliumNode, nodeBpfMnt, type LabCiliumNode} from './cilium-maps.js'
 
@@ -23,6 +24,9 @@ export const FLOW_MAP_NAME = 'nilab_flows'
 export const FLOW_MAP_MAX_ENTRIES = 8192
 
 export type NodeName = 'node1' | 'node2'
+
+/** The lab's "outside world": one namespace joined to node 1 by a veth (node 1 eth1 <-> ext eth0). */
+export const EXT_NAME = 'ext'
 
 export interface LabDevice {
   name: string
@@ -46,7 +50,8 @@ export interface LabNode {
   podCidr: string
   /** cilium_host's address: the pods' gateway. */
   routerIp: string
-  devices: {eth0: LabDevice; cilium_net: LabDevice; cilium_host: LabDevice; cilium_vxlan: LabDevice}
+  /** eth1 only on node 1: its link to the lab's external namespace (<prefix>-ext). */
+  devices: {eth0: LabDevice; cilium_net: LabDevice; cilium_host: LabDevice; cilium_vxlan: LabDevice; eth1?: LabDevice}
   vxlan: {vni: number; dstport: number; local: string; remote: string; dev: 'eth0'}
   /** TC_BPF_MNT for this node's tc/ip loads: its own Cilium maps (and nilab_flows) are pinned under tc/globals here. */
   bpfMnt: string
@@ -67,8 +72,66 @@ export interface LabPod {
   endpointId: number
   /** The pod's security identity in the ipcache of both nodes. */
   identity: number
-  /** A real TCP listener started in the pod. */
+  /** A real listener started in the pod (lab/httpd.mjs: HTTP on TCP and a JSON echo on UDP, same port). */
   listener?: {port: number}
+}
+
+/**
+ * An address outside the cluster: the namespace <prefix>-ext, joined to node 1 by a veth (node 1 `eth1`
+ * 172.31.0.1/24 <-> ext `eth0` 172.31.0.2/24). It has no route back to the pod CIDR, so a pod reaches it only
+ * masqueraded behind 172.31.0.1; its listener answers with the peer address it saw and logs every peer.
+ */
+export interface LabExternal {
+  name: typeof EXT_NAME
+  netns: string
+  /** The node it hangs off. */
+  node: NodeName
+  ip: string
+  prefixLen: number
+  eth0: {name: 'eth0'; ifindex: number; mac: string}
+  /** The node's end of the veth. */
+  nodeDev: {name: 'eth1'; ifindex: number; mac: string; ip: string}
+  listener: {port: number}
+}
+
+/** A kube-proxy (iptables mode) ClusterIP Service as the lab writes it on node 1. */
+export interface LabService {
+  /** kube-proxy's ServicePortName: namespace/name:port. */
+  name: string
+  node: NodeName
+  clusterIp: string
+  port: number
+  protocol: 'tcp'
+  /** KUBE-SVC-<first 16 base32 chars of sha256(name + protocol)>, exactly as kube-proxy names it. */
+  svcChain: string
+  /** One endpoint, so every connection is DNATed to it (no statistic match: deterministic). */
+  endpoints: Array<{pod: string; ip: string; port: number; sepChain: string}>
+}
+
+export type LabFlowKind = 'pod-to-pod-cross-node' | 'pod-to-pod-same-node' | 'pod-to-service' | 'pod-to-external-masquerade' | 'pod-dropped-by-mark'
+
+/** One of the flows the lab is built to carry, with what a probe must find. */
+export interface LabFlow {
+  kind: LabFlowKind
+  description: string
+  fromPod: string
+  src: string
+  dst: string
+  dport: number
+  proto: 'tcp'
+  expect: {
+    connected: boolean
+    /** Where the connection ends (a pod or the external namespace), after any DNAT. */
+    reaches?: {name: string; ip: string; port: number}
+    /** DNAT by the Service rules on the sending node. */
+    dnat?: {from: string; to: string; chain: string}
+    /** The source address the destination sees (masquerade). */
+    snat?: {to: string; rule: string}
+    /** Marked then dropped on the sending node. */
+    drop?: {mark: number; markChain: string; table: string; chain: string}
+    /** Nodes whose hooks record the forward direction. */
+    nodes: NodeName[]
+  }
 }
 
 export type AttachmentKind = 'clsact/ingress' | 'clsact/egress' | 'tcx/ingress' | 'tcx/egress' | 'xdp'
@@ -131,6 +194,9 @@ export interface LabTopology {
   tailCalls: ExpectedTailCall[]
   /** Each node's Cilium maps (specs, pins and contents). */
   cilium: LabCiliumNode[]
+  ext: LabExternal
+  services: LabService[]
+  flows: LabFlow[]
 }
 
 export function validatePrefix(prefix: string): string {
@@ -147,12 +213,36 @@ export function resolvePrefix(flag?: string): string {
 }
 
 /**
- * Whether a netns name belongs to the lab with this prefix: `<prefix>-node<N>` or `<prefix>-n<N>-<letters>`.
- * Exact suffix shapes, so that prefix `nilab` never matches the namespaces of a lab `nilab-t123`.
+ * Whether a netns name belongs to the lab with this prefix: `<prefix>-node<N>`, `<prefix>-n<N>-<letters>` or
+ * `<prefix>-ext`. Exact suffix shapes, so that prefix `nilab` never matches the namespaces of a lab `nilab-t123`.
  */
 export function isLabNetns(prefix: string, name: string): boolean {
   if (!name.startsWith(`${prefix}-`)) return false
-  return /^(?:node[0-9]+|n[0-9]+-[a-z]+)$/.test(name.slice(prefix.length + 1))
+  return /^(?:node[0-9]+|n[0-9]+-[a-z]+|ext)$/.test(name.slice(prefix.length + 1))
+}
+
+/** kube-proxy's chain hash (pkg/proxy/iptables/proxier.go portProtoHash): base32(sha256(s))[:16]. */
+export function kubeProxyChainHash(s: string): string {
+  const digest = createHash('sha256').update(s).digest()
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let out = ''
+  let bits = 0
+  let value = 0
+  for (const byte of digest) {
+    value = ((value << 8) | byte) & 0xffff
+    bits += 8
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31]
+      bits -= 5
+    }
+    if (out.length >= 16) break
+  }
+  return out.slice(0, 16)
+}
+
+/** KUBE-SVC-… for a ServicePortName and protocol, KUBE-SEP-… when an endpoint (ip:port) is given. */
+export function kubeProxyChain(servicePortName: string, protocol: string, endpoint?: string): string {
+  return endpoint === undefined ? `KUBE-SVC-${kubeProxyChainHash(servicePortName + protocol)}` : `KUBE-SEP-${kubeProxyChainHash(servicePortName + protocol + endpoint)}`
 }
 
 function veth(name: string, ifindex: number, mac: string, addresses: string[], peer?: LabDevice['peer']): LabDevice {
@@ -182,11 +272,27 @@ const POD_SEEDS: PodSeed[] = [
   // SCENARIO: curl on node 1, eth0 ifindex 42 f6:00:50:f9:92:a1, host side lxc48c4aa0637ce 43 ae:36:76:3e:c3:03.
   {name: 'curl', node: 'node1', ip: '10.42.1.80', eth0: {ifindex: 42, mac: 'f6:00:50:f9:92:a1'}, lxc: {name: 'lxc48c4aa0637ce', ifindex: 43, mac: 'ae:36:76:3e:c3:03'}, fromContainer: 'tc', endpointId: 1590, identity: 22018},
   // Lab's own: a second pod on node 1 whose from-container program is attached with tcx (Cilium >= 1.16 style).
-  {name: 'nginx', node: 'node1', ip: '10.42.1.81', eth0: {ifindex: 44, mac: '0a:4e:01:00:00:2c'}, lxc: {name: 'lxc9a1f2e8b40c7', ifindex: 45, mac: '0a:4e:01:00:00:2d'}, fromContainer: 'tcx', endpointId: 3384, identity: 41620},
+  {name: 'nginx', node: 'node1', ip: '10.42.1.81', eth0: {ifindex: 44, mac: '0a:4e:01:00:00:2c'}, lxc: {name: 'lxc9a1f2e8b40c7', ifindex: 45, mac: '0a:4e:01:00:00:2d'}, fromContainer: 'tcx', endpointId: 3384, identity: 41620, listener: {port: 80}},
   // SCENARIO: httpbin on node 2, eth0 ifindex 28 96:86:44:a6:37:ec, host side lxc65015af813d1 29 d2:ad:65:4d:d0:7b.
   {name: 'httpbin', node: 'node2', ip: '10.42.0.51', eth0: {ifindex: 28, mac: '96:86:44:a6:37:ec'}, lxc: {name: 'lxc65015af813d1', ifindex: 29, mac: 'd2:ad:65:4d:d0:7b'}, fromContainer: 'tc', endpointId: 2826, identity: 15773, listener: {port: 80}},
   {name: 'redis', node: 'node2', ip: '10.42.0.52', eth0: {ifindex: 30, mac: '0a:4e:02:00:00:1e'}, lxc: {name: 'lxc3e7d0c5f19ab', ifindex: 31, mac: '0a:4e:02:00:00:1f'}, fromContainer: 'tcx', endpointId: 1431, identity: 53357},
 ]
+
+/** The external namespace's link: node 1 eth1 (ifindex 6) 172.31.0.1/24 <-> ext eth0 (ifindex 2) 172.31.0.2/24. */
+const EXT_NODE: NodeName = 'node1'
+const EXT_PREFIX_LEN = 24
+const EXT_NODE_DEV = {name: 'eth1', ifindex: 6, mac: '0a:4e:01:00:00:06', ip: '172.31.0.1'} as const
+const EXT_ETH0 = {name: 'eth0', ifindex: 2, mac: '0a:4e:0e:00:00:02', ip: '172.31.0.2'} as const
+
+/** The Service the lab's kube-proxy rules implement: default/httpbin:http 10.96.0.80:80 -> httpbin 10.42.0.51:80. */
+const SERVICE_SEED = {name: 'default/httpbin:http', clusterIp: '10.96.0.80', port: 80, protocol: 'tcp' as const, endpoints: [{pod: 'httpbin', port: 80}]}
+/** The cluster's pod CIDR (both nodes' /24s): kube-proxy's --cluster-cidr and the masquerade rule's exception. */
+export const CLUSTER_CIDR = '10.42.0.0/16'
+/** kube-proxy's --masquerade-bit 14 and kubelet's drop bit 15. */
+export const KUBE_MASQ_MARK = 0x4000
+export const KUBE_DROP_MARK = 0x8000
+/** The flow the lab drops by mark: redis's 6379 on node 2, marked 0x8000 on node 1 and dropped in FORWARD. */
+export const MARK_DROP_TARGET = {pod: 'redis', port: 6379} as const
 
 export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
   validatePrefix(prefix)
@@ -211,6 +317,7 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
         cilium_net: veth('cilium_net', 3, `0a:4e:0${id}:00:00:03`, [], {netns: nodeNs(name), name: 'cilium_host', ifindex: 4}),
         cilium_host: veth('cilium_host', 4, `0a:4e:0${id}:00:00:04`, [`${routerIp}/32`], {netns: nodeNs(name), name: 'cilium_net', ifindex: 3}),
         cilium_vxlan: {name: 'cilium_vxlan', ifindex: 5, mac: `0a:4e:0${id}:00:00:05`, kind: 'vxlan', addresses: []},
+        ...(name === EXT_NODE ? {eth1: veth(EXT_NODE_DEV.name, EXT_NODE_DEV.ifindex, EXT_NODE_DEV.mac, [`${EXT_NODE_DEV.ip}/${EXT_PREFIX_LEN}`], {netns: `${prefix}-${EXT_NAME}`, name: 'eth0', ifindex: EXT_ETH0.ifindex})} : {}),
       },
       vxlan: {vni: VXLAN_VNI, dstport: VXLAN_PORT, local: underlayIp, remote, dev: 'eth0'},
       bpfMnt: nodeBpfMnt(bpffs, name),
@@ -255,6 +362,11 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
     }
     tc(node, eth0, 'ingress', 'bpf_netdev_eth0.o', 'from-netdev', 'from_netdev', 'from-netdev')
     tc(node, eth0, 'egress', 'bpf_netdev_eth0.o', 'to-netdev', 'to_netdev', 'to-netdev')
+    // Cilium attaches bpf_host to every native device, each with its own object (bpf_netdev_<dev>.o).
+    if (node.devices.eth1) {
+      tc(node, node.devices.eth1, 'ingress', 'bpf_netdev_eth1.o', 'from-netdev', 'from_netdev', 'from-netdev')
+      tc(node, node.devices.eth1, 'egress', 'bpf_netdev_eth1.o', 'to-netdev', 'to_netdev', 'to-netdev')
+    }
     tc(node, cilium_vxlan, 'ingress', 'bpf_overlay.o', 'from-overlay', 'from_overlay', 'from-overlay')
     tc(node, cilium_vxlan, 'egress', 'bpf_overlay.o', 'to-overlay', 'to_overlay', 'to-overlay')
     for (const pod of pods.filter((p) => p.node === node.name)) {
@@ -277,6 +389,68 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
     devname: p.lxc.name,
   }))
 
+  const ext: LabExternal = {
+    name: EXT_NAME,
+    netns: `${prefix}-${EXT_NAME}`,
+    node: EXT_NODE,
+    ip: EXT_ETH0.ip,
+    prefixLen: EXT_PREFIX_LEN,
+    eth0: {name: 'eth0', ifindex: EXT_ETH0.ifindex, mac: EXT_ETH0.mac},
+    nodeDev: {...EXT_NODE_DEV},
+    listener: {port: 80},
+  }
+  const podOf = (name: string) => pods.find((p) => p.name === name)!
+  const services: LabService[] = [
+    {
+      name: SERVICE_SEED.name,
+      node: 'node1',
+      clusterIp: SERVICE_SEED.clusterIp,
+      port: SERVICE_SEED.port,
+      protocol: SERVICE_SEED.protocol,
+      svcChain: kubeProxyChain(SERVICE_SEED.name, SERVICE_SEED.protocol),
+      endpoints: SERVICE_SEED.endpoints.map((e) => ({pod: e.pod, ip: podOf(e.pod).ip, port: e.port, sepChain: kubeProxyChain(SERVICE_SEED.name, SERVICE_SEED.protocol, `${podOf(e.pod).ip}:${e.port}`)})),
+    },
+  ]
+  const curl = podOf('curl')
+  const httpbin = podOf('httpbin')
+  const nginx = podOf('nginx')
+  const redis = podOf(MARK_DROP_TARGET.pod)
+  const svc = services[0]!
+  const flows: LabFlow[] = [
+    {kind: 'pod-to-pod-cross-node', description: 'curl (node 1) to httpbin (node 2) over VXLAN', fromPod: curl.name, src: curl.ip, dst: httpbin.ip, dport: 80, proto: 'tcp', expect: {connected: true, reaches: {name: httpbin.name, ip: httpbin.ip, port: 80}, nodes: ['node1', 'node2']}},
+    {kind: 'pod-to-pod-same-node', description: 'curl to nginx, both on node 1 (local delivery by tail call)', fromPod: curl.name, src: curl.ip, dst: nginx.ip, dport: 80, proto: 'tcp', expect: {connected: true, reaches: {name: nginx.name, ip: nginx.ip, port: 80}, nodes: ['node1']}},
+    {
+      kind: 'pod-to-service',
+      description: `curl to the ClusterIP ${svc.clusterIp}:${svc.port} (${svc.name}), DNATed by kube-proxy's rules on node 1 to httpbin`,
+      fromPod: curl.name,
+      src: curl.ip,
+      dst: svc.clusterIp,
+      dport: svc.port,
+      proto: 'tcp',
+      expect: {connected: true, reaches: {name: httpbin.name, ip: httpbin.ip, port: 80}, dnat: {from: `${svc.clusterIp}:${svc.port}`, to: `${httpbin.ip}:80`, chain: svc.endpoints[0]!.sepChain}, nodes: ['node1', 'node2']},
+    },
+    {
+      kind: 'pod-to-external-masquerade',
+      description: `curl to ${ext.ip}:80 outside the cluster, masqueraded behind node 1's ${ext.nodeDev.ip} on eth1`,
+      fromPod: curl.name,
+      src: curl.ip,
+      dst: ext.ip,
+      dport: 80,
+      proto: 'tcp',
+      expect: {connected: true, reaches: {name: EXT_NAME, ip: ext.ip, port: 80}, snat: {to: ext.nodeDev.ip, rule: `-A POSTROUTING -s ${CLUSTER_CIDR} ! -d ${CLUSTER_CIDR} -o eth1 -j MASQUERADE`}, nodes: ['node1']},
+    },
+    {
+      kind: 'pod-dropped-by-mark',
+      description: `curl to redis ${redis.ip}:${MARK_DROP_TARGET.port}: marked ${'0x' + KUBE_DROP_MARK.toString(16)} in mangle on node 1, dropped in filter FORWARD (KUBE-FIREWALL)`,
+      fromPod: curl.name,
+      src: curl.ip,
+      dst: redis.ip,
+      dport: MARK_DROP_TARGET.port,
+      proto: 'tcp',
+      expect: {connected: false, drop: {mark: KUBE_DROP_MARK, markChain: 'KUBE-MARK-DROP', table: 'filter', chain: 'KUBE-FIREWALL'}, nodes: ['node1']},
+    },
+  ]
+
   return {
     prefix,
     stateDir,
@@ -284,12 +458,15 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
     bpffs,
     globalsDir,
     flowMapPin: `${globalsDir}/${FLOW_MAP_NAME}`,
-    namespaces: [...nodes.map((n) => n.netns), ...pods.map((p) => p.netns)],
+    namespaces: [...nodes.map((n) => n.netns), ...pods.map((p) => p.netns), ext.netns],
     nodes,
     pods,
     attachments,
     tailCalls,
     cilium: nodes.map((n) => labCiliumNode(bpffs, n, nodes.find((x) => x.name !== n.name)!, pods)),
+    ext,
+    services,
+    flows,
   }
 }
 

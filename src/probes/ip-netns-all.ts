@@ -1,6 +1,7 @@
 import type {Device} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {parseIpLinkJson} from './ip-link.js'
+import {parseIpRouteJson, type Route} from './ip-route.js'
 import {problem, type Parsed, type ParseProblem} from './parsed.js'
 
 /**
@@ -40,6 +41,36 @@ export function parseAllNetnsAddresses(text: string): Parsed<Map<string, Device[
     }
     buf.push(line)
   })
+  flush()
+  return {facts, problems}
+}
+
+/** Every named netns's routes in one process (for pods' own route lookups when replaying a snapshot). */
+export const IP_ALL_NETNS_ROUTE_ARGV = ['ip', '-all', 'netns', 'exec', 'ip', '-j', 'route', 'show', 'table', 'all'] as const
+
+export const collectAllNetnsRoutes = (src: Source): Promise<RawOutput> => src.run({argv: IP_ALL_NETNS_ROUTE_ARGV, timeoutMs: 30_000})
+
+/** Same `netns: NAME` framing as the addresses; each body is `ip -j route show table all` (IPv4). */
+export function parseAllNetnsRoutes(text: string): Parsed<Map<string, Route[]>> {
+  const facts = new Map<string, Route[]>()
+  const problems: ParseProblem[] = []
+  let name: string | undefined
+  let buf: string[] = []
+  const flush = () => {
+    if (name === undefined) return
+    const body = buf.join('\n').trim()
+    const p = parseIpRouteJson(body, 'ipv4')
+    for (const x of p.problems) problems.push({...x, message: `netns ${name}: ${x.message}`})
+    facts.set(name, p.facts)
+    buf = []
+  }
+  for (const line of text.split('\n')) {
+    const m = /^netns: (\S+)$/.exec(line)
+    if (m) {
+      flush()
+      name = m[1]
+    } else if (name !== undefined) buf.push(line)
+  }
   flush()
   return {facts, problems}
 }

@@ -90,15 +90,24 @@ export class SnapshotSource implements Source {
 /** Wraps a live source and keeps every output, for `nodeinspect snapshot`. */
 export class RecordingSource implements Source {
   readonly outputs = new Map<string, RawOutput>()
+  /** Several collectors ask for the same command (hooks, marks and trace all read the links): run it once. */
+  private readonly inflight = new Map<string, Promise<RawOutput>>()
   constructor(private readonly inner: Source) {}
   get meta(): SourceMeta {
     return this.inner.meta
   }
 
-  async run(req: RunRequest): Promise<RawOutput> {
-    const out = await this.inner.run(req)
-    this.outputs.set(runKey(out.argv, out.input), out)
-    return out
+  run(req: RunRequest): Promise<RawOutput> {
+    const key = runKey(req.argv, req.input)
+    let p = this.inflight.get(key)
+    if (!p) {
+      p = this.inner.run(req).then((out) => {
+        this.outputs.set(runKey(out.argv, out.input), out)
+        return out
+      })
+      this.inflight.set(key, p)
+    }
+    return p
   }
 
   toSnapshot(extra: Partial<SnapshotMeta> = {}): SnapshotFile {

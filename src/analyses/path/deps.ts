@@ -11,7 +11,7 @@ export const routeDeps: Pick<WalkDeps, 'route' | 'podRoute'> = {
     const argv = routeGetArgv(q)
     const out = await node.src.run({argv})
     if (out.failure === 'not-recorded') return resolveRoute(node.ipRules, node.hooks.routes, q)
-    const asked = argv.slice(4).join(' ')
+    const asked = argv.slice(5).join(' ')
     if (out.failure) {
       const words = (out.stderr.split('\n').find((l) => l.trim()) ?? out.message ?? 'failed').replace(/^RTNETLINK answers: /, '')
       return {type: /network is unreachable|no route/i.test(words) ? 'unreachable' : 'error', evidence: 'kernel', detail: `the kernel answered ip route get ${asked}: ${words}`, error: words}
@@ -24,7 +24,12 @@ export const routeDeps: Pick<WalkDeps, 'route' | 'podRoute'> = {
     // Kept to this exact form (no `from`): a snapshot can record it for the pods it knows.
     const argv = ['ip', '-n', podNetns, '-j', 'route', 'get', dst]
     const out = await node.src.run({argv})
-    if (out.failure === 'not-recorded') return undefined
+    if (out.failure === 'not-recorded') {
+      const routes = node.netnsRoutes.get(podNetns)
+      if (!routes?.length) return undefined
+      const main = routes.filter((r) => r.table === 'main' || r.table === 'local')
+      return resolveRoute([{family: 'ipv4', priority: 0, not: false, action: {kind: 'table', table: 'local'}}, {family: 'ipv4', priority: 32766, not: false, action: {kind: 'table', table: 'main'}}], main, {family: 'ipv4', dst, mark: 0})
+    }
     if (out.failure) return {type: 'error', evidence: 'kernel', detail: `the kernel answered ${argv.join(' ')}: ${out.message}`, error: (out.stderr.trim().split('\n')[0] ?? '').replace(/^RTNETLINK answers: /, '') || 'failed'}
     const a = parseRouteGet(out.stdout)
     if (!a) return undefined

@@ -359,6 +359,14 @@ export class PathWalker {
       remote = dev.vxlan.remote
       how = `${dev.name}'s remote`
     }
+    if (!remote && !dev.vxlan?.external) {
+      // Classic VXLAN: the FDB says which VTEP the next hop's MAC (or the all-zero default entry) goes to.
+      const e = node.fdb.find((f) => f.dev === dev.name && f.dst && f.mac === '00:00:00:00:00:00') ?? node.fdb.find((f) => f.dev === dev.name && f.dst)
+      if (e?.dst) {
+        remote = e.dst
+        how = `the FDB of ${dev.name}: ${e.mac} dst ${e.dst} (bridge fdb)`
+      }
+    }
     if (!remote) {
       const ep = lookupIpcache(node.cilium.ipcache, pkt.tuple.dst)
       if (ep?.tunnelEndpoint && ep.tunnelEndpoint !== '0.0.0.0') {
@@ -442,7 +450,8 @@ export class PathWalker {
     const details: string[] = []
     if (rec) details.push(`recognised as ${rec.software} ${rec.role} by ${rec.matchedBy} "${rec.matched}": ${rec.summary}`)
     const markBefore = pkt.mark
-    if (code) this.applyProgramMarks(code, pkt, details)
+    // skb->mark exists for tc programs only; XDP's context has no mark.
+    if (code && p?.type !== 'xdp') this.applyProgramMarks(code, pkt, details)
 
     const redirects = code?.helperCalls.filter((h) => h.family === 'redirect') ?? []
     const tails = code?.helperCalls.filter((h) => h.helper === 'bpf_tail_call') ?? []

@@ -1,0 +1,34 @@
+import type {RawOutput, Source} from '../source/types.js'
+import {parseJson, problem, type Parsed} from './parsed.js'
+
+/** `bridge -j fdb show`: where a VXLAN device sends each MAC, e.g. `{"mac":"00:00:00:00:00:00","ifname":"cilium_vxlan","dst":"192.168.1.13","flags":["self"],"state":"permanent"}`. */
+export const BRIDGE_FDB_ARGV = ['bridge', '-j', 'fdb', 'show'] as const
+
+export const collectBridgeFdb = (src: Source): Promise<RawOutput> => src.run({argv: BRIDGE_FDB_ARGV})
+
+export interface FdbEntry {
+  mac: string
+  dev: string
+  /** Remote VTEP for vxlan entries. */
+  dst?: string
+  vni?: number
+  state?: string
+}
+
+export function parseBridgeFdbJson(text: string): Parsed<FdbEntry[]> {
+  if (text.trim() === '') return {facts: [], problems: []}
+  const {value, problem: p} = parseJson('bridge -j fdb show', text)
+  if (p) return {facts: [], problems: [p]}
+  if (!Array.isArray(value)) return {facts: [], problems: [problem('bridge -j fdb show', 'expected a list')]}
+  const facts: FdbEntry[] = []
+  for (const v of value) {
+    const e = (v ?? {}) as Record<string, unknown>
+    if (typeof e.mac !== 'string' || typeof e.ifname !== 'string') continue
+    const f: FdbEntry = {mac: e.mac, dev: e.ifname}
+    if (typeof e.dst === 'string') f.dst = e.dst
+    if (typeof e.vni === 'number') f.vni = e.vni
+    if (typeof e.state === 'string') f.state = e.state
+    facts.push(f)
+  }
+  return {facts, problems: []}
+}
