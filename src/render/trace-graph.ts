@@ -26,7 +26,7 @@ export function renderTraceDot(r: TraceReport): string {
 
 /** Mermaid flowchart: the same graph for Markdown. */
 export function renderTraceMermaid(r: TraceReport): string {
-  const m = (s: string) => s.replace(/["[\]{}()|<>]/g, ' ').replace(/\s+/g, ' ').trim()
+  const m = (s: string) => s.replace(/["[\]{}()|<>;#]/g, ' ').replace(/\s+/g, ' ').trim()
   const out = ['flowchart TD']
   const byNode = new Map<string, PathStep[]>()
   for (const s of r.steps) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s])
