@@ -25,6 +25,11 @@ export function enrich(u: MarkUsage, signals: AttributionSignals): MarkUsage {
   if (owner) {
     const o = MARK_OWNERS.find((x) => x.id === owner.owner)!
     const f = probe !== 0 ? meaningOf(o, probe, u.mask) : undefined
+    const g = !f && u.role === 'set' && probe !== 0 ? meaningOf(o, probe, u.mask, true) : undefined
+    if (g) {
+      u.meaning = `${g.meaning} (if the rest of its field ${hex(g.mask!)} is clear)`
+      u.meaningSource = `${g.source.repo} ${g.source.path.split(';')[0]} (${g.version})`
+    }
     if (f) {
       u.meaning = f.meaning
       u.meaningSource = `${f.source.repo} ${f.source.path.split(';')[0]} (${f.version})`

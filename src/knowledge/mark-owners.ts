@@ -152,8 +152,14 @@ export function ownersByValue(value: number, mask: number): Array<{owner: MarkOw
   return out
 }
 
-/** The documented meaning of value/mask for an owner, e.g. Cilium 0x200/0xf00 → MARK_MAGIC_TO_PROXY. */
-export function meaningOf(owner: MarkOwner, value: number, mask: number): MarkFact | undefined {
+/**
+ * The documented meaning of value/mask for an owner, e.g. Cilium 0x200/0xf00 → MARK_MAGIC_TO_PROXY. With `partial`,
+ * a use that covers only part of a documented field (an OR of 0x800 into Cilium's 0x0f00 nibble) also gets the
+ * meaning its bits would have if the rest of the field were clear.
+ */
+export function meaningOf(owner: MarkOwner, value: number, mask: number, partial = false): MarkFact | undefined {
   const m = mask >>> 0
-  return factsOf(owner).find((f) => f.values && f.mask !== undefined && (f.mask & m) >>> 0 !== 0 && f.values.some((v) => ((v & f.mask!) >>> 0) === ((value & f.mask!) >>> 0) && ((m & f.mask!) >>> 0) === f.mask))
+  const fits = (f: MarkFact, whole: boolean) =>
+    f.values !== undefined && f.mask !== undefined && (f.mask & m) >>> 0 !== 0 && f.values.some((v) => ((v & f.mask!) >>> 0) === ((value & f.mask!) >>> 0)) && (!whole || ((m & f.mask) >>> 0) === f.mask)
+  return factsOf(owner).find((f) => fits(f, true)) ?? (partial ? factsOf(owner).find((f) => fits(f, false) && (value & f.mask!) !== 0) : undefined)
 }
