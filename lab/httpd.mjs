@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// The lab's httpbin listener: a tiny HTTP server on a pod address, started inside the pod's netns
-// (`nsenter --net=/run/netns/<pod> node lab/httpd.mjs daemon PIDFILE HOST PORT`).
-//   daemon PIDFILE HOST PORT  start `serve` detached, wait until it listens, write its pid, print
-//                             {"pid":N,"listen":"HOST:PORT"} and exit 0 ({"error":"..."} and exit 1 on failure)
-//   serve HOST PORT           run the server in the foreground
+// The lab's listener (httpbin, nginx, the external host): a tiny HTTP server on TCP and a JSON echo on UDP, both
+// on HOST:PORT, started inside the pod's (or ext's) netns
+// (`nsenter --net=/run/netns/<ns> node lab/httpd.mjs daemon PIDFILE HOST PORT [PEERLOG]`).
+// Both answer with the peer address they saw ({"client":"172.31.0.1:41234",...}): behind a masquerade that is the
+// node's address, not the pod's. With PEERLOG every TCP connection and UDP datagram also appends one JSON line
+// {"proto":"tcp","peer":"172.31.0.1:41234","local":"172.31.0.2:80","at":"..."} to that file.
+//   daemon PIDFILE HOST PORT [PEERLOG]  start `serve` detached, wait until it listens, write its pid, print
+//                                       {"pid":N,"listen":"HOST:PORT"} and exit 0 ({"error":"..."} and exit 1 on failure)
+//   serve HOST PORT [PEERLOG]           run the servers in the foreground
 import {spawn} from 'node:child_process'
-import {writeFileSync} from 'node:fs'
+import {createSocket} from 'node:dgram'
+import {appendFileSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 import {fileURLToPath} from 'node:url'
 
@@ -18,28 +23,50 @@ function fail(message) {
 }
 
 if (mode === 'serve') {
-  const [host, port] = args
-  const server = createServer((req, res) => {
-    const body = JSON.stringify({lab: 'nodeinspect', url: req.url, client: `${req.socket.remoteAddress}:${req.socket.remotePort}`, server: `${host}:${port}`})
+  const [host, port, peerLog] = args
+  const server = `${host}:${port}`
+  const logPeer = (proto, peer) => {
+    if (!peerLog) return
+    try {
+      appendFileSync(peerLog, `${JSON.stringify({proto, peer, local: server, at: new Date().toISOString()})}\n`)
+    } catch {
+      /* the state dir is gone: lab down is under way */
+    }
+  }
+  const http = createServer((req, res) => {
+    const body = JSON.stringify({lab: 'nodeinspect', url: req.url, client: `${req.socket.remoteAddress}:${req.socket.remotePort}`, server})
     res.writeHead(200, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)})
     res.end(body)
   })
-  server.on('error', (e) => {
-    if (process.send) process.send({error: e.message})
-    process.exit(1)
+  http.on('connection', (sock) => logPeer('tcp', `${sock.remoteAddress}:${sock.remotePort}`))
+  const udp = createSocket('udp4')
+  udp.on('message', (_msg, rinfo) => {
+    const client = `${rinfo.address}:${rinfo.port}`
+    logPeer('udp', client)
+    udp.send(JSON.stringify({lab: 'nodeinspect', client, server}), rinfo.port, rinfo.address)
   })
-  server.listen(Number(port), host, () => {
+  let ready = 0
+  const listening = () => {
+    if (++ready < 2) return
     if (process.send) {
       process.send({listening: true})
       process.disconnect()
     }
-  })
+  }
+  const failed = (e) => {
+    if (process.send) process.send({error: e.message})
+    process.exit(1)
+  }
+  http.on('error', failed)
+  udp.on('error', failed)
+  http.listen(Number(port), host, listening)
+  udp.bind(Number(port), host, listening)
   // Exit at once: `lab down` waits for this process before deleting the namespaces.
   for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0))
 } else if (mode === 'daemon') {
-  const [pidfile, host, port] = args
-  if (!pidfile || !host || !port) fail('usage: daemon PIDFILE HOST PORT')
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', host, port], {detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc']})
+  const [pidfile, host, port, peerLog] = args
+  if (!pidfile || !host || !port) fail('usage: daemon PIDFILE HOST PORT [PEERLOG]')
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', host, port, ...(peerLog ? [peerLog] : [])], {detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc']})
   const timer = setTimeout(() => {
     child.kill('SIGKILL')
     fail(`server did not listen on ${host}:${port} within 5 s`)
@@ -60,5 +87,5 @@ if (mode === 'serve') {
     fail(`server exited before listening (${signal ?? `exit ${code}`})`)
   })
 } else {
-  fail('usage: httpd.mjs daemon PIDFILE HOST PORT | serve HOST PORT')
+  fail('usage: httpd.mjs daemon PIDFILE HOST PORT [PEERLOG] | serve HOST PORT [PEERLOG]')
 }

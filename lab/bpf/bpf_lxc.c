@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Lab stand-in for Cilium's bpf_lxc.o: tc ingress on the host side of a pod's veth (legacy clsact).
- * Like Cilium 1.12's from-container it asks cilium_ipcache (then cilium_tunnel_map) where the destination
- * lives, so the node's Cilium maps are in this program's map_ids; forwarding stays with the kernel.
+ * Like Cilium 1.12's from-container it delivers to a pod of the same node by tail call into that endpoint's
+ * to-container program (cilium_lxc, cilium_call_policy), and otherwise asks cilium_ipcache (then
+ * cilium_tunnel_map) where the destination lives, so the node's Cilium maps are in this program's map_ids;
+ * forwarding stays with the kernel (the to-container program returns TC_ACT_OK to the stack).
  */
 #define NI_USE_IPCACHE
+#define NI_USE_ENDPOINTS
 #include "cilium_maps.h"
 
 SEC("from-container")
@@ -12,9 +15,15 @@ int handle_xgress(struct __sk_buff *skb)
 {
 	struct ni_flow_key k;
 
-	if (ni_observe(skb, NI_HOOK_FROM_CONTAINER, &k) == 0)
-		(void)ni_tunnel_endpoint_of(k.daddr);
+	int ipv4 = ni_observe(skb, NI_HOOK_FROM_CONTAINER, &k) == 0;
+
+	/* The mark first: a tail call does not come back. */
 	ni_apply_mark(skb);
+	if (ipv4) {
+		/* A pod of this node: local delivery into its to-container program (no return when the slot is filled). */
+		ni_deliver_local(skb, k.daddr);
+		(void)ni_tunnel_endpoint_of(k.daddr);
+	}
 	return TC_ACT_OK;
 }
 

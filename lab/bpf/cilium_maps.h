@@ -9,7 +9,8 @@
  *
  * A program declares the maps it uses by defining, before including this file:
  *   NI_USE_IPCACHE       cilium_ipcache + cilium_tunnel_map (from-container: where does the destination live?)
- *   NI_USE_ENDPOINTS     cilium_lxc + cilium_call_policy (from-overlay: local delivery by tail call)
+ *   NI_USE_ENDPOINTS     cilium_lxc + cilium_call_policy (from-overlay and from-container: local delivery by
+ *                        tail call)
  * Only those maps go into the object: libbpf creates every map an object declares, and a map not replaced
  * by a pin (bpftool `map name … pinned …` for NI_NO_PIN objects) would be a second, private map of that name.
  */
@@ -134,6 +135,26 @@ struct {
 	__uint(value_size, sizeof(__u32));
 	NI_PINNING
 } cilium_call_policy SEC(".maps");
+
+/*
+ * Cilium's local delivery (bpf_lxc.c ipv4_local_delivery, SCENARIO.md step 7): a destination that is an endpoint
+ * of this node (not one of the node's own addresses) goes to that endpoint's policy program, a tail call into
+ * cilium_call_policy[endpoint id], with the endpoint's lxc ifindex in skb->cb[0]. Returns only when the
+ * destination is no local endpoint or its slot is empty; the caller then passes the packet on.
+ */
+static __always_inline void ni_deliver_local(struct __sk_buff *skb, __be32 daddr)
+{
+	struct ni_endpoint_key ek = {};
+	struct ni_endpoint_info *ep;
+
+	ek.ip4 = daddr;
+	ek.family = NI_CILIUM_FAMILY_IPV4;
+	ep = bpf_map_lookup_elem(&cilium_lxc, &ek);
+	if (ep && !(ep->flags & NI_ENDPOINT_F_HOST)) {
+		skb->cb[0] = ep->ifindex;
+		bpf_tail_call(skb, &cilium_call_policy, ep->lxc_id);
+	}
+}
 #endif /* NI_USE_ENDPOINTS */
 
 #endif /* NILAB_CILIUM_MAPS_H */

@@ -5,7 +5,7 @@ import {delimiter, join} from 'node:path'
 export const CAP = {NET_ADMIN: 12, SYS_ADMIN: 21, PERFMON: 38, BPF: 39} as const
 
 /** Tools `lab up` runs. */
-export const LAB_TOOLS = ['ip', 'tc', 'bridge', 'bpftool', 'clang', 'nsenter', 'sysctl', 'mount', 'umount'] as const
+export const LAB_TOOLS = ['ip', 'tc', 'bridge', 'bpftool', 'clang', 'nsenter', 'sysctl', 'mount', 'umount', 'iptables-restore', 'iptables-save'] as const
 
 export function effectiveCaps(): bigint {
   try {

@@ -1,9 +1,11 @@
 /** The lab's state file, /run/nodeinspect-lab/<prefix>/state.json: the ground truth of what `lab up` made. */
 import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import type {LabCiliumMapName, LabCiliumNode} from './cilium-maps.js'
-import type {AttachmentKind, ExpectedAttachment, ExpectedTailCall, LabNode, LabPod, LabTopology, NodeName} from './topology.js'
+import type {LabIpCommand, LabRuleOwner, LabVariant, LabXtRule} from './netfilter.js'
+import type {AttachmentKind, ExpectedAttachment, ExpectedTailCall, FlowHook, LabExternal, LabFlow, LabNode, LabPod, LabService, LabTopology, NodeName} from './topology.js'
 
-export const LAB_STATE_VERSION = 1
+/** 2: variant, ext, services, flows, netfilter, collide, processes[].peerLog. */
+export const LAB_STATE_VERSION = 2
 
 /** A device as read back with `ip -j -d link show` inside its netns after `lab up`. */
 export interface LabDeviceState {
@@ -58,11 +60,46 @@ export interface LabCiliumMapState {
 
 export interface LabProcessState {
   name: string
+  /** The pod it runs in, or 'ext' for the external namespace's listener. */
   pod: string
   netns: string
   pid: number
   listen: string
   pidFile: string
+  /** One JSON line per TCP connection / UDP datagram: {"proto","peer","local","at"}. */
+  peerLog: string
+}
+
+/** A rule `lab up` wrote, with the line `iptables-save` printed back for it (iptables normalises: see below). */
+export interface LabXtRuleState extends LabXtRule {
+  /**
+   * As iptables-save (1.8.9, nft backend) prints it: `--or-mark 0x4000` comes back as `--set-xmark 0x4000/0x4000`,
+   * `--xor-mark 0x4000` as `--set-xmark 0x4000/0x0`, `--set-mark 0x1337` as `--set-xmark 0x1337/0xffffffff`.
+   */
+  saved: string
+}
+
+/** What `lab up --collide` added on top of the base lab (ground truth for the marks tests). */
+export interface LabCollideState {
+  node: NodeName
+  /** Owners whose rules the variant added (kube-proxy's are in the base lab already). */
+  owners: LabRuleOwner[]
+  /** The eBPF program built with -DNI_MARK_OR: it ORs `value` into skb->mark on every packet it sees. */
+  markOr: {
+    value: number
+    hex: string
+    define: string
+    node: NodeName
+    object: string
+    devname: string
+    ifindex: number
+    kind: AttachmentKind
+    hook: FlowHook
+    progId: number
+    progName: string
+    /** The hook as `nodeinspect marks` names it in where.hooks. */
+    marksHook: string
+  }
 }
 
 export interface LabState {
@@ -88,6 +125,17 @@ export interface LabState {
   cilium: Array<Omit<LabCiliumNode, 'maps'>>
   processes: LabProcessState[]
   objects: Array<{node: NodeName; object: string; source: string; defines: string[]; path: string}>
+  /** base, or collide (`lab up --collide`: see collide). */
+  variant: LabVariant
+  /** The external namespace (masquerade target) and its link to node 1. */
+  ext: LabExternal
+  /** ClusterIP Services implemented by the lab's kube-proxy rules. */
+  services: LabService[]
+  /** The flows the lab carries and what a probe must find for each. */
+  flows: LabFlow[]
+  /** iptables rules (as written and as saved back), ip rules and routes, per node. */
+  netfilter: {rules: LabXtRuleState[]; ip: LabIpCommand[]}
+  collide?: LabCollideState
 }
 
 export function readLabState(topo: LabTopology): LabState | undefined {

@@ -11,7 +11,8 @@ import {bpfObjectPlan, compileBpfObjects, objectPath} from './bpf-objects.js'
 import {labAsset, LabError, labRun, PROJECT_ROOT, splitJsonValues} from './exec.js'
 import {checkLabPrerequisites} from './privileges.js'
 import {CILIUM_CALL_POLICY, CILIUM_IPCACHE, CILIUM_LXC, CILIUM_TUNNEL_MAP, ciliumMapsBatch, expectedCiliumEntries, hexLe32, type LabCiliumMapName} from './cilium-maps.js'
-import {LAB_STATE_VERSION, writeLabState, type LabAttachmentState, type LabCiliumMapState, type LabDeviceState, type LabProcessState, type LabState, type LabTailCallState} from './state.js'
+import {COLLIDE_MARK_OR, COLLIDE_MARK_OR_OBJECT, iptablesRestoreInput, labNetfilterPlan, pairSavedRules, type LabNetfilterPlan, type LabVariant, type LabXtRule} from './netfilter.js'
+import {LAB_STATE_VERSION, writeLabState, type LabAttachmentState, type LabCiliumMapState, type LabCollideState, type LabDeviceState, type LabProcessState, type LabState, type LabTailCallState, type LabXtRuleState} from './state.js'
 import {labDown} from './teardown.js'
 import {FLOW_MAP_MAX_ENTRIES, FLOW_MAP_NAME, labTopology, type ExpectedAttachment, type LabNode, type LabPod, type LabTopology, type NodeName} from './topology.js'
 import {FLOW_KEY_SIZE, FLOW_VALUE_SIZE} from './recording.js'
@@ -21,6 +22,12 @@ export interface LabUpOptions {
   prefix: string
   /** Extra clang defines for every lab object, e.g. ['-DNI_MARK_OR=0x200'] (see lab/bpf/nilab.h). */
   bpfDefines?: string[]
+  /**
+   * The collide variant: node 1 also gets the marks of owners that collide (Cilium's mangle/filter rules and ip
+   * rule, Istio's whole-mark writer and nibble match: src/lab/netfilter.ts) and its from-container program ORs
+   * 0x800 into the mark (-DNI_MARK_OR on that one object).
+   */
+  collide?: boolean
   /** Called before each step (for progress output). */
   onStep?: (step: string) => void
 }
@@ -28,13 +35,15 @@ export interface LabUpOptions {
 /** `ip -batch` lines for one node netns (node1 also creates the underlay pair whose other end goes to node2). */
 export function nodeIpBatch(topo: LabTopology, node: LabNode): string[] {
   const other = topo.nodes.find((n) => n.name !== node.name)!
-  const {eth0, cilium_net, cilium_host, cilium_vxlan} = node.devices
+  const {eth0, cilium_net, cilium_host, cilium_vxlan, eth1} = node.devices
   const pods = topo.pods.filter((p) => p.node === node.name)
   const lines: string[] = []
   if (node.name === topo.nodes[0]!.name) {
     // First, so that eth0 is ifindex 2 in both nodes.
     lines.push(`link add eth0 index ${eth0.ifindex} address ${eth0.mac} type veth peer name eth0 index ${other.devices.eth0.ifindex} address ${other.devices.eth0.mac} netns ${other.netns}`)
   }
+  // The link to the external namespace: eth1 here, eth0 there.
+  if (eth1?.peer) lines.push(`link add ${eth1.name} index ${eth1.ifindex} address ${eth1.mac} type veth peer name ${eth1.peer.name} index ${eth1.peer.ifindex} address ${topo.ext.eth0.mac} netns ${eth1.peer.netns}`)
   lines.push(`link add cilium_net index ${cilium_net.ifindex} address ${cilium_net.mac} type veth peer name cilium_host index ${cilium_host.ifindex} address ${cilium_host.mac}`)
   lines.push(
     `link add cilium_vxlan index ${cilium_vxlan.ifindex} address ${cilium_vxlan.mac} type vxlan id ${node.vxlan.vni} dstport ${node.vxlan.dstport} local ${node.vxlan.local} dev ${node.vxlan.dev} nolearning`,
@@ -43,8 +52,9 @@ export function nodeIpBatch(topo: LabTopology, node: LabNode): string[] {
     lines.push(`link add ${p.lxc.name} index ${p.lxc.ifindex} address ${p.lxc.mac} type veth peer name eth0 index ${p.eth0.ifindex} address ${p.eth0.mac} netns ${p.netns}`)
   }
   for (const a of eth0.addresses) lines.push(`addr add ${a} dev eth0`)
+  for (const a of eth1?.addresses ?? []) lines.push(`addr add ${a} dev ${eth1!.name}`)
   for (const a of cilium_host.addresses) lines.push(`addr add ${a} dev cilium_host`)
-  for (const d of ['lo', 'eth0', 'cilium_net', 'cilium_host', 'cilium_vxlan', ...pods.map((p) => p.lxc.name)]) lines.push(`link set dev ${d} up`)
+  for (const d of ['lo', 'eth0', ...(eth1 ? [eth1.name] : []), 'cilium_net', 'cilium_host', 'cilium_vxlan', ...pods.map((p) => p.lxc.name)]) lines.push(`link set dev ${d} up`)
   for (const p of pods) lines.push(`route add ${p.ip}/32 dev ${p.lxc.name} scope link`)
   // Remote pod CIDR over the overlay: gateway = the other node's router IP, resolved to its cilium_vxlan MAC.
   lines.push(`neigh add ${other.routerIp} lladdr ${other.devices.cilium_vxlan.mac} dev cilium_vxlan nud permanent`)
@@ -60,6 +70,14 @@ export function podIpBatch(pod: LabPod): string[] {
     `route add ${pod.gateway}/32 dev eth0 scope link`,
     `route add default via ${pod.gateway} dev eth0`,
   ]
+}
+
+/**
+ * The external namespace: its address on the link to node 1 and nothing else. No route to the pod CIDR: a pod
+ * reaches it (and gets answers) only masqueraded behind node 1's eth1 address.
+ */
+export function extIpBatch(topo: LabTopology): string[] {
+  return ['link set dev lo up', `addr add ${topo.ext.ip}/${topo.ext.prefixLen} dev eth0`, 'link set dev eth0 up']
 }
 
 /** Sysctls, only ever inside lab namespaces. New namespaces inherit IPv4 settings from the host: set what matters. */
@@ -134,7 +152,7 @@ export function bpftoolBatch(topo: LabTopology): string[] {
   const flows = `map name ${FLOW_MAP_NAME} pinned ${topo.flowMapPin}`
   const lines: string[] = []
   for (const a of topo.attachments.filter((x) => x.via === 'tcx')) {
-    const cilium = a.hook === 'from-container' ? ([CILIUM_IPCACHE, CILIUM_TUNNEL_MAP] as const).map((m) => `map name ${m} pinned ${ciliumPin(topo, a.node, m)} `).join('') : ''
+    const cilium = a.hook === 'from-container' ? ([CILIUM_IPCACHE, CILIUM_TUNNEL_MAP, CILIUM_LXC, CILIUM_CALL_POLICY] as const).map((m) => `map name ${m} pinned ${ciliumPin(topo, a.node, m)} `).join('') : ''
     lines.push(`prog load ${objectPath(topo, a.node, a.object)} ${progPin(topo, tcxNames(a).prog)} type classifier ${cilium}${flows}`)
   }
   for (const t of topo.tailCalls) {
@@ -216,8 +234,11 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
 async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step: (s: string) => void, started: number): Promise<LabState> {
   mkdirSync(topo.stateDir, {recursive: true, mode: 0o755})
 
+  const variant: LabVariant = opts.collide ? 'collide' : 'base'
+  const nf = labNetfilterPlan(topo, variant)
+  const markOrDefine = `-DNI_MARK_OR=0x${COLLIDE_MARK_OR.toString(16)}`
   // Compile in the background while the namespaces are built.
-  const plan = bpfObjectPlan(topo, opts.bpfDefines)
+  const plan = bpfObjectPlan(topo, opts.bpfDefines, opts.collide ? [{...COLLIDE_MARK_OR_OBJECT, defines: [markOrDefine]}] : [])
   const compiled = compileBpfObjects(plan)
   compiled.catch(() => undefined)
 
@@ -237,8 +258,21 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
     // The VXLAN default destination: all-zero MAC -> the other node's underlay IP.
     await labRun(`vxlan fdb (${node.name})`, ['bridge', '-n', node.netns, 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'cilium_vxlan', 'dst', node.vxlan.remote])
   }
-  step('pods')
-  await Promise.all(topo.pods.map((p) => labRun(`pod network (${p.name})`, ['ip', '-n', p.netns, '-batch', '-'], {input: podIpBatch(p).join('\n') + '\n'})))
+  step('pods, ext, rules')
+  await Promise.all([
+    ...topo.pods.map((p) => labRun(`pod network (${p.name})`, ['ip', '-n', p.netns, '-batch', '-'], {input: podIpBatch(p).join('\n') + '\n'})),
+    labRun('ext network', ['ip', '-n', topo.ext.netns, '-batch', '-'], {input: extIpBatch(topo).join('\n') + '\n'}),
+    ...topo.nodes.map(async (node) => {
+      const input = iptablesRestoreInput(nf.rules, node.name)
+      if (input) await labRun(`iptables (${node.name})`, ['iptables-restore', '--noflush'], {netns: node.netns, input})
+      const ip = nf.ip.filter((c) => c.node === node.name).map((c) => c.command)
+      if (ip.length) await labRun(`ip rules (${node.name})`, ['ip', '-n', node.netns, '-batch', '-'], {input: ip.join('\n') + '\n'})
+    }),
+  ])
+
+  // The listeners only need the pod network: start them now, in the background (awaited before the read back).
+  const listening = startListeners(topo)
+  listening.catch(() => undefined)
 
   step('bpffs')
   mkdirSync(topo.bpffs, {recursive: true})
@@ -276,17 +310,11 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
     tcxResults.set(a, parseJsonOr(`tcx attach (${a.node} ${a.devname})`, out.stdout))
   }
 
-  step('listener')
-  const processes: LabProcessState[] = []
-  for (const p of topo.pods.filter((x) => x.listener)) {
-    const pidFile = join(topo.stateDir, `${p.name}-httpd.pid`)
-    const out = await labRun(`listener (${p.name})`, [process.execPath, labAsset('httpd.mjs'), 'daemon', pidFile, p.ip, String(p.listener!.port)], {netns: p.netns, timeoutMs: 15_000})
-    const r = parseJsonOr<{pid: number; listen: string}>(`listener (${p.name})`, out.stdout)
-    processes.push({name: 'httpd', pod: p.name, netns: p.netns, pid: r.pid, listen: r.listen, pidFile})
-  }
+  step('listeners')
+  const processes = await listening
 
   step('read back')
-  const [tc, links, queries, {pins, calls, ciliumMaps}] = await Promise.all([readTc(topo), readLinks(topo), readTcx(topo, helper), readPins(topo)])
+  const [tc, links, queries, {pins, calls, ciliumMaps}, netfilter] = await Promise.all([readTc(topo), readLinks(topo), readTcx(topo, helper), readPins(topo), readNetfilter(topo, nf)])
 
   const attachments: LabAttachmentState[] = topo.attachments.map((a) => {
     if (a.via === 'tc') {
@@ -351,6 +379,31 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
   }
   checkDevices(topo, devices)
 
+  let collide: LabCollideState | undefined
+  if (opts.collide) {
+    const a = attachments.find((x) => x.node === COLLIDE_MARK_OR_OBJECT.node && x.object === COLLIDE_MARK_OR_OBJECT.object)
+    if (!a) throw new LabError('read back', `read back: no attachment of ${COLLIDE_MARK_OR_OBJECT.object} on ${COLLIDE_MARK_OR_OBJECT.node}`)
+    const dir = a.kind.endsWith('ingress') ? 'ingress' : 'egress'
+    collide = {
+      node: 'node1',
+      owners: [...new Set(nf.rules.filter((r) => r.variant === 'collide').map((r) => r.owner))],
+      markOr: {
+        value: COLLIDE_MARK_OR,
+        hex: `0x${COLLIDE_MARK_OR.toString(16)}`,
+        define: markOrDefine,
+        node: a.node,
+        object: a.object,
+        devname: a.devname,
+        ifindex: a.ifindex,
+        kind: a.kind,
+        hook: a.hook,
+        progId: a.progId,
+        progName: a.progName,
+        marksHook: `${a.via === 'tcx' ? 'tcx' : 'tc'} ${dir} ${a.devname}`,
+      },
+    }
+  }
+
   const state: LabState = {
     version: LAB_STATE_VERSION,
     prefix: topo.prefix,
@@ -371,11 +424,31 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
     cilium: topo.cilium.map(({node, ipcache, endpoints, tunnels}) => ({node, ipcache, endpoints, tunnels})),
     processes,
     objects: plan.map((p) => ({node: p.node, object: p.object, source: `lab/bpf/${p.source}`, defines: p.defines, path: p.path})),
+    variant,
+    ext: topo.ext,
+    services: topo.services,
+    flows: topo.flows,
+    netfilter,
+    ...(collide ? {collide} : {}),
   }
   state.upMs = Math.round(performance.now() - started)
   step('state')
   writeLabState(state)
   return state
+}
+
+/** The listeners of the pods that have one and of the external namespace (lab/httpd.mjs), in parallel. */
+function startListeners(topo: LabTopology): Promise<LabProcessState[]> {
+  const listeners = [...topo.pods.filter((x) => x.listener).map((p) => ({name: p.name, netns: p.netns, ip: p.ip, port: p.listener!.port})), {name: topo.ext.name, netns: topo.ext.netns, ip: topo.ext.ip, port: topo.ext.listener.port}]
+  return Promise.all(
+    listeners.map(async (l) => {
+      const pidFile = join(topo.stateDir, `${l.name}-httpd.pid`)
+      const peerLog = join(topo.stateDir, `${l.name}-peers.jsonl`)
+      const out = await labRun(`listener (${l.name})`, [process.execPath, labAsset('httpd.mjs'), 'daemon', pidFile, l.ip, String(l.port), peerLog], {netns: l.netns, timeoutMs: 15_000})
+      const r = parseJsonOr<{pid: number; listen: string}>(`listener (${l.name})`, out.stdout)
+      return {name: 'httpd', pod: l.name, netns: l.netns, pid: r.pid, listen: r.listen, pidFile, peerLog}
+    }),
+  )
 }
 
 function withIds(a: ExpectedAttachment, progId: number, progName: string, tag?: string): LabAttachmentState {
@@ -396,6 +469,7 @@ function expectedPeer(topo: LabTopology, netns: string, name: string): {netns: s
   }
   const pod = topo.pods.find((p) => p.netns === netns)
   if (pod && name === 'eth0') return {netns: topo.nodes.find((n) => n.name === pod.node)!.netns, ifindex: pod.lxc.ifindex}
+  if (netns === topo.ext.netns && name === 'eth0') return {netns: topo.nodes.find((n) => n.name === topo.ext.node)!.netns, ifindex: topo.ext.nodeDev.ifindex}
   return undefined
 }
 
@@ -407,6 +481,7 @@ function checkDevices(topo: LabTopology, devices: LabDeviceState[]): void {
     want.push({netns: topo.nodes.find((n) => n.name === p.node)!.netns, name: p.lxc.name, ifindex: p.lxc.ifindex, mac: p.lxc.mac})
     want.push({netns: p.netns, name: 'eth0', ifindex: p.eth0.ifindex, mac: p.eth0.mac})
   }
+  want.push({netns: topo.ext.netns, name: 'eth0', ifindex: topo.ext.eth0.ifindex, mac: topo.ext.eth0.mac})
   for (const w of want) {
     const d = devices.find((x) => x.netns === w.netns && x.name === w.name)
     if (!d || d.ifindex !== w.ifindex || d.mac !== w.mac) {
@@ -453,6 +528,32 @@ async function readTcx(topo: LabTopology, helper: string): Promise<Map<string, H
     }),
   )
   return out
+}
+
+/**
+ * iptables-save in each node that got rules: every written rule must come back at its position (paired with the
+ * line iptables-save prints, which normalises MARK's --or-mark/--xor-mark/--set-mark to --set-xmark), and no
+ * chain may hold more; `ip -j rule` must show the ip rules.
+ */
+async function readNetfilter(topo: LabTopology, nf: LabNetfilterPlan): Promise<LabState['netfilter']> {
+  const savedAll = new Map<LabXtRule, string>()
+  await Promise.all(
+    topo.nodes.map(async (node) => {
+      if (!nf.rules.some((r) => r.node === node.name)) return
+      const r = await labRun(`read back iptables (${node.name})`, ['iptables-save'], {netns: node.netns})
+      const {saved, problems} = pairSavedRules(nf.rules, r.stdout, node.name)
+      if (problems.length) throw new LabError('read back', `read back: ${node.name} iptables: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`)
+      for (const [rule, line] of saved) savedAll.set(rule, line)
+      const prefs = nf.ip.filter((c) => c.node === node.name).map((c) => /^rule add pref (\d+) /.exec(c.command)?.[1]).filter((x): x is string => !!x)
+      if (prefs.length) {
+        const ipr = JSON.parse((await labRun(`read back ip rules (${node.name})`, ['ip', '-n', node.netns, '-j', 'rule', 'show'])).stdout) as Array<{priority: number}>
+        const missing = prefs.filter((p) => !ipr.some((x) => x.priority === Number(p)))
+        if (missing.length) throw new LabError('read back', `read back: ${node.name} has no ip rule with pref ${missing.join(', ')}`)
+      }
+    }),
+  )
+  const rules: LabXtRuleState[] = nf.rules.map((r) => ({...r, saved: savedAll.get(r)!}))
+  return {rules, ip: nf.ip}
 }
 
 interface PinnedProg {

@@ -118,7 +118,23 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
     expect(mountsAt(topo.bpffs)).toBe(1)
     const st = labStatus(prefix)
     expect(st.up).toBe(true)
-    expect(state.processes).toEqual([expect.objectContaining({pod: 'httpbin', netns: httpbin.netns, listen: '10.42.0.51:80'})])
+    // Listeners: httpbin and nginx (pods), and the external namespace's.
+    expect(state.processes.map((p) => `${p.pod} ${p.netns} ${p.listen}`).sort()).toEqual([`ext ${topo.ext.netns} 172.31.0.2:80`, `httpbin ${httpbin.netns} 10.42.0.51:80`, `nginx ${prefix}-n1-nginx 10.42.1.81:80`])
+    expect(state.variant).toBe('base')
+    expect(state.collide).toBeUndefined()
+  })
+
+  it("node 1's rules are in place, each read back with iptables-save at its position", async () => {
+    expect(state.netfilter.rules.length).toBeGreaterThan(20)
+    expect(state.netfilter.rules.every((r) => r.node === 'node1' && r.variant === 'base' && r.saved.startsWith(`-A ${r.chain} `))).toBe(true)
+    // iptables-save prints MARK's --or-mark and --xor-mark as --set-xmark value/mask.
+    expect(state.netfilter.rules.find((r) => r.chain === 'KUBE-MARK-MASQ')!.saved).toBe('-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000')
+    expect(state.netfilter.rules.find((r) => r.rule === '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000')!.saved).toBe('-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0')
+    const save = await must(inNs(node1.netns, ['iptables-save']))
+    for (const r of state.netfilter.rules) expect(save).toContain(`${r.saved}\n`)
+    // node 2 has no rules at all.
+    expect((await must(inNs(node2.netns, ['iptables-save']))).split('\n').filter((l) => l.startsWith('-A '))).toEqual([])
+    expect(state.devices.find((d) => d.netns === topo.ext.netns && d.name === 'eth0')).toMatchObject({ifindex: 2, addresses: ['172.31.0.2/24'], peerNetns: node1.netns, peerIfindex: 6})
   })
 
   it('the state lists every expected attachment, with the ids bpftool and the helper see', async () => {
@@ -322,7 +338,7 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
     console.log(`lab down: ${Math.round(performance.now() - t0)} ms`)
     expect(rep).toMatchObject({prefix, hadState: true, bpffsUnmounted: 1, stateDirRemoved: true, nothingToDo: false})
     expect(rep.namespaces).toEqual([...topo.namespaces].sort())
-    expect(rep.killed.map((k) => k.netns)).toEqual([httpbin.netns])
+    expect(rep.killed.map((k) => k.netns).sort()).toEqual([topo.ext.netns, `${prefix}-n1-nginx`, httpbin.netns].sort())
     expect(labStatus(prefix)).toEqual({up: false, prefix})
     expect(await labDown(prefix)).toMatchObject({nothingToDo: true})
   })

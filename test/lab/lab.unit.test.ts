@@ -10,7 +10,7 @@ describe('lab topology (SCENARIO.md values)', () => {
   const t = labTopology('nilab')
 
   it('names the namespaces after the prefix', () => {
-    expect(t.namespaces).toEqual(['nilab-node1', 'nilab-node2', 'nilab-n1-curl', 'nilab-n1-nginx', 'nilab-n2-httpbin', 'nilab-n2-redis'])
+    expect(t.namespaces).toEqual(['nilab-node1', 'nilab-node2', 'nilab-n1-curl', 'nilab-n1-nginx', 'nilab-n2-httpbin', 'nilab-n2-redis', 'nilab-ext'])
     expect(t.stateDir).toBe('/run/nodeinspect-lab/nilab')
     expect(t.bpffs).toBe('/run/nodeinspect-lab/nilab/bpffs')
     expect(t.flowMapPin).toBe('/run/nodeinspect-lab/nilab/bpffs/tc/globals/nilab_flows')
@@ -19,9 +19,9 @@ describe('lab topology (SCENARIO.md values)', () => {
   it('has the scenario addresses, ifindexes and MACs', () => {
     const [n1, n2] = t.nodes
     expect([n1!.underlayIp, n2!.underlayIp, n1!.routerIp, n2!.routerIp]).toEqual(['192.168.1.12', '192.168.1.13', '10.42.1.247', '10.42.0.247'])
-    for (const n of t.nodes) {
-      expect(Object.values(n.devices).map((d) => `${d.name}:${d.ifindex}`)).toEqual(['eth0:2', 'cilium_net:3', 'cilium_host:4', 'cilium_vxlan:5'])
-    }
+    // node 1 also has eth1, its link to the external namespace.
+    expect(Object.values(n1!.devices).map((d) => `${d.name}:${d.ifindex}`)).toEqual(['eth0:2', 'cilium_net:3', 'cilium_host:4', 'cilium_vxlan:5', 'eth1:6'])
+    expect(Object.values(n2!.devices).map((d) => `${d.name}:${d.ifindex}`)).toEqual(['eth0:2', 'cilium_net:3', 'cilium_host:4', 'cilium_vxlan:5'])
     const curl = t.pods.find((p) => p.name === 'curl')!
     expect(curl).toMatchObject({ip: '10.42.1.80', gateway: '10.42.1.247', eth0: {ifindex: 42, mac: 'f6:00:50:f9:92:a1'}, lxc: {name: 'lxc48c4aa0637ce', ifindex: 43, mac: 'ae:36:76:3e:c3:03'}})
     const httpbin = t.pods.find((p) => p.name === 'httpbin')!
@@ -33,6 +33,8 @@ describe('lab topology (SCENARIO.md values)', () => {
     expect(lines).toEqual([
       'node1 eth0(2) clsact/ingress bpf_netdev_eth0.o:[from-netdev]',
       'node1 eth0(2) clsact/egress bpf_netdev_eth0.o:[to-netdev]',
+      'node1 eth1(6) clsact/ingress bpf_netdev_eth1.o:[from-netdev]',
+      'node1 eth1(6) clsact/egress bpf_netdev_eth1.o:[to-netdev]',
       'node1 cilium_vxlan(5) clsact/ingress bpf_overlay.o:[from-overlay]',
       'node1 cilium_vxlan(5) clsact/egress bpf_overlay.o:[to-overlay]',
       'node1 lxc48c4aa0637ce(43) clsact/ingress bpf_lxc.o:[from-container]',
@@ -93,6 +95,8 @@ describe('lab topology (SCENARIO.md values)', () => {
     for (const bad of ['', 'NiLab', '1lab', 'lab-', 'a b', 'a/b', 'x'.repeat(21), 'ni_lab']) expect(() => validatePrefix(bad)).toThrow(/invalid lab prefix/)
     expect(isLabNetns('nilab', 'nilab-node1')).toBe(true)
     expect(isLabNetns('nilab', 'nilab-n2-httpbin')).toBe(true)
+    expect(isLabNetns('nilab', 'nilab-ext')).toBe(true)
+    expect(isLabNetns('nilab', 'nilab-t123-ext')).toBe(false)
     // Another lab whose prefix starts with ours is not ours.
     expect(isLabNetns('nilab', 'nilab-t123-node1')).toBe(false)
     expect(isLabNetns('nilab', 'nilab-t1-n1-curl')).toBe(false)
@@ -146,9 +150,11 @@ describe('generated batches', () => {
     const b = bpftoolBatch(t)
     expect(b.filter((l) => l.startsWith('prog load'))).toHaveLength(3 + 4)
     expect(b.every((l) => !l.startsWith('prog load') || l.endsWith('map name nilab_flows pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows'))).toBe(true)
-    // The tcx from-container of node 1 uses node 1's ipcache and tunnel map.
+    // The tcx from-container of node 1 uses node 1's ipcache and tunnel map, and its cilium_lxc and
+    // cilium_call_policy for local delivery.
+    const g = '/run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals'
     expect(b.find((l) => l.includes('node1-lxc9a1f2e8b40c7-cil_from_container'))).toContain(
-      'map name cilium_ipcache pinned /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/cilium_ipcache map name cilium_tunnel_map pinned /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/cilium_tunnel_map map name nilab_flows',
+      `map name cilium_ipcache pinned ${g}/cilium_ipcache map name cilium_tunnel_map pinned ${g}/cilium_tunnel_map map name cilium_lxc pinned ${g}/cilium_lxc map name cilium_call_policy pinned ${g}/cilium_call_policy map name nilab_flows`,
     )
     // httpbin: endpoint 2826 = 0x0b0a -> its to-container program, in node 2's map.
     expect(b).toContain('map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/node2/tc/globals/cilium_call_policy key hex 0a 0b 00 00 value pinned /run/nodeinspect-lab/nilab-t1/bpffs/lab/progs/node2-httpbin-handle_policy')
@@ -181,10 +187,20 @@ describe('generated batches', () => {
     ])
   })
 
-  it('compiles one object set per node, with the node id', () => {
+  it('compiles one object set per node, with the node id (one bpf_netdev object per native device)', () => {
     const plan = bpfObjectPlan(t)
-    expect(plan.filter((p) => p.node === 'node1').map((p) => p.object)).toEqual(['bpf_lxc.o', 'bpf_lxc_tcx.o', 'bpf_overlay.o', 'bpf_netdev_eth0.o', 'bpf_to_container.o'])
+    expect(plan.filter((p) => p.node === 'node1').map((p) => p.object)).toEqual(['bpf_lxc.o', 'bpf_lxc_tcx.o', 'bpf_overlay.o', 'bpf_netdev_eth0.o', 'bpf_netdev_eth1.o', 'bpf_to_container.o'])
+    expect(plan.filter((p) => p.object.startsWith('bpf_netdev_')).map((p) => `${p.node} ${p.object} ${p.source} ${p.defines.join(' ')}`)).toEqual([
+      'node1 bpf_netdev_eth0.o bpf_netdev.c -DNI_NODE=1',
+      'node1 bpf_netdev_eth1.o bpf_netdev.c -DNI_NODE=1',
+      'node2 bpf_netdev_eth0.o bpf_netdev.c -DNI_NODE=2',
+    ])
     expect(plan.find((p) => p.node === 'node2' && p.object === 'bpf_xdp.o')!.defines).toEqual(['-DNI_NODE=2', '-DNI_XDP'])
+  })
+
+  it('per-object defines reach only that object (the collide variant ORs 0x800 in node 1 bpf_lxc.o only)', () => {
+    const plan = bpfObjectPlan(t, [], [{node: 'node1', object: 'bpf_lxc.o', defines: ['-DNI_MARK_OR=0x800']}])
+    expect(plan.filter((p) => p.defines.includes('-DNI_MARK_OR=0x800')).map((p) => `${p.node} ${p.object}`)).toEqual(['node1 bpf_lxc.o'])
   })
 })
 
