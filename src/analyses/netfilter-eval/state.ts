@@ -36,6 +36,8 @@ export class Walk {
   /** Statistic rules whose outcome a branch point decided (rule object → matches or not). */
   readonly forced = new Map<object, boolean>()
   steps = 0
+  /** Rules examined (matched or not), for HookResult.rulesVisited. */
+  rulesVisited = 0
   private readonly seen = new Set<string>()
 
   constructor(

@@ -115,4 +115,6 @@ export interface HookResult {
   unknowns: string[]
   /** Assumptions about the packet and the kernel that hold for the whole evaluation (conntrack state NEW, …). */
   notes: string[]
+  /** Rules examined, matched or not: the cost of this answer (a kube-proxy service lookup stays small at 10k services). */
+  rulesVisited: number
 }
