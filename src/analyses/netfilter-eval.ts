@@ -66,6 +66,7 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
     } else {
       const out = b.run(w)
       row.verdict = out.text
+      if (out.by) row.decidedBy = out.by
       if (out.verdict === 'accept') lastAccept = out.by ?? lastAccept
       else final = out
     }

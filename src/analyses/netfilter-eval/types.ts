@@ -90,6 +90,8 @@ export interface TableResult {
    * not run: 'skipped: …' (nat already bound, untracked) and 'not reached: …' (an earlier table ended the hook).
    */
   verdict: string
+  /** The rule or policy that ended this base chain (absent when it did not run). */
+  decidedBy?: RuleHit
 }
 
 export interface NatChange {
