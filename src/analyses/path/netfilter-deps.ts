@@ -1,7 +1,41 @@
-import type {WalkDeps} from './walk.js'
+import type {NodeFacts} from '../../collect/trace-inputs.js'
+import type {Proto, StepRule, Tuple} from '../../model/path.js'
+import {evaluateHook, type HookResult, type PacketState} from '../netfilter-eval.js'
+import type {NetfilterVerdict, WalkDeps} from './walk.js'
 
-/**
- * Netfilter for the walk. Filled in by the evaluator (analyses/netfilter-eval); until then every hook is reported
- * as not evaluated in the trace's "not seen" list, never silently passed.
- */
-export const netfilterDeps: Pick<WalkDeps, 'netfilter'> = {}
+function localAddresses(node: NodeFacts): string[] {
+  return node.hooks.devices.flatMap((d) => d.addresses.map((a) => a.local))
+}
+
+function ruleOf(h: HookResult['trail'][number]): StepRule {
+  return {engine: h.engine, table: h.table, chain: h.chain, position: h.position, raw: h.raw, action: h.action}
+}
+
+/** Netfilter for the walk: the node's recorded iptables and native nft rules evaluated against the packet. */
+export const netfilterDeps: Pick<WalkDeps, 'netfilter'> = {
+  netfilter(node, hook, pkt, masqueradeAddress): NetfilterVerdict | undefined {
+    const t = pkt.tuple
+    const state: PacketState = {family: t.src.includes(':') ? 'ipv6' : 'ipv4', src: t.src, dst: t.dst, proto: t.proto, mark: pkt.mark, ctmark: pkt.ctmark}
+    if (t.sport !== undefined) state.sport = t.sport
+    if (t.dport !== undefined) state.dport = t.dport
+    if (pkt.iif) state.iif = pkt.iif
+    if (pkt.oif) state.oif = pkt.oif
+    if (pkt.ct) state.ct = pkt.ct
+    const r = evaluateHook({xt: node.xt, nft: node.nft}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {})}, state)
+    const tuple: Tuple = {src: r.packet.src, dst: r.packet.dst, proto: r.packet.proto as Proto}
+    if (r.packet.sport !== undefined) tuple.sport = r.packet.sport
+    if (r.packet.dport !== undefined) tuple.dport = r.packet.dport
+    const out: NetfilterVerdict = {
+      verdict: r.verdict,
+      tuple,
+      mark: r.packet.mark,
+      ctmark: r.packet.ctmark,
+      rules: r.trail.map(ruleOf),
+      branches: r.branches.map((b) => `${b.at.table}/${b.at.chain} #${b.at.position}: p=${b.probability.toFixed(3)} → ${b.leadsTo}${b.taken ? ' (taken)' : ''}`),
+      unknowns: r.unknowns,
+    }
+    if (r.packet.ct) out.ct = r.packet.ct
+    if (r.nat) out.nat = `${r.nat.kind.toUpperCase()} ${r.nat.before.addr}${r.nat.before.port ? `:${r.nat.before.port}` : ''} → ${r.nat.after.addr}${r.nat.after.port ? `:${r.nat.after.port}` : ''}`
+    return out
+  },
+}

@@ -16,6 +16,9 @@ export interface NetfilterVerdict {
   verdict: 'accept' | 'drop' | 'reject' | 'queue' | 'unknown'
   tuple: Tuple
   mark: number
+  ctmark: number
+  /** What conntrack now knows of the connection (NAT bound, untracked), carried to the next hook. */
+  ct?: ConntrackState
   rules: StepRule[]
   nat?: string
   branches: string[]
@@ -26,7 +29,7 @@ export interface NetfilterVerdict {
 export interface WalkDeps {
   route(node: NodeFacts, q: RouteQuery): Promise<RouteAnswer>
   podRoute(node: NodeFacts, podNetns: string, dst: string): Promise<RouteAnswer | undefined>
-  netfilter?(node: NodeFacts, hook: Hook, pkt: {tuple: Tuple; mark: number; iif?: string; oif?: string}, masqueradeAddress?: string): NetfilterVerdict | undefined
+  netfilter?(node: NodeFacts, hook: Hook, pkt: {tuple: Tuple; mark: number; ctmark: number; ct?: ConntrackState; iif?: string; oif?: string}, masqueradeAddress?: string): NetfilterVerdict | undefined
 }
 
 export interface WalkResult {
@@ -37,10 +40,18 @@ export interface WalkResult {
   warnings: Warning[]
 }
 
+export interface ConntrackState {
+  dnat?: boolean
+  snat?: boolean
+  untracked?: boolean
+}
+
 interface Packet {
   tuple: Tuple
   outer?: Tuple & {vni?: number}
   mark: number
+  ctmark: number
+  ct?: ConntrackState
 }
 
 const MAX_STEPS = 60
@@ -62,7 +73,7 @@ export class PathWalker {
   ) {}
 
   async walk(): Promise<WalkResult> {
-    const pkt: Packet = {tuple: compact({src: this.flow.src, dst: this.flow.dst, proto: this.flow.proto, sport: this.flow.sport, dport: this.flow.dport}), mark: this.flow.mark}
+    const pkt: Packet = {tuple: compact({src: this.flow.src, dst: this.flow.dst, proto: this.flow.proto, sport: this.flow.sport, dport: this.flow.dport}), mark: this.flow.mark, ctmark: 0}
     const start = this.locateSource()
     if (start.kind === 'pod') {
       await this.podSteps(start.node, start.dev, start.podNetns, pkt)
@@ -232,9 +243,9 @@ export class PathWalker {
 
   /** The kernel stack for a received packet: PREROUTING, the route lookup, then INPUT (local) or FORWARD+POSTROUTING. */
   private async stack(node: NodeFacts, dev: Device, pkt: Packet): Promise<{at: 'egress'; dev: Device} | {at: 'ingress'; dev: Device} | undefined> {
-    const outerMode = !!pkt.outer
-    const t = outerMode ? pkt.outer! : pkt.tuple
     if (!this.netfilter(node, 'prerouting', pkt, {iif: dev.name})) return undefined
+    // After PREROUTING: a DNAT there has changed the destination the route lookup sees.
+    const t = pkt.outer ?? pkt.tuple
     const q: RouteQuery = {family: familyOf(t.dst) ?? this.flow.family, dst: t.dst, src: t.src, iif: dev.name, mark: pkt.mark}
     const route = await this.deps.route(node, q)
     const local = route.type === 'local' || node.hooks.devices.some((d) => d.addresses.some((x) => x.local === t.dst))
@@ -264,12 +275,19 @@ export class PathWalker {
       return undefined
     }
     if (!this.netfilter(node, 'forward', pkt, {iif: dev.name, oif: out.name})) return undefined
-    if (!this.netfilter(node, 'postrouting', pkt, {oif: out.name}, route.prefsrc)) return undefined
+    if (!this.netfilter(node, 'postrouting', pkt, {oif: out.name}, route.prefsrc ?? this.addressOn(out, t.dst))) return undefined
     this.gateway = route.gateway
     return {at: 'egress', dev: out}
   }
 
   private gateway: string | undefined
+  private ctNode: NodeFacts | undefined
+
+  /** MASQUERADE's choice when the route gives no source: the first address of the output device's family. */
+  private addressOn(dev: Device, dst: string): string | undefined {
+    const fam = dst.includes(':') ? 'inet6' : 'inet'
+    return dev.addresses.find((a) => a.family === fam && a.scope !== 'link')?.local
+  }
 
   /** A packet the node itself sends (or a tunnel's outer packet): route, OUTPUT, POSTROUTING. */
   private async localOut(node: NodeFacts, pkt: Packet): Promise<{at: 'egress'; dev: Device} | undefined> {
@@ -296,7 +314,7 @@ export class PathWalker {
       return undefined
     }
     if (!this.netfilter(node, 'output', pkt, {oif: out.name})) return undefined
-    if (!this.netfilter(node, 'postrouting', pkt, {oif: out.name}, route.prefsrc)) return undefined
+    if (!this.netfilter(node, 'postrouting', pkt, {oif: out.name}, route.prefsrc ?? this.addressOn(out, t.dst))) return undefined
     this.gateway = route.gateway
     return {at: 'egress', dev: out}
   }
@@ -347,7 +365,8 @@ export class PathWalker {
     const details = [ns ? `peer ifindex ${dev.peer?.ifindex ?? '?'} in netns ${ns}` : `peer ifindex ${dev.peer?.ifindex ?? '?'} in another netns`]
     if (owns) details.push(`${pkt.tuple.dst} is an address of that netns (ip -all netns exec ip addr)`)
     if (ep) details.push(`cilium_lxc: ${ep.ip} is endpoint ${ep.endpointId} on ifindex ${ep.ifindex}`)
-    this.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what: `delivered through ${dev.name} to the pod's eth0${dev.peer?.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex})` : ''}: ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''}`, verdict: 'deliver', pkt, evidence: owns || ep ? 'kernel' : 'assumed', details})
+    const peerName = podDevs?.find((d) => d.ifindex === dev.peer?.ifindex)?.name ?? 'its peer'
+    this.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what: `delivered through ${dev.name} to ${peerName}${dev.peer?.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex})` : ''}${ns ? ` in netns ${ns}` : ''}: ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''}`, verdict: 'deliver', pkt, evidence: owns || ep ? 'kernel' : 'assumed', details})
     this.end('delivered', `reaches ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''} in ${ns ?? 'the pod'} on ${node.label}`)
   }
 
@@ -408,15 +427,24 @@ export class PathWalker {
       return true
     }
     const target = pkt.outer ?? pkt.tuple
-    const r = this.deps.netfilter(node, hook, {tuple: target, mark: pkt.mark, ...ifs}, masq)
+    // Conntrack is per netns: a packet arriving on another node starts a new entry there.
+    if (this.ctNode !== node) {
+      this.ctNode = node
+      pkt.ct = undefined
+      pkt.ctmark = 0
+    }
+    const r = this.deps.netfilter(node, hook, {tuple: target, mark: pkt.mark, ctmark: pkt.ctmark, ...(pkt.ct ? {ct: pkt.ct} : {}), ...ifs}, masq)
     if (!r) return true
+    pkt.ctmark = r.ctmark
+    if (r.ct) pkt.ct = r.ct
     const changed = r.mark !== pkt.mark || r.tuple.dst !== target.dst || r.tuple.src !== target.src || r.tuple.dport !== target.dport || r.tuple.sport !== target.sport
     const interesting = r.verdict !== 'accept' || changed || r.rules.some((x) => !/^jump |^RETURN|^ACCEPT/.test(x.action))
     if (!interesting && r.unknowns.length === 0) return true
     if (pkt.outer) pkt.outer = {...pkt.outer, ...r.tuple}
     else pkt.tuple = r.tuple
     pkt.mark = r.mark
-    const decisive = r.rules.filter((x) => !/^jump /.test(x.action))
+    // Shown: what changed or decided something; jumps and accepting policies are in `rules` for the record.
+    const decisive = r.rules.filter((x) => !/^(jump|goto) /.test(x.action) && !(x.position === 0 && /^ACCEPT/.test(x.action)) && x.action !== 'RETURN')
     this.push(node, {
       kind: 'netfilter',
       where: {hook: `netfilter ${hook}`, ...(ifs.iif ? {device: ifs.iif} : ifs.oif ? {device: ifs.oif} : {})},
@@ -425,7 +453,7 @@ export class PathWalker {
       pkt,
       evidence: r.unknowns.length ? 'assumed' : 'rule',
       details: [...r.unknowns.map((u) => `unknown: ${u}`)],
-      rules: r.rules,
+      rules: r.rules.filter((x) => !(x.position === 0 && /^ACCEPT/.test(x.action))),
       branches: r.branches,
     })
     if (r.verdict === 'drop' || r.verdict === 'reject') {
