@@ -55,7 +55,8 @@ export interface PathStep {
   n: number
   node: string
   netns?: string
-  where: {device?: string; ifindex?: number; hook?: string; table?: string; chain?: string; inPod?: string}
+  /** `endpoint`: for a tail call into an endpoint's program, the endpoint's device (the program belongs to it). */
+  where: {device?: string; ifindex?: number; hook?: string; table?: string; chain?: string; inPod?: string; endpoint?: string}
   kind: StepKind
   /** One line: the program, the rule, the route. */
   what: string

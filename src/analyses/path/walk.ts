@@ -466,7 +466,7 @@ export class PathWalker {
   // ------------------------------------------------------------------ eBPF programs
 
   /** What one attached (or tail-called) program does to the packet, from its code where read, else its known role. */
-  private async program(node: NodeFacts, dev: Device, a: HookAttachment, pkt: Packet, depth = 0): Promise<{next?: Device | 'deliver' | 'drop'; label: string}> {
+  private async program(node: NodeFacts, dev: Device, a: HookAttachment, pkt: Packet, depth = 0, endpoint?: string): Promise<{next?: Device | 'deliver' | 'drop'; label: string}> {
     const p = node.hooks.programs.find((x) => x.id === a.progId)
     const {section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
     const rec = recogniseProgram(section, p?.name, a.attachName)
@@ -474,7 +474,7 @@ export class PathWalker {
     const label = `${a.attachName ?? p?.name ?? 'program'} (id ${a.progId})`
     const hookName = `${a.hook.replace('-', ' ')}${a.hook === 'xdp' && a.xdpMode ? ` (${a.xdpMode})` : ''}`
     const program: StepProgram = compact({id: a.progId, name: p?.name, attachName: a.attachName, role: rec?.role, software: rec?.software})
-    const where = {device: dev.name, ifindex: dev.ifindex, hook: depth ? 'tail call' : hookName}
+    const where = compact({device: dev.name, ifindex: dev.ifindex, hook: depth ? 'tail call' : hookName, endpoint})
     const details: string[] = []
     if (rec) details.push(`recognised as ${rec.software} ${rec.role} by ${rec.matchedBy} "${rec.matched}": ${rec.summary}`)
     const markBefore = pkt.mark
@@ -528,7 +528,7 @@ export class PathWalker {
       const target: HookAttachment = {ifindex: dev.ifindex, devname: dev.name, hook: a.hook, progId: slot.progId, witnesses: []}
       const tp = node.hooks.programs.find((x) => x.id === slot.progId)
       if (tp?.name) target.attachName = tp.name
-      return this.program(node, dev, target, pkt, depth + 1)
+      return this.program(node, dev, target, pkt, depth + 1, node.hooks.devices.find((d) => d.ifindex === ep.ifindex)?.name)
     }
     this.unseen.push(`${node.label} ${dev.name}: tail calls through map ${mapIds.filter((x) => x !== undefined).join(', ') || '?'} (${role ?? 'unknown program'}): targets not read`)
     this.note(`tail calls through map${mapIds.length > 1 ? 's' : ''} ${mapIds.join(', ')}: targets not read; assumed to let the packet go on`)
@@ -574,7 +574,7 @@ export class PathWalker {
         const policy = node.cilium.policyCalls.find((c) => c.key === ep.endpointId)
         this.push(node, {kind, where: s.where, what: s.label, verdict: `local delivery: tail call to endpoint ${ep.endpointId}'s policy program`, pkt, evidence: 'program', details: [...s.details, `cilium_lxc: ${ep.ip}:0 id=${ep.endpointId} ifindex=${ep.ifindex} mac=${ep.mac} nodemac=${ep.nodeMac}`], program: s.program})
         const target = policy ? node.hooks.programs.find((x) => x.id === policy.progId) : undefined
-        this.push(node, {kind: 'tail-call', where: {device: dev.name, ifindex: dev.ifindex, hook: 'tail call (not attached to a hook)'}, what: `to-container of endpoint ${ep.endpointId}${policy ? `: program ${policy.progId}${target?.name ? ` ${target.name}` : ''}` : ' (cilium_call_policy slot not read)'}`, verdict: `ingress policy, then redirect to ${lxc?.name ?? `ifindex ${ep.ifindex}`}`, pkt, evidence: 'program', details: ['ingress policy: not read (assumed allowed)', policy ? `cilium_call_policy[${ep.endpointId}] = program ${policy.progId}` : 'cilium_call_policy not read: the target program id is unknown'], program: compact({id: policy?.progId, name: target?.name, role: 'to-container', software: 'Cilium'})})
+        this.push(node, {kind: 'tail-call', where: compact({device: dev.name, ifindex: dev.ifindex, hook: 'tail call (not attached to a hook)', endpoint: lxc?.name}), what: `to-container of endpoint ${ep.endpointId}${policy ? `: program ${policy.progId}${target?.name ? ` ${target.name}` : ''}` : ' (cilium_call_policy slot not read)'}`, verdict: `ingress policy, then redirect to ${lxc?.name ?? `ifindex ${ep.ifindex}`}`, pkt, evidence: 'program', details: ['ingress policy: not read (assumed allowed)', policy ? `cilium_call_policy[${ep.endpointId}] = program ${policy.progId}` : 'cilium_call_policy not read: the target program id is unknown'], program: compact({id: policy?.progId, name: target?.name, role: 'to-container', software: 'Cilium'})})
         if (!policy) this.unseen.push(`${node.label}: the to-container program of endpoint ${ep.endpointId} (cilium_call_policy not read)`)
       } else {
         this.push(node, {kind, where: s.where, what: s.label, verdict: `ingress policy, then redirect to ${lxc?.name ?? `ifindex ${ep.ifindex}`}`, pkt, evidence: 'program', details: [...s.details, 'ingress policy: not read (assumed allowed)'], program: s.program})
