@@ -34,6 +34,8 @@ interface BaseChainRun {
   /** Where the kernel actually runs it (nat chains: inside the nat core). */
   effective: number
   nat: boolean
+  /** Changing the mark or destination here makes the kernel route the packet again (output hook only). */
+  reroutes: boolean
   /** Which rule set it came from, for ties: registration order is not in any dump. */
   source: string
   order: number
@@ -64,8 +66,12 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
       const by = w.natBoundBy
       row.verdict = `skipped: NAT already bound by ${by.engine === 'nft' ? 'nft ' : ''}${by.table}/${by.chain} #${by.position} (${by.action})`
     } else {
+      const before = {mark: w.pkt.mark, dst: w.pkt.dst}
       const out = b.run(w)
       row.verdict = out.text
+      const changed = [w.pkt.mark !== before.mark ? 'mark' : '', w.pkt.dst !== before.dst ? 'destination' : ''].filter((x) => x !== '')
+      if (b.reroutes && out.verdict === 'accept' && changed.length > 0)
+        w.note(`${label(b)} changed the ${changed.join(' and ')} at output: the kernel routes the packet again (ip_route_me_harder), so the output device may change`)
       if (out.by) row.decidedBy = out.by
       if (out.verdict === 'accept') lastAccept = out.by ?? lastAccept
       else final = out
@@ -102,6 +108,8 @@ function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] 
   for (const rs of rules.xt) {
     if (rs.family !== family) continue // ip6tables rules never see IPv4 packets, and the other way round
     const source = `${xtEngine(rs)}-${rs.backend}`
+    if (rs.legacyTablesPresent && !rules.xt.some((o) => o.backend === 'legacy' && o.family === rs.family))
+      w.unknown(`${xtEngine(rs)}-nft warns that iptables-legacy tables exist, and no ${xtEngine(rs)}-legacy-save dump was given: their rules are not evaluated`)
     for (const name of rs.incompatibleTables) w.unknown(`${xtEngine(rs)}-${rs.backend}: table ${name} is incompatible with iptables (holds native nft expressions): evaluate it from nft JSON`)
     for (const table of rs.tables) {
       if (rs.backend === 'nft') shownByXt.add(`${family === 'ipv4' ? 'ip' : 'ip6'} ${table.name}`)
@@ -113,7 +121,9 @@ function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] 
         }
         if (!table.committed) w.unknown(`${xtEngine(rs)} table ${table.name}: no COMMIT (truncated dump): evaluated as far as it goes`)
         const nat = table.name === 'nat'
-        out.push({engine: xtEngine(rs), backend: rs.backend, table: table.name, chain: chain.name, priority: chain.priority, effective: nat ? natEffective : chain.priority, nat, source, order: order++, run: (wk) => runXtChain(wk, {rs, table, chain})})
+        // iptable_mangle's ipt_mangle_out and the nat core re-route locally generated packets whose mark or address changed.
+        const reroutes = hook === 'output' && (table.name === 'mangle' || nat)
+        out.push({engine: xtEngine(rs), backend: rs.backend, table: table.name, chain: chain.name, priority: chain.priority, effective: nat ? natEffective : chain.priority, nat, reroutes, source, order: order++, run: (wk) => runXtChain(wk, {rs, table, chain})})
       }
     }
   }
@@ -133,7 +143,9 @@ function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] 
       if (!chain.base || chain.base.hook !== hook) continue
       const nat = chain.base.type === 'nat'
       const prio = chain.base.prio
-      out.push({engine: 'nft', table: nftTableLabel(t), chain: chain.name, priority: prio, effective: nat ? natEffective : prio, nat, source: `nft ${nftTableLabel(t)}`, order: order++, run: (wk) => runNftChain(wk, {table: t, chain})})
+      // nft `type route` chains (and nat chains) at output re-route when the mark or addresses change (nf_route_table).
+      const reroutes = hook === 'output' && (chain.base.type === 'route' || nat)
+      out.push({engine: 'nft', table: nftTableLabel(t), chain: chain.name, priority: prio, effective: nat ? natEffective : prio, nat, reroutes, source: `nft ${nftTableLabel(t)}`, order: order++, run: (wk) => runNftChain(wk, {table: t, chain})})
     }
   }
   // Priority order; nat chains by their own priority inside the nat core; ties keep the dumps' order.

@@ -449,6 +449,7 @@ describe('kube-proxy nftables mode (k3s capture)', () => {
       'ip kube-proxy/filter-output-post-dnat -90: ACCEPT (policy)',
     ])
     expect(r.verdict).toBe('accept')
+    expect(r.notes).toContain('nft ip kube-proxy/nat-output changed the mark and destination at output: the kernel routes the packet again (ip_route_me_harder), so the output device may change')
   })
 })
 
@@ -565,6 +566,38 @@ describe('both engines at one hook', () => {
       'nft inet ni-eval/filt-late: ACCEPT',
     ])
     expect(r.notes.some((n) => /iptables-nft mangle\/PREROUTING and nft inet ni-eval\/pre share priority -150/.test(n))).toBe(true)
+  })
+
+  it('an iptables-nft table given both ways runs once (from iptables-save); one only in nft JSON runs natively', () => {
+    const kind = xt('fixtures/iptables-save/kind-1.23-kube-proxy-kindnet-traefik.txt')
+    const calicoNft = nft('marks/nft/calico-3.30-ingress-nginx-controller-iptables-nft.nft.json')
+    const r = run({xt: [kind], nft: calicoNft}, 'prerouting', pkt({src: '10.65.0.2', dst: '10.96.0.10', dport: 53, iif: 'cali1234'}))
+    expect(r.notes).toContain("nft ip mangle is iptables-nft's and was read through iptables-save: not evaluated twice")
+    expect(r.notes).toContain("nft ip nat is iptables-nft's and was read through iptables-save: not evaluated twice")
+    expect(r.tables.map((t) => `${t.engine} ${t.table}/${t.chain}`)).toEqual(['nft ip raw/PREROUTING', 'iptables mangle/PREROUTING', 'iptables nat/PREROUTING'])
+    // Calico 3.30's rpfilter as iptables-nft translates it: `fib saddr . mark . iif oif 0 drop`
+    expect(r.unknowns).toContain('nft ip raw/cali-PREROUTING #5 (handle 12): fib saddr . mark . iif oif: assumed the reverse path exists (through the input device)')
+    expect(r.trail.find((h) => h.handle === 10)?.markAfter).toBe(0x80000)
+  })
+
+  it('opaque xt expressions in nft JSON (iptables-nft rules nft cannot show) are unknowns, not guesses', () => {
+    const r = run({nft: nft('netfilter-eval/iptables-nft-xt.nft.json')}, 'prerouting', pkt({src: '10.1.1.1', dst: '10.2.2.2', dport: 443, iif: 'eth0'}))
+    expect(r.unknowns).toEqual(['nft ip mangle/PREROUTING #1 (handle 6): iptables extension match "statistic" is opaque in nft JSON (read this table through iptables-save): assumed no match'])
+    expect(path(r)).toEqual(['ip mangle/PREROUTING#2 ACCEPT'])
+    const udp = run({nft: nft('netfilter-eval/iptables-nft-xt.nft.json')}, 'prerouting', pkt({src: '10.1.1.1', dst: '10.2.2.2', proto: 'udp', dport: 53, iif: 'eth0'}))
+    expect(udp.unknowns).toEqual(['nft ip mangle/PREROUTING #3 (handle 8): iptables extension target "TTL" is opaque in nft JSON (read this table through iptables-save): assumed no effect'])
+  })
+
+  it('says so when iptables-nft reports legacy tables and no legacy dump was given', () => {
+    const text = testdata('fixtures/iptables-save/kind-1.23-kube-proxy-kindnet-traefik.txt')
+    const warned = parseIptablesSave(text, {family: 'ipv4', backend: 'nft', stderr: '# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n'}).facts
+    const r = run({xt: [warned]}, 'input', pkt({src: '172.18.0.1', dst: '172.18.0.2', dport: 22, iif: 'eth0'}))
+    expect(r.unknowns).toContain('iptables-nft warns that iptables-legacy tables exist, and no iptables-legacy-save dump was given: their rules are not evaluated')
+    const legacy = parseIptablesSave('*filter\n:INPUT DROP [0:0]\nCOMMIT\n', {family: 'ipv4', backend: 'legacy'}).facts
+    const both = run({xt: [warned, legacy]}, 'input', pkt({src: '172.18.0.1', dst: '172.18.0.2', dport: 22, iif: 'eth0'}))
+    expect(both.verdict).toBe('drop')
+    expect(both.tables.map((t) => `${t.backend} ${t.table}: ${t.verdict}`)).toEqual(['nft mangle: ACCEPT (policy)', 'nft filter: ACCEPT (policy)', 'legacy filter: DROP (policy)', 'nft nat: not reached: drop earlier'])
+    expect(both.notes.some((n) => n.startsWith('iptables-nft filter/INPUT and iptables-legacy filter/INPUT share priority 0'))).toBe(true)
   })
 
   it('a drop in an early table ends the hook for every later one', () => {

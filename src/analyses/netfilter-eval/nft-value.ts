@@ -207,6 +207,7 @@ function fib(b: Json, w: Walk): Eval {
     const t = addressType(ip, w.local)
     const notes: string[] = []
     if (t.assumed) notes.push(`fib ${flags.join(' . ')} type: ${which} has no known type: assumed unicast`)
+    if (w.local.length === 0) notes.push(`fib ${flags.join(' . ')} type: no local addresses were given: only loopback addresses count as local`)
     if (flags.includes('iif') || flags.includes('oif')) notes.push(`fib ${flags.join(' . ')} type: which addresses sit on which device is not known: assumed any local address counts`)
     return notes.length ? {val: {type: 'str', v: t.type.toLowerCase()}, assumed: notes.join('; ')} : {val: {type: 'str', v: t.type.toLowerCase()}}
   }
@@ -292,8 +293,9 @@ export function constScalar(like: Scalar, c: unknown): Atom | undefined {
       return n === undefined ? undefined : {kind: 'eq', v: BigInt(n)}
     }
     case 'fiboif':
-      // `fib … oif missing`: nft prints the missing result as false (or 0).
-      if (c === false || c === 0) return {kind: 'eq', v: '\u0000missing'}
+      // `fib … oif missing`: nft prints the missing result as false; iptables-nft's rpfilter translation compares
+      // with oif 0 (Calico 3.30: `fib saddr . mark . iif oif 0`), printed as "0".
+      if (c === false || c === 0 || c === '0') return {kind: 'eq', v: '\u0000missing'}
       return typeof c === 'string' ? {kind: 'eq', v: c} : undefined
     case 'str':
       return typeof c === 'string' ? {kind: 'eq', v: c} : undefined

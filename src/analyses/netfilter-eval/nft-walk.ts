@@ -36,7 +36,7 @@ export function nftTableLabel(t: NftTable): string {
 }
 
 /** Statements with no effect on the verdict, the tuple or the marks of this packet. */
-const NO_EFFECT = new Set(['counter', 'log', 'comment', 'quota', 'set', 'map', 'ct helper', 'ct timeout', 'ct expectation', 'flow', 'dup', 'secmark', 'synproxy_'])
+const NO_EFFECT = new Set(['counter', 'log', 'comment', 'quota', 'set', 'map', 'ct helper', 'ct timeout', 'ct expectation', 'flow', 'dup', 'secmark'])
 /** Keys a `mangle` may set without changing anything evaluated here. */
 const HARMLESS_MANGLE = /^(meta (nftrace|priority|pkttype)|ct (zone|label|helper|expectation|timeout|event)|(ip|ip6) (dscp|ecn|ttl|hoplimit|flowlabel)|tcp option)/
 

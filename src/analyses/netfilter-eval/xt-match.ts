@@ -244,6 +244,8 @@ function addrtypeMatch(m: Extract<XtModuleMatch, {kind: 'addrtype'}>, w: Walk): 
       notes.push(`-m addrtype --${opt} ${vs.values.join(',')}: ${addrText} has no known type: assumed UNICAST`)
     if (valueSetHas(vs, new Set([t.type])) === false) return notes.length ? {ok: false, unknown: notes.join('; ')} : no
   }
+  if (w.local.length === 0 && [m.srcType, m.dstType].some((vs) => vs?.values.some((v) => v.toUpperCase() === 'LOCAL')))
+    notes.push('-m addrtype LOCAL: no local addresses were given: only loopback addresses count as LOCAL')
   if (m.limitIfaceIn || m.limitIfaceOut)
     notes.push(`-m addrtype --limit-iface-${m.limitIfaceIn ? 'in' : 'out'}: which addresses sit on which device is not known: assumed a local address counts on any device`)
   return notes.length ? {ok: true, unknown: notes.join('; ')} : yes

@@ -199,6 +199,7 @@ export function runXtChain(w: Walk, base: XtBaseChain): ChainOutcome {
       case 'reject':
         return {verdict: 'reject', by: hit(rule, `REJECT${t.rejectWith ? ` --reject-with ${t.rejectWith}` : ''}`), text: 'REJECT'}
       case 'queue':
+        w.unknown(`${where(rule)}: QUEUE hands the packet to a user-space program, whose verdict is not known`)
         return {verdict: 'queue', by: hit(rule, 'QUEUE'), text: 'QUEUE'}
       case 'mark':
       case 'connmark': {
