@@ -437,18 +437,24 @@ async function build(topo: LabTopology, helper: string, opts: LabUpOptions, step
   return state
 }
 
-/** The listeners of the pods that have one and of the external namespace (lab/httpd.mjs), in parallel. */
-function startListeners(topo: LabTopology): Promise<LabProcessState[]> {
-  const listeners = [...topo.pods.filter((x) => x.listener).map((p) => ({name: p.name, netns: p.netns, ip: p.ip, port: p.listener!.port})), {name: topo.ext.name, netns: topo.ext.netns, ip: topo.ext.ip, port: topo.ext.listener.port}]
-  return Promise.all(
-    listeners.map(async (l) => {
-      const pidFile = join(topo.stateDir, `${l.name}-httpd.pid`)
-      const peerLog = join(topo.stateDir, `${l.name}-peers.jsonl`)
-      const out = await labRun(`listener (${l.name})`, [process.execPath, labAsset('httpd.mjs'), 'daemon', pidFile, l.ip, String(l.port), peerLog], {netns: l.netns, timeoutMs: 15_000})
-      const r = parseJsonOr<{pid: number; listen: string}>(`listener (${l.name})`, out.stdout)
-      return {name: 'httpd', pod: l.name, netns: l.netns, pid: r.pid, listen: r.listen, pidFile, peerLog}
-    }),
-  )
+/**
+ * The listeners of the pods that have one and of the external namespace: one `lab/httpd.mjs daemons` process
+ * starts them all, each inside its own netns (nsenter), so `lab up` pays for one extra Node start-up, not two per
+ * listener.
+ */
+async function startListeners(topo: LabTopology): Promise<LabProcessState[]> {
+  const specs = [...topo.pods.filter((x) => x.listener).map((p) => ({name: p.name, netns: p.netns, host: p.ip, port: p.listener!.port})), {name: topo.ext.name, netns: topo.ext.netns, host: topo.ext.ip, port: topo.ext.listener.port}].map((l) => ({
+    ...l,
+    pidfile: join(topo.stateDir, `${l.name}-httpd.pid`),
+    peerLog: join(topo.stateDir, `${l.name}-peers.jsonl`),
+  }))
+  const out = await labRun('listeners', [process.execPath, labAsset('httpd.mjs'), 'daemons'], {input: JSON.stringify(specs), timeoutMs: 15_000})
+  const started = parseJsonOr<Array<{name: string; pid: number; listen: string}>>('listeners', out.stdout)
+  return specs.map((s) => {
+    const r = started.find((x) => x?.name === s.name)
+    if (!r) throw new LabError('listeners', `listeners: ${s.name} did not start`)
+    return {name: 'httpd', pod: s.name, netns: s.netns, pid: r.pid, listen: r.listen, pidFile: s.pidfile, peerLog: s.peerLog}
+  })
 }
 
 function withIds(a: ExpectedAttachment, progId: number, progName: string, tag?: string): LabAttachmentState {

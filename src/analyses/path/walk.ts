@@ -365,7 +365,7 @@ export class PathWalker {
     const details = [ns ? `peer ifindex ${dev.peer?.ifindex ?? '?'} in netns ${ns}` : `peer ifindex ${dev.peer?.ifindex ?? '?'} in another netns`]
     if (owns) details.push(`${pkt.tuple.dst} is an address of that netns (ip -all netns exec ip addr)`)
     if (ep) details.push(`cilium_lxc: ${ep.ip} is endpoint ${ep.endpointId} on ifindex ${ep.ifindex}`)
-    const peerName = podDevs?.find((d) => d.ifindex === dev.peer?.ifindex)?.name ?? 'its peer'
+    const peerName = podDevs?.find((d) => d.ifindex === dev.peer?.ifindex)?.name ?? 'the peer device'
     this.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what: `delivered through ${dev.name} to ${peerName}${dev.peer?.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex})` : ''}${ns ? ` in netns ${ns}` : ''}: ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''}`, verdict: 'deliver', pkt, evidence: owns || ep ? 'kernel' : 'assumed', details})
     this.end('delivered', `reaches ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''} in ${ns ?? 'the pod'} on ${node.label}`)
   }
