@@ -506,6 +506,11 @@ describe('native nft forms (hand-made edge-native, listed by nft 1.0.6)', () => 
       ['DNAT to 10.244.0.21', 0.5, true],
     ].map(([l, p, t]) => [String(l).replace('DNAT to ', ''), p, t]))
     expect(pre({dst: '10.96.0.30', dport: 443}).nat?.after).toEqual({addr: '10.244.0.30', port: 8443})
+    // `tcp dport 8888 dnat ip to …` in an inet table: nft hides the `meta nfproto ipv4` it depends on
+    expect(pre({dst: '10.7.7.7', dport: 8888}).nat?.after).toEqual({addr: '10.244.0.88', port: 8888})
+    const v6 = run(rules, 'prerouting', pkt({family: 'ipv6', src: 'fd00::1', dst: 'fd00::2', dport: 8888, iif: 'eth0'}))
+    expect(v6.nat).toBeUndefined()
+    expect(v6.tables.find((t) => t.chain === 'nat-pre-late')?.verdict).toBe('ACCEPT (policy)')
   })
 
   it('fib daddr type local, and a meta key the packet cannot tell (skuid) assumed not to match', () => {
@@ -539,8 +544,8 @@ describe('native nft forms (hand-made edge-native, listed by nft 1.0.6)', () => 
     const r = run(rules, 'input', pkt({src: '10.1.1.1', dst: '192.168.0.10', proto: 'icmp', sport: undefined, iif: 'eth0'}))
     expect(r.verdict).toBe('accept')
     expect(r.unknowns).toEqual([
-      'nft inet ni-eval/in-new #3 (handle 34): icmp type: not given: assumed echo-request',
-      'nft inet ni-eval/in-new #3 (handle 34): limit rate 10/second: rate state is not known: assumed under the limit (match)',
+      'nft inet ni-eval/in-new #3 (handle 35): icmp type: not given: assumed echo-request',
+      'nft inet ni-eval/in-new #3 (handle 35): limit rate 10/second: rate state is not known: assumed under the limit (match)',
     ])
   })
 

@@ -289,6 +289,8 @@ class NftTableWalk {
   /** The NAT statement's target: `dnat to 10.42.0.51:80`, a range, a (numgen) map of addresses or address . port. */
   private natSpec(kind: 'dnat' | 'snat' | 'masquerade' | 'redirect', o: Json, c: NftChain, r: NftRule, where: string): NatSpec | undefined {
     const spec: NatSpec = {kind}
+    // `dnat ip to …` in an inet table carries a hidden `meta nfproto ipv4` dependency: another family breaks the rule.
+    if ((o.family === 'ip' && this.w.pkt.family !== 'ipv4') || (o.family === 'ip6' && this.w.pkt.family !== 'ipv6')) return undefined
     const flags = Array.isArray(o.flags) ? o.flags.map(String) : o.flags !== undefined ? [String(o.flags)] : []
     if (flags.includes('random') || flags.includes('fully-random')) spec.randomPort = true
     for (const field of ['addr', 'port'] as const) {
