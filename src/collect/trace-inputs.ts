@@ -6,6 +6,7 @@ import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-x
 import {collectBridgeFdb, parseBridgeFdbJson, type FdbEntry} from '../probes/bridge-fdb.js'
 import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
 import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
+import {collectIpsets, parseIpsetSave} from '../probes/ipset.js'
 import {collectAllNetnsAddresses, collectAllNetnsRoutes, parseAllNetnsAddresses, parseAllNetnsRoutes} from '../probes/ip-netns-all.js'
 import type {Route} from '../probes/ip-route.js'
 import {collectIptablesLegacySave, collectIptablesSave, parseIptablesSave} from '../probes/iptables-save.js'
@@ -38,6 +39,8 @@ export interface NodeFacts {
   fdb: FdbEntry[]
   /** Routes of every named netns: pods' own lookups, recomputed when replaying a snapshot. */
   netnsRoutes: Map<string, Route[]>
+  /** ipset contents (`ipset save`); absent: -m set matches are unknown. */
+  ipsets?: Map<string, {type: string; members: string[]}>
   warnings: Warning[]
 }
 
@@ -53,7 +56,7 @@ function xtFull(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legac
 /** Read one node for `trace`: hooks, every rule (in full, to evaluate them), routing, Cilium's maps, program code. */
 export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const warnings: Warning[] = []
-  const [hooks, x4, x6, l4, l6, chainsOut, r4, r6, skb, allNs, fdbOut, allRoutes] = await Promise.all([
+  const [hooks, x4, x6, l4, l6, chainsOut, r4, r6, skb, allNs, fdbOut, allRoutes, ipsetOut] = await Promise.all([
     collectHooksInputs(src),
     collectIptablesSave(src, 'ipv4'),
     collectIptablesSave(src, 'ipv6'),
@@ -66,6 +69,7 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
     collectAllNetnsAddresses(src),
     collectBridgeFdb(src),
     collectAllNetnsRoutes(src),
+    collectIpsets(src),
   ])
   const xt = [xtFull(x4, 'ipv4', 'nft', warnings), xtFull(x6, 'ipv6', 'nft', warnings), xtFull(l4, 'ipv4', 'legacy', warnings), xtFull(l6, 'ipv6', 'legacy', warnings)].filter((x): x is XtRuleset => !!x)
   const nft = await nativeNft(src, chainsOut, xt, warnings)
@@ -74,6 +78,8 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const netnsDevices = take('ip -all netns exec ip -j addr show', allNs, (o) => parseAllNetnsAddresses(o.stdout), new Map<string, Device[]>(), warnings)
   const fdb = fdbOut.failure === 'not-recorded' ? [] : take('bridge -j fdb show', fdbOut, (o) => parseBridgeFdbJson(o.stdout), [] as FdbEntry[], warnings)
   const netnsRoutes = allRoutes.failure === 'not-recorded' ? new Map<string, Route[]>() : take('ip -all netns exec ip -j route show table all', allRoutes, (o) => parseAllNetnsRoutes(o.stdout), new Map<string, Route[]>(), warnings)
+  // ipset missing or not recorded: matches on sets stay unknown (the evaluator says so).
+  const ipsets = ipsetOut.failure ? undefined : take('ipset save', ipsetOut, (o) => parseIpsetSave(o.stdout), undefined as Map<string, {type: string; members: string[]}> | undefined, warnings)
   const attachments = mergeAttachments(hooks)
   const attachedIds = [...new Set(attachments.map((a) => a.progId))]
   const cilium = await collectCiliumMaps(src, {attachedProgIds: attachedIds})
@@ -91,7 +97,7 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
     for (const d of dumps.programs) programs.set(d.id, analyseMarkAccess(d.insns, {markOffset}))
   }
   const label = src.meta.netns ?? src.meta.hostname ?? 'node'
-  return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, cilium, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, fdb, netnsRoutes, warnings: [...hooks.warnings, ...warnings]}
+  return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, cilium, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, fdb, netnsRoutes, ...(ipsets ? {ipsets} : {}), warnings: [...hooks.warnings, ...warnings]}
 }
 
 async function nativeNft(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<NftTable[]> {

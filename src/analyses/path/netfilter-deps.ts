@@ -21,7 +21,7 @@ export const netfilterDeps: Pick<WalkDeps, 'netfilter'> = {
     if (pkt.iif) state.iif = pkt.iif
     if (pkt.oif) state.oif = pkt.oif
     if (pkt.ct) state.ct = pkt.ct
-    const r = evaluateHook({xt: node.xt, nft: node.nft}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {})}, state)
+    const r = evaluateHook({xt: node.xt, nft: node.nft}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {}), ...(node.ipsets ? {ipsets: node.ipsets} : {})}, state)
     const tuple: Tuple = {src: r.packet.src, dst: r.packet.dst, proto: r.packet.proto as Proto}
     if (r.packet.sport !== undefined) tuple.sport = r.packet.sport
     if (r.packet.dport !== undefined) tuple.dport = r.packet.dport
