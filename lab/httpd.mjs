@@ -7,6 +7,7 @@
 // {"proto":"tcp","peer":"172.31.0.1:41234","local":"172.31.0.2:80","at":"..."} to that file.
 //   daemon PIDFILE HOST PORT [PEERLOG]  start `serve` detached, wait until it listens, write its pid, print
 //                                       {"pid":N,"listen":"HOST:PORT"} and exit 0 ({"error":"..."} and exit 1 on failure)
+//   daemons < [{name,netns,pidfile,host,port,peerLog}]  the same for several netns at once (one process starts all)
 //   serve HOST PORT [PEERLOG]           run the servers in the foreground
 import {spawn} from 'node:child_process'
 import {createSocket} from 'node:dgram'
@@ -86,6 +87,50 @@ if (mode === 'serve') {
     clearTimeout(timer)
     fail(`server exited before listening (${signal ?? `exit ${code}`})`)
   })
+} else if (mode === 'daemons') {
+  // Several listeners, each in its own netns, started by one process (fewer Node start-ups during `lab up`):
+  // stdin is [{"name","netns","pidfile","host","port","peerLog"}]; each is `nsenter --net=/run/netns/<netns> -- node
+  // httpd.mjs serve …` (nsenter execs: the pid is the server's). Prints [{"name","pid","listen"}] once all listen.
+  let input = ''
+  process.stdin.on('data', (d) => (input += d))
+  process.stdin.on('end', () => {
+    let specs
+    try {
+      specs = JSON.parse(input)
+    } catch {
+      fail('daemons: stdin is not JSON')
+    }
+    const started = []
+    const children = []
+    const timer = setTimeout(() => {
+      for (const c of children) c.kill('SIGKILL')
+      fail(`servers did not all listen within 5 s (${specs.filter((s) => !started.some((x) => x.name === s.name)).map((s) => s.name).join(', ')})`)
+    }, 5000)
+    for (const s of specs) {
+      const child = spawn('nsenter', [`--net=/run/netns/${s.netns}`, '--', process.execPath, fileURLToPath(import.meta.url), 'serve', s.host, String(s.port), ...(s.peerLog ? [s.peerLog] : [])], {detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc']})
+      children.push(child)
+      child.on('message', (m) => {
+        if (!m || !m.listening) {
+          for (const c of children) c.kill('SIGKILL')
+          fail(`${s.name}: listen ${s.host}:${s.port}: ${m && m.error ? m.error : 'unknown error'}`)
+        }
+        writeFileSync(s.pidfile, `${child.pid}\n`)
+        started.push({name: s.name, pid: child.pid, listen: `${s.host}:${s.port}`})
+        child.unref()
+        if (child.connected) child.disconnect()
+        if (started.length === specs.length) {
+          clearTimeout(timer)
+          process.stdout.write(`${JSON.stringify(specs.map((x) => started.find((y) => y.name === x.name)))}\n`)
+          process.exit(0)
+        }
+      })
+      child.on('exit', (code, signal) => {
+        if (started.some((x) => x.name === s.name)) return
+        for (const c of children) c.kill('SIGKILL')
+        fail(`${s.name}: server exited before listening (${signal ?? `exit ${code}`})`)
+      })
+    }
+  })
 } else {
-  fail('usage: httpd.mjs daemon PIDFILE HOST PORT [PEERLOG] | serve HOST PORT [PEERLOG]')
+  fail('usage: httpd.mjs daemon PIDFILE HOST PORT [PEERLOG] | daemons < JSON | serve HOST PORT [PEERLOG]')
 }
