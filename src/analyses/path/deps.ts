@@ -8,6 +8,11 @@ import {parseRouteGet, resolveRoute, routeGetArgv, type RouteAnswer, type RouteQ
  */
 export const routeDeps: Pick<WalkDeps, 'route' | 'podRoute'> = {
   async route(node: NodeFacts, q: RouteQuery): Promise<RouteAnswer> {
+    // The host's own netns: straight to the kernel over rtnetlink. A named netns: `ip route get` inside it.
+    if (node.meta.kind === 'live' && node.meta.netns === undefined) {
+      const {netlinkRouteGet} = await import('../../probes/netlink-route.js')
+      return netlinkRouteGet(q, node.hooks.devices)
+    }
     const argv = routeGetArgv(q)
     const out = await node.src.run({argv})
     if (out.failure === 'not-recorded') return resolveRoute(node.ipRules, node.hooks.routes, q)
