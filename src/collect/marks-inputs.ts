@@ -3,13 +3,14 @@ import {mergeAttachments} from '../analyses/hooks.js'
 import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromSockets, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from '../analyses/mark-sources.js'
 import type {MarkUsage} from '../analyses/mark-usage.js'
 import {recogniseProgram, splitObjectSection} from '../knowledge/programs.js'
-import {nftTablesToEvaluate, type NftRuleset, type XtRuleset} from '../model/netfilter.js'
+import type {NftTable, XtRuleset} from '../model/netfilter.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
 import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
 import {collectIpXfrmPolicy, collectIpXfrmState, parseIpXfrmPolicy, parseIpXfrmState, type XfrmPolicy, type XfrmState} from '../probes/ip-xfrm.js'
 import {collectIptablesLegacySave, collectIptablesSave} from '../probes/iptables-save.js'
 import {parseIptablesSaveForMarks, type MarkRulesDump} from '../probes/iptables-save-marks.js'
-import {collectNftChains, collectNftTable, mergeNftRulesets, parseNftChainsJson, parseNftJson, type NftTableSummary} from '../probes/nft-ruleset.js'
+import {collectNftChains} from '../probes/nft-ruleset.js'
+import {collectNativeNftTables} from './native-nft.js'
 import type {Warning} from '../probes/parsed.js'
 import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layout.js'
 import {collectSsMarks, parseSsSockets, type SsSocket} from '../probes/ss-marks.js'
@@ -22,7 +23,8 @@ export interface MarksInputs {
   hooks: HooksInputs
   /** iptables/ip6tables dumps (nft and legacy backends) holding only their mark-related rules. */
   xt: XtRuleset[]
-  nft?: NftRuleset
+  /** Native nft tables (iptables-nft's own are read through iptables-save). */
+  nft?: NftTable[]
   ipRules: IpRule[]
   xfrmStates: XfrmState[]
   xfrmPolicies: XfrmPolicy[]
@@ -63,7 +65,7 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
   ])
   const dumps = [xtFrom(x4, 'ipv4', 'nft', warnings), xtFrom(x6, 'ipv6', 'nft', warnings), xtFrom(l4, 'ipv4', 'legacy', warnings), xtFrom(l6, 'ipv6', 'legacy', warnings)].filter((x): x is MarkRulesDump => !!x)
   const xt = dumps.map((d) => d.ruleset)
-  const nft = await collectNativeNft(src, nftOut, xt, warnings)
+  const nftTables = await collectNativeNftTables(src, nftOut, xt, warnings)
   const ipRules = [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
   const xfrmStates = take('ip xfrm state', xs, (o) => parseIpXfrmState(o.stdout), [] as XfrmState[], warnings)
   const xfrmPolicies = take('ip xfrm policy', xp, (o) => parseIpXfrmPolicy(o.stdout), [] as XfrmPolicy[], warnings)
@@ -88,7 +90,7 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
   const ids = new UsageIds()
   const usages: MarkUsage[] = []
   for (const d of dumps) usages.push(...usagesFromXt(d.ruleset, ids, d.jumps))
-  if (nft) usages.push(...usagesFromNft(nftTablesToEvaluate(nft, xt), ids))
+  if (nftTables) usages.push(...usagesFromNft(nftTables, ids))
   usages.push(...usagesFromIpRules(ipRules, ids))
   usages.push(...usagesFromXfrm(xfrmStates, xfrmPolicies, ids))
   usages.push(...usagesFromTc(hooks.tc.other, ids))
@@ -110,32 +112,5 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
       }
     }
   }
-  return {meta: src.meta, hooks, xt, ...(nft ? {nft} : {}), ipRules, xfrmStates, xfrmPolicies, sockets, usages, warnings: [...hooks.warnings, ...warnings]}
-}
-
-/** iptables-nft creates these tables (in families ip and ip6); iptables-save shows them in full. */
-const XT_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])
-
-/**
- * The nft tables whose rules iptables-save does not show: every table but the ones an iptables-save dump of the
- * same family printed (and did not call incompatible), listed one by one with `nft -j list table` after the
- * cheap `nft -j list chains`. Never `nft -j list ruleset`, which would also dump every iptables-nft rule.
- */
-async function collectNativeNft(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<NftRuleset | undefined> {
-  if (chainsOut.failure === 'missing-binary') {
-    warnings.push({probe: 'nft -j list chains', kind: 'missing-binary', message: chainsOut.message ?? 'nft is not installed: native nftables rules are not read'})
-    return undefined
-  }
-  const summaries = take('nft -j list chains', chainsOut, (o) => parseNftChainsJson(o.stdout), undefined as NftTableSummary[] | undefined, warnings)
-  if (!summaries) return undefined
-  const shownByIptables = new Set<string>()
-  for (const rs of xt) {
-    if (rs.backend !== 'nft') continue
-    const fam = rs.family === 'ipv4' ? 'ip' : 'ip6'
-    for (const t of rs.tables) if (t.committed && !rs.incompatibleTables.includes(t.name)) shownByIptables.add(`${fam} ${t.name}`)
-  }
-  const toList = summaries.filter((t) => !(XT_TABLES.has(t.name) && shownByIptables.has(`${t.family} ${t.name}`)))
-  const outs = await Promise.all(toList.map((t) => collectNftTable(src, t.family, t.name)))
-  const parts = outs.map((o) => take(o.argv.join(' '), o, (x) => parseNftJson(x.stdout), undefined as NftRuleset | undefined, warnings)).filter((x): x is NftRuleset => !!x)
-  return mergeNftRulesets(parts)
+  return {meta: src.meta, hooks, xt, ...(nftTables ? {nft: nftTables} : {}), ipRules, xfrmStates, xfrmPolicies, sockets, usages, warnings: [...hooks.warnings, ...warnings]}
 }

@@ -1,7 +1,7 @@
 import {analyseMarkAccess, type MarkAccessReport} from '../analyses/bpf-mark-access.js'
 import {mergeAttachments} from '../analyses/hooks.js'
 import type {HookAttachment, Device} from '../model/hooks.js'
-import {nftTablesToEvaluate, type NftTable, type XtRuleset} from '../model/netfilter.js'
+import type {NftTable, XtRuleset} from '../model/netfilter.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
 import {collectBridgeFdb, parseBridgeFdbJson, type FdbEntry} from '../probes/bridge-fdb.js'
 import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
@@ -10,8 +10,8 @@ import {collectIpsets, parseIpsetSave} from '../probes/ipset.js'
 import {collectAllNetnsAddresses, collectAllNetnsRoutes, parseAllNetnsAddresses, parseAllNetnsRoutes} from '../probes/ip-netns-all.js'
 import type {Route} from '../probes/ip-route.js'
 import {collectIptablesLegacySave, collectIptablesSave, parseIptablesSave} from '../probes/iptables-save.js'
-import {collectNftChains, collectNftTable, mergeNftRulesets, parseNftChainsJson, parseNftJson, type NftTableSummary} from '../probes/nft-ruleset.js'
-import type {NftRuleset} from '../model/netfilter.js'
+import {collectNftChains} from '../probes/nft-ruleset.js'
+import {collectNativeNftTables} from './native-nft.js'
 import type {Warning} from '../probes/parsed.js'
 import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layout.js'
 import type {RawOutput, Source, SourceMeta} from '../source/types.js'
@@ -44,7 +44,6 @@ export interface NodeFacts {
   warnings: Warning[]
 }
 
-const XT_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])
 /** Program types whose code is read: tc programs (mark and redirects) and XDP (redirects only). */
 const CODE_TYPES = new Set(['sched_cls', 'sched_act', 'xdp'])
 
@@ -72,7 +71,7 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
     collectIpsets(src),
   ])
   const xt = [xtFull(x4, 'ipv4', 'nft', warnings), xtFull(x6, 'ipv6', 'nft', warnings), xtFull(l4, 'ipv4', 'legacy', warnings), xtFull(l6, 'ipv6', 'legacy', warnings)].filter((x): x is XtRuleset => !!x)
-  const nft = await nativeNft(src, chainsOut, xt, warnings)
+  const nft = (await collectNativeNftTables(src, chainsOut, xt, warnings)) ?? []
   const ipRules = [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
   const markOffset = take('sk_buff layout (BTF)', skb, (o) => parseSkBuffLayoutJson(o.stdout), {} as {mark?: number}, warnings).mark
   const netnsDevices = take('ip -all netns exec ip -j addr show', allNs, (o) => parseAllNetnsAddresses(o.stdout), new Map<string, Device[]>(), warnings)
@@ -98,18 +97,4 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   }
   const label = src.meta.netns ?? src.meta.hostname ?? 'node'
   return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, cilium, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, fdb, netnsRoutes, ...(ipsets ? {ipsets} : {}), warnings: [...hooks.warnings, ...warnings]}
-}
-
-async function nativeNft(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<NftTable[]> {
-  if (chainsOut.failure) {
-    if (chainsOut.failure !== 'not-recorded') warnings.push({probe: 'nft -j list chains', kind: chainsOut.failure, message: chainsOut.message ?? 'nft: failed'})
-    return []
-  }
-  const summaries = take('nft -j list chains', chainsOut, (o) => parseNftChainsJson(o.stdout), [] as NftTableSummary[], warnings)
-  const shown = new Set<string>()
-  for (const rs of xt) if (rs.backend === 'nft') for (const t of rs.tables) if (t.committed && !rs.incompatibleTables.includes(t.name)) shown.add(`${rs.family === 'ipv4' ? 'ip' : 'ip6'} ${t.name}`)
-  const toList = summaries.filter((t) => !(XT_TABLES.has(t.name) && shown.has(`${t.family} ${t.name}`)))
-  const outs = await Promise.all(toList.map((t) => collectNftTable(src, t.family, t.name)))
-  const parts = outs.map((o) => take(o.argv.join(' '), o, (x) => parseNftJson(x.stdout), undefined as NftRuleset | undefined, warnings)).filter((x): x is NftRuleset => !!x)
-  return nftTablesToEvaluate(mergeNftRulesets(parts), xt)
 }

@@ -10,11 +10,15 @@ import {problem, type Parsed, type ParseProblem} from './parsed.js'
  * peer of a host-side veth). One spawn from here; ip forks once per namespace.
  */
 export const IP_ALL_NETNS_ADDR_ARGV = ['ip', '-all', 'netns', 'exec', 'ip', '-j', 'addr', 'show'] as const
+/** Every named netns's routes (for pods' own route lookups when replaying a snapshot). */
+export const IP_ALL_NETNS_ROUTE_ARGV = ['ip', '-all', 'netns', 'exec', 'ip', '-j', 'route', 'show', 'table', 'all'] as const
 
 export const collectAllNetnsAddresses = (src: Source): Promise<RawOutput> => src.run({argv: IP_ALL_NETNS_ADDR_ARGV, timeoutMs: 30_000})
+export const collectAllNetnsRoutes = (src: Source): Promise<RawOutput> => src.run({argv: IP_ALL_NETNS_ROUTE_ARGV, timeoutMs: 30_000})
 
-export function parseAllNetnsAddresses(text: string): Parsed<Map<string, Device[]>> {
-  const facts = new Map<string, Device[]>()
+/** Split `ip -all netns exec` output into each namespace's body, then parse each with `parse`. */
+function perNetns<T>(probe: string, text: string, parse: (body: string) => Parsed<T>): Parsed<Map<string, T>> {
+  const facts = new Map<string, T>()
   const problems: ParseProblem[] = []
   let name: string | undefined
   let buf: string[] = []
@@ -22,7 +26,7 @@ export function parseAllNetnsAddresses(text: string): Parsed<Map<string, Device[
     if (name === undefined) return
     const body = buf.join('\n').trim()
     if (body !== '') {
-      const p = parseIpLinkJson(body)
+      const p = parse(body)
       for (const x of p.problems) problems.push({...x, message: `netns ${name}: ${x.message}`})
       facts.set(name, p.facts)
     }
@@ -33,44 +37,18 @@ export function parseAllNetnsAddresses(text: string): Parsed<Map<string, Device[
     if (m) {
       flush()
       name = m[1]
-      return
-    }
-    if (name === undefined) {
-      if (line.trim() !== '') problems.push(problem('ip -all netns exec ip -j addr show', 'output before any "netns:" line', i + 1, line))
-      return
-    }
-    buf.push(line)
+    } else if (name !== undefined) buf.push(line)
+    else if (line.trim() !== '') problems.push(problem(probe, 'output before any "netns:" line', i + 1, line))
   })
   flush()
   return {facts, problems}
 }
 
-/** Every named netns's routes in one process (for pods' own route lookups when replaying a snapshot). */
-export const IP_ALL_NETNS_ROUTE_ARGV = ['ip', '-all', 'netns', 'exec', 'ip', '-j', 'route', 'show', 'table', 'all'] as const
+export function parseAllNetnsAddresses(text: string): Parsed<Map<string, Device[]>> {
+  return perNetns('ip -all netns exec ip -j addr show', text, parseIpLinkJson)
+}
 
-export const collectAllNetnsRoutes = (src: Source): Promise<RawOutput> => src.run({argv: IP_ALL_NETNS_ROUTE_ARGV, timeoutMs: 30_000})
-
-/** Same `netns: NAME` framing as the addresses; each body is `ip -j route show table all` (IPv4). */
+/** Each body is `ip -j route show table all` (IPv4). */
 export function parseAllNetnsRoutes(text: string): Parsed<Map<string, Route[]>> {
-  const facts = new Map<string, Route[]>()
-  const problems: ParseProblem[] = []
-  let name: string | undefined
-  let buf: string[] = []
-  const flush = () => {
-    if (name === undefined) return
-    const body = buf.join('\n').trim()
-    const p = parseIpRouteJson(body, 'ipv4')
-    for (const x of p.problems) problems.push({...x, message: `netns ${name}: ${x.message}`})
-    facts.set(name, p.facts)
-    buf = []
-  }
-  for (const line of text.split('\n')) {
-    const m = /^netns: (\S+)$/.exec(line)
-    if (m) {
-      flush()
-      name = m[1]
-    } else if (name !== undefined) buf.push(line)
-  }
-  flush()
-  return {facts, problems}
+  return perNetns('ip -all netns exec ip -j route show table all', text, (b) => parseIpRouteJson(b, 'ipv4'))
 }
