@@ -225,7 +225,12 @@ export function usagesFromBpf(p: AttachedProgram, report: MarkAccessReport, ids:
   const out: MarkUsage[] = []
   const signals: AttributionSignals = p.software ? {programSoftware: p.software} : {}
   const base = (pc: number): MarkLocation => ({hooks: [...p.hooks], progId: p.progId, ...(p.progName ? {progName: p.progName} : {}), pc})
+  // clang may emit the same store on two paths: one use per distinct operation of a program.
+  const seen = new Set<string>()
   for (const w of report.writes) {
+    const key = `${w.op}|${w.value}|${w.mask}|${w.unknownBits}`
+    if (seen.has(key)) continue
+    seen.add(key)
     const op: MarkOp =
       w.op === 'set' ? {kind: 'set', target: 'packet', value: w.value}
       : w.op === 'or' ? {kind: 'or', target: 'packet', value: w.value}
@@ -243,6 +248,9 @@ export function usagesFromBpf(p: AttachedProgram, report: MarkAccessReport, ids:
   }
   for (const m of report.matches) {
     if (m.kind !== 'match') continue
+    const key = `match|${m.value}|${m.mask}|${m.negated}`
+    if (seen.has(key)) continue
+    seen.add(key)
     const u = matchUsage(ids.next(), 'ebpf', 'packet', {value: m.value, mask: m.mask}, m.negated, base(m.pc), m.disasm, `if ((skb->mark & ${hex(m.mask)}) ${m.negated ? '!=' : '=='} ${hex(m.value)})`, 'match', 'program')
     out.push(enrich(u, signals))
   }
