@@ -5,10 +5,9 @@ import type {MarkUsage} from '../analyses/mark-usage.js'
 import {recogniseProgram, splitObjectSection} from '../knowledge/programs.js'
 import type {NftTable, XtRuleset} from '../model/netfilter.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
-import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
+import type {IpRule} from '../probes/ip-rule.js'
 import {collectIpXfrmPolicy, collectIpXfrmState, parseIpXfrmPolicy, parseIpXfrmState, type XfrmPolicy, type XfrmState} from '../probes/ip-xfrm.js'
-import {collectIptablesLegacySave, collectIptablesSave} from '../probes/iptables-save.js'
-import {parseIptablesSaveForMarks, type MarkRulesDump} from '../probes/iptables-save-marks.js'
+import {parseIptablesSaveForMarks} from '../probes/iptables-save-marks.js'
 import {collectNftChains} from '../probes/nft-ruleset.js'
 import {collectNativeNftTables} from './native-nft.js'
 import type {Warning} from '../probes/parsed.js'
@@ -16,6 +15,7 @@ import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layo
 import {collectSsMarks, parseSsSockets, type SsSocket} from '../probes/ss-marks.js'
 import type {RawOutput, Source, SourceMeta} from '../source/types.js'
 import {collectHooksInputs, type HooksInputs} from './hooks-inputs.js'
+import {collectIpRulesBoth, collectXtDumps, parseIpRulesBoth, parseXtDumps} from './netfilter-dumps.js'
 import {take} from './take.js'
 
 export interface MarksInputs {
@@ -36,37 +36,26 @@ export interface MarksInputs {
 /** Program types whose context is __sk_buff, where skb->mark means something. */
 const SKB_PROG_TYPES = new Set(['sched_cls', 'sched_act', 'cgroup_skb', 'socket_filter', 'lwt_in', 'lwt_out', 'lwt_xmit', 'sk_skb'])
 
-/** An empty dump is no tables, not a failure (iptables-legacy-save on a node without legacy tables prints nothing). */
-function xtFrom(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legacy', warnings: Warning[]): MarkRulesDump | undefined {
-  if (out.failure === 'missing-binary' && backend === 'legacy') return undefined
-  const probe = out.argv.join(' ')
-  return take(probe, out, (o) => parseIptablesSaveForMarks(o.stdout, {family, backend, stderr: o.stderr}), undefined, warnings)
-}
-
 /**
  * Every source of mark use on a node, read in parallel: iptables/ip6tables (nft and legacy backends), native
  * nft tables, ip rules, xfrm, tc filters, and the eBPF programs on hooks (their xlated instructions).
  */
 export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
   const warnings: Warning[] = []
-  const [hooks, x4, x6, l4, l6, nftOut, r4, r6, xs, xp, skb, ss] = await Promise.all([
+  const [hooks, xtOuts, nftOut, rules, xs, xp, skb, ss] = await Promise.all([
     collectHooksInputs(src),
-    collectIptablesSave(src, 'ipv4'),
-    collectIptablesSave(src, 'ipv6'),
-    collectIptablesLegacySave(src, 'ipv4'),
-    collectIptablesLegacySave(src, 'ipv6'),
+    collectXtDumps(src),
     collectNftChains(src),
-    collectIpRules(src, 'ipv4'),
-    collectIpRules(src, 'ipv6'),
+    collectIpRulesBoth(src),
     collectIpXfrmState(src),
     collectIpXfrmPolicy(src),
     collectSkBuffLayout(src),
     collectSsMarks(src),
   ])
-  const dumps = [xtFrom(x4, 'ipv4', 'nft', warnings), xtFrom(x6, 'ipv6', 'nft', warnings), xtFrom(l4, 'ipv4', 'legacy', warnings), xtFrom(l6, 'ipv6', 'legacy', warnings)].filter((x): x is MarkRulesDump => !!x)
+  const dumps = parseXtDumps(xtOuts, warnings, parseIptablesSaveForMarks)
   const xt = dumps.map((d) => d.ruleset)
   const nftTables = await collectNativeNftTables(src, nftOut, xt, warnings)
-  const ipRules = [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
+  const ipRules = parseIpRulesBoth(rules, warnings)
   const xfrmStates = take('ip xfrm state', xs, (o) => parseIpXfrmState(o.stdout), [] as XfrmState[], warnings)
   const xfrmPolicies = take('ip xfrm policy', xp, (o) => parseIpXfrmPolicy(o.stdout), [] as XfrmPolicy[], warnings)
   const sockets = take('ss -e -p', ss, (o) => parseSsSockets(o.stdout), [] as SsSocket[], warnings)

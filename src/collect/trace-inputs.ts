@@ -5,17 +5,18 @@ import type {NftTable, XtRuleset} from '../model/netfilter.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
 import {collectBridgeFdb, parseBridgeFdbJson, type FdbEntry} from '../probes/bridge-fdb.js'
 import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
-import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
+import type {IpRule} from '../probes/ip-rule.js'
 import {collectIpsets, parseIpsetSave} from '../probes/ipset.js'
 import {collectAllNetnsAddresses, collectAllNetnsRoutes, parseAllNetnsAddresses, parseAllNetnsRoutes} from '../probes/ip-netns-all.js'
 import type {Route} from '../probes/ip-route.js'
-import {collectIptablesLegacySave, collectIptablesSave, parseIptablesSave} from '../probes/iptables-save.js'
+import {parseIptablesSave} from '../probes/iptables-save.js'
 import {collectNftChains} from '../probes/nft-ruleset.js'
 import {collectNativeNftTables} from './native-nft.js'
 import type {Warning} from '../probes/parsed.js'
 import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layout.js'
 import type {RawOutput, Source, SourceMeta} from '../source/types.js'
 import {collectHooksInputs, type HooksInputs} from './hooks-inputs.js'
+import {collectIpRulesBoth, collectXtDumps, parseIpRulesBoth, parseXtDumps} from './netfilter-dumps.js'
 import {take} from './take.js'
 
 /** Everything a path walk needs to know about one node. */
@@ -47,32 +48,23 @@ export interface NodeFacts {
 /** Program types whose code is read: tc programs (mark and redirects) and XDP (redirects only). */
 const CODE_TYPES = new Set(['sched_cls', 'sched_act', 'xdp'])
 
-function xtFull(out: RawOutput, family: 'ipv4' | 'ipv6', backend: 'nft' | 'legacy', warnings: Warning[]): XtRuleset | undefined {
-  if (out.failure === 'missing-binary' && backend === 'legacy') return undefined
-  return take(out.argv.join(' '), out, (o) => parseIptablesSave(o.stdout, {family, backend, stderr: o.stderr}), undefined, warnings)
-}
-
 /** Read one node for `trace`: hooks, every rule (in full, to evaluate them), routing, Cilium's maps, program code. */
 export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const warnings: Warning[] = []
-  const [hooks, x4, x6, l4, l6, chainsOut, r4, r6, skb, allNs, fdbOut, allRoutes, ipsetOut] = await Promise.all([
+  const [hooks, xtOuts, chainsOut, rules, skb, allNs, fdbOut, allRoutes, ipsetOut] = await Promise.all([
     collectHooksInputs(src),
-    collectIptablesSave(src, 'ipv4'),
-    collectIptablesSave(src, 'ipv6'),
-    collectIptablesLegacySave(src, 'ipv4'),
-    collectIptablesLegacySave(src, 'ipv6'),
+    collectXtDumps(src),
     collectNftChains(src),
-    collectIpRules(src, 'ipv4'),
-    collectIpRules(src, 'ipv6'),
+    collectIpRulesBoth(src),
     collectSkBuffLayout(src),
     collectAllNetnsAddresses(src),
     collectBridgeFdb(src),
     collectAllNetnsRoutes(src),
     collectIpsets(src),
   ])
-  const xt = [xtFull(x4, 'ipv4', 'nft', warnings), xtFull(x6, 'ipv6', 'nft', warnings), xtFull(l4, 'ipv4', 'legacy', warnings), xtFull(l6, 'ipv6', 'legacy', warnings)].filter((x): x is XtRuleset => !!x)
+  const xt = parseXtDumps(xtOuts, warnings, parseIptablesSave)
   const nft = (await collectNativeNftTables(src, chainsOut, xt, warnings)) ?? []
-  const ipRules = [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
+  const ipRules = parseIpRulesBoth(rules, warnings)
   const markOffset = take('sk_buff layout (BTF)', skb, (o) => parseSkBuffLayoutJson(o.stdout), {} as {mark?: number}, warnings).mark
   const netnsDevices = take('ip -all netns exec ip -j addr show', allNs, (o) => parseAllNetnsAddresses(o.stdout), new Map<string, Device[]>(), warnings)
   const fdb = fdbOut.failure === 'not-recorded' ? [] : take('bridge -j fdb show', fdbOut, (o) => parseBridgeFdbJson(o.stdout), [] as FdbEntry[], warnings)

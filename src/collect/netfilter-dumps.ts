@@ -1,0 +1,45 @@
+import type {IpFamily} from '../model/netfilter.js'
+import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
+import {collectIptablesLegacySave, collectIptablesSave, type IptablesSaveOptions} from '../probes/iptables-save.js'
+import type {Parsed, Warning} from '../probes/parsed.js'
+import type {RawOutput, Source} from '../source/types.js'
+import {take} from './take.js'
+
+/** The four iptables dumps of a node: iptables-save and ip6tables-save on both backends, read in parallel. */
+export interface XtDumpOutputs {
+  outputs: Array<{out: RawOutput; family: IpFamily; backend: 'nft' | 'legacy'}>
+}
+
+export async function collectXtDumps(src: Source): Promise<XtDumpOutputs> {
+  const [x4, x6, l4, l6] = await Promise.all([collectIptablesSave(src, 'ipv4'), collectIptablesSave(src, 'ipv6'), collectIptablesLegacySave(src, 'ipv4'), collectIptablesLegacySave(src, 'ipv6')])
+  return {
+    outputs: [
+      {out: x4, family: 'ipv4', backend: 'nft'},
+      {out: x6, family: 'ipv6', backend: 'nft'},
+      {out: l4, family: 'ipv4', backend: 'legacy'},
+      {out: l6, family: 'ipv6', backend: 'legacy'},
+    ],
+  }
+}
+
+/**
+ * Parse each dump with `parse` (the full parser for trace, the mark-only pass for marks). A node without the
+ * legacy tools simply has no legacy tables; any other failure is a warning and the rest still comes.
+ */
+export function parseXtDumps<T>(d: XtDumpOutputs, warnings: Warning[], parse: (text: string, opts: IptablesSaveOptions) => Parsed<T>): T[] {
+  const out: T[] = []
+  for (const {out: o, family, backend} of d.outputs) {
+    if (o.failure === 'missing-binary' && backend === 'legacy') continue
+    const v = take(o.argv.join(' '), o, (x) => parse(x.stdout, {family, backend, stderr: x.stderr}), undefined as T | undefined, warnings)
+    if (v !== undefined) out.push(v)
+  }
+  return out
+}
+
+export async function collectIpRulesBoth(src: Source): Promise<[RawOutput, RawOutput]> {
+  return Promise.all([collectIpRules(src, 'ipv4'), collectIpRules(src, 'ipv6')])
+}
+
+export function parseIpRulesBoth([r4, r6]: [RawOutput, RawOutput], warnings: Warning[]): IpRule[] {
+  return [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
+}
