@@ -54,3 +54,12 @@ describe('trace on the two reference nodes of SCENARIO.md', () => {
     expect(r.outcome).toMatchObject({kind: 'left-node', text: 'leaves ubuntu-dev2 on eth0 towards 192.168.1.13'})
   })
 })
+
+describe('trace on the live host (read-only)', () => {
+  it('a packet to one of its own addresses is looped back and delivered locally', async () => {
+    const {LiveSource} = await import('../../src/source/live.js')
+    const r = await traceFlow([await collectNodeFacts(new LiveSource())], parseFlow({src: '127.0.0.1', dst: '127.0.0.1:80'}), routeDeps)
+    expect(r.steps[0]).toMatchObject({kind: 'routing', verdict: 'local', evidence: 'kernel'})
+    expect(r.outcome.kind).toBe('local')
+  })
+})

@@ -307,6 +307,14 @@ export class PathWalker {
       route = {type: 'unicast', dev: conn.name, prefsrc: a.local, evidence: 'rule', detail: `${route.detail}; ${t.dst} is in ${a.local}/${a.prefixlen} on ${conn.name}: its connected route (routes not recorded, assumed)`}
       evidence = 'assumed'
     }
+    if (route.type === 'local') {
+      // Sent to one of the node's own addresses: through OUTPUT and INPUT on loopback, never on a wire.
+      this.push(node, {kind: 'routing', where: {hook: 'routing (output)'}, what: `${t.dst} is local: looped back on ${route.dev ?? 'lo'}`, verdict: 'local', pkt, evidence, details: [route.detail]})
+      if (!this.netfilter(node, 'output', pkt, {oif: route.dev ?? 'lo'})) return undefined
+      if (!this.netfilter(node, 'input', pkt, {iif: route.dev ?? 'lo'})) return undefined
+      this.end('local', `delivered to a local socket on ${node.label} (${t.dst}${t.dport ? `:${t.dport}` : ''})`)
+      return undefined
+    }
     this.push(node, {kind: 'routing', where: {hook: 'routing (output)'}, what: `${t.dst}${route.gateway ? ` via ${route.gateway}` : ''} dev ${route.dev}${route.prefsrc ? ` src ${route.prefsrc}` : ''}`, verdict: `out ${route.dev}`, pkt, evidence, details: [route.detail]})
     const out = node.hooks.devices.find((d) => d.name === route.dev)
     if (!out) {
