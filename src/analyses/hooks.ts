@@ -91,6 +91,8 @@ export interface HookView {
   recognised?: Recognition
   /** Which tools reported this attachment: the evidence (all of them ask the kernel). */
   witnesses: AttachmentWitness[]
+  /** Kernel facts about this position, e.g. a tcx program that can keep the clsact programs after it from running. */
+  notes?: string[]
 }
 
 const DIRECTION: Record<HookKind, HookView['direction']> = {
@@ -234,6 +236,15 @@ export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}
         witnesses: [...a.witnesses].sort(),
       })
       view.hooks.push(h)
+    }
+    // tcx runs before clsact on the same device and direction; any verdict but TCX_NEXT ends the chain there
+    // (kernel >= 6.6, sch_handle_ingress/egress), so the legacy programs after it may never see the packet.
+    for (const dir of ['ingress', 'egress'] as const) {
+      const legacy = view.hooks.filter((h) => h.hook === `tc-${dir}`)
+      if (legacy.length === 0) continue
+      for (const h of view.hooks.filter((x) => x.hook === `tcx-${dir}`)) {
+        h.notes = [...(h.notes ?? []), `runs before the clsact ${dir} program${legacy.length > 1 ? 's' : ''} (${legacy.map((l) => `id ${l.progId}`).join(', ')}): if it returns anything but TCX_NEXT, they never see the packet`]
+      }
     }
     devices.push(view)
   }

@@ -99,7 +99,7 @@ export function hookLabel(h: HookView): string {
 
 function hookRow(h: HookView): string[] {
   const p = h.program
-  const what = h.recognised ? `${h.recognised.software} ${h.recognised.role}: ${h.recognised.summary} (recognised by ${h.recognised.matchedBy} "${h.recognised.matched}")` : 'not recognised'
+  const what = [h.recognised ? `${h.recognised.software} ${h.recognised.role}: ${h.recognised.summary} (recognised by ${h.recognised.matchedBy} "${h.recognised.matched}")` : 'not recognised', ...(h.notes ?? []).map((n) => `note: ${n}`)].join('\n')
   const prog = [
     `id ${h.progId}${p ? ` ${p.type}${p.name ? ` ${p.name}` : ''}` : ' (not listed by bpftool prog)'}`,
     h.attachName && h.attachName !== p?.name ? h.attachName : undefined,
