@@ -8,7 +8,7 @@ import {collectNetnsIds, parseIpNetnsListId} from '../probes/ip-netns.js'
 import {collectNeighbours, collectRoutes, parseIpNeighJson, parseIpRouteJson, type Neighbour, type Route} from '../probes/ip-route.js'
 import type {Warning} from '../probes/parsed.js'
 import {buildTcFilterBatch, collectTcFilters, parseTcFilterBatch, type TcFilterFacts} from '../probes/tc-filter.js'
-import type {Source, SourceMeta} from '../source/types.js'
+import type {RawOutput, Source, SourceMeta} from '../source/types.js'
 import {take} from './take.js'
 
 /** Everything `hooks` reads from a node, parsed. Built from a constant number of tool runs, whatever the device count. */
@@ -27,11 +27,19 @@ export interface HooksInputs {
 }
 
 /**
- * Phase 1 runs nine independent probes in parallel; phase 2 runs one `tc -batch` for every device found in phase 1.
+ * Phase 1 runs up to nine independent probes in parallel; phase 2 runs one `tc -batch` for every device found in phase 1.
  * Replaying a snapshot gives the same phase-2 input (it derives only from recorded phase-1 output).
  */
-export async function collectHooksInputs(src: Source): Promise<HooksInputs> {
+export interface HooksCollectOptions {
+  /** Routes and neighbours name pods' IPs in `hooks`; `marks` does not need them (three runs fewer). */
+  podIps?: boolean
+}
+
+const SKIPPED: RawOutput = {argv: [], stdout: '', stderr: '', exitCode: 0, durationMs: 0}
+
+export async function collectHooksInputs(src: Source, opts: HooksCollectOptions = {}): Promise<HooksInputs> {
   const warnings: Warning[] = []
+  const podIps = opts.podIps ?? true
   const [links, net, prog, helper, bpfLinks, nsids, r4, r6, neigh] = await Promise.all([
     collectIpLinks(src),
     collectBpftoolNet(src),
@@ -39,9 +47,9 @@ export async function collectHooksInputs(src: Source): Promise<HooksInputs> {
     collectBpfHelperQuery(src),
     collectBpftoolLink(src),
     collectNetnsIds(src),
-    collectRoutes(src, 'ipv4'),
-    collectRoutes(src, 'ipv6'),
-    collectNeighbours(src),
+    podIps ? collectRoutes(src, 'ipv4') : SKIPPED,
+    podIps ? collectRoutes(src, 'ipv6') : SKIPPED,
+    podIps ? collectNeighbours(src) : SKIPPED,
   ])
   const devices = take('ip -j -d addr show', links, (o) => parseIpLinkJson(o.stdout), [] as Device[], warnings)
   const bpftoolNet = take('bpftool -j net show', net, (o) => parseBpftoolNetJson(o.stdout), {attachments: [] as HookAttachment[], flowDissectorProgIds: [], netfilterProgs: 0}, warnings)

@@ -43,7 +43,7 @@ const SKB_PROG_TYPES = new Set(['sched_cls', 'sched_act', 'cgroup_skb', 'socket_
 export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
   const warnings: Warning[] = []
   const [hooks, xtOuts, nftOut, rules, xs, xp, skb, ss] = await Promise.all([
-    collectHooksInputs(src),
+    collectHooksInputs(src, {podIps: false}),
     collectXtDumps(src),
     collectNftChains(src),
     collectIpRulesBoth(src),
