@@ -33,6 +33,7 @@ export const netfilterDeps: Pick<WalkDeps, 'netfilter'> = {
       rules: r.trail.map(ruleOf),
       branches: r.branches.map((b) => `${b.at.table}/${b.at.chain} #${b.at.position}: p=${b.probability.toFixed(3)} → ${b.leadsTo}${b.taken ? ' (taken)' : ''}`),
       unknowns: r.unknowns,
+      notes: r.notes,
     }
     if (r.packet.ct) out.ct = r.packet.ct
     if (r.nat) out.nat = `${r.nat.kind.toUpperCase()} ${r.nat.before.addr}${r.nat.before.port ? `:${r.nat.before.port}` : ''} → ${r.nat.after.addr}${r.nat.after.port ? `:${r.nat.after.port}` : ''}`

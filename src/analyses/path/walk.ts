@@ -23,6 +23,8 @@ export interface NetfilterVerdict {
   nat?: string
   branches: string[]
   unknowns: string[]
+  /** Assumptions that hold for the whole hook (conntrack state NEW, …). */
+  notes?: string[]
 }
 
 /** What the walk asks of the world: the kernel (live) or recorded tables (snapshot). */
@@ -282,6 +284,15 @@ export class PathWalker {
 
   private gateway: string | undefined
   private ctNode: NodeFacts | undefined
+  private said = new Set<string>()
+
+  /** True the first time a note is given for a node: assumptions are stated once, not at every hook. */
+  private saidOnce(node: NodeFacts, note: string): boolean {
+    const k = `${node.label}|${note}`
+    if (this.said.has(k)) return false
+    this.said.add(k)
+    return true
+  }
 
   /** MASQUERADE's choice when the route gives no source: the first address of the output device's family. */
   private addressOn(dev: Device, dst: string): string | undefined {
@@ -460,7 +471,7 @@ export class PathWalker {
       verdict: r.nat ? `${r.verdict.toUpperCase()} (${r.nat})` : r.verdict.toUpperCase(),
       pkt,
       evidence: r.unknowns.length ? 'assumed' : 'rule',
-      details: [...r.unknowns.map((u) => `unknown: ${u}`)],
+      details: [...(r.notes ?? []).filter((n) => this.saidOnce(node, n)), ...r.unknowns.map((u) => `unknown: ${u}`)],
       rules: r.rules.filter((x) => !(x.position === 0 && /^ACCEPT/.test(x.action))),
       branches: r.branches,
     })
