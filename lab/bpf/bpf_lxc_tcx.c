@@ -13,18 +13,7 @@
 SEC("tc")
 int cil_from_container(struct __sk_buff *skb)
 {
-	struct ni_flow_key k;
-
-	int ipv4 = ni_observe(skb, NI_HOOK_FROM_CONTAINER, &k) == 0;
-
-	/* The mark first: a tail call does not come back. */
-	ni_apply_mark(skb);
-	if (ipv4) {
-		/* A pod of this node: local delivery into its to-container program (no return when the slot is filled). */
-		ni_deliver_local(skb, k.daddr);
-		(void)ni_tunnel_endpoint_of(k.daddr);
-	}
-	return TC_ACT_OK;
+	return ni_from_container(skb);
 }
 
 char _license[] SEC("license") = "GPL";

@@ -157,4 +157,26 @@ static __always_inline void ni_deliver_local(struct __sk_buff *skb, __be32 daddr
 }
 #endif /* NI_USE_ENDPOINTS */
 
+#if defined(NI_USE_IPCACHE) && defined(NI_USE_ENDPOINTS)
+/*
+ * Cilium's from-container, as the lab plays it (bpf_lxc.c, tc; bpf_lxc_tcx.c, tcx): record, apply the lab's mark,
+ * deliver to a pod of this node by tail call, else ask cilium_ipcache; forwarding stays with the kernel.
+ */
+static __always_inline int ni_from_container(struct __sk_buff *skb)
+{
+	struct ni_flow_key k;
+
+	int ipv4 = ni_observe(skb, NI_HOOK_FROM_CONTAINER, &k) == 0;
+
+	/* The mark first: a tail call does not come back. */
+	ni_apply_mark(skb);
+	if (ipv4) {
+		/* A pod of this node: local delivery into its to-container program (no return when the slot is filled). */
+		ni_deliver_local(skb, k.daddr);
+		(void)ni_tunnel_endpoint_of(k.daddr);
+	}
+	return TC_ACT_OK;
+}
+#endif
+
 #endif /* NILAB_CILIUM_MAPS_H */
