@@ -3,6 +3,7 @@
 // down, and a host that is exactly as before.
 import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {UserError} from '../../src/errors.js'
 import {labAsset, LabError} from '../../src/lab/exec.js'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
 import {readFlowRecords, type FlowRecord} from '../../src/lab/recording.js'
@@ -279,9 +280,17 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
     expect(fdb).toContainEqual(expect.objectContaining({mac: '00:00:00:00:00:00', dst: '192.168.1.13'}))
   })
 
-  it('lab up again is idempotent: a fresh lab, nothing of the old one left', async () => {
+  it('lab up on a lab that is up refuses in one line, and leaves it as it was', async () => {
+    const err = await labUp({prefix}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as Error).message).toBe(`lab up: lab ${prefix} is already up (since ${state.createdAt}, variant base); use --rebuild to build it anew, or \`lab down\` first`)
+    expect(readLabState(topo)).toEqual(state)
+    expect(existsSync(`/proc/${state.processes[0]!.pid}/ns/net`)).toBe(true)
+  })
+
+  it('lab up --rebuild is idempotent: a fresh lab, nothing of the old one left', async () => {
     const old = state
-    state = await labUp({prefix})
+    state = await labUp({prefix, rebuild: true})
     expect(state.attachments).toHaveLength(old.attachments.length)
     expect(state.attachments.map((a) => a.progId)).not.toEqual(old.attachments.map((a) => a.progId))
     expect(existsSync(`/proc/${old.processes[0]!.pid}/ns/net`)).toBe(false)
