@@ -86,8 +86,8 @@ export function processesInNamespaces(namespaces: readonly string[]): NetnsProce
 }
 
 /**
- * Every process the lab starts carries LAB_OWNER_ENV=<prefix> in its environment (the listeners' launcher gets it,
- * and its children inherit it). /proc/PID/environ is the environment as exec'd, so a process is found even when
+ * Every process the lab starts carries LAB_OWNER_ENV=<prefix> in its environment (lab up sets it in its own for
+ * the length of the run, so every child and grandchild inherits it). /proc/PID/environ is the environment as exec'd, so a process is found even when
  * its namespace has lost its name (a listener started into a netns that a racing teardown then deleted keeps
  * that netns alive, anonymous, out of reach of a scan by namespace).
  */

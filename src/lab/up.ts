@@ -220,6 +220,10 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   const helper = await ensureHelper()
 
   const release = acquireLabLock(topo.prefix, 'up')
+  // Every process this run starts (compilers, ip, tc, the listeners and their children) inherits the owner mark,
+  // so `lab down` finds the ones a killed `lab up` orphaned, wherever they are.
+  const ownerBefore = process.env[LAB_OWNER_ENV]
+  process.env[LAB_OWNER_ENV] = topo.prefix
   try {
     // A healthy lab is not rebuilt behind its user's back; leftovers of a broken or unfinished one are.
     const current = labStatus(topo.prefix)
@@ -241,6 +245,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       throw err
     }
   } finally {
+    if (ownerBefore === undefined) delete process.env[LAB_OWNER_ENV]
+    else process.env[LAB_OWNER_ENV] = ownerBefore
     release()
   }
 }
@@ -462,8 +468,7 @@ async function startListeners(topo: LabTopology): Promise<LabProcessState[]> {
     pidfile: join(topo.stateDir, `${l.name}-httpd.pid`),
     peerLog: join(topo.stateDir, `${l.name}-peers.jsonl`),
   }))
-  // The owner mark goes down to every listener (children inherit it): `lab down` finds them by it.
-  const out = await labRun('listeners', [process.execPath, labAsset('httpd.mjs'), 'daemons'], {input: JSON.stringify(specs), timeoutMs: 15_000, env: {[LAB_OWNER_ENV]: topo.prefix}})
+  const out = await labRun('listeners', [process.execPath, labAsset('httpd.mjs'), 'daemons'], {input: JSON.stringify(specs), timeoutMs: 15_000})
   const started = parseJsonOr<Array<{name: string; pid: number; listen: string}>>('listeners', out.stdout)
   return specs.map((s) => {
     const r = started.find((x) => x?.name === s.name)

@@ -13,6 +13,7 @@ export default class LabUp extends LabCommand {
         "also write the marks of owners that collide on node 1: Cilium's mangle/filter rules and `ip rule pref 9 fwmark 0x200/0xf00 lookup 2004`, Istio's ISTIO_OUTPUT whole-mark writer (--set-mark 0x1337) and a match in Cilium's 0x0F00 nibble, and a from-container program that ORs 0x800 into the mark",
       default: false,
     }),
+    verbose: Flags.boolean({description: 'print each step on stderr as it starts (`lab up: step compile`)', default: false}),
     rebuild: Flags.boolean({description: 'when a lab of this prefix is already up, tear it down and build it anew (without it, lab up refuses)', default: false}),
   }
   static override examples = ['<%= config.bin %> lab up', '<%= config.bin %> lab up --collide', '<%= config.bin %> lab up --rebuild', '<%= config.bin %> lab up --prefix mylab --json']
@@ -27,7 +28,7 @@ export default class LabUp extends LabCommand {
     ])
     const prefix = resolvePrefix(flags.prefix)
     requireRoot('lab up')
-    const state = await labUp({prefix, collide: flags.collide, rebuild: flags.rebuild})
+    const state = await labUp({prefix, collide: flags.collide, rebuild: flags.rebuild, onStep: flags.verbose ? (s) => process.stderr.write(`lab up: step ${s}\n`) : undefined})
     if (!this.jsonEnabled()) {
       this.log(`lab ${prefix} is up${flags.collide ? ' (variant collide)' : ''} (${(state.upMs / 1000).toFixed(1)} s)`)
       for (const l of formatLabState(state)) this.log(l)
