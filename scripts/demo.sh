@@ -28,7 +28,7 @@ fi
 cleanup() { [ "${KEEP_LAB:-0}" = 1 ] || ./bin/run.js lab down >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
 
-if ! ni lab up; then
+if ! ni lab up --rebuild; then
   fallback
   exit 0
 fi

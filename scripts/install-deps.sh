@@ -16,6 +16,7 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v ss >/dev/null || need+=(iproute2)
+command -v strace >/dev/null || need+=(strace) # tests only: the read-only syscall audit
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

@@ -1,6 +1,7 @@
 /** `lab status`: the state file, checked against what exists now. Needs no privileges. */
 import {existsSync} from 'node:fs'
 import {netnsFile} from './exec.js'
+import {liveLabLockHolder} from './lock.js'
 import {readLabState, type LabState} from './state.js'
 import {existingLabNamespaces, mountsAt, processesInNamespaces} from './teardown.js'
 import {labTopology} from './topology.js'
@@ -23,6 +24,8 @@ export function labStatus(prefix: string): LabStatus {
   const bpffsMounted = mountsAt(topo.bpffs) > 0
   if (!state) {
     const stateDir = existsSync(topo.stateDir)
+    const busy = liveLabLockHolder(prefix)
+    if (busy) return {up: false, prefix, reason: `\`lab ${busy.what}\` is running (pid ${busy.pid})`}
     if (existing.length === 0 && !bpffsMounted && !stateDir) return {up: false, prefix}
     return {up: false, prefix, reason: `leftovers of an unfinished lab (run: nodeinspect lab down --prefix ${prefix})`, leftovers: {namespaces: existing, bpffsMounted, stateDir}}
   }

@@ -8,6 +8,7 @@
  */
 import {existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync} from 'node:fs'
 import {labRun, labTry, LabError, netnsFile} from './exec.js'
+import {acquireLabLock} from './lock.js'
 import {readLabState} from './state.js'
 import {isLabNetns, LAB_RUN_ROOT, labTopology, type LabTopology} from './topology.js'
 
@@ -84,6 +85,47 @@ export function processesInNamespaces(namespaces: readonly string[]): NetnsProce
   return out
 }
 
+/**
+ * Every process the lab starts carries LAB_OWNER_ENV=<prefix> in its environment (lab up sets it in its own for
+ * the length of the run, so every child and grandchild inherits it). /proc/PID/environ is the environment as exec'd, so a process is found even when
+ * its namespace has lost its name (a listener started into a netns that a racing teardown then deleted keeps
+ * that netns alive, anonymous, out of reach of a scan by namespace).
+ */
+export const LAB_OWNER_ENV = 'NODEINSPECT_LAB_OWNER'
+
+export function processesOwnedByLab(prefix: string): NetnsProcess[] {
+  const marker = Buffer.from(`${LAB_OWNER_ENV}=${prefix}\0`)
+  const out: NetnsProcess[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const pid = Number(entry)
+    if (pid === process.pid) continue
+    let env: Buffer
+    try {
+      env = readFileSync(`/proc/${pid}/environ`)
+    } catch {
+      continue
+    }
+    // Entries are NUL-terminated: match a whole entry, so prefix "nilab" never matches "nilab-t1".
+    const at = env.indexOf(marker)
+    if (at < 0 || (at > 0 && env[at - 1] !== 0)) continue
+    let comm = ''
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+    } catch {
+      /* exited */
+    }
+    let netns = '(unnamed)'
+    try {
+      netns = readlinkSync(`/proc/${pid}/ns/net`)
+    } catch {
+      /* exited */
+    }
+    out.push({pid, netns, comm})
+  }
+  return out
+}
+
 /** Running, as far as a netns is concerned: a zombie (Z) has already left its namespaces. */
 function alive(pid: number): boolean {
   try {
@@ -133,7 +175,18 @@ export function mountsAt(path: string): number {
   return text.split('\n').filter((l) => l && unescape(l.split(' ')[4] ?? '') === path).length
 }
 
+/** `lab down` under the lab's lock: refuses while a `lab up` of the same prefix runs. */
 export async function labDown(prefix: string): Promise<LabDownReport> {
+  const release = acquireLabLock(prefix, 'down')
+  try {
+    return await labDownLocked(prefix)
+  } finally {
+    release()
+  }
+}
+
+/** The teardown itself; the caller holds the lab's lock (`lab up` tears down leftovers under its own). */
+export async function labDownLocked(prefix: string): Promise<LabDownReport> {
   const started = performance.now()
   const topo: LabTopology = labTopology(prefix)
   const state = readLabState(topo)
@@ -152,6 +205,8 @@ export async function labDown(prefix: string): Promise<LabDownReport> {
     // Only our own listener (its command line names the lab script), never a recycled pid.
     if (cmdline.includes('httpd.mjs') && cmdline.includes('serve')) procs.push({pid: p.pid, netns: p.netns, comm: 'node'})
   }
+  // Plus what the lab started wherever it ended up, named netns or not.
+  for (const p of processesOwnedByLab(prefix)) if (!procs.some((x) => x.pid === p.pid)) procs.push(p)
   const killed = await killAll(procs)
 
   // 2. namespaces. -force: keep going if one is already gone.

@@ -13,7 +13,9 @@ import {checkLabPrerequisites} from './privileges.js'
 import {CILIUM_CALL_POLICY, CILIUM_IPCACHE, CILIUM_LXC, CILIUM_TUNNEL_MAP, ciliumMapsBatch, expectedCiliumEntries, hexLe32, type LabCiliumMapName} from './cilium-maps.js'
 import {COLLIDE_MARK_OR, COLLIDE_MARK_OR_OBJECT, iptablesRestoreInput, labNetfilterPlan, pairSavedRules, type LabNetfilterPlan, type LabVariant, type LabXtRule} from './netfilter.js'
 import {LAB_STATE_VERSION, writeLabState, type LabAttachmentState, type LabCiliumMapState, type LabCollideState, type LabDeviceState, type LabProcessState, type LabState, type LabTailCallState, type LabXtRuleState} from './state.js'
-import {labDown} from './teardown.js'
+import {acquireLabLock} from './lock.js'
+import {labStatus} from './status.js'
+import {LAB_OWNER_ENV, labDownLocked} from './teardown.js'
 import {FLOW_MAP_MAX_ENTRIES, FLOW_MAP_NAME, labTopology, type ExpectedAttachment, type LabNode, type LabPod, type LabTopology, type NodeName} from './topology.js'
 import {FLOW_KEY_SIZE, FLOW_VALUE_SIZE} from './recording.js'
 import {UserError} from '../errors.js'
@@ -28,6 +30,8 @@ export interface LabUpOptions {
    * 0x800 into the mark (-DNI_MARK_OR on that one object).
    */
   collide?: boolean
+  /** Tear down and rebuild a lab of this prefix that is up; without it, `lab up` refuses a running lab. */
+  rebuild?: boolean
   /** Called before each step (for progress output). */
   onStep?: (step: string) => void
 }
@@ -215,19 +219,35 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   if (!pre.ok) throw new UserError(`lab up: ${pre.reason}`)
   const helper = await ensureHelper()
 
-  step('teardown leftovers')
-  await labDown(topo.prefix)
-
+  const release = acquireLabLock(topo.prefix, 'up')
+  // Every process this run starts (compilers, ip, tc, the listeners and their children) inherits the owner mark,
+  // so `lab down` finds the ones a killed `lab up` orphaned, wherever they are.
+  const ownerBefore = process.env[LAB_OWNER_ENV]
+  process.env[LAB_OWNER_ENV] = topo.prefix
   try {
-    return await build(topo, helper, opts, step, started)
-  } catch (e) {
-    const err = e instanceof LabError || e instanceof UserError ? e : new LabError('unexpected', `unexpected: ${(e as Error).message}`)
+    // A healthy lab is not rebuilt behind its user's back; leftovers of a broken or unfinished one are.
+    const current = labStatus(topo.prefix)
+    if (current.up && !opts.rebuild)
+      throw new UserError(`lab up: lab ${topo.prefix} is already up (since ${current.state.createdAt}, variant ${current.state.variant}); use --rebuild to build it anew, or \`lab down\` first`)
+
+    step('teardown leftovers')
+    await labDownLocked(topo.prefix)
+
     try {
-      await labDown(topo.prefix)
-    } catch (down) {
-      throw new LabError(err instanceof LabError ? err.step : 'unexpected', `${err.message}; teardown also failed: ${(down as Error).message}`)
+      return await build(topo, helper, opts, step, started)
+    } catch (e) {
+      const err = e instanceof LabError || e instanceof UserError ? e : new LabError('unexpected', `unexpected: ${(e as Error).message}`)
+      try {
+        await labDownLocked(topo.prefix)
+      } catch (down) {
+        throw new LabError(err instanceof LabError ? err.step : 'unexpected', `${err.message}; teardown also failed: ${(down as Error).message}`)
+      }
+      throw err
     }
-    throw err
+  } finally {
+    if (ownerBefore === undefined) delete process.env[LAB_OWNER_ENV]
+    else process.env[LAB_OWNER_ENV] = ownerBefore
+    release()
   }
 }
 

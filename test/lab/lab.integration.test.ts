@@ -3,6 +3,7 @@
 // down, and a host that is exactly as before.
 import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {UserError} from '../../src/errors.js'
 import {labAsset, LabError} from '../../src/lab/exec.js'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
 import {readFlowRecords, type FlowRecord} from '../../src/lab/recording.js'
@@ -16,6 +17,7 @@ import {bpfHelperPath, LiveSource} from '../../src/source/live.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {RecordingSource} from '../../src/source/snapshot.js'
 import {cli} from '../helpers/cli.js'
+import {hostStateSnapshot} from './live.js'
 
 const pre = checkLabPrerequisites()
 const helperReason = existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()} (run: make -C native)`
@@ -40,44 +42,6 @@ async function must(argv: string[]): Promise<string> {
 const inNs = (netns: string, argv: string[]) => ['nsenter', `--net=/run/netns/${netns}`, '--', ...argv]
 
 /** What the root netns and the host look like; lab down must give exactly this back. */
-async function hostSnapshot(): Promise<Record<string, string>> {
-  const cmds: Record<string, string[]> = {
-    'ip -j -d link': ['ip', '-j', '-d', 'link', 'show'],
-    'ip -j route show table all': ['ip', '-j', 'route', 'show', 'table', 'all'],
-    'ip -j -6 route show table all': ['ip', '-j', '-6', 'route', 'show', 'table', 'all'],
-    'ip -j rule': ['ip', '-j', 'rule'],
-    'iptables-save': ['iptables-save'],
-    'nft list ruleset': ['nft', 'list', 'ruleset'],
-  }
-  const out: Record<string, string> = {}
-  for (const [name, argv] of Object.entries(cmds)) {
-    const r = await run(argv)
-    let text = r.failure === 'missing-binary' ? '<not installed>' : `${r.stdout}${r.failure ? `\n<${r.message}>` : ''}`
-    // Timestamps and packet counters are not state.
-    if (name === 'iptables-save') text = text.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]')).join('\n')
-    if (name === 'nft list ruleset') text = text.replace(/packets \d+ bytes \d+/g, 'packets 0 bytes 0')
-    out[name] = text
-  }
-  // Mounts minus /run/netns (ip netns bind mounts) and minus other concurrent test runs' own throwaway mounts.
-  const others = (p: string) => (/^\/run\/nodeinspect-test-\d+(\/|$)/.test(p) && !p.startsWith(`/run/nodeinspect-test-${process.pid}`)) || (p.startsWith(`${LAB_RUN_ROOT}/`) && !p.startsWith(`${topo.stateDir}/`) && p !== `${topo.stateDir}`)
-  out.mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const f = l.split(' ')
-      const dash = f.indexOf('-')
-      return `${f[4]} ${f[dash + 1]} ${f[dash + 2]}`
-    })
-    .filter((m) => !m.startsWith('/run/netns ') && !m.startsWith('/run/netns/') && !others(m.split(' ')[0]!))
-    .sort()
-    .join('\n')
-  out.netns = readdirSync('/run/netns')
-    .filter((n) => n.startsWith(`${prefix}-`))
-    .sort()
-    .join('\n')
-  return out
-}
-
 /** Labs of crashed earlier runs of this file (nilab-t<pid> whose pid is gone). */
 async function sweepStaleTestLabs(): Promise<void> {
   const prefixes = new Set<string>()
@@ -100,7 +64,7 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
 
   beforeAll(async () => {
     await sweepStaleTestLabs()
-    before = await hostSnapshot()
+    before = await hostStateSnapshot(prefix)
   })
 
   afterAll(async () => {
@@ -279,9 +243,17 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
     expect(fdb).toContainEqual(expect.objectContaining({mac: '00:00:00:00:00:00', dst: '192.168.1.13'}))
   })
 
-  it('lab up again is idempotent: a fresh lab, nothing of the old one left', async () => {
+  it('lab up on a lab that is up refuses in one line, and leaves it as it was', async () => {
+    const err = await labUp({prefix}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as Error).message).toBe(`lab up: lab ${prefix} is already up (since ${state.createdAt}, variant base); use --rebuild to build it anew, or \`lab down\` first`)
+    expect(readLabState(topo)).toEqual(state)
+    expect(existsSync(`/proc/${state.processes[0]!.pid}/ns/net`)).toBe(true)
+  })
+
+  it('lab up --rebuild is idempotent: a fresh lab, nothing of the old one left', async () => {
     const old = state
-    state = await labUp({prefix})
+    state = await labUp({prefix, rebuild: true})
     expect(state.attachments).toHaveLength(old.attachments.length)
     expect(state.attachments.map((a) => a.progId)).not.toEqual(old.attachments.map((a) => a.progId))
     expect(existsSync(`/proc/${old.processes[0]!.pid}/ns/net`)).toBe(false)
@@ -355,7 +327,7 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
   })
 
   it('the host is exactly as before', async () => {
-    const after = await hostSnapshot()
+    const after = await hostStateSnapshot(prefix)
     for (const k of Object.keys(before)) expect(after[k], k).toBe(before[k])
   })
 })

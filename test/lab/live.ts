@@ -1,8 +1,9 @@
 // Shared by the live lab tests: why they would skip, and sweeping what a crashed earlier run left behind.
-import {existsSync, readdirSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
 import {labDown} from '../../src/lab/teardown.js'
-import {LAB_RUN_ROOT} from '../../src/lab/topology.js'
+import {LAB_RUN_ROOT, labTopology} from '../../src/lab/topology.js'
+import {runCommand} from '../../src/source/run-command.js'
 import {bpfHelperPath} from '../../src/source/live.js'
 
 /** Empty when the live lab can run here; else one line saying why not. */
@@ -24,4 +25,47 @@ export async function sweepStaleLabs(suffix: string): Promise<void> {
     if (m && !existsSync(`/proc/${m[2]}`)) prefixes.add(m[1]!)
   }
   for (const p of prefixes) await labDown(p)
+}
+
+/**
+ * The host's own network state and mounts, to compare before and after (the root netns must be left exactly as
+ * it was). Other concurrent test runs' throwaway mounts and labs are left out; this lab's are kept.
+ */
+export async function hostStateSnapshot(prefix: string): Promise<Record<string, string>> {
+  const stateDir = labTopology(prefix).stateDir
+  const cmds: Record<string, string[]> = {
+    'ip -j -d link': ['ip', '-j', '-d', 'link', 'show'],
+    'ip -j route show table all': ['ip', '-j', 'route', 'show', 'table', 'all'],
+    'ip -j -6 route show table all': ['ip', '-j', '-6', 'route', 'show', 'table', 'all'],
+    'ip -j rule': ['ip', '-j', 'rule'],
+    'iptables-save': ['iptables-save'],
+    'nft list ruleset': ['nft', 'list', 'ruleset'],
+  }
+  const out: Record<string, string> = {}
+  for (const [name, argv] of Object.entries(cmds)) {
+    const r = await runCommand({file: argv[0]!, args: argv.slice(1), logicalArgv: argv, timeoutMs: 20_000})
+    let text = r.failure === 'missing-binary' ? '<not installed>' : `${r.stdout}${r.failure ? `\n<${r.message}>` : ''}`
+    // Timestamps and packet counters are not state.
+    if (name === 'iptables-save') text = text.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]')).join('\n')
+    if (name === 'nft list ruleset') text = text.replace(/packets \d+ bytes \d+/g, 'packets 0 bytes 0')
+    out[name] = text
+  }
+  // Mounts minus /run/netns (ip netns bind mounts) and minus other concurrent test runs' own throwaway mounts.
+  const others = (p: string) => (/^\/run\/nodeinspect-test-\d+(\/|$)/.test(p) && !p.startsWith(`/run/nodeinspect-test-${process.pid}`)) || (p.startsWith(`${LAB_RUN_ROOT}/`) && !p.startsWith(`${stateDir}/`) && p !== `${stateDir}`)
+  out.mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const f = l.split(' ')
+      const dash = f.indexOf('-')
+      return `${f[4]} ${f[dash + 1]} ${f[dash + 2]}`
+    })
+    .filter((m) => !m.startsWith('/run/netns ') && !m.startsWith('/run/netns/') && !others(m.split(' ')[0]!))
+    .sort()
+    .join('\n')
+  out.netns = readdirSync('/run/netns')
+    .filter((n) => n.startsWith(`${prefix}-`))
+    .sort()
+    .join('\n')
+  return out
 }
