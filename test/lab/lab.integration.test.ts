@@ -107,12 +107,11 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
     await labDown(prefix)
   })
 
-  it('lab up builds it in a few seconds and writes the state file', async () => {
+  // How long it takes is for bench/lab-up.sh: a wall-clock bound here would fail on a slow or loaded machine.
+  it('lab up builds it and writes the state file', async () => {
     const t0 = performance.now()
     state = await labUp({prefix})
-    const ms = Math.round(performance.now() - t0)
-    console.log(`lab up: ${ms} ms (state.upMs ${state.upMs})`)
-    expect(ms).toBeLessThan(15_000)
+    console.log(`lab up: ${Math.round(performance.now() - t0)} ms (state.upMs ${state.upMs})`)
     expect(readLabState(topo)).toEqual(state)
     expect(existingLabNamespaces(prefix)).toEqual([...topo.namespaces].sort())
     expect(mountsAt(topo.bpffs)).toBe(1)
