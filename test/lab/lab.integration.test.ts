@@ -16,6 +16,7 @@ import {bpfHelperPath, LiveSource} from '../../src/source/live.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {RecordingSource} from '../../src/source/snapshot.js'
 import {cli} from '../helpers/cli.js'
+import {LIVE_LAB_TEST_TIMEOUT} from './live.js'
 
 const pre = checkLabPrerequisites()
 const helperReason = existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()} (run: make -C native)`
@@ -94,7 +95,7 @@ async function sweepStaleTestLabs(): Promise<void> {
   for (const p of prefixes) await labDown(p)
 }
 
-describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipReason || 'root, CAP_NET_ADMIN/SYS_ADMIN/BPF, tools present'})`, () => {
+describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipReason || 'root, CAP_NET_ADMIN/SYS_ADMIN/BPF, tools present'})`, {timeout: LIVE_LAB_TEST_TIMEOUT}, () => {
   let before: Record<string, string>
   let state: LabState
 
