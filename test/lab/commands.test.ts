@@ -40,7 +40,9 @@ describe('nodeinspect lab (built CLI)', () => {
   })
 
   it.skipIf(process.getuid?.() !== 0)('lab up as an unprivileged user: one line, exit 2, nothing created', async () => {
-    const argv = ['env', 'HOME=/tmp', 'NO_COLOR=1', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, `${ROOT}bin/run.js`, 'lab', 'up', '--prefix', unused]
+    // Only CAP_DAC_READ_SEARCH is kept (ambient, so it survives exec): nobody may read the checkout even where it
+    // sits in a directory closed to others (a clone under /root, mode 700); it grants nothing the lab needs.
+    const argv = ['env', 'HOME=/tmp', 'NO_COLOR=1', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search', process.execPath, `${ROOT}bin/run.js`, 'lab', 'up', '--prefix', unused]
     const r = await runCommand({file: argv[0]!, args: argv.slice(1), logicalArgv: argv, timeoutMs: 60_000})
     expect(r.exitCode).toBe(2)
     expect(r.stderr.trim()).toBe('nodeinspect: lab up must run as root: it creates or deletes network namespaces, mounts a bpffs and loads BPF programs')

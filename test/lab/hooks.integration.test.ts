@@ -10,6 +10,7 @@ import {labDown} from '../../src/lab/teardown.js'
 import {labUp} from '../../src/lab/up.js'
 import {bpfHelperPath} from '../../src/source/live.js'
 import {cli} from '../helpers/cli.js'
+import {LIVE_LAB_TEST_TIMEOUT} from './live.js'
 
 const pre = checkLabPrerequisites()
 const skipReason = [pre.reason, existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()}`].filter(Boolean).join('; ')
@@ -26,7 +27,7 @@ function hooksJson(args: string[]): HooksReport {
 
 const seen = (r: HooksReport) => r.devices.flatMap((d) => d.hooks.map((h) => `${d.name}(${d.ifindex}) ${h.hook} ${h.progId}`)).sort()
 
-describe.skipIf(!!skipReason)(`hooks on the lab (${skipReason || 'root, BPF, netns'})`, () => {
+describe.skipIf(!!skipReason)(`hooks on the lab (${skipReason || 'root, BPF, netns'})`, {timeout: LIVE_LAB_TEST_TIMEOUT}, () => {
   let state: LabState
   beforeAll(async () => {
     state = await labUp({prefix})

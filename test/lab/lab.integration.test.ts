@@ -17,7 +17,7 @@ import {bpfHelperPath, LiveSource} from '../../src/source/live.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {RecordingSource} from '../../src/source/snapshot.js'
 import {cli} from '../helpers/cli.js'
-import {hostStateSnapshot} from './live.js'
+import {hostStateSnapshot, LIVE_LAB_TEST_TIMEOUT} from './live.js'
 
 const pre = checkLabPrerequisites()
 const helperReason = existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()} (run: make -C native)`
@@ -58,7 +58,7 @@ async function sweepStaleTestLabs(): Promise<void> {
   for (const p of prefixes) await labDown(p)
 }
 
-describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipReason || 'root, CAP_NET_ADMIN/SYS_ADMIN/BPF, tools present'})`, () => {
+describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipReason || 'root, CAP_NET_ADMIN/SYS_ADMIN/BPF, tools present'})`, {timeout: LIVE_LAB_TEST_TIMEOUT}, () => {
   let before: Record<string, string>
   let state: LabState
 
@@ -71,12 +71,11 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
     await labDown(prefix)
   })
 
-  it('lab up builds it in a few seconds and writes the state file', async () => {
+  // How long it takes is for bench/lab-up.sh: a wall-clock bound here would fail on a slow or loaded machine.
+  it('lab up builds it and writes the state file', async () => {
     const t0 = performance.now()
     state = await labUp({prefix})
-    const ms = Math.round(performance.now() - t0)
-    console.log(`lab up: ${ms} ms (state.upMs ${state.upMs})`)
-    expect(ms).toBeLessThan(15_000)
+    console.log(`lab up: ${Math.round(performance.now() - t0)} ms (state.upMs ${state.upMs})`)
     expect(readLabState(topo)).toEqual(state)
     expect(existingLabNamespaces(prefix)).toEqual([...topo.namespaces].sort())
     expect(mountsAt(topo.bpffs)).toBe(1)

@@ -6,6 +6,13 @@ import {LAB_RUN_ROOT, labTopology} from '../../src/lab/topology.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {bpfHelperPath} from '../../src/source/live.js'
 
+/**
+ * Per-test timeout of the live lab tests: a guard against a hang, not a speed bound. One CLI run against the lab
+ * takes a few seconds on an idle 2-core machine and went past 60 s on a loaded one (load average 17), and a test
+ * makes up to two of them plus probes; vitest's default here (30 s) made those tests fail on a slow machine.
+ */
+export const LIVE_LAB_TEST_TIMEOUT = 600_000
+
 /** Empty when the live lab can run here; else one line saying why not. */
 export function liveLabSkipReason(extraTools: readonly string[] = []): string {
   const pre = checkLabPrerequisites()

@@ -12,7 +12,7 @@ import {labUp} from '../../src/lab/up.js'
 import {parseIptablesSave} from '../../src/probes/iptables-save.js'
 import {cli} from '../helpers/cli.js'
 import {testdata} from '../helpers/fixtures.js'
-import {liveLabSkipReason, sweepStaleLabs} from './live.js'
+import {LIVE_LAB_TEST_TIMEOUT, liveLabSkipReason, sweepStaleLabs} from './live.js'
 
 const skipReason = liveLabSkipReason(['iptables-restore', 'iptables-save'])
 if (skipReason) console.warn(`test/lab/marks.integration.test.ts: skipping: ${skipReason}`)
@@ -55,7 +55,7 @@ function comparable(u: MarkUsage) {
 }
 const key = (u: ReturnType<typeof comparable>) => `${u.table}/${u.chain}/${u.position}/${u.role}/${u.operation}`
 
-describe.skipIf(!!skipReason)(`marks on the lab's collide variant (${skipReason || 'root, BPF, netns, iptables'})`, () => {
+describe.skipIf(!!skipReason)(`marks on the lab's collide variant (${skipReason || 'root, BPF, netns, iptables'})`, {timeout: LIVE_LAB_TEST_TIMEOUT}, () => {
   let state: LabState
   let report: MarksReport
 

@@ -9,7 +9,7 @@ import type {LabState} from '../../src/lab/state.js'
 import {existingLabNamespaces, labDown, processesInNamespaces} from '../../src/lab/teardown.js'
 import type {LabFlow, LabFlowKind} from '../../src/lab/topology.js'
 import {labUp} from '../../src/lab/up.js'
-import {liveLabSkipReason, sweepStaleLabs} from './live.js'
+import {LIVE_LAB_TEST_TIMEOUT, liveLabSkipReason, sweepStaleLabs} from './live.js'
 
 const skipReason = liveLabSkipReason(['iptables-restore', 'iptables-save', 'nft'])
 if (skipReason) console.warn(`test/lab/observe.integration.test.ts: skipping: ${skipReason}`)
@@ -27,7 +27,7 @@ interface Observed {
 
 const path = (steps: PathStep[]) => steps.map((s) => `${s.node} ${s.devname}(${s.ifindex}) ${s.hook}${s.encapsulated ? ' encap' : ''} ${s.tuple.saddr}:${s.tuple.sport} -> ${s.tuple.daddr}:${s.tuple.dport}`)
 
-describe.skipIf(!!skipReason)(`observing the lab's flows (${skipReason || 'root, BPF, netns, nft'})`, () => {
+describe.skipIf(!!skipReason)(`observing the lab's flows (${skipReason || 'root, BPF, netns, nft'})`, {timeout: LIVE_LAB_TEST_TIMEOUT}, () => {
   let state: LabState
   const seen = new Map<LabFlowKind, Observed>()
 

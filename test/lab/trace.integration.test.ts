@@ -11,6 +11,7 @@ import {labDown} from '../../src/lab/teardown.js'
 import {labUp} from '../../src/lab/up.js'
 import {bpfHelperPath} from '../../src/source/live.js'
 import {cli} from '../helpers/cli.js'
+import {LIVE_LAB_TEST_TIMEOUT} from './live.js'
 
 const pre = checkLabPrerequisites()
 const skipReason = [pre.reason, existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()}`].filter(Boolean).join('; ')
@@ -59,7 +60,7 @@ const FLOWS: Flow[] = [
   {name: 'a flow dropped by a mark', dst: '10.42.0.52', dport: 6379, sport: 42005},
 ]
 
-describe.skipIf(!!skipReason)(`trace against real packets in the lab (${skipReason || 'root, BPF, netns'})`, () => {
+describe.skipIf(!!skipReason)(`trace against real packets in the lab (${skipReason || 'root, BPF, netns'})`, {timeout: LIVE_LAB_TEST_TIMEOUT}, () => {
   beforeAll(async () => {
     await labUp({prefix})
   })

@@ -453,27 +453,16 @@ describe('parseIptablesSave at kube-proxy scale (DEPS.md 6: 110k rules, 150k lin
     return [...out, ...rulesOut, 'COMMIT', '# Completed on Sun Nov 22 17:20:12 2026', ''].join('\n')
   }
 
-  function timeParse(text: string): {ms: number; rules: number} {
-    const t0 = performance.now()
-    const p = parseIptablesSave(text, {family: 'ipv4', backend: 'legacy'})
-    const ms = performance.now() - t0
-    expect(p.problems).toEqual([])
-    return {ms, rules: rules(p.facts).length}
-  }
-
-  it('parses ~150k lines in well under the time iptables-save itself takes, and scales linearly', () => {
-    const small = synthetic(2_500)
+  // How long it takes, and that it grows linearly, is measured by bench/parse-scale.mjs: timings are not asserted
+  // here, where a loaded machine would make them flake.
+  it('parses a kube-proxy-sized dump (~150k lines, 110k rules) without a problem, every rule kept', () => {
     const big = synthetic(10_000)
-    timeParse(small) // warm the JIT
-    const s = timeParse(small)
-    const b = timeParse(big)
-    const lines = big.split('\n').length
-    console.log(`[iptables-save parse] ${lines} lines / ${b.rules} rules in ${b.ms.toFixed(0)} ms; ${small.split('\n').length} lines in ${s.ms.toFixed(0)} ms; ratio ${(b.ms / s.ms).toFixed(2)} for 4x input`)
-    expect(lines).toBeGreaterThan(149_000)
-    expect(b.rules).toBeGreaterThan(109_000)
-    // Loose on purpose (shared 2-core machine): the target is < 1 s; a quadratic parser would take minutes.
-    expect(b.ms).toBeLessThan(10_000)
-    expect(b.ms / s.ms).toBeLessThan(12) // linear ≈ 4, quadratic ≈ 16
+    const p = parseIptablesSave(big, {family: 'ipv4', backend: 'legacy'})
+    expect(p.problems).toEqual([])
+    expect(big.split('\n').length).toBeGreaterThan(149_000)
+    // per Service: its KUBE-SERVICES rule and masquerade mark, and per endpoint one statistic jump and two SEP rules;
+    // plus the 7 fixed rules
+    expect(rules(p.facts).length).toBe(10_000 * (2 + 3 * 3) + 7)
   })
 })
 
