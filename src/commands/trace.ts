@@ -43,11 +43,12 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
   async run(): Promise<TraceReport> {
     const {args, flags} = await this.parse(Trace)
     const flow = parseFlow({src: args.src, dst: args.dst, proto: flags.proto, sport: flags.sport, mark: flags.mark})
+    // Before any snapshot is loaded: five of them would be read whole only to be refused.
+    if ((flags.snapshot?.length ?? 0) > 4 || (flags.netns?.length ?? 0) > 4) throw new UserError('trace: at most 4 nodes at a time')
     const sources: Source[] = []
     if (flags.snapshot?.length) for (const f of flags.snapshot) sources.push(new SnapshotSource(await loadSnapshot(f), f))
     else if (flags.netns?.length) for (const n of flags.netns) sources.push(new LiveSource({netns: n, timeoutMs: flags.timeout}))
     else sources.push(new LiveSource({timeoutMs: flags.timeout}))
-    if (sources.length > 4) throw new UserError('trace: at most 4 nodes at a time')
     const [{collectNodeFacts}, {traceFlow}, {routeDeps}, {netfilterDeps}] = await Promise.all([
       import('../collect/trace-inputs.js'),
       import('../analyses/path/trace.js'),

@@ -58,6 +58,8 @@ describe('bad input: one line, exit 2, and the JSON error under --json', () => {
     [['fe80::5%eth0', '[fe80::1]:80'], /^invalid source "fe80::5%eth0": a zone index/],
     [['10.42.1.80:5000', '10.42.0.51:80'], 'invalid source "10.42.1.80:5000": SRC is an address; give the source port with --sport'],
     [['[fd00::5]:5000', '[fd00::1]:80'], 'invalid source "[fd00::5]:5000": SRC is an address; give the source port with --sport'],
+    // Refused before any of the five files is read.
+    [['10.42.1.80', '10.42.0.51', '--snapshot', 'none1', '--snapshot', 'none2', '--snapshot', 'none3'], 'trace: at most 4 nodes at a time'],
   ]
   for (const [args, line] of cases) {
     it(args.join(' '), () => {
