@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Production entry point: runs the compiled commands in dist/ through the shipped oclif manifest.
-import {execute} from '@oclif/core'
+// Production entry point: runs the compiled commands in dist/ through the shipped oclif manifest; every
+// failure ends as one `nodeinspect:` line (dist/cli/main.js).
+import {main} from '../dist/cli/main.js'
 
-await execute({dir: import.meta.url})
+await main(import.meta.url)

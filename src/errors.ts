@@ -6,3 +6,12 @@ export class UserError extends Error {
     this.name = 'UserError'
   }
 }
+
+/**
+ * The user's own text inside an error line, quoted and cut: an error must stay one readable line even when
+ * the input was 40,000 characters (`--dev` of a pasted file, a wrong shell expansion).
+ */
+export function quoteInput(s: string, max = 64): string {
+  if (s.length <= max) return JSON.stringify(s)
+  return `${JSON.stringify(s.slice(0, max)).slice(0, -1)}…" (${s.length} characters)`
+}

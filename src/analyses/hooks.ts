@@ -109,9 +109,32 @@ const DIRECTION: Record<HookKind, HookView['direction']> = {
 /** Display and run order within a device: the receive path first (XDP before tcx before clsact), then transmit. */
 const HOOK_RANK: Record<HookKind, number> = {xdp: 0, 'tcx-ingress': 1, 'tc-ingress': 2, 'tcx-egress': 3, 'tc-egress': 4, 'netkit-primary': 5, 'netkit-peer': 6, 'flow-dissector': 7}
 
+/**
+ * `*` any run of characters, `?` one, everything else itself. Matched with the greedy two-pointer walk, not a
+ * RegExp: `.*` repeated backtracks exponentially (30 stars then a miss ran for minutes) and 20,000 of them
+ * overflow V8's regexp compiler.
+ */
 export function globMatcher(pattern: string): (s: string) => boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
-  return (s) => re.test(s)
+  return (s) => {
+    let p = 0
+    let i = 0
+    let star = -1
+    let mark = 0
+    while (i < s.length) {
+      if (p < pattern.length && (pattern[p] === '?' || (pattern[p] !== '*' && pattern[p] === s[i]))) {
+        p++
+        i++
+      } else if (p < pattern.length && pattern[p] === '*') {
+        star = p++
+        mark = i
+      } else if (star !== -1) {
+        p = star + 1
+        i = ++mark
+      } else return false
+    }
+    while (pattern[p] === '*') p++
+    return p === pattern.length
+  }
 }
 
 /** Merge what bpftool, tc, ip-link and the helper each saw into one attachment per (device, hook, program). */

@@ -3,6 +3,7 @@ import {UserError} from '../errors.js'
 import {LiveSource} from '../source/live.js'
 import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
 import type {Source} from '../source/types.js'
+import {debugEnabled, describeError, type ErrorReport, isExitSignal, writeError} from './error-report.js'
 
 /** Flags every inspection command shares: where the facts come from. */
 export const sourceFlags = {
@@ -16,31 +17,38 @@ export async function sourceFrom(flags: {netns?: string; snapshot?: string; time
   return new LiveSource({netns: flags.netns, timeoutMs: flags.timeout})
 }
 
-/** One-line errors for the user's mistakes (exit 2); an unexpected failure is one line too, the stack only with DEBUG. */
+/** No argument nodeinspect takes is longer than a path (PATH_MAX, 4096 bytes with its NUL). */
+export const MAX_ARG_LENGTH = 4095
+
+/**
+ * One-line errors for every failure (src/cli/error-report.ts): exit 2 for the user's mistakes, 1 for the rest,
+ * and under --json the error as JSON on stdout too.
+ */
 export abstract class BaseCommand extends Command {
+  override async init(): Promise<void> {
+    await super.init()
+    // Before oclif parses anything: a 40,000-character flag is a pasted file or a runaway expansion, never a value.
+    const i = this.argv.findIndex((a) => a.length > MAX_ARG_LENGTH)
+    if (i === -1) return
+    const a = this.argv[i]!
+    const prev = this.argv[i - 1]
+    const takesValue = (f: string | undefined): boolean =>
+      f !== undefined && /^-/.test(f) && Object.entries(this.ctor.flags ?? {}).some(([name, def]) => def.type === 'option' && (f === `--${name}` || f === `-${def.char}`))
+    const eq = /^--?[\w-]+=/.test(a) ? a.indexOf('=') : -1
+    const what = eq !== -1 ? `the value of ${a.slice(0, eq)}` : takesValue(prev) ? `the value of ${prev}` : `argument ${i + 1}`
+    throw new UserError(`${what} is ${a.length - eq - 1} characters long: no ${this.config.bin} argument or flag value is longer than ${MAX_ARG_LENGTH} (PATH_MAX)`)
+  }
+
+  /** Lab commands add their own errors (a failed step). */
+  protected describeError(err: unknown): ErrorReport {
+    return describeError(err, this.config.bin)
+  }
+
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
-    // this.exit() and --help/--version travel as errors too: let oclif finish them.
-    if (err.code === 'EEXIT' || err.oclif?.exit === 0) throw err
-    const debug = /nodeinspect/.test(process.env.DEBUG ?? '')
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`)
-    let message: string
-    let code: number
-    if (err instanceof UserError) {
-      message = err.message
-      code = 2
-    } else if (err.oclif) {
-      // A flag or argument error from oclif's parser: its first line says it; the rest is help boilerplate.
-      const lines = err.message
-        .split('\n')
-        .map((l) => l.replace(/^[\s›]+/, '').trim())
-        .filter((l) => l !== '' && !/^The following errors occurred/.test(l) && !/^See more help with/.test(l))
-      message = lines.join('; ') || err.message
-      code = 2
-    } else {
-      message = `internal error: ${err.message}${debug ? '' : ' (set DEBUG=nodeinspect:* for the stack)'}`
-      code = 1
-    }
-    process.stderr.write(`nodeinspect: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
-    return this.exit(code)
+    if (isExitSignal(err)) throw err
+    if (debugEnabled() && err.stack) process.stderr.write(`${err.stack}\n`)
+    const r = this.describeError(err)
+    writeError(r, this.jsonEnabled(), this.config.bin)
+    return this.exit(r.exit)
   }
 }

@@ -2,7 +2,15 @@ import {Flags} from '@oclif/core'
 import {analyseHooks, type HooksReport} from '../analyses/hooks.js'
 import {BaseCommand, sourceFlags, sourceFrom} from '../cli/base-command.js'
 import {collectHooksInputs} from '../collect/hooks-inputs.js'
-import {UserError} from '../errors.js'
+import {quoteInput, UserError} from '../errors.js'
+
+/** An altname is at most 127 characters (ALTIFNAMSIZ 128 with its NUL, include/uapi/linux/if.h); a name 15. */
+const MAX_DEV_PATTERN = 127
+
+function checkDevPattern(p: string): void {
+  if (p === '') throw new UserError(`invalid --dev "": give a device name or glob, e.g. eth0 or 'lxc*' (leave --dev out for every device)`)
+  if (p.length > MAX_DEV_PATTERN) throw new UserError(`invalid --dev ${quoteInput(p, 32)}: longer than any device name or altname (${MAX_DEV_PATTERN} characters at most)`)
+}
 
 export default class Hooks extends BaseCommand {
   static override summary = 'Which eBPF programs sit on which hook of each device, and what they are'
@@ -13,17 +21,18 @@ A constant number of tool runs, whatever the number of devices. --json prints th
   static override examples = ['<%= config.bin %> hooks', '<%= config.bin %> hooks --dev eth0', "<%= config.bin %> hooks --dev 'lxc*' --netns nilab-node1 --json", '<%= config.bin %> hooks --snapshot node1.json']
   static override enableJsonFlag = true
   static override flags = {
-    dev: Flags.string({description: "only devices whose name (or altname, or ifindex) matches this glob, e.g. eth0 or 'lxc*'"}),
+    dev: Flags.string({description: "only devices whose name (or altname, or ifindex) matches this glob (* any run, ? one character), e.g. eth0 or 'lxc*'"}),
     ...sourceFlags,
   }
 
   async run(): Promise<HooksReport> {
     const {flags} = await this.parse(Hooks)
+    if (flags.dev !== undefined) checkDevPattern(flags.dev)
     const src = await sourceFrom(flags)
     const report = analyseHooks(await collectHooksInputs(src), {dev: flags.dev})
     if (flags.dev !== undefined && report.devices.length === 0) {
       const fatal = report.warnings.find((w) => w.probe === 'ip -j -d addr show')
-      throw new UserError(fatal ? `no devices could be read: ${fatal.message}` : `no device matches --dev "${flags.dev}"`)
+      throw new UserError(fatal ? `no devices could be read: ${fatal.message}` : `no device matches --dev ${quoteInput(flags.dev)}`)
     }
     if (!this.jsonEnabled()) {
       const [{renderHooksTable}, {styleFor}] = await Promise.all([import('../render/hooks-table.js'), import('../render/style.js')])

@@ -23,32 +23,37 @@ it gives live.`
   static override examples = ['<%= config.bin %> snapshot -o node1.json', '<%= config.bin %> snapshot --netns nilab-node1 -o n1.json']
   static override enableJsonFlag = true
   static override flags = {
-    output: Flags.string({char: 'o', description: 'file to write (default: standard output)'}),
+    output: Flags.string({char: 'o', description: 'file to write; - for standard output (the default)'}),
     netns: Flags.string({description: 'record inside this named network namespace'}),
     timeout: Flags.integer({description: 'per-tool timeout in milliseconds', min: 100, default: 60_000}),
   }
 
   async run(): Promise<SnapshotResult> {
     const {flags} = await this.parse(Snapshot)
+    // An empty -o is a script's unset variable (-o "$OUT"), not a request for standard output.
+    if (flags.output === '') throw new UserError('invalid -o/--output "": give a file name, or - for standard output')
+    const file = flags.output === undefined || flags.output === '-' ? undefined : flags.output
+    // Under --json standard output carries the result; the snapshot itself would have nowhere to go.
+    if (file === undefined && this.jsonEnabled()) throw new UserError('--json needs -o FILE: standard output carries the JSON result, so the snapshot must go to a file')
     const rec = new RecordingSource(new LiveSource({netns: flags.netns, timeoutMs: flags.timeout}))
     const [warnings, versions] = await Promise.all([collectEverything(rec), collectToolVersions(rec)])
     const {version} = this.config
     const snap = rec.toSnapshot({tools: parseToolVersions(versions), nodeinspectVersion: version})
     const text = `${JSON.stringify(snap, null, 1)}\n`
     const failedProbes = snap.outputs.filter((o) => o.failure && o.failure !== 'missing-binary').length
-    if (flags.output) {
+    if (file !== undefined) {
       try {
-        await writeFile(flags.output, text)
+        await writeFile(file, text)
       } catch (e) {
-        throw new UserError(`cannot write ${flags.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+        throw new UserError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
       }
       if (!this.jsonEnabled()) {
-        process.stderr.write(`wrote ${flags.output}: ${snap.outputs.length} probe outputs from ${snap.meta.hostname ?? '?'}${snap.meta.netns ? ` netns ${snap.meta.netns}` : ''}, ${failedProbes} failed\n`)
+        process.stderr.write(`wrote ${file}: ${snap.outputs.length} probe outputs from ${snap.meta.hostname ?? '?'}${snap.meta.netns ? ` netns ${snap.meta.netns}` : ''}, ${failedProbes} failed\n`)
         for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`)
       }
-    } else if (!this.jsonEnabled()) {
+    } else {
       process.stdout.write(text)
     }
-    return {file: flags.output ?? '-', outputs: snap.outputs.length, failedProbes, warnings}
+    return {file: file ?? '-', outputs: snap.outputs.length, failedProbes, warnings}
   }
 }

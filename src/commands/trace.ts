@@ -13,7 +13,8 @@ export default class Trace extends BaseCommand {
 programs on each device (XDP, tcx, tc; Cilium's maps read where its programs decide), netfilter (rules evaluated
 against the flow), policy routing (asked of the kernel live; recomputed from the recorded tables offline), tunnels,
 and on to the receiving node when it is given too (--snapshot n1.json --snapshot n2.json, or --netns twice).
-Every step says how it is known: kernel, rule, program or assumed. --json prints nodeinspect.trace/v1.`
+Every step says how it is known: kernel, rule, program or assumed. --json prints nodeinspect.trace/v1.
+Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names one link, not a path, and is refused.`
   static override examples = [
     '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80',
     '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80 --snapshot node1.json --snapshot node2.json',
@@ -22,8 +23,12 @@ Every step says how it is known: kernel, rule, program or assumed. --json prints
   ]
   static override enableJsonFlag = true
   static override args = {
-    src: Args.string({description: 'source address, e.g. 10.42.1.80', required: true}),
-    dst: Args.string({description: 'destination ADDRESS[:PORT], e.g. 10.42.0.51:80 or [fd00::51]:80', required: true}),
+    src: Args.string({description: 'source address, e.g. 10.42.1.80 or fd00::5 (its port is --sport)', required: true}),
+    dst: Args.string({
+      description:
+        'destination ADDRESS[:PORT], e.g. 10.42.0.51:80; an IPv6 address takes a port only in brackets, [fd00::51]:80 (fd00::51 alone is an address, and fd00::1:80, which could be either, is refused with both spellings)',
+      required: true,
+    }),
   }
   static override flags = {
     proto: Flags.string({description: 'tcp, udp or icmp (default: tcp with a port, icmp without)'}),
@@ -38,11 +43,12 @@ Every step says how it is known: kernel, rule, program or assumed. --json prints
   async run(): Promise<TraceReport> {
     const {args, flags} = await this.parse(Trace)
     const flow = parseFlow({src: args.src, dst: args.dst, proto: flags.proto, sport: flags.sport, mark: flags.mark})
+    // Before any snapshot is loaded: five of them would be read whole only to be refused.
+    if ((flags.snapshot?.length ?? 0) > 4 || (flags.netns?.length ?? 0) > 4) throw new UserError('trace: at most 4 nodes at a time')
     const sources: Source[] = []
     if (flags.snapshot?.length) for (const f of flags.snapshot) sources.push(new SnapshotSource(await loadSnapshot(f), f))
     else if (flags.netns?.length) for (const n of flags.netns) sources.push(new LiveSource({netns: n, timeoutMs: flags.timeout}))
     else sources.push(new LiveSource({timeoutMs: flags.timeout}))
-    if (sources.length > 4) throw new UserError('trace: at most 4 nodes at a time')
     const [{collectNodeFacts}, {traceFlow}, {routeDeps}, {netfilterDeps}] = await Promise.all([
       import('../collect/trace-inputs.js'),
       import('../analyses/path/trace.js'),

@@ -1,43 +1,17 @@
 /**
- * Base of the `lab` commands: one-line errors like the project's BaseCommand, with the lab's exit codes:
- * 2 for what the user can fix (bad --prefix, not root, missing tools or flags), 1 for a lab step that
- * failed. With --json the error is also printed as {"error":{"message","exit","step"?}} on stdout.
+ * Base of the `lab` commands: the project's one-line errors (BaseCommand, src/cli/error-report.ts), with the
+ * lab's exit codes: 2 for what the user can fix (bad --prefix, not root, missing tools or flags), 1 for a lab
+ * step that failed, which --json names as {"error":{"message","exit","step"}}.
  */
-import {Command} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.js'
+import {type ErrorReport, oneLine} from '../cli/error-report.js'
 import {UserError} from '../errors.js'
 import {LabError} from './exec.js'
 
-export abstract class LabCommand extends Command {
-  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
-    if (err.code === 'EEXIT' || err.oclif?.exit === 0) throw err
-    let message: string
-    let exit: number
-    let step: string | undefined
-    if (err instanceof UserError) {
-      message = err.message
-      exit = 2
-    } else if (err instanceof LabError) {
-      message = err.message
-      exit = 1
-      step = err.step
-    } else if (err.oclif) {
-      // oclif's parser: keep the first meaningful lines, drop the help boilerplate.
-      message =
-        err.message
-          .split('\n')
-          .map((l) => l.replace(/^[\s›]+/, '').trim())
-          .filter((l) => l !== '' && !/^See more help with/.test(l))
-          .join('; ') || err.message
-      exit = err.oclif.exit ?? 2
-    } else {
-      message = `internal error: ${err.message}`
-      exit = 1
-      if (/nodeinspect/.test(process.env.DEBUG ?? '') && err.stack) process.stderr.write(`${err.stack}\n`)
-    }
-    message = message.replace(/\s*\n\s*/g, ' ')
-    if (this.jsonEnabled()) this.logJson({error: {message, exit, ...(step ? {step} : {})}})
-    process.stderr.write(`nodeinspect: ${message}\n`)
-    return this.exit(exit)
+export abstract class LabCommand extends BaseCommand {
+  protected override describeError(err: unknown): ErrorReport {
+    if (err instanceof LabError) return {message: oneLine(err.message), exit: 1, step: err.step}
+    return super.describeError(err)
   }
 }
 

@@ -9,9 +9,13 @@ const PROBE = 'bpftool -j prog show'
 
 export const collectBpftoolProg = (src: Source): Promise<RawOutput> => src.run({argv: BPFTOOL_PROG_ARGV})
 
-/** bpftool prints loaded_at as epoch seconds in JSON. */
-function isoFromEpoch(s: number): string {
-  return new Date(s * 1000).toISOString().replace('.000Z', 'Z')
+/**
+ * bpftool prints loaded_at as epoch seconds in JSON. A Date holds ±8.64e15 ms (ECMA-262 TimeClip) and
+ * toISOString() throws RangeError outside it: a corrupt or edited value (1e20) is undefined, reported as a problem.
+ */
+function isoFromEpoch(s: number): string | undefined {
+  const d = new Date(s * 1000)
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().replace('.000Z', 'Z')
 }
 
 /** "2023-12-05T07:09:11+0000" (text form) → "2023-12-05T07:09:11Z". */
@@ -41,7 +45,11 @@ export function parseBpftoolProgJson(text: string): Parsed<BpfProgram[]> {
     if (typeof e.name === 'string') prog.name = e.name
     if (typeof e.tag === 'string') prog.tag = e.tag
     if (typeof e.gpl_compatible === 'boolean') prog.gplCompatible = e.gpl_compatible
-    if (num(e.loaded_at) !== undefined) prog.loadedAt = isoFromEpoch(num(e.loaded_at)!)
+    if (num(e.loaded_at) !== undefined) {
+      const iso = isoFromEpoch(num(e.loaded_at)!)
+      if (iso) prog.loadedAt = iso
+      else problems.push(problem(PROBE, `program ${id}: loaded_at ${num(e.loaded_at)} is not a time (epoch seconds beyond what a date can hold)`))
+    }
     if (num(e.uid) !== undefined) prog.uid = num(e.uid)
     if (num(e.bytes_xlated) !== undefined) prog.bytesXlated = num(e.bytes_xlated)
     if (num(e.bytes_jited) !== undefined) prog.bytesJited = num(e.bytes_jited)

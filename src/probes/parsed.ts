@@ -30,12 +30,60 @@ export function problem(probe: string, message: string, line?: number, raw?: str
   return p
 }
 
-/** Parse a JSON document without throwing: a syntax error becomes a problem. */
+/**
+ * Deeper than any tool nests its JSON (nft's expressions, the deepest, stay under 20). JSON.parse itself takes
+ * any depth, but what walks the result afterwards recurses (JSON.stringify, the nft expression walkers), and a
+ * corrupt or hostile recorded output 6,000 levels deep would overflow the stack there.
+ */
+export const MAX_JSON_DEPTH = 256
+
+/** The nesting depth of a parsed JSON value, counted without recursion; stops counting past `limit`. */
+export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
+  // Two flat stacks rather than one of pairs: this runs over every probe's output, some of them 100 MB.
+  const values: object[] = []
+  const depths: number[] = []
+  if (typeof value === 'object' && value !== null) {
+    values.push(value)
+    depths.push(1)
+  }
+  let max = 0
+  while (values.length > 0) {
+    const v = values.pop()!
+    const d = depths.pop()!
+    if (d > max) {
+      max = d
+      if (max > limit) return max
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const c: unknown = v[i]
+        if (typeof c === 'object' && c !== null) {
+          values.push(c)
+          depths.push(d + 1)
+        }
+      }
+    } else {
+      for (const k in v) {
+        const c: unknown = (v as Record<string, unknown>)[k]
+        if (typeof c === 'object' && c !== null) {
+          values.push(c)
+          depths.push(d + 1)
+        }
+      }
+    }
+  }
+  return max
+}
+
+/** Parse a JSON document without throwing: a syntax error, or nesting no tool produces, becomes a problem. */
 export function parseJson(probe: string, text: string): {value?: unknown; problem?: ParseProblem} {
   if (text.trim() === '') return {problem: problem(probe, 'empty output')}
+  let value: unknown
   try {
-    return {value: JSON.parse(text)}
+    value = JSON.parse(text)
   } catch (e) {
     return {problem: problem(probe, `not valid JSON: ${(e as Error).message}`, undefined, text.slice(0, 200))}
   }
+  if (jsonDepth(value) > MAX_JSON_DEPTH) return {problem: problem(probe, `JSON nested deeper than ${MAX_JSON_DEPTH} levels: no tool writes that, the output is corrupt`, undefined, text.slice(0, 200))}
+  return {value}
 }

@@ -1,7 +1,7 @@
 import type {HookAttachment, TcFilter, TcFilterInfo} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
-import {problem, type Parsed, type ParseProblem} from './parsed.js'
+import {jsonDepth, MAX_JSON_DEPTH, problem, type Parsed, type ParseProblem} from './parsed.js'
 
 /**
  * Every device's tc filters in ONE process: `tc -j -force -batch -` reading `filter show dev X ingress|egress`
@@ -100,6 +100,7 @@ export function parseTcFilterBatch(stdout: string, stderr: string, commands: rea
       return
     }
     if (!Array.isArray(list)) return void problems.push(problem(PROBE, `answer for dev ${cmd.devname} is not a list`, undefined, v))
+    if (jsonDepth(list) > MAX_JSON_DEPTH) return void problems.push(problem(PROBE, `answer for dev ${cmd.devname} is nested deeper than ${MAX_JSON_DEPTH} levels: corrupt`, undefined, v))
     for (const entry of list) addFilter(facts, problems, cmd, entry as Record<string, unknown>)
   })
   return {facts, problems}

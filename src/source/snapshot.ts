@@ -1,6 +1,6 @@
-import {readFile} from 'node:fs/promises'
-import {UserError} from '../errors.js'
-import {runKey, type RawOutput, type RunRequest, type Source, type SourceMeta} from './types.js'
+import {quoteInput, UserError} from '../errors.js'
+import {readSnapshotText} from './snapshot-file.js'
+import {runKey, type RawOutput, type RunFailure, type RunRequest, type Source, type SourceMeta} from './types.js'
 
 export const SNAPSHOT_FORMAT = 'nodeinspect-snapshot'
 export const SNAPSHOT_VERSION = 1
@@ -25,7 +25,25 @@ export interface SnapshotMeta {
   note?: string
 }
 
-/** Validate a parsed snapshot; every problem becomes one clear line naming the file. */
+const META_STRINGS = ['hostname', 'kernel', 'netns', 'takenAt', 'nodeinspectVersion', 'note'] as const
+const FAILURES: ReadonlySet<string> = new Set<RunFailure>(['missing-binary', 'permission', 'timeout', 'exit', 'spawn', 'not-recorded'])
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`
+}
+
+/** A value from the file as JSON, cut short: it goes into a one-line error. */
+function shown(v: unknown): string {
+  const j = JSON.stringify(v)
+  if (j === undefined) return 'missing'
+  return j.length > 40 ? `${j.slice(0, 40)}…` : j
+}
+
+/**
+ * Validate a parsed snapshot; every problem becomes one clear line naming the file and the field. Every field
+ * is checked for its type here, once, so nothing downstream meets a number where it formats a string.
+ * Fields this version does not know are ignored.
+ */
 export function parseSnapshot(text: string, file: string): SnapshotFile {
   let doc: unknown
   try {
@@ -35,28 +53,39 @@ export function parseSnapshot(text: string, file: string): SnapshotFile {
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new UserError(`snapshot ${file}: not a nodeinspect snapshot (expected a JSON object)`)
   const d = doc as Record<string, unknown>
-  if (d.format !== SNAPSHOT_FORMAT) throw new UserError(`snapshot ${file}: not a nodeinspect snapshot (format is ${JSON.stringify(d.format)}, expected "${SNAPSHOT_FORMAT}")`)
+  if (d.format !== SNAPSHOT_FORMAT) throw new UserError(`snapshot ${file}: not a nodeinspect snapshot (format is ${shown(d.format)}, expected "${SNAPSHOT_FORMAT}")`)
   if (d.version !== SNAPSHOT_VERSION)
-    throw new UserError(`snapshot ${file}: format version ${JSON.stringify(d.version)} is not supported (this nodeinspect reads version ${SNAPSHOT_VERSION})`)
-  if (typeof d.meta !== 'object' || d.meta === null) throw new UserError(`snapshot ${file}: corrupt: "meta" is missing`)
-  if (!Array.isArray(d.outputs)) throw new UserError(`snapshot ${file}: corrupt: "outputs" is not a list`)
+    throw new UserError(`snapshot ${file}: format version ${shown(d.version)} is not supported (this nodeinspect reads version ${SNAPSHOT_VERSION})`)
+  const corrupt = (what: string): UserError => new UserError(`snapshot ${file}: corrupt: ${what}`)
+  if (typeof d.meta !== 'object' || d.meta === null || Array.isArray(d.meta)) throw corrupt(d.meta === undefined ? '"meta" is missing' : `"meta" is ${typeName(d.meta)}, expected an object`)
+  const meta = d.meta as Record<string, unknown>
+  for (const k of META_STRINGS) if (meta[k] !== undefined && typeof meta[k] !== 'string') throw corrupt(`meta.${k} is ${typeName(meta[k])}, expected a string`)
+  if (meta.tools !== undefined) {
+    if (typeof meta.tools !== 'object' || meta.tools === null || Array.isArray(meta.tools)) throw corrupt(`meta.tools is ${typeName(meta.tools)}, expected an object`)
+    for (const [k, v] of Object.entries(meta.tools)) if (typeof v !== 'string') throw corrupt(`meta.tools[${quoteInput(k, 40)}] is ${typeName(v)}, expected a string`)
+  }
+  if (!Array.isArray(d.outputs)) throw corrupt(`"outputs" is not a list`)
   d.outputs.forEach((o, i) => {
-    const r = o as Partial<RawOutput> | null
-    if (!r || !Array.isArray(r.argv) || !r.argv.every((a) => typeof a === 'string') || typeof r.stdout !== 'string' || typeof r.stderr !== 'string')
-      throw new UserError(`snapshot ${file}: corrupt: outputs[${i}] lacks argv, stdout or stderr`)
+    const at = `outputs[${i}]`
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw corrupt(`${at} is ${typeName(o)}, expected an object`)
+    const r = o as Record<string, unknown>
+    if (!Array.isArray(r.argv) || r.argv.length === 0) throw corrupt(`${at}.argv is ${r.argv === undefined ? 'missing' : typeName(r.argv)}, expected a non-empty list of strings`)
+    const a = r.argv.findIndex((x) => typeof x !== 'string')
+    if (a !== -1) throw corrupt(`${at}.argv[${a}] is ${typeName(r.argv[a])}, expected a string`)
+    for (const k of ['stdout', 'stderr'] as const) if (typeof r[k] !== 'string') throw corrupt(`${at}.${k} is ${r[k] === undefined ? 'missing' : typeName(r[k])}, expected a string`)
+    for (const k of ['input', 'message'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') throw corrupt(`${at}.${k} is ${typeName(r[k])}, expected a string`)
+    if (r.exitCode !== null && !Number.isInteger(r.exitCode)) throw corrupt(`${at}.exitCode is ${r.exitCode === undefined ? 'missing' : typeName(r.exitCode)}, expected an integer or null`)
+    if (typeof r.durationMs !== 'number' || !Number.isFinite(r.durationMs) || r.durationMs < 0)
+      throw corrupt(`${at}.durationMs is ${r.durationMs === undefined ? 'missing' : typeof r.durationMs === 'number' ? String(r.durationMs) : typeName(r.durationMs)}, expected milliseconds (a number ≥ 0)`)
+    if (r.failure !== undefined && (typeof r.failure !== 'string' || !FAILURES.has(r.failure)))
+      throw corrupt(`${at}.failure is ${typeof r.failure === 'string' ? quoteInput(r.failure, 40) : typeName(r.failure)}, expected one of ${[...FAILURES].join(', ')}`)
   })
   return doc as SnapshotFile
 }
 
+/** Load `--snapshot FILE`: refused early unless it is a regular file of sane size that starts like a snapshot (snapshot-file.ts). */
 export async function loadSnapshot(file: string): Promise<SnapshotFile> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new UserError(`snapshot ${file}: cannot read it (${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message})`)
-  }
-  return parseSnapshot(text, file)
+  return parseSnapshot(await readSnapshotText(file), file)
 }
 
 /** Answers `run` from a snapshot, so every command gives offline the answer it gave live. */

@@ -1,5 +1,7 @@
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {describe, expect, it} from 'vitest'
-import {cli} from '../helpers/cli.js'
+import {cli, expectFailure} from '../helpers/cli.js'
 import {golden} from '../helpers/fixtures.js'
 
 const REF = ['--snapshot', 'testdata/reference/node1.json', '--snapshot', 'testdata/reference/node2.json']
@@ -33,24 +35,62 @@ describe('nodeinspect trace on the reference snapshots', () => {
   })
 })
 
-describe('bad input: one line, exit 2', () => {
-  const cases: Array<[string[], RegExp]> = [
-    [['10.42.1.999', '10.42.0.51:80'], /^nodeinspect: invalid source address "10\.42\.1\.999": expected an IPv4 or IPv6 address/],
-    [['10.42.1.80', '10.42.0.51:99999'], /^nodeinspect: invalid port in "10\.42\.0\.51:99999": expected 1-65535/],
-    [['10.42.1.80', 'nowhere:80'], /^nodeinspect: invalid destination "nowhere:80"/],
+describe('bad input: one line, exit 2, and the JSON error under --json', () => {
+  const cases: Array<[string[], string | RegExp]> = [
+    [['10.42.1.999', '10.42.0.51:80'], /^invalid source address "10\.42\.1\.999": expected an IPv4 or IPv6 address/],
+    [['10.42.1.80', '10.42.0.51:99999'], /^invalid port in "10\.42\.0\.51:99999": expected 1-65535/],
+    [['10.42.1.80', 'nowhere:80'], /^invalid destination "nowhere:80"/],
     [['10.42.1.80', 'fd00::51'], /different address families/],
     [['10.42.1.80', '10.42.0.51:80', '--proto', 'sctp'], /invalid --proto "sctp": expected tcp, udp or icmp/],
     [['10.42.1.80', '10.42.0.51:80', '--proto', 'icmp'], /--proto icmp has no ports/],
     [['10.42.1.80', '10.42.0.51:80', '--mark', '0xzz'], /invalid --mark "0xzz": expected a 32-bit value/],
-    [['10.42.1.80'], /Missing 1 required arg/],
+    [['10.42.1.80'], 'missing required argument: dst (a flag that takes several values, such as --snapshot, also takes the words after it: give the arguments first, or after --)'],
     [['10.42.1.80', '10.42.0.51:80', '--format', 'png'], /Expected --format=png to be one of/],
+    // Issue 7: an IPv6 address takes a port only in brackets; fd00::1:80 traced ICMPv6 to fd00::1:80 before.
+    [
+      ['fd00::5', 'fd00::1:80'],
+      'ambiguous destination "fd00::1:80": did you mean [fd00::1]:80 (address fd00::1, port 80)? An IPv6 address takes a port only in brackets; write [fd00::1:80] for the address fd00::1:80',
+    ],
+    [
+      ['fe80::5', 'fe80::1%eth0'],
+      'invalid destination "fe80::1%eth0": a zone index (%NAME) names one link, and trace follows routed flows between pods and nodes: give a routable address (global or ULA, e.g. fd00::51), not a link-local one',
+    ],
+    [['fe80::5%eth0', '[fe80::1]:80'], /^invalid source "fe80::5%eth0": a zone index/],
+    [['10.42.1.80:5000', '10.42.0.51:80'], 'invalid source "10.42.1.80:5000": SRC is an address; give the source port with --sport'],
+    [['[fd00::5]:5000', '[fd00::1]:80'], 'invalid source "[fd00::5]:5000": SRC is an address; give the source port with --sport'],
+    // Refused before any of the five files is read.
+    [['10.42.1.80', '10.42.0.51', '--snapshot', 'none1', '--snapshot', 'none2', '--snapshot', 'none3'], 'trace: at most 4 nodes at a time'],
   ]
-  for (const [args, re] of cases) {
+  for (const [args, line] of cases) {
     it(args.join(' '), () => {
-      const r = cli(['trace', ...args, ...REF])
-      expect(r.status).toBe(2)
-      expect(r.stderr).toMatch(re)
-      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      const argv = ['trace', ...args, ...REF, '--json']
+      expectFailure(cli(argv), argv, 2, line)
     })
   }
+
+  it('an IPv6 DST is an address, [ADDRESS]:PORT an address and a port', () => {
+    const flow = (dst: string) => JSON.parse(cli(['trace', 'fd00::5', dst, ...REF, '--json']).stdout).flow
+    expect(flow('[fd00::1]:80')).toEqual({family: 'ipv6', src: 'fd00::5', dst: 'fd00::1', proto: 'tcp', mark: 0, sport: 40000, dport: 80})
+    expect(flow('[fd00::1:80]')).toEqual({family: 'ipv6', src: 'fd00::5', dst: 'fd00::1:80', proto: 'icmpv6', mark: 0})
+    expect(flow('fd00::51')).toEqual({family: 'ipv6', src: 'fd00::5', dst: 'fd00::51', proto: 'icmpv6', mark: 0})
+  })
+
+  it('a snapshot whose meta.hostname is a number is refused by name (--format dot: "s.replace is not a function" before)', () => {
+    const dir = mkdtempSync(`${tmpdir()}/ni-cli-`)
+    try {
+      const snap = JSON.parse(readFileSync('testdata/reference/node2.json', 'utf8'))
+      snap.meta.hostname = 5
+      writeFileSync(`${dir}/host5.json`, JSON.stringify(snap))
+      const argv = ['trace', '10.42.1.80', '10.42.0.51:80', '--snapshot', 'testdata/reference/node1.json', '--snapshot', `${dir}/host5.json`, '--format', 'dot']
+      expectFailure(cli(argv), argv, 2, `snapshot ${dir}/host5.json: corrupt: meta.hostname is a number, expected a string`)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
+  it('--help says how to write an IPv6 destination with a port', () => {
+    const r = cli(['trace', '--help'])
+    expect(r.status).toBe(0)
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('an IPv6 address takes a port only in brackets, [fd00::51]:80')
+  })
 })
