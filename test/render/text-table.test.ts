@@ -24,9 +24,9 @@ function cell(r: () => number): string {
 }
 
 describe('TextTable draws what cli-table3 draws', () => {
-  it('on 400 random tables: fixed and automatic widths, wrapping, long words, wide characters, blank lines', () => {
+  it('on 250 random tables: fixed and automatic widths, wrapping, long words, wide characters, blank lines', () => {
     const r = rng(7)
-    for (let t = 0; t < 400; t++) {
+    for (let t = 0; t < 250; t++) {
       const ncol = 1 + Math.floor(r() * 4)
       const fixed = r() < 0.7
       const colWidths = fixed ? Array.from({length: ncol}, () => 4 + Math.floor(r() * 30)) : undefined
@@ -71,7 +71,7 @@ describe('TextTable with breakLongWords', () => {
 })
 
 describe('rendering is linear in the length of a cell', () => {
-  it('wraps a 1,000,000-character word, and 1,000,000 characters of words, well under a second each', () => {
+  it('wraps a 1,000,000-character word, and 1,000,000 characters of words, each under 2.5 s (a quadratic wrap would take hours)', () => {
     const word = 'x'.repeat(1_000_000)
     let t0 = performance.now()
     const lines = wrapText(word, 38, true)
@@ -83,8 +83,8 @@ describe('rendering is linear in the length of a cell', () => {
     const wrapped = wrapText(words, 38)
     const manyWords = performance.now() - t0
     expect(wrapped[0]).toBe('abcdefghi abcdefghi abcdefghi')
-    expect(oneWord).toBeLessThan(1000)
-    expect(manyWords).toBeLessThan(1000)
+    expect(oneWord).toBeLessThan(2500)
+    expect(manyWords).toBeLessThan(2500)
   })
 
   it('a 10× longer multi-line cell costs about 10× (not 100×) to draw', () => {
