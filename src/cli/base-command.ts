@@ -1,8 +1,10 @@
+import {format} from 'node:util'
 import {Command, Flags} from '@oclif/core'
 import {UserError} from '../errors.js'
 import {LiveSource} from '../source/live.js'
 import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
 import type {Source} from '../source/types.js'
+import {printable, printableOutput} from '../util/printable.js'
 
 /** Flags every inspection command shares: where the facts come from. */
 export const sourceFlags = {
@@ -16,13 +18,25 @@ export async function sourceFrom(flags: {netns?: string; snapshot?: string; time
   return new LiveSource({netns: flags.netns, timeoutMs: flags.timeout})
 }
 
-/** One-line errors for the user's mistakes (exit 2); an unexpected failure is one line too, the stack only with DEBUG. */
+/**
+ * One-line errors for the user's mistakes (exit 2); an unexpected failure is one line too, the stack only with DEBUG.
+ * Everything printed goes through the printable guard (src/util/printable.ts): the renderers already made the
+ * node's strings printable, and this is the last stop before the terminal.
+ */
 export abstract class BaseCommand extends Command {
+  override log(message = '', ...args: unknown[]): void {
+    super.log(printableOutput(format(message, ...args)))
+  }
+
+  override logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(printableOutput(format(message, ...args)))
+  }
+
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     // this.exit() and --help/--version travel as errors too: let oclif finish them.
     if (err.code === 'EEXIT' || err.oclif?.exit === 0) throw err
     const debug = /nodeinspect/.test(process.env.DEBUG ?? '')
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`)
+    if (debug && err.stack) process.stderr.write(`${printableOutput(err.stack)}\n`)
     let message: string
     let code: number
     if (err instanceof UserError) {
@@ -40,7 +54,8 @@ export abstract class BaseCommand extends Command {
       message = `internal error: ${err.message}${debug ? '' : ' (set DEBUG=nodeinspect:* for the stack)'}`
       code = 1
     }
-    process.stderr.write(`nodeinspect: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+    // A message can quote a file name or a snapshot's content: one line, printable.
+    process.stderr.write(`nodeinspect: ${printable(message.replace(/\s*\n\s*/g, ' '))}\n`)
     return this.exit(code)
   }
 }

@@ -3,11 +3,18 @@
  * 2 for what the user can fix (bad --prefix, not root, missing tools or flags), 1 for a lab step that
  * failed. With --json the error is also printed as {"error":{"message","exit","step"?}} on stdout.
  */
+import {format} from 'node:util'
 import {Command} from '@oclif/core'
 import {UserError} from '../errors.js'
+import {printable, printableOutput} from '../util/printable.js'
 import {LabError} from './exec.js'
 
 export abstract class LabCommand extends Command {
+  // Lab state quotes tools' output too: the same last guard as BaseCommand's.
+  override log(message = '', ...args: unknown[]): void {
+    super.log(printableOutput(format(message, ...args)))
+  }
+
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     if (err.code === 'EEXIT' || err.oclif?.exit === 0) throw err
     let message: string
@@ -36,7 +43,7 @@ export abstract class LabCommand extends Command {
     }
     message = message.replace(/\s*\n\s*/g, ' ')
     if (this.jsonEnabled()) this.logJson({error: {message, exit, ...(step ? {step} : {})}})
-    process.stderr.write(`nodeinspect: ${message}\n`)
+    process.stderr.write(`nodeinspect: ${printable(message)}\n`) // a step's error can quote a tool's output
     return this.exit(exit)
   }
 }
