@@ -1,9 +1,11 @@
+import {format} from 'node:util'
 import {Command, Flags} from '@oclif/core'
 import {UserError} from '../errors.js'
 import {LiveSource} from '../source/live.js'
 import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
 import type {Source} from '../source/types.js'
 import {debugEnabled, describeError, type ErrorReport, isExitSignal, writeError} from './error-report.js'
+import {printableOutput} from '../util/printable.js'
 
 /** Flags every inspection command shares: where the facts come from. */
 export const sourceFlags = {
@@ -25,6 +27,16 @@ export const MAX_ARG_LENGTH = 4095
  * and under --json the error as JSON on stdout too.
  */
 export abstract class BaseCommand extends Command {
+  // Everything printed goes through the printable guard (src/util/printable.ts): the renderers already made the
+  // node's strings printable, and this is the last stop before the terminal.
+  override log(message = '', ...args: unknown[]): void {
+    super.log(printableOutput(format(message, ...args)))
+  }
+
+  override logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(printableOutput(format(message, ...args)))
+  }
+
   override async init(): Promise<void> {
     await super.init()
     // Before oclif parses anything: a 40,000-character flag is a pasted file or a runaway expansion, never a value.

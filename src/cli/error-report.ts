@@ -5,6 +5,7 @@
  * can fix and 1 for the rest. The stack only with DEBUG=nodeinspect:*.
  */
 import {UserError} from '../errors.js'
+import {printable} from '../util/printable.js'
 
 export interface ErrorReport {
   /** One line, without the `nodeinspect:` prefix. */
@@ -80,5 +81,6 @@ export function jsonRequested(argv: readonly string[]): boolean {
 
 export function writeError(r: ErrorReport, json: boolean, bin = 'nodeinspect'): void {
   if (json) process.stdout.write(`${JSON.stringify({error: r}, null, 2)}\n`)
-  process.stderr.write(`${bin}: ${r.message}\n`)
+  // A message can quote a file name, a snapshot's content or a tool's output: printable, one line.
+  process.stderr.write(`${bin}: ${printable(r.message)}\n`)
 }

@@ -7,6 +7,7 @@ import type {Warning} from '../probes/parsed.js'
 import {collectToolVersions, parseToolVersions} from '../probes/tool-versions.js'
 import {LiveSource} from '../source/live.js'
 import {RecordingSource} from '../source/snapshot.js'
+import {printable} from '../util/printable.js'
 
 interface SnapshotResult {
   file: string
@@ -48,8 +49,9 @@ it gives live.`
         throw new UserError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
       }
       if (!this.jsonEnabled()) {
-        process.stderr.write(`wrote ${file}: ${snap.outputs.length} probe outputs from ${snap.meta.hostname ?? '?'}${snap.meta.netns ? ` netns ${snap.meta.netns}` : ''}, ${failedProbes} failed\n`)
-        for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`)
+        // The hostname and the tools' messages come from the node: printable, one line each.
+        this.logToStderr(`wrote ${printable(file)}: ${snap.outputs.length} probe outputs from ${printable(snap.meta.hostname ?? '?')}${snap.meta.netns ? ` netns ${printable(snap.meta.netns)}` : ''}, ${failedProbes} failed`)
+        for (const w of warnings) this.logToStderr(`warning: ${printable(w.message)}`)
       }
     } else {
       process.stdout.write(text)

@@ -1,9 +1,14 @@
-import Table from 'cli-table3'
 import type {DeviceHooks, HookView, HooksReport} from '../analyses/hooks.js'
+import {printableReport} from '../util/printable.js'
 import {PLAIN, type Style} from './style.js'
+import {TextTable} from './text-table.js'
 
-/** Human view of a hooks report: a header per device, then one table row per program in kernel run order. */
-export function renderHooksTable(r: HooksReport, style: Style = PLAIN, columns = 100): string {
+/**
+ * Human view of a hooks report: a header per device, then one table row per program in kernel run order.
+ * Every string of the report is made printable first (names and notes come from the node or a snapshot).
+ */
+export function renderHooksTable(report: HooksReport, style: Style = PLAIN, columns = 100): string {
+  const r = printableReport(report)
   const out: string[] = []
   out.push(style.bold(nodeLine(r)))
   if (r.node.note) out.push(style.dim(`note: ${r.node.note}`))
@@ -114,12 +119,7 @@ function hookTable(hooks: HookView[], columns: number): string {
   const hookW = 24
   const progW = 40
   const whatW = Math.max(30, columns - hookW - progW - 10)
-  const t = new Table({
-    head: ['hook (run order)', 'program', 'what it is'],
-    style: {head: [], border: [], 'padding-left': 1, 'padding-right': 1},
-    wordWrap: true,
-    colWidths: [hookW, progW, whatW],
-  })
+  const t = new TextTable({head: ['hook (run order)', 'program', 'what it is'], wordWrap: true, breakLongWords: true, colWidths: [hookW, progW, whatW]})
   for (const dir of ['ingress', 'egress', 'peer'] as const) {
     const mine = hooks.filter((h) => h.direction === dir)
     if (mine.length === 0 && dir !== 'peer') t.push([dir, '(no program)', `nothing is attached on ${dir}`])

@@ -1,7 +1,8 @@
-import Table from 'cli-table3'
 import type {MarkUsage} from '../analyses/mark-usage.js'
 import {UNATTRIBUTED, type MarksReport} from '../analyses/marks.js'
+import {printableReport} from '../util/printable.js'
 import {PLAIN, type Style} from './style.js'
+import {TextTable as Table} from './text-table.js'
 
 const table = (head: string[], colWidths?: number[]) =>
   new Table({head, style: {head: [], border: [], 'padding-left': 1, 'padding-right': 1}, wordWrap: true, ...(colWidths ? {colWidths} : {})})
@@ -38,7 +39,8 @@ function ownerText(u: MarkUsage): string {
 }
 
 /** The human view of a marks report: bit map, findings, fields, the 32-row bit table, every use, flows. */
-export function renderMarks(r: MarksReport, style: Style = PLAIN, columns = 120): string {
+export function renderMarks(report: MarksReport, style: Style = PLAIN, columns = 120): string {
+  const r = printableReport(report) // rule comments, process names, warnings: from the node, made printable
   const out: string[] = []
   const n = r.node
   out.push(style.bold([`node ${n.hostname ?? '?'}`, n.netns ? `netns ${n.netns}` : undefined, n.kernel ? `kernel ${n.kernel}` : undefined, n.source === 'snapshot' ? `snapshot ${n.snapshotFile ?? ''}` : 'live'].filter(Boolean).join(' · ')))

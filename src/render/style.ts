@@ -1,4 +1,4 @@
-/** Colour only for a terminal that wants it; pipes, CI and NO_COLOR get plain text (cli-table3 alone would colour pipes). */
+/** Colour only for a terminal that wants it; pipes, CI and NO_COLOR get plain text. Table cells are never coloured (src/render/text-table.ts). */
 export interface Style {
   bold(s: string): string
   dim(s: string): string

@@ -2,6 +2,7 @@ import {Box, Text, renderToString} from 'ink'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {hex} from '../model/mark.js'
 import type {PathStep, Tuple} from '../model/path.js'
+import {printableReport} from '../util/printable.js'
 
 const tupleText = (t: Tuple) => `${t.proto} ${t.src}${t.sport ? `:${t.sport}` : ''} → ${t.dst}${t.dport ? `:${t.dport}` : ''}`
 
@@ -81,7 +82,10 @@ function Trace({r}: {r: TraceReport}) {
   )
 }
 
-/** The path as a numbered tree, grouped by node; one string, identical in a terminal, a pipe and CI. */
+/**
+ * The path as a numbered tree, grouped by node; one string, identical in a terminal, a pipe and CI.
+ * Rules, device and node names come from the node or a snapshot: every string is made printable first.
+ */
 export function renderTraceTree(r: TraceReport, columns = 120): string {
-  return renderToString(<Trace r={r} />, {columns})
+  return renderToString(<Trace r={printableReport(r)} />, {columns})
 }

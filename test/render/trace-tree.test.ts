@@ -1,0 +1,27 @@
+import {describe, expect, it} from 'vitest'
+import {renderTraceTree} from '../../src/render/trace-tree.js'
+import {hostile, TERMINAL_CONTROL} from './hostile.js'
+import {traceReport} from './trace-report.js'
+
+describe('renderTraceTree with names from a hostile node', () => {
+  it('shows control characters in node names, devices, rules, details and warnings as visible escapes', () => {
+    const r = traceReport(hostile)
+    const text = renderTraceTree(r, 400)
+    expect(text).not.toMatch(TERMINAL_CONTROL)
+    expect(text).not.toContain('\t')
+    const shown = (what: string) => `${what}\\x1b]0;owned\\x07\\x1b[2J\\x1b[H\\x00\\u202e\\x9b31m\\x7f\\x0d\\x0a\\x09end`
+    for (const what of ['node-a', 'host-a', 'lxc1', 'bpf_lxc.o: from-container', 'cilium_ipcache: 10.42.0.51/32', 'branch', '-A KUBE-FORWARD -m comment --comment "x"', 'delivered to pod', 'unseen thing', 'bpftool said']) {
+      expect(text).toContain(shown(what))
+    }
+    expect(r.nodes[0]!.label).toBe(hostile('node-a')) // --json keeps the true string
+  })
+
+  it('renders a 72,000-character rule in well under 2 s, shortened with its length', () => {
+    const r = traceReport((s) => s)
+    r.steps[1]!.rules![0]!.raw = `-A X ${'r'.repeat(72_000)}`
+    const t0 = performance.now()
+    const text = renderTraceTree(r, 120)
+    expect(performance.now() - t0).toBeLessThan(2000)
+    expect(text).toContain('(72,005 chars)')
+  })
+})
