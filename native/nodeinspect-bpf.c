@@ -477,7 +477,7 @@ static int cmd_tcx_attach(int argc, char **argv)
  * the rtnetlink socket: a netlink socket belongs to the netns of the task that created it (sock_net() is set at
  * socket(2) time, net/netlink/af_netlink.c), so one socket per namespace. Then RTM_GETLINK, RTM_GETADDR and
  * RTM_GETROUTE dumps (rtnetlink(7)). A stale /run/netns entry (the namespace is gone and the name is a plain
- * tmpfs file, or an unmounted bind point) fails the nsfs check; a namespace that cannot be entered gives one
+ * file, or an unmounted bind point) fails the nsfs check; a namespace that cannot be entered gives one
  * error object and the next name is tried. setns(2) with CLONE_NEWNET needs CAP_SYS_ADMIN both in the caller's
  * user namespace and in the one owning the target (netns_install(), net/core/net_namespace.c): EPERM for one
  * name means EPERM for every other, so the first EPERM ends the walk, reported once.
@@ -638,8 +638,7 @@ static int on_link(const struct nlmsghdr *h, struct ns_dump *d)
 		}
 		}
 	}
-	l->af = open_memstream(&l->addrs, &l->addrs_len);
-	return l->af ? 0 : ENOMEM;
+	return 0;
 }
 
 static const char *scope_name(unsigned int s, char *buf, size_t size)
@@ -678,6 +677,9 @@ static int on_addr(const struct nlmsghdr *h, struct ns_dump *d)
 	l = link_by_index(d, (int)ifa->ifa_index);
 	if (!local || !l || !inet_ntop(ifa->ifa_family, local, text, sizeof(text)))
 		return 0;
+	/* Opened here, once the link dump is over: open_memstream keeps pointers into d->links, which on_link reallocs. */
+	if (!l->af && !(l->af = open_memstream(&l->addrs, &l->addrs_len)))
+		return ENOMEM;
 	fprintf(l->af, "%s{\"family\":\"%s\",\"local\":\"%s\",\"prefixlen\":%u,\"scope\":\"%s\"}", l->naddrs++ ? "," : "",
 		ifa->ifa_family == AF_INET ? "inet" : "inet6", text, ifa->ifa_prefixlen,
 		scope_name(ifa->ifa_scope, sbuf, sizeof(sbuf)));
@@ -790,9 +792,19 @@ static int on_route(const struct nlmsghdr *h, struct ns_dump *d)
 		fprintf(f, ",\"prefsrc\":\"%s\"", text);
 	if (has_metric)
 		fprintf(f, ",\"metric\":%u", metric);
+	/* Next-hop flags as iproute2 names them (ip/iproute.c print_rt_flags). */
 	fputs(",\"flags\":[", f);
-	if (rtm->rtm_flags & RTNH_F_ONLINK)
-		fputs("\"onlink\"", f);
+	{
+		static const struct {
+			unsigned int bit;
+			const char *name;
+		} rt_flags[] = {{RTNH_F_DEAD, "dead"}, {RTNH_F_ONLINK, "onlink"}, {RTNH_F_PERVASIVE, "pervasive"},
+				{RTNH_F_LINKDOWN, "linkdown"}};
+		int nfl = 0;
+		for (size_t i = 0; i < sizeof(rt_flags) / sizeof(rt_flags[0]); i++)
+			if (rtm->rtm_flags & rt_flags[i].bit)
+				fprintf(f, "%s\"%s\"", nfl++ ? "," : "", rt_flags[i].name);
+	}
 	fputc(']', f);
 	if (mp) {
 		/* ECMP: each next hop is a struct rtnexthop followed by its own attributes (RTA_GATEWAY). */
@@ -904,8 +916,9 @@ static void print_link(FILE *f, struct ns_dump *d, struct ns_link *l, int first)
 		}
 		fputc('}', f);
 	}
-	fflush(l->af);
-	fprintf(f, ",\"addr_info\":[%.*s]}", (int)l->addrs_len, l->addrs ? l->addrs : "");
+	if (l->af)
+		fflush(l->af);
+	fprintf(f, ",\"addr_info\":[%.*s]}", l->af ? (int)l->addrs_len : 0, l->addrs ? l->addrs : "");
 }
 
 static void free_dump(struct ns_dump *d)
@@ -1023,7 +1036,7 @@ static int cmd_netns_dump(int argc, char **argv)
 			continue;
 		}
 		if (fstatfs(fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) {
-			/* The bind mount is gone: what is left is the mount point, a plain file of /run's tmpfs. */
+			/* The bind mount is gone: what is left is the mount point, a plain file on /run's own filesystem. */
 			snprintf(msg, sizeof(msg), "%s is not a namespace (stale: its bind mount is gone, f_type 0x%lx)", path,
 				 (unsigned long)sfs.f_type);
 			netns_error(&first, name, EINVAL, "stale", msg);
