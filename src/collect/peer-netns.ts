@@ -94,7 +94,7 @@ async function fallback(src: Source, names: string[], facts: PeerNetnsFacts, war
     warnings.push({
       probe,
       kind: 'missing-binary',
-      message: `the nodeinspect-bpf helper is not built (npm run build needs gcc): read ${live.length} peer namespace${live.length === 1 ? '' : 's'} with one \`ip -n NAME\` each, ${live.length} process${live.length === 1 ? '' : 'es'} instead of 1`,
+      message: `the nodeinspect-bpf helper is not built (npm run build needs gcc): read ${live.length} peer namespace${live.length === 1 ? '' : 's'} with one \`ip -n NAME\` each (${live.length} process${live.length === 1 ? '' : 'es'}; the helper reads them all in one)`,
     })
   const outs: RawOutput[] = []
   for (let i = 0; i < live.length; i += FALLBACK_PARALLEL) outs.push(...(await Promise.all(live.slice(i, i + FALLBACK_PARALLEL).map((n) => collectIpNetnsBatch(src, n)))))
