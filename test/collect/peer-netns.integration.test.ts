@@ -111,7 +111,7 @@ describe.skipIf(!!skip)('trace and snapshot read only the node’s peer namespac
     const deliver = rep.steps.find((s) => s.kind === 'deliver')
     expect(deliver?.where.inPod).toBe(PODS[1])
     expect(deliver?.details).toContain(`${podIp(1)} is an address of that netns (its own addresses, read inside it)`)
-  })
+  }, 120_000)
 
   it('without CAP_SYS_ADMIN, inside the node: one warning, and it finishes', () => {
     const r = run(['nsenter', `--net=/run/netns/${NODE}`, '--', ...NOBODY, ...CLI, 'trace', podIp(0), `${podIp(1)}:80`, '--json'])
@@ -122,14 +122,14 @@ describe.skipIf(!!skip)('trace and snapshot read only the node’s peer namespac
     expect(perm[0]!.message).toMatch(/\(3 namespaces not read: setns .*Operation not permitted/)
     // ip -all netns exec ran for 605 s here; the bound only guards against a hang on a busy machine.
     expect(r.ms).toBeLessThan(60_000)
-  })
+  }, 120_000)
 
   it('without CAP_SYS_ADMIN, on the host with named namespaces around: it finishes', () => {
     const r = run([...NOBODY, ...CLI, 'trace', '10.255.0.1', '10.255.0.2:80', '--json'])
     expect(r.status, r.stderr).toBe(0)
     expect((JSON.parse(r.stdout) as TraceReport).outcome).toBeDefined()
     expect(r.ms).toBeLessThan(60_000)
-  })
+  }, 120_000)
 
   it('stale /run/netns entries: as many processes as without them, and about the same time', () => {
     const c = countingPath(tmp)
@@ -162,5 +162,5 @@ describe.skipIf(!!skip)('trace and snapshot read only the node’s peer namespac
     const rep = JSON.parse(stale.stdout) as TraceReport
     expect(rep.warnings.filter((w) => /stale/.test(w.message))).toEqual([])
     expect(rep.steps[0]!.where.inPod).toBe(PODS[0])
-  })
+  }, 300_000)
 })
