@@ -11,6 +11,9 @@
  *   nodeinspect-bpf tcx-attach --prog-pin PATH --dev NAME --dir ingress|egress --link-pin PATH
  *                              [--before-prog-id N | --after-prog-id N | --first | --last]
  *       BPF_OBJ_GET + BPF_LINK_CREATE(BPF_TCX_*) + BPF_OBJ_PIN of the link; prints one JSON object.
+ *   nodeinspect-bpf netns-dump NAME...
+ *       For each named netns (/run/netns/NAME): setns into it and dump its links, addresses and routes over
+ *       rtnetlink; one JSON object for all of them, with an error object for a namespace that cannot be read.
  *   nodeinspect-bpf version
  *
  * It uses no libbpf: the attr layouts are written out below because Debian's 6.1 UAPI headers lack tcx.
@@ -18,14 +21,25 @@
  * stdout, exit 1 (exit 2 for a usage error).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define HELPER_NAME "nodeinspect-bpf"
@@ -453,17 +467,628 @@ static int cmd_tcx_attach(int argc, char **argv)
 	return 0;
 }
 
+/* ---- netns-dump ----------------------------------------------------------------------------- */
+
+/*
+ * netns-dump NAME...: the links, addresses and routes of the named network namespaces, in ONE process.
+ *
+ * For each NAME: open /run/netns/NAME, check that it is an nsfs file (a live namespace bind-mounted there by
+ * `ip netns add`; fs/nsfs.c, NSFS_MAGIC in include/uapi/linux/magic.h), setns(fd, CLONE_NEWNET), and only then open
+ * the rtnetlink socket: a netlink socket belongs to the netns of the task that created it (sock_net() is set at
+ * socket(2) time, net/netlink/af_netlink.c), so one socket per namespace. Then RTM_GETLINK, RTM_GETADDR and
+ * RTM_GETROUTE dumps (rtnetlink(7)). A stale /run/netns entry (the namespace is gone and the name is a plain
+ * file, or an unmounted bind point) fails the nsfs check; a namespace that cannot be entered gives one
+ * error object and the next name is tried. setns(2) with CLONE_NEWNET needs CAP_SYS_ADMIN both in the caller's
+ * user namespace and in the one owning the target (netns_install(), net/core/net_namespace.c): EPERM for one
+ * name means EPERM for every other, so the first EPERM ends the walk, reported once.
+ *
+ * Keys follow `ip -j -d addr show` and `ip -j route show` (iproute2) so the same parsers read them.
+ */
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673 /* include/uapi/linux/magic.h */
+#endif
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
+#ifndef IFF_DORMANT
+#define IFF_DORMANT 0x20000
+#endif
+#ifndef IFF_ECHO
+#define IFF_ECHO 0x40000
+#endif
+
+#define NL_BUF (256 * 1024)
+
+struct ns_link {
+	int ifindex;
+	char name[IFNAMSIZ + 1];
+	unsigned int flags;
+	unsigned short type;
+	int mtu;
+	int operstate;                /* -1: absent */
+	unsigned char mac[32];
+	int maclen;
+	int link;                     /* IFLA_LINK, 0: absent */
+	int has_nsid;
+	int nsid;                     /* IFLA_LINK_NETNSID */
+	int master;
+	char kind[32];
+	char slave_kind[32];
+	char *addrs;                  /* JSON objects, comma-separated */
+	size_t addrs_len;
+	FILE *af;
+	int naddrs;
+};
+
+struct ns_dump {
+	struct ns_link *links;
+	size_t nlinks;
+	FILE *out;                    /* this namespace's JSON, written only if every dump succeeded */
+	int nroutes;
+	int family;                   /* the family of the route dump going on */
+};
+
+static unsigned char nl_buf[NL_BUF];
+
+/* One dump: send the request, read until NLMSG_DONE. Returns 0 or a positive errno. */
+static int nl_dump(int fd, uint16_t type, const void *body, size_t body_len, uint32_t seq,
+		   int (*cb)(const struct nlmsghdr *, struct ns_dump *), struct ns_dump *d, int *interrupted)
+{
+	struct {
+		struct nlmsghdr nh;
+		unsigned char body[64];
+	} req;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(body_len);
+	req.nh.nlmsg_type = type;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_seq = seq;
+	memcpy(req.body, body, body_len);
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return errno;
+	for (;;) {
+		struct iovec iov = {.iov_base = nl_buf, .iov_len = sizeof(nl_buf)};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t n = recvmsg(fd, &msg, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? ETIMEDOUT : errno;
+		}
+		if (msg.msg_flags & MSG_TRUNC)
+			return EMSGSIZE;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)nl_buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != seq)
+				continue;
+			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+				*interrupted = 1;
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				return e->error ? -e->error : 0;
+			}
+			int r = cb(h, d);
+			if (r)
+				return r;
+		}
+	}
+}
+
+static struct ns_link *link_by_index(struct ns_dump *d, int ifindex)
+{
+	for (size_t i = 0; i < d->nlinks; i++)
+		if (d->links[i].ifindex == ifindex)
+			return &d->links[i];
+	return NULL;
+}
+
+static void attr_string(char *dst, size_t size, const struct rtattr *a)
+{
+	size_t n = RTA_PAYLOAD(a);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, RTA_DATA(a), n);
+	dst[n] = '\0';
+}
+
+static int on_link(const struct nlmsghdr *h, struct ns_dump *d)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(h);
+	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	struct ns_link *l;
+
+	if (h->nlmsg_type != RTM_NEWLINK || len < 0)
+		return 0;
+	d->links = realloc(d->links, (d->nlinks + 1) * sizeof(*d->links));
+	if (!d->links)
+		return ENOMEM;
+	l = &d->links[d->nlinks++];
+	memset(l, 0, sizeof(*l));
+	l->ifindex = ifi->ifi_index;
+	l->flags = ifi->ifi_flags;
+	l->type = ifi->ifi_type;
+	l->operstate = -1;
+	for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		switch (a->rta_type) {
+		case IFLA_IFNAME: attr_string(l->name, sizeof(l->name), a); break;
+		case IFLA_MTU: l->mtu = *(const int *)RTA_DATA(a); break;
+		case IFLA_OPERSTATE: l->operstate = *(const unsigned char *)RTA_DATA(a); break;
+		case IFLA_LINK: l->link = *(const int *)RTA_DATA(a); break;
+		case IFLA_LINK_NETNSID: l->has_nsid = 1, l->nsid = *(const int *)RTA_DATA(a); break;
+		case IFLA_MASTER: l->master = *(const int *)RTA_DATA(a); break;
+		case IFLA_ADDRESS:
+			l->maclen = RTA_PAYLOAD(a) > sizeof(l->mac) ? (int)sizeof(l->mac) : (int)RTA_PAYLOAD(a);
+			memcpy(l->mac, RTA_DATA(a), (size_t)l->maclen);
+			break;
+		case IFLA_LINKINFO: {
+			int ilen = (int)RTA_PAYLOAD(a);
+			for (const struct rtattr *i = RTA_DATA(a); RTA_OK(i, ilen); i = RTA_NEXT(i, ilen)) {
+				if (i->rta_type == IFLA_INFO_KIND)
+					attr_string(l->kind, sizeof(l->kind), i);
+				else if (i->rta_type == IFLA_INFO_SLAVE_KIND)
+					attr_string(l->slave_kind, sizeof(l->slave_kind), i);
+			}
+			break;
+		}
+		}
+	}
+	return 0;
+}
+
+static const char *scope_name(unsigned int s, char *buf, size_t size)
+{
+	/* iproute2's names (lib/rt_names.c rtnl_rtscope_n2a). */
+	switch (s) {
+	case RT_SCOPE_UNIVERSE: return "global";
+	case RT_SCOPE_SITE: return "site";
+	case RT_SCOPE_LINK: return "link";
+	case RT_SCOPE_HOST: return "host";
+	case RT_SCOPE_NOWHERE: return "nowhere";
+	}
+	snprintf(buf, size, "%u", s);
+	return buf;
+}
+
+static int on_addr(const struct nlmsghdr *h, struct ns_dump *d)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa));
+	const void *local = NULL, *address = NULL;
+	char text[INET6_ADDRSTRLEN], sbuf[16];
+	struct ns_link *l;
+
+	if (h->nlmsg_type != RTM_NEWADDR || len < 0 || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+		return 0;
+	for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFA_LOCAL)
+			local = RTA_DATA(a);
+		else if (a->rta_type == IFA_ADDRESS)
+			address = RTA_DATA(a);
+	}
+	/* IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on point-to-point links, and the only one for IPv6. */
+	if (!local)
+		local = address;
+	l = link_by_index(d, (int)ifa->ifa_index);
+	if (!local || !l || !inet_ntop(ifa->ifa_family, local, text, sizeof(text)))
+		return 0;
+	/* Opened here, once the link dump is over: open_memstream keeps pointers into d->links, which on_link reallocs. */
+	if (!l->af && !(l->af = open_memstream(&l->addrs, &l->addrs_len)))
+		return ENOMEM;
+	fprintf(l->af, "%s{\"family\":\"%s\",\"local\":\"%s\",\"prefixlen\":%u,\"scope\":\"%s\"}", l->naddrs++ ? "," : "",
+		ifa->ifa_family == AF_INET ? "inet" : "inet6", text, ifa->ifa_prefixlen,
+		scope_name(ifa->ifa_scope, sbuf, sizeof(sbuf)));
+	return 0;
+}
+
+static void print_name_or_number(FILE *f, const char *key, const char *name, unsigned int n)
+{
+	if (name)
+		fprintf(f, ",\"%s\":\"%s\"", key, name);
+	else
+		fprintf(f, ",\"%s\":\"%u\"", key, n);
+}
+
+static const char *table_name(unsigned int t)
+{
+	switch (t) {
+	case RT_TABLE_MAIN: return "main";
+	case RT_TABLE_LOCAL: return "local";
+	case RT_TABLE_DEFAULT: return "default";
+	}
+	return NULL;
+}
+
+static const char *route_type_name(unsigned int t)
+{
+	static const char *const names[] = {"unspec", "unicast", "local", "broadcast", "anycast", "multicast",
+					    "blackhole", "unreachable", "prohibit", "throw", "nat", "xresolve"};
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : NULL;
+}
+
+static const char *protocol_name(unsigned int p)
+{
+	/* include/uapi/linux/rtnetlink.h RTPROT_*, named as iproute2's /etc/iproute2/rt_protos. */
+	switch (p) {
+	case RTPROT_UNSPEC: return "unspec";
+	case RTPROT_REDIRECT: return "redirect";
+	case RTPROT_KERNEL: return "kernel";
+	case RTPROT_BOOT: return "boot";
+	case RTPROT_STATIC: return "static";
+	case RTPROT_RA: return "ra";
+	case RTPROT_DHCP: return "dhcp";
+	case RTPROT_BIRD: return "bird";
+	case RTPROT_BGP: return "bgp";
+	case RTPROT_ISIS: return "isis";
+	case RTPROT_OSPF: return "ospf";
+	case RTPROT_RIP: return "rip";
+	case RTPROT_EIGRP: return "eigrp";
+	}
+	return NULL;
+}
+
+static void print_dev(FILE *f, const char *key, struct ns_dump *d, int ifindex)
+{
+	struct ns_link *l = link_by_index(d, ifindex);
+
+	if (l) {
+		fprintf(f, ",\"%s\":", key);
+		json_string(f, l->name);
+	} else {
+		fprintf(f, ",\"%s\":\"if%d\"", key, ifindex);
+	}
+}
+
+static int on_route(const struct nlmsghdr *h, struct ns_dump *d)
+{
+	const struct rtmsg *rtm = NLMSG_DATA(h);
+	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*rtm));
+	const void *dst = NULL, *gw = NULL, *prefsrc = NULL;
+	const struct rtattr *mp = NULL;
+	unsigned int table = rtm->rtm_table, metric = 0;
+	int oif = 0, has_metric = 0;
+	char text[INET6_ADDRSTRLEN];
+	FILE *f = d->out;
+
+	if (h->nlmsg_type != RTM_NEWROUTE || len < 0 || rtm->rtm_family != d->family)
+		return 0;
+	/* Cloned (cache) entries are not routes: `ip route show` leaves them out too. */
+	if (rtm->rtm_flags & RTM_F_CLONED)
+		return 0;
+	for (const struct rtattr *a = RTM_RTA(rtm); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		switch (a->rta_type) {
+		case RTA_DST: dst = RTA_DATA(a); break;
+		case RTA_GATEWAY: gw = RTA_DATA(a); break;
+		case RTA_PREFSRC: prefsrc = RTA_DATA(a); break;
+		case RTA_OIF: oif = *(const int *)RTA_DATA(a); break;
+		case RTA_TABLE: table = *(const unsigned int *)RTA_DATA(a); break;
+		case RTA_PRIORITY: metric = *(const unsigned int *)RTA_DATA(a), has_metric = 1; break;
+		case RTA_MULTIPATH: mp = a; break;
+		}
+	}
+	fprintf(f, "%s{\"family\":\"%s\",\"dst\":", d->nroutes++ ? "," : "", rtm->rtm_family == AF_INET ? "inet" : "inet6");
+	/* As iproute2 prints it: "default", a host route without its /32 or /128, else PREFIX/LEN. */
+	if (!dst)
+		fputs(rtm->rtm_dst_len == 0 ? "\"default\"" : "\"?\"", f);
+	else if (inet_ntop(rtm->rtm_family, dst, text, sizeof(text)))
+		fprintf(f, rtm->rtm_dst_len == (rtm->rtm_family == AF_INET ? 32 : 128) ? "\"%s\"" : "\"%s/%u\"", text, rtm->rtm_dst_len);
+	print_name_or_number(f, "type", route_type_name(rtm->rtm_type), rtm->rtm_type);
+	print_name_or_number(f, "table", table_name(table), table);
+	print_name_or_number(f, "protocol", protocol_name(rtm->rtm_protocol), rtm->rtm_protocol);
+	if (rtm->rtm_scope != RT_SCOPE_UNIVERSE) {
+		char sbuf[16];
+		fprintf(f, ",\"scope\":\"%s\"", scope_name(rtm->rtm_scope, sbuf, sizeof(sbuf)));
+	}
+	if (gw && inet_ntop(rtm->rtm_family, gw, text, sizeof(text)))
+		fprintf(f, ",\"gateway\":\"%s\"", text);
+	if (oif)
+		print_dev(f, "dev", d, oif);
+	if (prefsrc && inet_ntop(rtm->rtm_family, prefsrc, text, sizeof(text)))
+		fprintf(f, ",\"prefsrc\":\"%s\"", text);
+	if (has_metric)
+		fprintf(f, ",\"metric\":%u", metric);
+	/* Next-hop flags as iproute2 names them (ip/iproute.c print_rt_flags). */
+	fputs(",\"flags\":[", f);
+	{
+		static const struct {
+			unsigned int bit;
+			const char *name;
+		} rt_flags[] = {{RTNH_F_DEAD, "dead"}, {RTNH_F_ONLINK, "onlink"}, {RTNH_F_PERVASIVE, "pervasive"},
+				{RTNH_F_LINKDOWN, "linkdown"}};
+		int nfl = 0;
+		for (size_t i = 0; i < sizeof(rt_flags) / sizeof(rt_flags[0]); i++)
+			if (rtm->rtm_flags & rt_flags[i].bit)
+				fprintf(f, "%s\"%s\"", nfl++ ? "," : "", rt_flags[i].name);
+	}
+	fputc(']', f);
+	if (mp) {
+		/* ECMP: each next hop is a struct rtnexthop followed by its own attributes (RTA_GATEWAY). */
+		int mlen = (int)RTA_PAYLOAD(mp), first = 1;
+		fputs(",\"nexthops\":[", f);
+		for (const struct rtnexthop *nh = RTA_DATA(mp); mlen >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= mlen;
+		     mlen -= NLMSG_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
+			int alen = nh->rtnh_len - (int)sizeof(*nh);
+			fprintf(f, "%s{\"weight\":%u", first ? "" : ",", nh->rtnh_hops + 1);
+			print_dev(f, "dev", d, nh->rtnh_ifindex);
+			for (const struct rtattr *a = RTNH_DATA(nh); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+				if (a->rta_type == RTA_GATEWAY && inet_ntop(rtm->rtm_family, RTA_DATA(a), text, sizeof(text)))
+					fprintf(f, ",\"gateway\":\"%s\"", text);
+			fputc('}', f);
+			first = 0;
+		}
+		fputc(']', f);
+	}
+	fputc('}', f);
+	return 0;
+}
+
+static const char *link_type_name(unsigned short t, char *buf, size_t size)
+{
+	/* iproute2's names for the ARPHRD_* values whose kind matters (lib/ll_types.c). */
+	switch (t) {
+	case ARPHRD_ETHER: return "ether";
+	case ARPHRD_LOOPBACK: return "loopback";
+	case ARPHRD_NONE: return "none";
+	case ARPHRD_TUNNEL: return "ipip";
+	case ARPHRD_SIT: return "sit";
+	case ARPHRD_IPGRE: return "gre";
+	case ARPHRD_TUNNEL6: return "tunnel6";
+	}
+	snprintf(buf, size, "[%u]", t);
+	return buf;
+}
+
+static void print_link(FILE *f, struct ns_dump *d, struct ns_link *l, int first)
+{
+	/* The order iproute2 prints them in (ip/ipaddress.c print_link_flags). */
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} flag_names[] = {
+		{IFF_LOOPBACK, "LOOPBACK"}, {IFF_BROADCAST, "BROADCAST"}, {IFF_POINTOPOINT, "POINTOPOINT"},
+		{IFF_MULTICAST, "MULTICAST"}, {IFF_NOARP, "NOARP"}, {IFF_ALLMULTI, "ALLMULTI"}, {IFF_PROMISC, "PROMISC"},
+		{IFF_MASTER, "MASTER"}, {IFF_SLAVE, "SLAVE"}, {IFF_DEBUG, "DEBUG"}, {IFF_DYNAMIC, "DYNAMIC"},
+		{IFF_AUTOMEDIA, "AUTOMEDIA"}, {IFF_PORTSEL, "PORTSEL"}, {IFF_NOTRAILERS, "NOTRAILERS"}, {IFF_UP, "UP"},
+		{IFF_LOWER_UP, "LOWER_UP"}, {IFF_DORMANT, "DORMANT"}, {IFF_ECHO, "ECHO"},
+	};
+	static const char *const operstates[] = {"UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"};
+	char tbuf[16];
+	int nf = 0;
+
+	fprintf(f, "%s{\"ifindex\":%d,\"ifname\":", first ? "" : ",", l->ifindex);
+	json_string(f, l->name);
+	fputs(",\"flags\":[", f);
+	if ((l->flags & IFF_UP) && !(l->flags & IFF_RUNNING))
+		fputs(nf++ ? ",\"NO-CARRIER\"" : "\"NO-CARRIER\"", f);
+	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (l->flags & flag_names[i].bit)
+			fprintf(f, "%s\"%s\"", nf++ ? "," : "", flag_names[i].name);
+	fputc(']', f);
+	if (l->mtu)
+		fprintf(f, ",\"mtu\":%d", l->mtu);
+	if (l->operstate >= 0 && l->operstate < (int)(sizeof(operstates) / sizeof(operstates[0])))
+		fprintf(f, ",\"operstate\":\"%s\"", operstates[l->operstate]);
+	fprintf(f, ",\"link_type\":\"%s\"", link_type_name(l->type, tbuf, sizeof(tbuf)));
+	if (l->maclen > 0) {
+		fputs(",\"address\":\"", f);
+		for (int i = 0; i < l->maclen; i++)
+			fprintf(f, "%s%02x", i ? ":" : "", l->mac[i]);
+		fputc('"', f);
+	}
+	if (l->master) {
+		struct ns_link *m = link_by_index(d, l->master);
+		if (m) {
+			fputs(",\"master\":", f);
+			json_string(f, m->name);
+		}
+	}
+	/*
+	 * As `ip -j -d` shows a peer (DEPS.md 4.6): in another netns, link_index plus link_netnsid (the nsid as seen from
+	 * this netns); in the same netns, the peer's name as "link".
+	 */
+	if (l->has_nsid) {
+		if (l->link)
+			fprintf(f, ",\"link_index\":%d", l->link);
+		fprintf(f, ",\"link_netnsid\":%d", l->nsid);
+	} else if (l->link && l->link != l->ifindex) {
+		struct ns_link *p = link_by_index(d, l->link);
+		if (p) {
+			fputs(",\"link\":", f);
+			json_string(f, p->name);
+		} else {
+			fprintf(f, ",\"link_index\":%d", l->link);
+		}
+	}
+	if (l->kind[0] || l->slave_kind[0]) {
+		fputs(",\"linkinfo\":{", f);
+		if (l->kind[0]) {
+			fputs("\"info_kind\":", f);
+			json_string(f, l->kind);
+		}
+		if (l->slave_kind[0]) {
+			fputs(l->kind[0] ? ",\"info_slave_kind\":" : "\"info_slave_kind\":", f);
+			json_string(f, l->slave_kind);
+		}
+		fputc('}', f);
+	}
+	if (l->af)
+		fflush(l->af);
+	fprintf(f, ",\"addr_info\":[%.*s]}", l->af ? (int)l->addrs_len : 0, l->addrs ? l->addrs : "");
+}
+
+static void free_dump(struct ns_dump *d)
+{
+	for (size_t i = 0; i < d->nlinks; i++) {
+		if (d->links[i].af)
+			fclose(d->links[i].af);
+		free(d->links[i].addrs);
+	}
+	free(d->links);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Links, then addresses (attached to their link), then IPv4 and IPv6 routes of every table. Returns 0 or an errno. */
+static int dump_current_netns(FILE *out, const char **what)
+{
+	struct ns_dump d = {0};
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct ifaddrmsg ifa = {.ifa_family = AF_UNSPEC};
+	struct rtmsg rtm;
+	struct timeval tv = {.tv_sec = 5};
+	char *body = NULL;
+	size_t blen = 0;
+	int fd, err = 0, interrupted = 0;
+	static const int families[] = {AF_INET, AF_INET6};
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0) {
+		*what = "socket(NETLINK_ROUTE)";
+		return errno;
+	}
+	/* Never wait forever on the kernel: a dump that stops answering is reported, not waited on. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	*what = "RTM_GETLINK";
+	err = nl_dump(fd, RTM_GETLINK, &ifi, sizeof(ifi), 1, on_link, &d, &interrupted);
+	if (!err) {
+		*what = "RTM_GETADDR";
+		err = nl_dump(fd, RTM_GETADDR, &ifa, sizeof(ifa), 2, on_addr, &d, &interrupted);
+	}
+	if (!err) {
+		d.out = open_memstream(&body, &blen);
+		if (!d.out)
+			err = ENOMEM;
+	}
+	if (!err) {
+		fputs(",\"links\":[", d.out);
+		for (size_t i = 0; i < d.nlinks; i++)
+			print_link(d.out, &d, &d.links[i], i == 0);
+		fputs("],\"routes\":[", d.out);
+		for (unsigned int i = 0; i < 2 && !err; i++) {
+			memset(&rtm, 0, sizeof(rtm));
+			rtm.rtm_family = (unsigned char)families[i];
+			d.family = families[i];
+			*what = i == 0 ? "RTM_GETROUTE (IPv4)" : "RTM_GETROUTE (IPv6)";
+			err = nl_dump(fd, RTM_GETROUTE, &rtm, sizeof(rtm), 3 + i, on_route, &d, &interrupted);
+			/* A kernel without IPv6 has no AF_INET6 routing: nothing to list, not an error. */
+			if (err == EAFNOSUPPORT && families[i] == AF_INET6)
+				err = 0;
+		}
+		fputc(']', d.out);
+		if (interrupted)
+			fputs(",\"dump_interrupted\":true", d.out);
+		fclose(d.out);
+	}
+	if (!err)
+		fwrite(body, 1, blen, out);
+	free(body);
+	free_dump(&d);
+	close(fd);
+	return err;
+}
+
+static int valid_netns_name(const char *s)
+{
+	/* A name under /run/netns (iproute2 refuses '/' and the dot entries): never a path. */
+	return *s && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '/') && strlen(s) < 256;
+}
+
+static void netns_error(int *first, const char *name, int err, const char *kind, const char *message)
+{
+	printf("%s{\"netns\":", *first ? "" : ",");
+	json_string(stdout, name);
+	printf(",\"error\":\"%s\",\"errno\":%d,\"message\":", kind, err);
+	json_string(stdout, message);
+	putchar('}');
+	*first = 0;
+}
+
+static int cmd_netns_dump(int argc, char **argv)
+{
+	int first = 1, stopped = 0, unread = 0;
+	char msg[512];
+
+	for (int i = 0; i < argc; i++)
+		if (!valid_netns_name(argv[i]))
+			fail(2, "netns-dump: '%s' is not a netns name (usage: netns-dump NAME...)", argv[i]);
+	printf("{\"helper\":\"%s\",\"version\":%d,\"netns\":[", HELPER_NAME, HELPER_VERSION);
+	for (int i = 0; i < argc; i++) {
+		const char *name = argv[i];
+		char path[300];
+		struct statfs sfs;
+		const char *what = "";
+		int fd, err;
+
+		if (stopped) {
+			unread++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "/run/netns/%s", name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err = errno;
+			snprintf(msg, sizeof(msg), "open %s: %s", path, strerror(err));
+			netns_error(&first, name, err, err == ENOENT ? "missing" : err == EACCES || err == EPERM ? "permission" : "open", msg);
+			continue;
+		}
+		if (fstatfs(fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) {
+			/* The bind mount is gone: what is left is the mount point, a plain file on /run's own filesystem. */
+			snprintf(msg, sizeof(msg), "%s is not a namespace (stale: its bind mount is gone, f_type 0x%lx)", path,
+				 (unsigned long)sfs.f_type);
+			netns_error(&first, name, EINVAL, "stale", msg);
+			close(fd);
+			continue;
+		}
+		if (setns(fd, CLONE_NEWNET) < 0) {
+			err = errno;
+			if (err == EPERM) {
+				snprintf(msg, sizeof(msg), "setns %s: %s (entering a network namespace needs CAP_SYS_ADMIN)", path, strerror(err));
+				netns_error(&first, name, err, "permission", msg);
+				stopped = 1;
+			} else {
+				/* EINVAL: an nsfs file of another namespace type (e.g. a mount or pid namespace bound there). */
+				snprintf(msg, sizeof(msg), "setns %s: %s%s", path, strerror(err), err == EINVAL ? " (not a network namespace)" : "");
+				netns_error(&first, name, err, err == EINVAL ? "stale" : "setns", msg);
+			}
+			close(fd);
+			continue;
+		}
+		close(fd);
+		printf("%s{\"netns\":", first ? "" : ",");
+		json_string(stdout, name);
+		err = dump_current_netns(stdout, &what);
+		if (err) {
+			snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err));
+			printf(",\"error\":\"netlink\",\"errno\":%d,\"message\":", err);
+			json_string(stdout, msg);
+		}
+		putchar('}');
+		first = 0;
+	}
+	printf("]");
+	if (stopped)
+		printf(",\"stopped\":{\"reason\":\"permission\",\"unread\":%d}", unread);
+	printf("}\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | version");
+		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | version");
 	if (!strcmp(argv[1], "query"))
 		return cmd_query(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "tcx-attach"))
 		return cmd_tcx_attach(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "netns-dump"))
+		return cmd_netns_dump(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("{\"helper\":\"%s\",\"version\":%d}\n", HELPER_NAME, HELPER_VERSION);
 		return 0;
 	}
-	fail(2, "unknown subcommand '%s' (query, tcx-attach, version)", argv[1]);
+	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, version)", argv[1]);
 }

@@ -7,11 +7,11 @@ import {collectBridgeFdb, parseBridgeFdbJson, type FdbEntry} from '../probes/bri
 import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
 import type {IpRule} from '../probes/ip-rule.js'
 import {collectIpsets, parseIpsetSave} from '../probes/ipset.js'
-import {collectAllNetnsAddresses, collectAllNetnsRoutes, parseAllNetnsAddresses, parseAllNetnsRoutes} from '../probes/ip-netns-all.js'
 import type {Route} from '../probes/ip-route.js'
 import {parseIptablesSave} from '../probes/iptables-save.js'
 import {collectNftChains} from '../probes/nft-ruleset.js'
 import {collectNativeNftTables} from './native-nft.js'
+import {collectPeerNetns} from './peer-netns.js'
 import type {Warning} from '../probes/parsed.js'
 import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layout.js'
 import type {RawOutput, Source, SourceMeta} from '../source/types.js'
@@ -34,11 +34,11 @@ export interface NodeFacts {
   /** Each program's helpers, tail calls and mark writes, from its instructions (absent: not dumped). */
   programs: Map<number, MarkAccessReport>
   markOffset?: number
-  /** Addresses of every named netns (pods), from one `ip -all netns exec`. */
+  /** Devices and addresses of the named namespaces at the other end of the node's veths (pods, a peer node). */
   netnsDevices: Map<string, Device[]>
   /** VXLAN forwarding entries (which VTEP each MAC goes to). */
   fdb: FdbEntry[]
-  /** Routes of every named netns: pods' own lookups, recomputed when replaying a snapshot. */
+  /** Routes of those namespaces: pods' own lookups, recomputed when replaying a snapshot. */
   netnsRoutes: Map<string, Route[]>
   /** ipset contents (`ipset save`); absent: -m set matches are unknown. */
   ipsets?: Map<string, {type: string; members: string[]}>
@@ -51,24 +51,28 @@ const CODE_TYPES = new Set(['sched_cls', 'sched_act', 'xdp'])
 /** Read one node for `trace`: hooks, every rule (in full, to evaluate them), routing, Cilium's maps, program code. */
 export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const warnings: Warning[] = []
-  const [hooks, xtOuts, chainsOut, rules, skb, allNs, fdbOut, allRoutes, ipsetOut] = await Promise.all([
-    collectHooksInputs(src),
+  // The peer namespaces are known once the links and nsids are: read them while the other probes still run.
+  const hooksP = collectHooksInputs(src)
+  const peerWarnings: Warning[] = []
+  const peersP = hooksP.then((h) => collectPeerNetns(src, h.devices, h.netnsNames, peerWarnings))
+  const [hooks, peers, xtOuts, chainsOut, rules, skb, fdbOut, ipsetOut] = await Promise.all([
+    hooksP,
+    peersP,
     collectXtDumps(src),
     collectNftChains(src),
     collectIpRulesBoth(src),
     collectSkBuffLayout(src),
-    collectAllNetnsAddresses(src),
     collectBridgeFdb(src),
-    collectAllNetnsRoutes(src),
     collectIpsets(src),
   ])
   const xt = parseXtDumps(xtOuts, warnings, parseIptablesSave)
   const nft = (await collectNativeNftTables(src, chainsOut, xt, warnings)) ?? []
   const ipRules = parseIpRulesBoth(rules, warnings)
   const markOffset = take('sk_buff layout (BTF)', skb, (o) => parseSkBuffLayoutJson(o.stdout), {} as {mark?: number}, warnings).mark
-  const netnsDevices = take('ip -all netns exec ip -j addr show', allNs, (o) => parseAllNetnsAddresses(o.stdout), new Map<string, Device[]>(), warnings)
   const fdb = fdbOut.failure === 'not-recorded' ? [] : take('bridge -j fdb show', fdbOut, (o) => parseBridgeFdbJson(o.stdout), [] as FdbEntry[], warnings)
-  const netnsRoutes = allRoutes.failure === 'not-recorded' ? new Map<string, Route[]>() : take('ip -all netns exec ip -j route show table all', allRoutes, (o) => parseAllNetnsRoutes(o.stdout), new Map<string, Route[]>(), warnings)
+  // Only the namespaces the node's own veths lead to, named by `ip netns list-id`: one helper process for all.
+  const {devices: netnsDevices, routes: netnsRoutes} = peers
+  warnings.push(...peerWarnings)
   // ipset missing or not recorded: matches on sets stay unknown (the evaluator says so).
   const ipsets = ipsetOut.failure ? undefined : take('ipset save', ipsetOut, (o) => parseIpsetSave(o.stdout), undefined as Map<string, {type: string; members: string[]}> | undefined, warnings)
   const attachments = mergeAttachments(hooks)

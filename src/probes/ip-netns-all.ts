@@ -1,20 +1,16 @@
 import type {Device} from '../model/hooks.js'
-import type {RawOutput, Source} from '../source/types.js'
 import {parseIpLinkJson} from './ip-link.js'
 import {parseIpRouteJson, type Route} from './ip-route.js'
 import {problem, type Parsed, type ParseProblem} from './parsed.js'
 
 /**
- * Every named netns's addresses in one process: `ip -all netns exec ip -j addr show` prints, per namespace,
- * `netns: NAME` and then that namespace's JSON. Used to find which pod owns an address (a pod's netns is the
- * peer of a host-side veth). One spawn from here; ip forks once per namespace.
+ * Replay only: snapshots taken by nodeinspect before the helper's `netns-dump` hold every named netns's addresses
+ * and routes as `ip -all netns exec ip -j addr show` printed them (`netns: NAME` and then that namespace's JSON).
+ * It is no longer run: iproute2 forks once per namespace and, for each one it cannot enter, doubles its processes
+ * (docs/netns.md); src/probes/netns-dump.ts reads only the namespaces needed, in one process.
  */
 export const IP_ALL_NETNS_ADDR_ARGV = ['ip', '-all', 'netns', 'exec', 'ip', '-j', 'addr', 'show'] as const
-/** Every named netns's routes (for pods' own route lookups when replaying a snapshot). */
 export const IP_ALL_NETNS_ROUTE_ARGV = ['ip', '-all', 'netns', 'exec', 'ip', '-j', 'route', 'show', 'table', 'all'] as const
-
-export const collectAllNetnsAddresses = (src: Source): Promise<RawOutput> => src.run({argv: IP_ALL_NETNS_ADDR_ARGV, timeoutMs: 30_000})
-export const collectAllNetnsRoutes = (src: Source): Promise<RawOutput> => src.run({argv: IP_ALL_NETNS_ROUTE_ARGV, timeoutMs: 30_000})
 
 /** Split `ip -all netns exec` output into each namespace's body, then parse each with `parse`. */
 function perNetns<T>(probe: string, text: string, parse: (body: string) => Parsed<T>): Parsed<Map<string, T>> {

@@ -70,6 +70,10 @@ async function runInternal(req: RunRequest): Promise<RawOutput> {
     if (r.exitCode !== 0) Object.assign(out, {failure: 'exit' as const, message: `${req.argv.join(' ')}: ${r.stderr.split('\n')[0]}`})
     return out
   }
+  if (req.argv[1] === 'netns-check') {
+    const {runNetnsCheck} = await import('../probes/netns-check.js')
+    return {...base, ...runNetnsCheck(req.argv.slice(2)), durationMs: Math.round(performance.now() - started)}
+  }
   return {...base, failure: 'spawn', message: `${req.argv.join(' ')}: unknown internal probe`, durationMs: 0}
 }
 

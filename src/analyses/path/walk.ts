@@ -382,7 +382,7 @@ export class PathWalker {
     const owns = podDevs?.some((d) => d.addresses.some((a) => a.local === pkt.tuple.dst))
     const ep = node.cilium.endpoints.find((e) => e.ifindex === dev.ifindex && e.ip === pkt.tuple.dst)
     const details = [ns ? `peer ifindex ${dev.peer?.ifindex ?? '?'} in netns ${ns}` : `peer ifindex ${dev.peer?.ifindex ?? '?'} in another netns`]
-    if (owns) details.push(`${pkt.tuple.dst} is an address of that netns (ip -all netns exec ip addr)`)
+    if (owns) details.push(`${pkt.tuple.dst} is an address of that netns (its own addresses, read inside it)`)
     if (ep) details.push(`cilium_lxc: ${ep.ip} is endpoint ${ep.endpointId} on ifindex ${ep.ifindex}`)
     const peerName = podDevs?.find((d) => d.ifindex === dev.peer?.ifindex)?.name ?? 'the peer device'
     this.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what: `delivered through ${dev.name} to ${peerName}${dev.peer?.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex})` : ''}${ns ? ` in netns ${ns}` : ''}: ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''}`, verdict: 'deliver', pkt, evidence: owns || ep ? 'kernel' : 'assumed', details})
