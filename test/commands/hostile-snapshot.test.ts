@@ -64,6 +64,7 @@ describe('a crafted snapshot cannot reach the terminal raw', () => {
     const r = cli(['hooks', '--snapshot', FILE, '--dev', `eth${EVIL.replace('\u0000', '')}`])
     expect(r.status).toBe(2)
     expectInert(r.stderr, 'stderr')
-    expect(r.stderr).toBe('nodeinspect: no device matches --dev "eth\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\u202e"\n')
+    // The user's value is quoted as a JSON string (quoteInput): controls come out as \u escapes, C1 and bidi by printable.
+    expect(r.stderr).toBe('nodeinspect: no device matches --dev "eth\\u001b]0;owned\\u0007\\u001b[2J\\x9b31m\\u202e"\n')
   })
 })
