@@ -25,12 +25,12 @@ it gives live.`
   static override flags = {
     output: Flags.string({char: 'o', description: 'file to write (default: standard output)'}),
     netns: Flags.string({description: 'record inside this named network namespace'}),
-    timeout: Flags.integer({description: 'per-tool timeout in milliseconds', min: 100, default: 60_000}),
+    timeout: Flags.integer({description: 'per-tool timeout in milliseconds, for every tool (default: 60000; slow dumps such as iptables-save get longer)', min: 100}),
   }
 
   async run(): Promise<SnapshotResult> {
     const {flags} = await this.parse(Snapshot)
-    const rec = new RecordingSource(new LiveSource({netns: flags.netns, timeoutMs: flags.timeout}))
+    const rec = new RecordingSource(new LiveSource({netns: flags.netns, timeoutMs: flags.timeout, defaultTimeoutMs: 60_000}))
     const [warnings, versions] = await Promise.all([collectEverything(rec), collectToolVersions(rec)])
     const {version} = this.config
     const snap = rec.toSnapshot({tools: parseToolVersions(versions), nodeinspectVersion: version})
