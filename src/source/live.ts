@@ -26,8 +26,10 @@ export function netnsPath(name: string): string {
  * Runs tools on this machine, in the host's netns or inside a named one. A netns is entered with
  * `nsenter --net=` rather than `ip netns exec`, which remounts /sys and hides bpffs (DEPS.md 4.9).
  *
- * A tool that timed out is not waited for again in the same source: its later runs (a second collection
- * phase, trace's route lookups) fail at once, so one hung tool costs one timeout, not one per phase.
+ * A tool that timed out without printing anything is taken for hung and not waited for again in the same
+ * source: its later runs (a second collection phase, trace's route lookups) fail at once, so one hung tool
+ * costs one timeout, not one per phase. One that printed was slow, not hung (a `bpftool prog dump xlated
+ * name X` over hundreds of programs): its other, smaller runs still run.
  */
 export class LiveSource implements Source {
   readonly meta: SourceMeta
@@ -36,7 +38,7 @@ export class LiveSource implements Source {
   private readonly timeoutMs?: number
   /** Without --timeout: for probes that ask for no timeout of their own. */
   private readonly defaultTimeoutMs: number
-  /** Tools (logical argv[0]) that timed out in this source, with the timeout they had. */
+  /** Tools (logical argv[0]) that timed out in this source printing nothing, with the timeout they had. */
   private readonly timedOut = new Map<string, number>()
   /** Set once `nsenter` itself was not found: then no tool can run in the netns. */
   private nsenterMissing = false
@@ -56,14 +58,14 @@ export class LiveSource implements Source {
     const cmd = commandLine(req.argv)
     if (this.nsenterMissing) return failFast(req, 'spawn', `${cmd}: ${this.nsenterMissingCause()}`)
     const earlier = this.timedOut.get(tool)
-    if (earlier !== undefined) return failFast(req, 'timeout', `${cmd}: skipped: ${tool} timed out earlier in this run (after ${earlier} milliseconds)`)
+    if (earlier !== undefined) return failFast(req, 'timeout', `${cmd}: skipped: ${tool} timed out earlier in this run (after ${earlier} milliseconds, printing nothing)`)
     const file = tool === BPF_HELPER ? bpfHelperPath() : tool
     const spec = this.nsPath
       ? {file: 'nsenter', args: [`--net=${this.nsPath}`, '--', file, ...rest]}
       : {file, args: rest}
     const timeoutMs = this.timeoutMs ?? req.timeoutMs ?? this.defaultTimeoutMs
     const out = await runCommand({...spec, logicalArgv: req.argv, input: req.input, timeoutMs, okExitCodes: req.okExitCodes})
-    if (out.failure === 'timeout') this.timedOut.set(tool, timeoutMs)
+    if (out.failure === 'timeout' && out.stdout === '' && out.stderr === '') this.timedOut.set(tool, timeoutMs)
     if (this.nsPath && out.failure === 'missing-binary') {
       // The spawn of nsenter itself failed (ENOENT): the tool was never looked for, so do not call it missing.
       this.nsenterMissing = true

@@ -163,11 +163,23 @@ describe('LiveSource: one hung tool costs one timeout', () => {
       const t0 = performance.now()
       const second = await src.run({argv: ['hung-tool', 'dump'], input: 'x\n'})
       expect(performance.now() - t0).toBeLessThan(100)
-      expect(second).toMatchObject({failure: 'timeout', input: 'x\n', message: 'hung-tool dump: skipped: hung-tool timed out earlier in this run (after 300 milliseconds)'})
+      expect(second).toMatchObject({failure: 'timeout', input: 'x\n', message: 'hung-tool dump: skipped: hung-tool timed out earlier in this run (after 300 milliseconds, printing nothing)'})
       // Another tool still runs.
       expect((await src.run({argv: ['true']})).failure).toBeUndefined()
     })
     expect(logged(log, 'group')).toHaveLength(1)
+  })
+
+  it('a tool that printed before its timeout was slow, not hung: it still runs again', async () => {
+    const {dir, log} = fakeTools({'slow-tool': `echo '[{"id": 1'\n${HUNG_WRAPPER}`})
+    await withPath(dir, async () => {
+      const src = new LiveSource({timeoutMs: 300})
+      const first = await src.run({argv: ['slow-tool', 'name', 'x']})
+      expect(first).toMatchObject({failure: 'timeout', stdout: '[{"id": 1\n'})
+      const second = await src.run({argv: ['slow-tool', 'id', '1']})
+      expect(second.message).toBe('slow-tool id 1: timed out after 300 milliseconds')
+    })
+    expect(logged(log, 'group')).toHaveLength(2)
   })
 })
 
@@ -206,7 +218,7 @@ describe.skipIf(skip !== undefined)('live, in a throwaway netns', () => {
     const messages = facts.warnings.map((w) => w.message)
     expect(messages).toContain(`bpftool -j net show: timed out after ${T} milliseconds`)
     // Cilium's maps are read after the hooks (a second phase): that bpftool run is not waited for again.
-    expect(messages).toContain('bpftool -j map show: skipped: bpftool timed out earlier in this run (after 4000 milliseconds)')
+    expect(messages).toContain('bpftool -j map show: skipped: bpftool timed out earlier in this run (after 4000 milliseconds, printing nothing)')
     expect(ms).toBeLessThan(1.5 * T)
     expect(await eventually(() => leftovers(log))).toEqual([])
   })
