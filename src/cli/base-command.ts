@@ -11,7 +11,8 @@ import {printableOutput} from '../util/printable.js'
 export const sourceFlags = {
   netns: Flags.string({description: 'inspect inside this named network namespace (from `ip netns list`), e.g. a lab node', exclusive: ['snapshot']}),
   snapshot: Flags.string({description: 'answer offline from a file written by `nodeinspect snapshot`', exclusive: ['netns']}),
-  timeout: Flags.integer({description: 'per-tool timeout in milliseconds', min: 100, default: 20_000}),
+  // No flag default: a --timeout given applies to every tool, even the dumps that ask for longer (LiveSource).
+  timeout: Flags.integer({description: 'per-tool timeout in milliseconds, for every tool (default: 20000; slow dumps such as iptables-save get longer)', min: 100}),
 }
 
 export async function sourceFrom(flags: {netns?: string; snapshot?: string; timeout?: number}): Promise<Source> {

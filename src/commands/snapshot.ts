@@ -26,7 +26,7 @@ it gives live.`
   static override flags = {
     output: Flags.string({char: 'o', description: 'file to write; - for standard output (the default)'}),
     netns: Flags.string({description: 'record inside this named network namespace'}),
-    timeout: Flags.integer({description: 'per-tool timeout in milliseconds', min: 100, default: 60_000}),
+    timeout: Flags.integer({description: 'per-tool timeout in milliseconds, for every tool (default: 60000; slow dumps such as iptables-save get longer)', min: 100}),
   }
 
   async run(): Promise<SnapshotResult> {
@@ -36,7 +36,7 @@ it gives live.`
     const file = flags.output === undefined || flags.output === '-' ? undefined : flags.output
     // Under --json standard output carries the result; the snapshot itself would have nowhere to go.
     if (file === undefined && this.jsonEnabled()) throw new UserError('--json needs -o FILE: standard output carries the JSON result, so the snapshot must go to a file')
-    const rec = new RecordingSource(new LiveSource({netns: flags.netns, timeoutMs: flags.timeout}))
+    const rec = new RecordingSource(new LiveSource({netns: flags.netns, timeoutMs: flags.timeout, defaultTimeoutMs: 60_000}))
     const [warnings, versions] = await Promise.all([collectEverything(rec), collectToolVersions(rec)])
     const {version} = this.config
     const snap = rec.toSnapshot({tools: parseToolVersions(versions), nodeinspectVersion: version})

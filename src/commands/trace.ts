@@ -37,7 +37,7 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     netns: Flags.string({description: 'read a node inside this named network namespace; twice for two nodes', multiple: true, exclusive: ['snapshot']}),
     snapshot: Flags.string({description: 'read a node from a snapshot file; twice for two nodes', multiple: true, exclusive: ['netns']}),
     format: Flags.string({description: 'text output: a numbered tree, or a graph', options: ['text', 'dot', 'mermaid'], default: 'text'}),
-    timeout: Flags.integer({description: 'per-tool timeout in milliseconds', min: 100, default: 20_000}),
+    timeout: Flags.integer({description: 'per-tool timeout in milliseconds, for every tool (default: 20000; slow dumps such as iptables-save get longer)', min: 100}),
   }
 
   async run(): Promise<TraceReport> {

@@ -1,8 +1,8 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {fileURLToPath} from 'node:url'
-import {runCommand} from './run-command.js'
-import type {RawOutput, RunRequest, Source, SourceMeta} from './types.js'
+import {DEFAULT_TIMEOUT_MS, runCommand} from './run-command.js'
+import {commandLine, type RawOutput, type RunFailure, type RunRequest, type Source, type SourceMeta} from './types.js'
 import {UserError} from '../errors.js'
 
 /** The project's own helper (native/nodeinspect-bpf.c): BPF_PROG_QUERY for tcx/netkit, which Debian 12's bpftool cannot see. */
@@ -25,36 +25,68 @@ export function netnsPath(name: string): string {
 /**
  * Runs tools on this machine, in the host's netns or inside a named one. A netns is entered with
  * `nsenter --net=` rather than `ip netns exec`, which remounts /sys and hides bpffs (DEPS.md 4.9).
+ *
+ * A tool that timed out without printing anything is taken for hung and not waited for again in the same
+ * source: its later runs (a second collection phase, trace's route lookups) fail at once, so one hung tool
+ * costs one timeout, not one per phase. One that printed was slow, not hung (a `bpftool prog dump xlated
+ * name X` over hundreds of programs): its other, smaller runs still run.
  */
 export class LiveSource implements Source {
   readonly meta: SourceMeta
   private readonly nsPath?: string
+  /** The user's --timeout: every run gets it, even one whose probe asks for longer. */
+  private readonly timeoutMs?: number
+  /** Without --timeout: for probes that ask for no timeout of their own. */
+  private readonly defaultTimeoutMs: number
+  /** Tools (logical argv[0]) that timed out in this source printing nothing, with the timeout they had. */
+  private readonly timedOut = new Map<string, number>()
+  /** Set once `nsenter` itself was not found: then no tool can run in the netns. */
+  private nsenterMissing = false
 
-  constructor(opts: {netns?: string; timeoutMs?: number} = {}) {
+  constructor(opts: {netns?: string; timeoutMs?: number; defaultTimeoutMs?: number} = {}) {
     if (opts.netns !== undefined) this.nsPath = netnsPath(opts.netns)
     this.timeoutMs = opts.timeoutMs
+    this.defaultTimeoutMs = opts.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS
     this.meta = {kind: 'live', hostname: hostname(), kernel: kernelRelease(), takenAt: new Date().toISOString()}
     if (opts.netns !== undefined) this.meta.netns = opts.netns
   }
 
-  private readonly timeoutMs?: number
-
-  run(req: RunRequest): Promise<RawOutput> {
+  async run(req: RunRequest): Promise<RawOutput> {
     const [tool, ...rest] = req.argv
     if (tool === undefined) throw new Error('run: empty argv')
     if (tool === INTERNAL) return runInternal(req)
+    const cmd = commandLine(req.argv)
+    if (this.nsenterMissing) return failFast(req, 'spawn', `${cmd}: ${this.nsenterMissingCause()}`)
+    const earlier = this.timedOut.get(tool)
+    if (earlier !== undefined) return failFast(req, 'timeout', `${cmd}: skipped: ${tool} timed out earlier in this run (after ${earlier} milliseconds, printing nothing)`)
     const file = tool === BPF_HELPER ? bpfHelperPath() : tool
     const spec = this.nsPath
       ? {file: 'nsenter', args: [`--net=${this.nsPath}`, '--', file, ...rest]}
       : {file, args: rest}
-    return runCommand({...spec, logicalArgv: req.argv, input: req.input, timeoutMs: req.timeoutMs ?? this.timeoutMs, okExitCodes: req.okExitCodes}).then((out) => {
-      // nsenter reports a missing target binary as exit 127 with "No such file or directory".
-      if (this.nsPath && out.exitCode === 127 && /No such file or directory/.test(out.stderr)) {
-        return {...out, failure: 'missing-binary' as const, message: `${req.argv.join(' ')}: ${tool} is not installed (not found in PATH)`}
-      }
-      return out
-    })
+    const timeoutMs = this.timeoutMs ?? req.timeoutMs ?? this.defaultTimeoutMs
+    const out = await runCommand({...spec, logicalArgv: req.argv, input: req.input, timeoutMs, okExitCodes: req.okExitCodes})
+    if (out.failure === 'timeout' && out.stdout === '' && out.stderr === '') this.timedOut.set(tool, timeoutMs)
+    if (this.nsPath && out.failure === 'missing-binary') {
+      // The spawn of nsenter itself failed (ENOENT): the tool was never looked for, so do not call it missing.
+      this.nsenterMissing = true
+      return {...out, failure: 'spawn', message: `${cmd}: ${this.nsenterMissingCause()}`}
+    }
+    // nsenter reports a missing target binary as exit 127 with "No such file or directory".
+    if (this.nsPath && out.exitCode === 127 && /No such file or directory/.test(out.stderr)) {
+      return {...out, failure: 'missing-binary', message: `${cmd}: ${tool} is not installed (not found in PATH)`}
+    }
+    return out
   }
+
+  private nsenterMissingCause(): string {
+    return `cannot enter netns ${this.meta.netns}: nsenter is not installed (util-linux)`
+  }
+}
+
+function failFast(req: RunRequest, failure: RunFailure, message: string): RawOutput {
+  const out: RawOutput = {argv: [...req.argv], stdout: '', stderr: '', exitCode: null, failure, message, durationMs: 0}
+  if (req.input !== undefined) out.input = req.input
+  return out
 }
 
 /** Probes answered in-process (binary kernel data turned into text), recorded in snapshots like tools' output. */

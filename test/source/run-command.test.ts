@@ -13,6 +13,9 @@ describe('classifyRun', () => {
     expect(classifyRun({...base, exitCode: null, timedOut: true}).failure).toBe('timeout')
     expect(classifyRun({...base, exitCode: 255, stdout: '{"error":"can\'t query prog: Operation not permitted"}'})).toEqual({failure: 'permission', cause: "can't query prog: Operation not permitted"})
     expect(classifyRun({...base, exitCode: 2, stderr: 'RTNETLINK answers: No route to host\n'})).toEqual({failure: 'exit', cause: 'RTNETLINK answers: No route to host'})
+    // Ended by a signal nodeinspect did not send: the tool ran (an 'exit'), and the signal is named.
+    expect(classifyRun({...base, exitCode: null, signal: 'SIGSEGV'})).toEqual({failure: 'exit', cause: 'killed by SIGSEGV'})
+    expect(classifyRun({...base, exitCode: null, signal: 'SIGTERM', timedOut: true})).toEqual({failure: 'timeout'})
   })
 })
 
