@@ -1,4 +1,5 @@
 import type {RunFailure} from '../source/types.js'
+import {parseToolJson} from './tool-json.js'
 
 /** Something a parser could not understand. Parsers never throw on the node's data: they report this. */
 export interface ParseProblem {
@@ -30,11 +31,14 @@ export function problem(probe: string, message: string, line?: number, raw?: str
   return p
 }
 
-/** Parse a JSON document without throwing: a syntax error becomes a problem. */
+/**
+ * Parse a tool's JSON document without throwing: a syntax error becomes a problem. Raw control characters inside
+ * strings (iproute2 and bpftool print a device name as it is) are read as the characters they are (tool-json.ts).
+ */
 export function parseJson(probe: string, text: string): {value?: unknown; problem?: ParseProblem} {
   if (text.trim() === '') return {problem: problem(probe, 'empty output')}
   try {
-    return {value: JSON.parse(text)}
+    return {value: parseToolJson(text)}
   } catch (e) {
     return {problem: problem(probe, `not valid JSON: ${(e as Error).message}`, undefined, text.slice(0, 200))}
   }

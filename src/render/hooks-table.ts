@@ -1,5 +1,6 @@
 import Table from 'cli-table3'
 import type {DeviceHooks, HookView, HooksReport} from '../analyses/hooks.js'
+import {printable} from './printable.js'
 import {PLAIN, type Style} from './style.js'
 
 /** Human view of a hooks report: a header per device, then one table row per program in kernel run order. */
@@ -11,6 +12,7 @@ export function renderHooksTable(r: HooksReport, style: Style = PLAIN, columns =
   out.push(
     `${r.summary.devices} device${r.summary.devices === 1 ? '' : 's'}${r.devFilter ? ` matching ${r.devFilter}` : ''}, ${r.summary.devicesWithPrograms} with programs, ${r.summary.attachments} attachment${r.summary.attachments === 1 ? '' : 's'} of ${r.summary.programs} program${r.summary.programs === 1 ? '' : 's'} (${vis})`,
   )
+  if (r.deviceListIncomplete) out.push(style.warn(`device list incomplete: ${printable(r.deviceListIncomplete)}`))
   const bare: DeviceHooks[] = []
   for (const d of r.devices) {
     if (d.hooks.length === 0 && !r.devFilter) {
@@ -29,12 +31,12 @@ export function renderHooksTable(r: HooksReport, style: Style = PLAIN, columns =
   }
   if (bare.length > 0) {
     out.push('')
-    out.push(style.dim(`No programs on: ${bare.map((d) => `${d.name}(${d.ifindex}) ${kindText(d)}, ${d.role}`).join('; ')}`))
+    out.push(style.dim(`No programs on: ${bare.map((d) => `${printable(d.name)}(${d.ifindex}) ${kindText(d)}, ${d.role}`).join('; ')}`))
   }
   if (r.flowDissector.length > 0) out.push('', `flow dissector: ${r.flowDissector.map((f) => `id ${f.progId}${f.program?.name ? ` ${f.program.name}` : ''}`).join(', ')}`)
   if (r.warnings.length > 0) {
     out.push('')
-    for (const w of r.warnings) out.push(style.warn(`warning: ${w.message}`))
+    for (const w of r.warnings) out.push(style.warn(`warning: ${printable(w.message)}`))
   }
   return out.join('\n')
 }
@@ -51,25 +53,25 @@ function nodeLine(r: HooksReport): string {
 function kindText(d: DeviceHooks): string {
   if (d.kind === 'vxlan' && d.vxlan) {
     const v = d.vxlan
-    const bits = [v.external ? 'external' : v.vni !== undefined ? `vni ${v.vni}` : undefined, v.port !== undefined ? `port ${v.port}` : undefined, v.dev ? `dev ${v.dev}` : undefined, v.remote ? `remote ${v.remote}` : undefined]
+    const bits = [v.external ? 'external' : v.vni !== undefined ? `vni ${v.vni}` : undefined, v.port !== undefined ? `port ${v.port}` : undefined, v.dev ? `dev ${printable(v.dev)}` : undefined, v.remote ? `remote ${v.remote}` : undefined]
     return `vxlan (${bits.filter(Boolean).join(', ')})`
   }
   return d.kind
 }
 
 function deviceLine(d: DeviceHooks): string {
-  const parts = [`${d.name}`, `ifindex ${d.ifindex}`, kindText(d), `${d.role}${d.software ? ` (${d.software})` : ''}: ${d.roleBecause}`]
+  const parts = [printable(d.name), `ifindex ${d.ifindex}`, kindText(d), `${d.role}${d.software ? ` (${d.software})` : ''}: ${d.roleBecause}`]
   if (d.mac) parts.push(d.mac)
   if (d.addresses.length) parts.push(d.addresses.join(' '))
-  if (d.master) parts.push(`master ${d.master}`)
+  if (d.master) parts.push(`master ${printable(d.master)}`)
   return parts.join(' · ')
 }
 
 function peerLine(d: DeviceHooks): string | undefined {
   const p = d.peer
   if (!p) return undefined
-  const where = p.sameNetns ? 'in this netns' : p.netns ? `in netns ${p.netns}` : p.netnsId !== undefined ? `in netns id ${p.netnsId} (unnamed)` : 'in another netns'
-  const who = [p.name, p.ifindex !== undefined ? `ifindex ${p.ifindex}` : undefined].filter(Boolean).join(' ')
+  const where = p.sameNetns ? 'in this netns' : p.netns ? `in netns ${printable(p.netns)}` : p.netnsId !== undefined ? `in netns id ${p.netnsId} (unnamed)` : 'in another netns'
+  const who = [p.name === undefined ? undefined : printable(p.name), p.ifindex !== undefined ? `ifindex ${p.ifindex}` : undefined].filter(Boolean).join(' ')
   const ips = p.podIps.length ? ` · pod IP ${p.podIps.map((x) => `${x.ip} (${x.evidence})`).join(', ')}` : ''
   return `peer: ${who || '?'} ${where}${ips}`
 }
@@ -102,7 +104,7 @@ function hookRow(h: HookView): string[] {
   const what = [h.recognised ? `${h.recognised.software} ${h.recognised.role}: ${h.recognised.summary} (recognised by ${h.recognised.matchedBy} "${h.recognised.matched}")` : 'not recognised', ...(h.notes ?? []).map((n) => `note: ${n}`)].join('\n')
   const prog = [
     `id ${h.progId}${p ? ` ${p.type}${p.name ? ` ${p.name}` : ''}` : ' (not listed by bpftool prog)'}`,
-    h.attachName && h.attachName !== p?.name ? h.attachName : undefined,
+    h.attachName && h.attachName !== p?.name ? printable(h.attachName) : undefined,
     p?.tag ? `tag ${p.tag}` : undefined,
     p?.loadedAt ? `loaded ${p.loadedAt}` : undefined,
     p ? (p.mapIds.length ? `maps ${p.mapIds.join(',')}` : 'no maps') : undefined,
