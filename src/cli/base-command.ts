@@ -1,5 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {UserError} from '../errors.js'
+import {NodeUnreadableError, UserError} from '../errors.js'
 import {LiveSource} from '../source/live.js'
 import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
 import type {Source} from '../source/types.js'
@@ -25,9 +25,9 @@ export abstract class BaseCommand extends Command {
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`)
     let message: string
     let code: number
-    if (err instanceof UserError) {
+    if (err instanceof UserError || err instanceof NodeUnreadableError) {
       message = err.message
-      code = 2
+      code = err.exitCode
     } else if (err.oclif) {
       // A flag or argument error from oclif's parser: its first line says it; the rest is help boilerplate.
       const lines = err.message

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
-import {analyseHooks, type HooksReport} from '../analyses/hooks.js'
+import {analyseHooks, hooksUnreadable, type HooksReport} from '../analyses/hooks.js'
 import {BaseCommand, sourceFlags, sourceFrom} from '../cli/base-command.js'
 import {collectHooksInputs} from '../collect/hooks-inputs.js'
-import {UserError} from '../errors.js'
+import {NodeUnreadableError, UserError} from '../errors.js'
 
 export default class Hooks extends BaseCommand {
   static override summary = 'Which eBPF programs sit on which hook of each device, and what they are'
@@ -20,7 +20,10 @@ A constant number of tool runs, whatever the number of devices. --json prints th
   async run(): Promise<HooksReport> {
     const {flags} = await this.parse(Hooks)
     const src = await sourceFrom(flags)
-    const report = analyseHooks(await collectHooksInputs(src), {dev: flags.dev})
+    const inputs = await collectHooksInputs(src)
+    const unreadable = hooksUnreadable(inputs.readable)
+    if (unreadable) throw new NodeUnreadableError(`hooks: ${unreadable}`)
+    const report = analyseHooks(inputs, {dev: flags.dev})
     if (flags.dev !== undefined && report.devices.length === 0) {
       const fatal = report.warnings.find((w) => w.probe === 'ip -j -d addr show')
       throw new UserError(fatal ? `no devices could be read: ${fatal.message}` : `no device matches --dev "${flags.dev}"`)
