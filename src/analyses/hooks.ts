@@ -1,4 +1,5 @@
 import type {HooksInputs} from '../collect/hooks-inputs.js'
+import {summariseFailures} from '../collect/readable.js'
 import {deviceRole, type DeviceRole, type RoleContext} from '../knowledge/devices.js'
 import {recogniseProgram, splitObjectSection, type Recognition} from '../knowledge/programs.js'
 import {HOOK_KERNEL_NAME, type AttachmentWitness, type BpfProgram, type Device, type DevicePeer, type HookAttachment, type HookKind, type TcFilterInfo, type TcxInfo, type VxlanInfo, type XdpMode} from '../model/hooks.js'
@@ -290,9 +291,8 @@ export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}
  * device would be a guess. Anything less is a partial answer: exit 0 with warnings.
  */
 export function hooksUnreadable(r: HooksInputs['readable']): string | undefined {
-  const sources = r.attachmentSources.filter((s) => s.failure !== undefined)
-  const why = (xs: Array<{probe: string; failure?: string}>) => xs.map((s) => s.failure).join('; ')
-  if (r.deviceList === 'none') return `no device list could be read: ${[r.deviceListFailure ?? 'ip gave no device', why(sources)].filter(Boolean).join('; ')}`
-  if (sources.length === r.attachmentSources.length) return `no source of tc/tcx attachments could be read: ${why(sources)}`
+  const failures = r.attachmentSources.flatMap((s) => (s.failure !== undefined ? [s.failure] : []))
+  if (r.deviceList === 'none') return `no device list could be read: ${summariseFailures([r.deviceListFailure ?? 'ip gave no device', ...failures])}`
+  if (failures.length === r.attachmentSources.length) return `no source of tc/tcx attachments could be read: ${summariseFailures(failures)}`
   return undefined
 }

@@ -39,6 +39,8 @@ export interface HooksReadable {
   deviceListFailure?: string
   /** bpftool net, tc and the nodeinspect-bpf helper: each one's failure, if it failed. */
   attachmentSources: Array<{probe: string; failure?: string}>
+  /** `bpftool -j prog show`: without it no program can be named, nor its code read (marks, trace). */
+  programList: {probe: string; failure?: string}
 }
 
 /**
@@ -103,14 +105,15 @@ export async function collectHooksInputs(src: Source, opts: HooksCollectOptions 
     warnings.push({probe: TC_PROBE, kind: 'unsupported', message: `tc filters of ${unsent.map((n) => `"${n}"`).join(', ')} not read: a tc batch line cannot carry that name (it holds '#', or both quotes after a leading one); their clsact programs come from bpftool net only`})
   const tc = take(TC_PROBE, tcOut, (o) => parseTcFilterBatch(o.stdout, o.stderr, commands), {bpf: [] as HookAttachment[], other: [] as TcFilter[]}, warnings)
 
-  const failed = (o: RawOutput | undefined, ok: boolean): string | undefined => (o?.failure ? (o.message ?? `${o.argv.join(' ')}: failed`) : ok ? undefined : 'its output could not be read')
+  const failed = (o: RawOutput, ok: boolean): string | undefined => (o.failure ? (o.message ?? `${o.argv.join(' ')}: failed`) : ok ? undefined : `${o.argv.join(' ')}: its output could not be read`)
   const readable: HooksReadable = {
     deviceList,
     attachmentSources: [
       {probe: 'bpftool -j net show', failure: failed(net, parsedOk(warnings, 'bpftool -j net show', net))},
-      {probe: TC_PROBE, failure: tcOut ? failed(tcOut, parsedOk(warnings, TC_PROBE, tcOut)) : devices.length === 0 ? 'not run: no device to ask about' : unsent.length > 0 ? 'not run: no device name could be sent' : undefined},
+      {probe: TC_PROBE, failure: tcOut ? failed(tcOut, parsedOk(warnings, TC_PROBE, tcOut)) : devices.length === 0 ? 'tc filter show: not run (no device to ask about)' : unsent.length > 0 ? 'tc filter show: not run (no device name could be sent)' : undefined},
       {probe: 'nodeinspect-bpf query', failure: failed(helper, parsedOk(helperWarnings, 'nodeinspect-bpf query', helper))},
     ].map(compactSource),
+    programList: compactSource({probe: 'bpftool -j prog show', failure: failed(prog, parsedOk(warnings, 'bpftool -j prog show', prog))}),
   }
   if (deviceListFailure !== undefined) readable.deviceListFailure = deviceListFailure
 
@@ -118,7 +121,7 @@ export async function collectHooksInputs(src: Source, opts: HooksCollectOptions 
 }
 
 const IP_LINK_PROBE = 'ip -j -d addr show'
-const TC_PROBE = 'tc -j -batch (filter show)'
+export const TC_PROBE = 'tc -j -batch (filter show)'
 
 /** A probe that ran but whose whole output was unreadable (not JSON, empty) read nothing. */
 function parsedOk(warnings: readonly Warning[], probe: string, out: RawOutput): boolean {

@@ -48,6 +48,10 @@ export class LiveSource implements Source {
       ? {file: 'nsenter', args: [`--net=${this.nsPath}`, '--', file, ...rest]}
       : {file, args: rest}
     return runCommand({...spec, logicalArgv: req.argv, input: req.input, timeoutMs: req.timeoutMs ?? this.timeoutMs, okExitCodes: req.okExitCodes}).then((out) => {
+      // The spawn itself failing with ENOENT is nsenter missing, not the tool: say which one.
+      if (this.nsPath && out.failure === 'missing-binary') {
+        return {...out, message: `${req.argv.join(' ')}: nsenter is not installed (it enters --netns ${this.meta.netns ?? ''}; not found in PATH)`}
+      }
       // nsenter reports a missing target binary as exit 127 with "No such file or directory".
       if (this.nsPath && out.exitCode === 127 && /No such file or directory/.test(out.stderr)) {
         return {...out, failure: 'missing-binary' as const, message: `${req.argv.join(' ')}: ${tool} is not installed (not found in PATH)`}

@@ -28,7 +28,11 @@ async function nodeWith(opts: {missing?: string[]; stdout?: Record<string, strin
 describe('hooks: partial and total failure', () => {
   it('everything readable: an answer', async () => {
     const inputs = await collectHooksInputs(await nodeWith({}))
-    expect(inputs.readable).toEqual({deviceList: 'ip', attachmentSources: [{probe: 'bpftool -j net show'}, {probe: 'tc -j -batch (filter show)'}, {probe: 'nodeinspect-bpf query'}]})
+    expect(inputs.readable).toEqual({
+      deviceList: 'ip',
+      attachmentSources: [{probe: 'bpftool -j net show'}, {probe: 'tc -j -batch (filter show)'}, {probe: 'nodeinspect-bpf query'}],
+      programList: {probe: 'bpftool -j prog show'},
+    })
     expect(hooksUnreadable(inputs.readable)).toBeUndefined()
   })
 
@@ -51,15 +55,19 @@ describe('hooks: partial and total failure', () => {
   it('ip, bpftool and the helper missing: no device list at all, and why', async () => {
     const inputs = await collectHooksInputs(await nodeWith({missing: ['ip', 'bpftool', 'nodeinspect-bpf']}))
     const why = hooksUnreadable(inputs.readable)
-    expect(why).toMatch(/^no device list could be read: ip -j -d addr show: ip is not installed/)
-    expect(why).toContain('bpftool -j net show: bpftool is not installed')
-    expect(why).toContain('nodeinspect-bpf query: nodeinspect-bpf is not installed')
+    expect(why).toBe(
+      'no device list could be read: ip -j -d addr show: ip is not installed (not found in PATH); bpftool -j net show: bpftool is not installed (not found in PATH); ' +
+        'tc filter show: not run (no device to ask about); nodeinspect-bpf query: nodeinspect-bpf is not installed (not found in PATH)',
+    )
   })
 
   it('devices listed but bpftool, tc and the helper all missing: "no program" would be a guess, so no answer', async () => {
     const inputs = await collectHooksInputs(await nodeWith({missing: ['bpftool', 'tc', 'nodeinspect-bpf']}))
     expect(inputs.readable.deviceList).toBe('ip')
-    expect(hooksUnreadable(inputs.readable)).toMatch(/^no source of tc\/tcx attachments could be read: bpftool -j net show: bpftool is not installed.*; tc -j -force -batch - : tc is not installed|^no source of tc\/tcx attachments could be read: .*tc is not installed/)
+    expect(hooksUnreadable(inputs.readable)).toBe(
+      'no source of tc/tcx attachments could be read: bpftool -j net show: bpftool is not installed (not found in PATH); tc -j -force -batch -: tc is not installed (not found in PATH); ' +
+        'nodeinspect-bpf query: nodeinspect-bpf is not installed (not found in PATH)',
+    )
   })
 
   it('one attachment source left (tc): a partial answer', async () => {
