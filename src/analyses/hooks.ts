@@ -1,4 +1,5 @@
 import type {HooksInputs} from '../collect/hooks-inputs.js'
+import {summariseFailures} from '../collect/readable.js'
 import {deviceRole, type DeviceRole, type RoleContext} from '../knowledge/devices.js'
 import {recogniseProgram, splitObjectSection, type Recognition} from '../knowledge/programs.js'
 import {HOOK_KERNEL_NAME, type AttachmentWitness, type BpfProgram, type Device, type DevicePeer, type HookAttachment, type HookKind, type TcFilterInfo, type TcxInfo, type VxlanInfo, type XdpMode} from '../model/hooks.js'
@@ -22,6 +23,8 @@ export interface HooksReport {
    */
   tcxVisibility: {helper: 'ok' | 'unavailable'; kernelHasTcx?: boolean; bpftoolShowsTcx: boolean; unplacedTcxLinks: number}
   summary: {devices: number; devicesWithPrograms: number; attachments: number; programs: number}
+  /** Present when ip could not list the devices: the ones shown are only those other probes named, and why. */
+  deviceListIncomplete?: string
   warnings: Warning[]
 }
 
@@ -300,5 +303,19 @@ export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}
     warnings,
   }
   if (opts.dev !== undefined) report.devFilter = opts.dev
+  if (inputs.readable.deviceList === 'other-probes') report.deviceListIncomplete = `ip could not list the devices (${inputs.readable.deviceListFailure ?? 'unknown reason'}); only devices that bpftool or the nodeinspect-bpf helper found programs on are shown`
   return report
+}
+
+/**
+ * Why `hooks` has no answer to give, or undefined when it has one (possibly partial, with warnings). Total failure:
+ * no device could be listed by any probe (ip failed, and neither bpftool nor the helper named one), or no source
+ * of tc/tcx attachments (bpftool net, tc, the nodeinspect-bpf helper) could be read, so that "no program" on a
+ * device would be a guess. Anything less is a partial answer: exit 0 with warnings.
+ */
+export function hooksUnreadable(r: HooksInputs['readable']): string | undefined {
+  const failures = r.attachmentSources.flatMap((s) => (s.failure !== undefined ? [s.failure] : []))
+  if (r.deviceList === 'none') return `no device list could be read: ${summariseFailures([r.deviceListFailure ?? 'ip gave no device', ...failures])}`
+  if (failures.length === r.attachmentSources.length) return `no source of tc/tcx attachments could be read: ${summariseFailures(failures)}`
+  return undefined
 }

@@ -4,7 +4,7 @@
  * `{"error": {"message", "exit", "step"?}}` on stdout (docs/json-errors.md), then exit 2 for what the user
  * can fix and 1 for the rest. The stack only with DEBUG=nodeinspect:*.
  */
-import {UserError} from '../errors.js'
+import {NodeUnreadableError, UserError} from '../errors.js'
 import {printable} from '../util/printable.js'
 
 export interface ErrorReport {
@@ -38,6 +38,10 @@ export function describeError(err: unknown, bin = 'nodeinspect'): ErrorReport {
   if (e instanceof UserError) {
     message = e.message
     exit = 2
+  } else if (e instanceof NodeUnreadableError) {
+    // Nothing the command needs could be read: not the user's mistake, not a bug (exit 3, README).
+    message = e.message
+    exit = e.exitCode
   } else if (e.oclif) {
     message = oclifMessage(e, bin)
     exit = e.oclif.exit ?? 2

@@ -23,7 +23,24 @@ export interface HooksInputs {
   netnsNames: Map<number, string>
   routes: Route[]
   neighbours: Neighbour[]
+  /**
+   * Whether anything could be read at all: `ip` for the device list (or, when it failed, the devices other probes
+   * named), and each source of tc/tcx/netkit attachments. analyses/hooks.ts `hooksUnreadable` turns "nothing"
+   * into a failure instead of an answer of "0 devices".
+   */
+  readable: HooksReadable
   warnings: Warning[]
+}
+
+export interface HooksReadable {
+  /** `ip`: the node's device list; `other-probes`: ip failed, the devices are the ones bpftool or the helper named; `none`: no device known. */
+  deviceList: 'ip' | 'other-probes' | 'none'
+  /** Why ip's device list could not be read, when it could not. */
+  deviceListFailure?: string
+  /** bpftool net, tc and the nodeinspect-bpf helper: each one's failure, if it failed. */
+  attachmentSources: Array<{probe: string; failure?: string}>
+  /** `bpftool -j prog show`: without it no program can be named, nor its code read (marks, trace). */
+  programList: {probe: string; failure?: string}
 }
 
 /**
@@ -51,7 +68,11 @@ export async function collectHooksInputs(src: Source, opts: HooksCollectOptions 
     podIps ? collectRoutes(src, 'ipv6') : SKIPPED,
     podIps ? collectNeighbours(src) : SKIPPED,
   ])
-  const devices = take('ip -j -d addr show', links, (o) => parseIpLinkJson(o.stdout), [] as Device[], warnings)
+  const linkWarnings: Warning[] = []
+  let devices = take(IP_LINK_PROBE, links, (o) => parseIpLinkJson(o.stdout), [] as Device[], linkWarnings)
+  warnings.push(...linkWarnings)
+  // Every netns has lo: no device and a warning means the list was not read, not that there is none.
+  const deviceListFailure = devices.length > 0 ? undefined : linkWarnings.map((w) => w.message).join('; ') || undefined
   const bpftoolNet = take('bpftool -j net show', net, (o) => parseBpftoolNetJson(o.stdout), {attachments: [] as HookAttachment[], flowDissectorProgIds: [], netfilterProgs: 0}, warnings)
   const programs = take('bpftool -j prog show', prog, (o) => parseBpftoolProgJson(o.stdout), [] as BpfProgram[], warnings)
   const helperWarnings: Warning[] = []
@@ -68,10 +89,56 @@ export async function collectHooksInputs(src: Source, opts: HooksCollectOptions 
   ]
   const neighbours = take('ip -j neigh show', neigh, (o) => parseIpNeighJson(o.stdout), [] as Neighbour[], warnings)
 
+  let deviceList: HooksReadable['deviceList'] = 'ip'
+  if (deviceListFailure !== undefined) {
+    devices = devicesNamedBy([...bpftoolNet.attachments, ...helperFacts.attachments])
+    deviceList = devices.length > 0 ? 'other-probes' : 'none'
+    if (devices.length > 0)
+      warnings.push({probe: IP_LINK_PROBE, kind: 'parse', message: `the device list could not be read: only the ${devices.length} device(s) that bpftool or the nodeinspect-bpf helper found programs on are shown; devices without programs, and XDP seen only by ip, are missing`})
+  }
+
   const names = devices.map((d) => d.name)
   const tcOut = await collectTcFilters(src, names)
   const {commands} = buildTcFilterBatch(names)
-  const tc = take('tc -j -batch (filter show)', tcOut, (o) => parseTcFilterBatch(o.stdout, o.stderr, commands), {bpf: [] as HookAttachment[], other: [] as TcFilter[]}, warnings)
+  const unsent = names.filter((n) => !commands.some((c) => c.devname === n))
+  if (unsent.length > 0)
+    warnings.push({probe: TC_PROBE, kind: 'unsupported', message: `tc filters of ${unsent.map((n) => `"${n}"`).join(', ')} not read: a tc batch line cannot carry that name (it holds '#', or both quotes after a leading one); their clsact programs come from bpftool net only`})
+  const tc = take(TC_PROBE, tcOut, (o) => parseTcFilterBatch(o.stdout, o.stderr, commands), {bpf: [] as HookAttachment[], other: [] as TcFilter[]}, warnings)
 
-  return {meta: src.meta, devices, bpftoolNet, tc, helper: {...helperFacts, available: helperOk}, programs, links: bpfLinkFacts, netnsNames, routes, neighbours, warnings}
+  const failed = (o: RawOutput, ok: boolean): string | undefined => (o.failure ? (o.message ?? `${o.argv.join(' ')}: failed`) : ok ? undefined : `${o.argv.join(' ')}: its output could not be read`)
+  const readable: HooksReadable = {
+    deviceList,
+    attachmentSources: [
+      {probe: 'bpftool -j net show', failure: failed(net, parsedOk(warnings, 'bpftool -j net show', net))},
+      {probe: TC_PROBE, failure: tcOut ? failed(tcOut, parsedOk(warnings, TC_PROBE, tcOut)) : devices.length === 0 ? 'tc filter show: not run (no device to ask about)' : unsent.length > 0 ? 'tc filter show: not run (no device name could be sent)' : undefined},
+      {probe: 'nodeinspect-bpf query', failure: failed(helper, parsedOk(helperWarnings, 'nodeinspect-bpf query', helper))},
+    ].map(compactSource),
+    programList: compactSource({probe: 'bpftool -j prog show', failure: failed(prog, parsedOk(warnings, 'bpftool -j prog show', prog))}),
+  }
+  if (deviceListFailure !== undefined) readable.deviceListFailure = deviceListFailure
+
+  return {meta: src.meta, devices, bpftoolNet, tc, helper: {...helperFacts, available: helperOk}, programs, links: bpfLinkFacts, netnsNames, routes, neighbours, readable, warnings}
+}
+
+const IP_LINK_PROBE = 'ip -j -d addr show'
+export const TC_PROBE = 'tc -j -batch (filter show)'
+
+/** A probe that ran but whose whole output was unreadable (not JSON, empty) read nothing. */
+function parsedOk(warnings: readonly Warning[], probe: string, out: RawOutput): boolean {
+  if (out.failure) return false
+  return !warnings.some((w) => w.probe === probe && w.kind === 'parse' && /not valid JSON|empty output|expected a list|cannot tell which device|unknown helper output|helper error|bpftool error/.test(w.message))
+}
+
+function compactSource(x: {probe: string; failure?: string}): {probe: string; failure?: string} {
+  return x.failure === undefined ? {probe: x.probe} : x
+}
+
+/** When ip cannot list the devices: the ones other probes named, with what they said of them (name and ifindex). */
+function devicesNamedBy(atts: readonly HookAttachment[]): Device[] {
+  const byIndex = new Map<number, Device>()
+  for (const a of atts) {
+    if (!a.ifindex || byIndex.has(a.ifindex)) continue
+    byIndex.set(a.ifindex, {ifindex: a.ifindex, name: a.devname, kind: 'other', flags: [], altnames: [], addresses: []})
+  }
+  return [...byIndex.values()]
 }

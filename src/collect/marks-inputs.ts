@@ -14,8 +14,9 @@ import type {Warning} from '../probes/parsed.js'
 import {collectSkBuffLayout, parseSkBuffLayoutJson} from '../probes/sk-buff-layout.js'
 import {collectSsMarks, parseSsSockets, type SsSocket} from '../probes/ss-marks.js'
 import type {RawOutput, Source, SourceMeta} from '../source/types.js'
-import {collectHooksInputs, type HooksInputs} from './hooks-inputs.js'
+import {collectHooksInputs, TC_PROBE, type HooksInputs} from './hooks-inputs.js'
 import {collectIpRulesBoth, collectXtDumps, parseIpRulesBoth, parseXtDumps} from './netfilter-dumps.js'
+import {sourceRead, type SourceRead} from './readable.js'
 import {take} from './take.js'
 
 export interface MarksInputs {
@@ -30,6 +31,11 @@ export interface MarksInputs {
   xfrmPolicies: XfrmPolicy[]
   sockets: SsSocket[]
   usages: MarkUsage[]
+  /**
+   * Each source of mark use and whether it was read: iptables/ip6tables (the legacy dumps only where their tools
+   * exist), nft, ip rule, xfrm, ss, tc filters and the eBPF programs on hooks. All failed: `marks` has no answer.
+   */
+  readable: SourceRead[]
   warnings: Warning[]
 }
 
@@ -101,5 +107,17 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
       }
     }
   }
-  return {meta: src.meta, hooks, xt, ...(nftTables ? {nft: nftTables} : {}), ipRules, xfrmStates, xfrmPolicies, sockets, usages, warnings: [...hooks.warnings, ...warnings]}
+  const readable: SourceRead[] = [
+    ...xtOuts.outputs.filter((o) => !(o.backend === 'legacy' && o.out.failure === 'missing-binary')).map((o) => sourceRead(o.out.argv.join(' '), o.out)),
+    sourceRead('nft -j list chains', nftOut),
+    sourceRead('ip -j -4 rule show', rules[0]),
+    sourceRead('ip -j -6 rule show', rules[1]),
+    sourceRead('ip xfrm state', xs),
+    sourceRead('ip xfrm policy', xp),
+    sourceRead('ss -e -p', ss),
+    hooks.readable.attachmentSources.find((x) => x.probe === TC_PROBE)!,
+    // eBPF programs' mark use is read from their code, which only bpftool dumps.
+    hooks.readable.programList,
+  ]
+  return {meta: src.meta, hooks, xt, ...(nftTables ? {nft: nftTables} : {}), ipRules, xfrmStates, xfrmPolicies, sockets, usages, readable, warnings: [...hooks.warnings, ...warnings]}
 }

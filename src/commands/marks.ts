@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 import {analyseMarks, type MarksReport} from '../analyses/marks.js'
 import {BaseCommand, sourceFlags, sourceFrom} from '../cli/base-command.js'
 import {collectMarksInputs} from '../collect/marks-inputs.js'
-import {UserError} from '../errors.js'
+import {nothingRead} from '../collect/readable.js'
+import {NodeUnreadableError, UserError} from '../errors.js'
 import {tryParseMarkSpec} from '../model/mark.js'
 import {compact} from '../util/compact.js'
 
@@ -32,6 +33,8 @@ nodeinspect.marks/v1 schema (docs/json-marks.md).`
     }
     const src = await sourceFrom(flags)
     const inputs = await collectMarksInputs(src)
+    const unread = nothingRead(inputs.readable)
+    if (unread) throw new NodeUnreadableError(`marks: no source of mark use could be read: ${unread}`)
     const m = src.meta
     const node = compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
     const report = analyseMarks(node, inputs.usages, inputs.warnings, {bit: flags.bit, mask})

@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 import {parseFlow} from '../analyses/path/flow.js'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {UserError} from '../errors.js'
+import {traceNodeUnread} from '../collect/readable.js'
+import {NodeUnreadableError, UserError} from '../errors.js'
 import {LiveSource} from '../source/live.js'
 import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
 import type {Source} from '../source/types.js'
@@ -56,6 +57,8 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
       import('../analyses/path/netfilter-deps.js'),
     ])
     const nodes = await Promise.all(sources.map((s) => collectNodeFacts(s)))
+    const unread = nodes.map((n) => traceNodeUnread(n.label, n.hooks.readable)).filter(Boolean)
+    if (unread.length > 0) throw new NodeUnreadableError(`trace: ${unread.join('; ')}`)
     const report = await traceFlow(nodes, flow, {...routeDeps, ...netfilterDeps})
     if (!this.jsonEnabled()) {
       if (flags.format === 'dot' || flags.format === 'mermaid') {

@@ -139,7 +139,7 @@ export function parseBpftoolNetText(text: string): Parsed<BpftoolNetFacts> {
   let section: string | undefined
   const lines = text.split(/\r?\n/)
   lines.forEach((raw, i) => {
-    const line = raw.replace(/\s+$/, '')
+    const line = raw.trimEnd() // not .replace(/\s+$/, ''): quadratic on a long inner run of blanks
     if (line.trim() === '') return
     const sec = /^(xdp|tc|flow_dissector|netfilter):$/.exec(line.trim())
     if (sec) {

@@ -483,7 +483,7 @@ export function parseBpftoolXlatedText(text: string): Parsed<XlatedInsn[]> {
     const line = raw.trimEnd()
     if (line.trim() === '') continue
     if (line.startsWith('; ')) {
-      src = line.slice(2).replace(/ ?\[file:.* line_num:\d+ line_col:\d+\]$/, '').trim() || undefined
+      src = stripLineInfo(line.slice(2)).trim() || undefined
       continue
     }
     if (line === ';') continue
@@ -518,6 +518,21 @@ export function parseBpftoolXlatedText(text: string): Parsed<XlatedInsn[]> {
     problems.push(problem(TEXT_PROBE, line.trim() === '...' ? 'elided output ("...")' : 'unrecognised line', i + 1, raw))
   }
   return {facts, problems}
+}
+
+const LINE_INFO_TAIL = / line_num:\d+ line_col:\d+\]$/
+
+/**
+ * `; if (x) [file:/src/bpf_lxc.c line_num:42 line_col:3]` (bpftool -l) without its ` [file:… ]` tail: from the
+ * first `[file:` before the tail to the end. Not / ?\[file:.* line_num:…\]$/, which backtracks from every
+ * `[file:` of a long source line (quadratic; the source text is the loader's).
+ */
+export function stripLineInfo(s: string): string {
+  const tail = LINE_INFO_TAIL.exec(s)
+  if (!tail) return s
+  const f = s.indexOf('[file:')
+  if (f < 0 || f + 6 > tail.index) return s
+  return s.slice(0, f > 0 && s[f - 1] === ' ' ? f - 1 : f)
 }
 
 /** What a set of collected dumps holds: programs by requested id, parse problems, and runs that failed. */

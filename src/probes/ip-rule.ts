@@ -177,13 +177,14 @@ export function parseIpRuleText(text: string, family: IpFamily): Parsed<IpRule[]
     const lineNo = i + 1
     const raw = (lines[i] ?? '').replace(/\r$/, '')
     if (raw.trim() === '') continue
-    const m = /^(\d+):\s+(.*?)\s*$/.exec(raw)
+    // Not /^(\d+):\s+(.*?)\s*$/: a lazy group before \s*$ retries the trailing run at every position (quadratic).
+    const m = /^(\d+):\s+(.*)$/.exec(raw)
     if (!m) {
       problems.push(problem(probe, 'not a rule line (expected "PRIORITY:<TAB>selectors action")', lineNo, raw))
       continue
     }
     const bad = (msg: string) => problems.push(problem(probe, msg, lineNo, raw))
-    const w = m[2]!.split(/\s+/)
+    const w = m[2]!.trimEnd().split(/\s+/)
     const r: Omit<IpRule, 'action'> & {action?: IpRuleAction} = {family, priority: Number(m[1]), not: false, line: lineNo, raw}
     let k = 0
     const next = (what: string): string | undefined => {

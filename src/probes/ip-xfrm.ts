@@ -103,6 +103,14 @@ function redact(raw: string): string {
   return raw.replace(/0x[0-9a-fA-F]{16,}/g, '0x…')
 }
 
+/**
+ * What a problem quotes of a line: its head (problem() keeps 200 characters), redacted once per line. Redacting
+ * the whole line for each of its problems made a long line of bad words quadratic.
+ */
+function quoted(raw: string): string {
+  return raw.length > 400 ? `${redact(raw.slice(0, 400))}…` : redact(raw)
+}
+
 function u32(s: string | undefined): number | undefined {
   if (s === undefined) return undefined
   const r = parseU32(s)
@@ -268,7 +276,8 @@ export function parseIpXfrmState(text: string): Parsed<XfrmState[]> {
   let cur: XfrmState | undefined
   let inEsn = false
   for (const e of splitLines(text).entries) {
-    const bad = (m: string) => problems.push(problem(STATE_PROBE, m, e.lineNo, redact(e.raw)))
+    let shown: string | undefined
+    const bad = (m: string) => problems.push(problem(STATE_PROBE, m, e.lineNo, (shown ??= quoted(e.raw))))
     const w = e.words
     if (e.depth === 0) {
       inEsn = false
@@ -347,7 +356,8 @@ export function parseIpXfrmPolicy(text: string): Parsed<XfrmPolicy[]> {
   let cur: XfrmPolicy | undefined
   let tmpl: XfrmTemplate | undefined
   for (const e of splitLines(text).entries) {
-    const bad = (m: string) => problems.push(problem(POLICY_PROBE, m, e.lineNo, redact(e.raw)))
+    let shown: string | undefined
+    const bad = (m: string) => problems.push(problem(POLICY_PROBE, m, e.lineNo, (shown ??= quoted(e.raw))))
     const w = e.words
     if (e.depth === 0) {
       tmpl = undefined

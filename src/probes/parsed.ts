@@ -1,4 +1,5 @@
 import type {RunFailure} from '../source/types.js'
+import {parseToolJson} from './tool-json.js'
 
 /** Something a parser could not understand. Parsers never throw on the node's data: they report this. */
 export interface ParseProblem {
@@ -75,12 +76,16 @@ export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
   return max
 }
 
-/** Parse a JSON document without throwing: a syntax error, or nesting no tool produces, becomes a problem. */
+/**
+ * Parse a tool's JSON document without throwing: a syntax error, or nesting no tool produces, becomes a problem.
+ * Raw control characters inside strings (iproute2 and bpftool print a device name as it is) are read as the
+ * characters they are (tool-json.ts).
+ */
 export function parseJson(probe: string, text: string): {value?: unknown; problem?: ParseProblem} {
   if (text.trim() === '') return {problem: problem(probe, 'empty output')}
   let value: unknown
   try {
-    value = JSON.parse(text)
+    value = parseToolJson(text)
   } catch (e) {
     return {problem: problem(probe, `not valid JSON: ${(e as Error).message}`, undefined, text.slice(0, 200))}
   }

@@ -108,17 +108,32 @@ function endpoint(s: string): SsEndpoint | undefined {
   return e
 }
 
-/** `users:(("python3",pid=4106,fd=4),("sshd",pid=1,fd=3))`. */
+const PID_FD = /(\d+),fd=(\d+)\)/y
+
+/**
+ * `users:(("python3",pid=4106,fd=4),("sshd",pid=1,fd=3))`. A name (the process's comm, anyone's to choose) may hold
+ * quotes, so it runs from `("` to the first `",pid=`. Scanned by hand in one pass: the regex it replaces,
+ * /\("((?:[^"]|"(?!,pid=))*)",pid=…/g, rescanned the rest of the field from every `("` (quadratic).
+ */
 function processes(v: string): SsProcess[] | undefined {
   const out: SsProcess[] = []
-  const re = /\("((?:[^"]|"(?!,pid=))*)",pid=(\d+),fd=(\d+)\)/g
-  let m: RegExpExecArray | null
-  let seen = 0
-  while ((m = re.exec(v))) {
-    out.push({name: m[1]!, pid: Number(m[2]), fd: Number(m[3])})
-    seen++
+  let from = 0
+  let end = -1 // the first `",pid=` at or after the current name's start, reused while it is still ahead
+  for (let open = v.indexOf('("', from); open >= 0; open = v.indexOf('("', from)) {
+    if (end < open + 2) end = v.indexOf('",pid=', open + 2)
+    if (end < 0) break
+    PID_FD.lastIndex = end + 6
+    const m = PID_FD.exec(v)
+    if (!m) {
+      // every start before this `",pid=` ends at it too, and fails the same way
+      from = Math.max(open + 1, end - 1)
+      end = -1
+      continue
+    }
+    out.push({name: v.slice(open + 2, end), pid: Number(m[1]), fd: Number(m[2])})
+    from = PID_FD.lastIndex
   }
-  return seen === 0 ? undefined : out
+  return out.length === 0 ? undefined : out
 }
 
 /**

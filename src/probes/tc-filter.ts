@@ -2,6 +2,7 @@ import type {HookAttachment, TcFilter, TcFilterInfo} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
 import {jsonDepth, MAX_JSON_DEPTH, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseToolJson} from './tool-json.js'
 
 /**
  * Every device's tc filters in ONE process: `tc -j -force -batch -` reading `filter show dev X ingress|egress`
@@ -16,16 +17,33 @@ export interface TcBatchCommand {
   direction: 'ingress' | 'egress'
 }
 
-/** Names the batch parser could not carry safely (tc splits batch lines on blanks). */
-const SAFE_DEVNAME = /^[^\s"'\\#]+$/
+/**
+ * A device name as one word of a tc batch line, or undefined when no line can carry it. iproute2 (lib/utils.c)
+ * getcmdline() cuts a line at the first '#', and makeargs() splits it on blanks, a word that starts with a quote
+ * running to the next same quote; quotes and backslashes inside a word are plain characters (checked on 6.1).
+ * The kernel forbids blanks in a name (dev_valid_name()) but not '#' or quotes.
+ */
+export function tcBatchWord(name: string): string | undefined {
+  if (name === '' || name.includes('#') || /[ \t\r\n]/.test(name)) return undefined
+  if (name[0] !== '"' && name[0] !== "'") return name
+  if (!name.includes('"')) return `"${name}"`
+  if (!name.includes("'")) return `'${name}'`
+  return undefined
+}
 
+/** Devices whose name no batch line can carry are left out: the caller says so (collect/hooks-inputs.ts). */
 export function buildTcFilterBatch(devnames: readonly string[]): {commands: TcBatchCommand[]; script: string} {
   const commands: TcBatchCommand[] = []
+  const lines: string[] = []
   for (const d of devnames) {
-    if (!SAFE_DEVNAME.test(d)) continue
-    commands.push({devname: d, direction: 'ingress'}, {devname: d, direction: 'egress'})
+    const word = tcBatchWord(d)
+    if (word === undefined) continue
+    for (const direction of ['ingress', 'egress'] as const) {
+      commands.push({devname: d, direction})
+      lines.push(`filter show dev ${word} ${direction}\n`)
+    }
   }
-  return {commands, script: commands.map((c) => `filter show dev ${c.devname} ${c.direction}\n`).join('')}
+  return {commands, script: lines.join('')}
 }
 
 export function collectTcFilters(src: Source, devnames: readonly string[]): Promise<RawOutput> | undefined {
@@ -94,7 +112,7 @@ export function parseTcFilterBatch(stdout: string, stderr: string, commands: rea
     const cmd = answered[i]!
     let list: unknown
     try {
-      list = JSON.parse(v)
+      list = parseToolJson(v)
     } catch (e) {
       problems.push(problem(PROBE, `answer for dev ${cmd.devname} ${cmd.direction} is not JSON: ${(e as Error).message}`, undefined, v))
       return

@@ -16,6 +16,7 @@ export function renderHooksTable(report: HooksReport, style: Style = PLAIN, colu
   out.push(
     `${r.summary.devices} device${r.summary.devices === 1 ? '' : 's'}${r.devFilter ? ` matching ${r.devFilter}` : ''}, ${r.summary.devicesWithPrograms} with programs, ${r.summary.attachments} attachment${r.summary.attachments === 1 ? '' : 's'} of ${r.summary.programs} program${r.summary.programs === 1 ? '' : 's'} (${vis})`,
   )
+  if (r.deviceListIncomplete) out.push(style.warn(`device list incomplete: ${r.deviceListIncomplete}`))
   const bare: DeviceHooks[] = []
   for (const d of r.devices) {
     if (d.hooks.length === 0 && !r.devFilter) {
@@ -63,7 +64,7 @@ function kindText(d: DeviceHooks): string {
 }
 
 function deviceLine(d: DeviceHooks): string {
-  const parts = [`${d.name}`, `ifindex ${d.ifindex}`, kindText(d), `${d.role}${d.software ? ` (${d.software})` : ''}: ${d.roleBecause}`]
+  const parts = [d.name, `ifindex ${d.ifindex}`, kindText(d), `${d.role}${d.software ? ` (${d.software})` : ''}: ${d.roleBecause}`]
   if (d.mac) parts.push(d.mac)
   if (d.addresses.length) parts.push(d.addresses.join(' '))
   if (d.master) parts.push(`master ${d.master}`)
@@ -74,7 +75,7 @@ function peerLine(d: DeviceHooks): string | undefined {
   const p = d.peer
   if (!p) return undefined
   const where = p.sameNetns ? 'in this netns' : p.netns ? `in netns ${p.netns}` : p.netnsId !== undefined ? `in netns id ${p.netnsId} (unnamed)` : 'in another netns'
-  const who = [p.name, p.ifindex !== undefined ? `ifindex ${p.ifindex}` : undefined].filter(Boolean).join(' ')
+  const who = [p.name === undefined ? undefined : p.name, p.ifindex !== undefined ? `ifindex ${p.ifindex}` : undefined].filter(Boolean).join(' ')
   const ips = p.podIps.length ? ` · pod IP ${p.podIps.map((x) => `${x.ip} (${x.evidence})`).join(', ')}` : ''
   return `peer: ${who || '?'} ${where}${ips}`
 }

@@ -1,5 +1,6 @@
 import type {Route} from '../../probes/ip-route.js'
 import type {IpRule} from '../../probes/ip-rule.js'
+import {parseToolJson} from '../../probes/tool-json.js'
 import {parsePrefix, prefixContains, type Prefix} from '../../util/ip.js'
 
 /** A route lookup: what the kernel's fib_lookup is asked for a packet. */
@@ -110,7 +111,7 @@ export function routeText(r: Route): string {
  */
 export function parseRouteGet(stdout: string): Omit<RouteAnswer, 'evidence' | 'detail'> | undefined {
   try {
-    const v = JSON.parse(stdout) as Array<Record<string, unknown>>
+    const v = parseToolJson(stdout) as Array<Record<string, unknown>>
     const e = v[0]
     if (!e) return undefined
     const a: Omit<RouteAnswer, 'evidence' | 'detail'> = {type: typeof e.type === 'string' ? e.type : 'unicast'}
