@@ -1,3 +1,4 @@
+import {compact} from '../util/compact.js'
 import {bitRange, ownerOf, type MarkUsage} from './mark-usage.js'
 
 /** One write reaching one read: the per-pair detail (`--flows`, `--rule`). */
@@ -103,9 +104,7 @@ export function flowBetween(w: MarkUsage, r: MarkUsage): MarkFlow | undefined {
   if (((w.setsBits | w.clearsBits) & r.readsBits) === 0) return undefined
   const e = effectOn(w, r)
   if (e.effect === 'none') return undefined
-  const f: MarkFlow = {from: w.id, to: r.id, path: `${fromFamily(w)} → ${toFamily(r)}`, effect: e.effect, bits: bitRange((w.setsBits | w.clearsBits) & r.readsBits)}
-  if (e.matches !== undefined) f.matches = e.matches
-  return f
+  return compact({from: w.id, to: r.id, path: `${fromFamily(w)} → ${toFamily(r)}`, effect: e.effect, matches: e.matches, bits: bitRange((w.setsBits | w.clearsBits) & r.readsBits)})
 }
 
 /**

@@ -246,9 +246,17 @@ function findFindings(usages: MarkUsage[]): MarkFinding[] {
   }
 
   // 1. two owners set overlapping bits (value level: does one's value land on a value the other matches?)
+  // Only other owners' uses can collide: each write is tried against those alone (kept in their order), so a
+  // node where one owner writes thousands of rules (Calico's policy chains) costs one pass, not writes².
+  const otherOwners = (pool: MarkUsage[]) => {
+    const byOwner = new Map<string, MarkUsage[]>()
+    return (o: string) => byOwner.get(o) ?? byOwner.set(o, pool.filter((u) => ownerOf(u) !== o)).get(o)!
+  }
+  const otherWrites = otherOwners(writes.filter((u) => u.owner))
+  const otherReads = otherOwners(reads.filter((u) => u.owner && !u.uncertain))
   const seenPair = new Set<string>()
   for (const a of writes) {
-    for (const b of writes) {
+    for (const b of a.owner ? otherWrites(ownerOf(a)) : []) {
       if (a.id >= b.id || ownerOf(a) === ownerOf(b) || !a.owner || !b.owner) continue
       const overlap = a.setsBits & b.setsBits & ~(a.style === 'whole' ? 0 : 0)
       if (!overlap) continue
@@ -265,7 +273,7 @@ function findFindings(usages: MarkUsage[]): MarkFinding[] {
       })
     }
     // a write landing in another owner's matched field, judged at the value level
-    for (const r of reads) {
+    for (const r of a.uncertain ? [] : otherReads(ownerOf(a))) {
       // An unattributed writer is still someone else to an attributed reader.
       if (ownerOf(a) === ownerOf(r) || !r.owner || r.uncertain || a.uncertain) continue
       const overlap = ((a.setsBits | a.clearsBits) & r.readsBits) >>> 0
