@@ -56,10 +56,10 @@ function list(names: Names, ids: string[]): string {
   return ids.length ? ids.map((i) => ownerLabel(names, i)).join(', ') : '-'
 }
 
-/** The first ids and how many more: `u3,u5,u9 +997 more`. */
-function ids(xs: readonly string[], sep = ','): string {
+/** The ids, or the first ones and how many more: `u3, u5, u9, u12, u15, u18 +997 more` (spaced: cli-table3 cuts a word wider than its cell). */
+function ids(xs: readonly string[]): string {
   if (xs.length === 0) return '-'
-  return xs.length <= MAX_IDS ? xs.join(sep) : `${xs.slice(0, MAX_IDS).join(sep)} +${xs.length - MAX_IDS} more`
+  return xs.length <= MAX_IDS ? xs.join(', ') : `${xs.slice(0, MAX_IDS).join(', ')} +${xs.length - MAX_IDS} more`
 }
 
 function more(n: number, what: string): string {
@@ -125,7 +125,7 @@ export function renderMarks(r: MarksReport, style: Style = PLAIN, columns = 120)
 
   if (r.findings.length) {
     out.push('', style.bold('Findings'))
-    const rows = r.findings.slice(0, MAX_ROWS.findings).map((x) => [x.severity.toUpperCase(), `${x.kind}: ${x.message}`, ids(x.usages, ', ')])
+    const rows = r.findings.slice(0, MAX_ROWS.findings).map((x) => [x.severity.toUpperCase(), `${x.kind}: ${x.message}`, ids(x.usages)])
     out.push(chunkedTable(['severity', 'finding', 'uses'], [10, Math.max(40, columns - 30), 14], rows))
     if (r.findings.length > MAX_ROWS.findings) out.push(more(r.findings.length - MAX_ROWS.findings, 'findings'))
   }
