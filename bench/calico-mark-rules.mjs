@@ -36,8 +36,9 @@ export function calicoRuleset(endpoints) {
     const ip = `10.65.${(e >> 8) & 255}.${e & 255}`
     for (const [dir, pol, dispatch, io] of [['tw', 'pi', 'cali-to-wl-dispatch', '-o'], ['fw', 'po', 'cali-from-wl-dispatch', '-i']]) {
       const ep = `cali-${dir}-${iface}`
-      // felix names policy chains by a hash of the policy; the endpoint's number keeps these distinct.
-      const policy = `cali-${pol}-_${e.toString(36).padStart(6, '0')}${hash(`${dir}${e}`).slice(0, 14)}`
+      // felix names policy chains by a hash of the policy; the endpoint's number keeps these distinct (28
+      // characters at most: iptables refuses longer chain names).
+      const policy = `cali-${pol}-_${e.toString(36).padStart(6, '0')}${hash(`${dir}${e}`).slice(0, 13)}`
       const c = (what) => `-m comment --comment "cali:${hash(`${what}${dir}${e}`)}"`
       chains.push(`:${ep} - [0:0]`, `:${policy} - [0:0]`)
       rules.push(
