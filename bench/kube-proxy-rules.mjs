@@ -30,7 +30,7 @@ for (let s = 0; s < n; s++) {
     rules.push(`-A ${sep} -p tcp -m comment --comment "ns${s % 50}/svc${s}:http" -m tcp -j DNAT --to-destination ${ep}:8080`)
   }
 }
-out.push(...chains)
+for (const c of chains) out.push(c)
 out.push('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES')
 out.push('-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES')
 out.push('-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING')
@@ -38,7 +38,7 @@ out.push('-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN')
 out.push('-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000')
 out.push('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully')
 out.push('-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000')
-out.push(...rules)
+for (const r of rules) out.push(r)
 out.push('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS')
 out.push('COMMIT')
 process.stdout.write(`${out.join('\n')}\n`)

@@ -4,7 +4,7 @@
 # /usr/bin/time (wall seconds, peak RSS). Usage: bash bench/marks-scale.sh [SERVICES] [ENDPOINTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ns="ni-bench-$$"
+ns="ni-t$$-kubeproxy"
 trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
 rules=$(mktemp)
 node bench/kube-proxy-rules.mjs "${1:-10000}" "${2:-3}" > "$rules"

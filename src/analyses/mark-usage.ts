@@ -112,6 +112,11 @@ export function opBits(op: MarkOp): {sets: number; clears: number; value: number
   }
 }
 
+/** `unattributed` for uses no signal ties to a known owner. */
+export const UNATTRIBUTED = 'unattributed'
+
+export const ownerOf = (u: MarkUsage): string => u.owner?.owner ?? UNATTRIBUTED
+
 /** `0x200/0xf00`, or `0x539` when the mask is the whole word. */
 export function markText(value: number, mask: number): string {
   return (mask >>> 0) === FULL_MASK ? hex(value) : `${hex(value)}/${hex(mask)}`
@@ -131,4 +136,13 @@ export function popcount(mask: number): number {
     n++
   }
   return n
+}
+
+/** "bits 8-11", "bit 14", "bits 0-31", "bits 4,6,9". */
+export function bitRange(mask: number): string {
+  const bs = bitsOf(mask)
+  if (bs.length === 0) return 'no bits'
+  if (bs.length === 1) return `bit ${bs[0]}`
+  const contiguous = bs[bs.length - 1]! - bs[0]! + 1 === bs.length
+  return contiguous ? `bits ${bs[0]}-${bs[bs.length - 1]}` : `bits ${bs.join(',')}`
 }

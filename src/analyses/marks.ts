@@ -3,12 +3,17 @@ import {FULL_MASK, hex} from '../model/mark.js'
 import type {Warning} from '../probes/parsed.js'
 import {compact} from '../util/compact.js'
 import type {NodeIdentity} from './hooks.js'
-import {bitsOf, markText, popcount, type MarkUsage} from './mark-usage.js'
+import {effectOn, isRead, listFlows, summariseFlows, type MarkFlow, type MarkFlowGroup} from './mark-flows.js'
+import {bitRange, markText, ownerOf, popcount, UNATTRIBUTED, type MarkUsage} from './mark-usage.js'
 
-export const MARKS_SCHEMA = 'nodeinspect.marks/v1'
+/** v2: `flows` are groups (MarkFlowGroup); the pairs themselves are `flowPairs`, on request and bounded. */
+export const MARKS_SCHEMA = 'nodeinspect.marks/v2'
 
-/** `unattributed` for uses no signal ties to a known owner. */
-export const UNATTRIBUTED = 'unattributed'
+export {bitRange, UNATTRIBUTED}
+export type {MarkFlow, MarkFlowGroup}
+
+/** Pairs listed in `flowPairs` at most: the groups always count them all. */
+export const MAX_FLOW_PAIRS = 10_000
 
 export interface BitRow {
   bit: number
@@ -42,18 +47,6 @@ export interface MarkField {
   values: FieldValue[]
 }
 
-/** From the use that writes bits to the uses that read them. */
-export interface MarkFlow {
-  from: string
-  to: string
-  /** `netfilter → ip rule`, `ebpf → netfilter`, `connmark save → restore`, `socket → ip rule`… */
-  path: string
-  /** `decides`: the write sets every compared bit (`matches` then says whether the reader's test holds after it); `partial`: the outcome also depends on other bits. */
-  effect: 'decides' | 'partial'
-  matches?: boolean
-  bits: string
-}
-
 export type FindingKind = 'owner-overlap' | 'whole-mark-clobber' | 'dead-match' | 'set-never-read' | 'connmark-cross-owner' | 'ip-rule-steered'
 
 export interface MarkFinding {
@@ -69,37 +62,59 @@ export interface MarkFinding {
 export interface MarksReport {
   schema: typeof MARKS_SCHEMA
   node: NodeIdentity
-  focus?: {bit?: number; mask?: string}
-  summary: {usages: number; owners: string[]; unattributed: number; findings: Record<MarkFinding['severity'], number>; subsystems: Record<string, number>}
+  focus?: {bit?: number; mask?: string; rule?: string}
+  summary: {
+    usages: number
+    owners: string[]
+    unattributed: number
+    findings: Record<MarkFinding['severity'], number>
+    subsystems: Record<string, number>
+    /** Flow groups listed, and the writer × reader pairs they stand for. */
+    flows: {groups: number; pairs: number}
+  }
   /** 32 characters, bit 31 first: an owner letter per bit, `*` several owners, `?` unattributed, `.` unused. */
   bitmap: string
   legend: Record<string, string>
   bits: BitRow[]
   fields: MarkField[]
   usages: MarkUsage[]
-  flows: MarkFlow[]
+  /** Writes and the reads they reach, grouped (largest first). */
+  flows: MarkFlowGroup[]
+  /** Groups past MAX_FLOW_GROUPS: counted, not listed. */
+  flowsOmitted?: {groups: number; pairs: number}
+  /** Every pair, with --flows, --rule, --bit or --mask: at most MAX_FLOW_PAIRS, in the order the uses were found. */
+  flowPairs?: MarkFlow[]
+  /** Pairs past MAX_FLOW_PAIRS (or the caller's limit), not listed in flowPairs. */
+  flowPairsOmitted?: number
   findings: MarkFinding[]
   warnings: Warning[]
 }
 
-const ownerOf = (u: MarkUsage): string => u.owner?.owner ?? UNATTRIBUTED
 const ownerName = (id: string): string => MARK_OWNERS.find((o) => o.id === id)?.name ?? id
 const uniq = <T>(xs: Iterable<T>): T[] => [...new Set(xs)]
-const SUBSYSTEM_FAMILY: Record<string, string> = {iptables: 'netfilter', ip6tables: 'netfilter', 'iptables-legacy': 'netfilter', 'ip6tables-legacy': 'netfilter', nft: 'netfilter', 'ip-rule': 'ip rule', tc: 'tc', xfrm: 'xfrm', socket: 'socket', ebpf: 'ebpf'}
-
 export interface AnalyseMarksOptions {
   bit?: number
   mask?: number
+  /** Only these uses (ids, from selectRules), and the flows and findings they take part in. */
+  rule?: {spec: string; ids: ReadonlySet<string>}
+  /** List the flow pairs (`flowPairs`) even without a focus. */
+  flows?: boolean
+  /** At most this many pairs in flowPairs (MAX_FLOW_PAIRS). */
+  pairLimit?: number
 }
 
-/** The whole mark picture of a node from its uses. Pure; O(uses²) only among uses that share bits. */
+/**
+ * The whole mark picture of a node from its uses. Pure. Memory is linear in the uses: flows are grouped
+ * (summariseFlows), the pairs listed only on request and bounded.
+ */
 export function analyseMarks(node: NodeIdentity, all: MarkUsage[], warnings: Warning[], opts: AnalyseMarksOptions = {}): MarksReport {
   const focusMask = opts.bit !== undefined ? (1 << opts.bit) >>> 0 : opts.mask !== undefined ? opts.mask >>> 0 : FULL_MASK
   const touches = (u: MarkUsage) => ((u.setsBits | u.clearsBits | u.readsBits | u.mask) & focusMask) !== 0
   const findingsAll = findFindings(all)
-  const flowsAll = findFlows(all)
-  const usages = focusMask === FULL_MASK ? all : all.filter(touches)
+  const usages = all.filter((u) => (focusMask === FULL_MASK || touches(u)) && (!opts.rule || opts.rule.ids.has(u.id)))
   const keep = new Set(usages.map((u) => u.id))
+  const focused = usages.length !== all.length
+  const kept = (u: MarkUsage) => !focused || keep.has(u.id)
   const packet = usages.filter((u) => u.markKind === 'packet' || u.role === 'save' || u.role === 'restore')
 
   const bits: BitRow[] = []
@@ -142,7 +157,10 @@ export function analyseMarks(node: NodeIdentity, all: MarkUsage[], warnings: War
   }
 
   const findings = findingsAll.filter((f) => f.usages.some((id) => keep.has(id)))
-  const flows = flowsAll.filter((f) => keep.has(f.from) || keep.has(f.to))
+  const flows = summariseFlows(all, kept)
+  const pairLimit = opts.pairLimit ?? MAX_FLOW_PAIRS
+  const wantPairs = opts.flows || opts.rule !== undefined || opts.bit !== undefined || opts.mask !== undefined
+  const flowPairs = wantPairs ? listFlows(all, kept, pairLimit) : undefined
   const sev = {high: 0, medium: 0, low: 0, info: 0}
   for (const f of findings) sev[f.severity]++
   const subsystems: Record<string, number> = {}
@@ -150,17 +168,29 @@ export function analyseMarks(node: NodeIdentity, all: MarkUsage[], warnings: War
   const report: MarksReport = {
     schema: MARKS_SCHEMA,
     node,
-    summary: {usages: usages.length, owners: uniq(usages.map(ownerOf)).filter((o) => o !== UNATTRIBUTED).sort(), unattributed: usages.filter((u) => !u.owner).length, findings: sev, subsystems},
+    summary: {
+      usages: usages.length,
+      owners: uniq(usages.map(ownerOf)).filter((o) => o !== UNATTRIBUTED).sort(),
+      unattributed: usages.filter((u) => !u.owner).length,
+      findings: sev,
+      subsystems,
+      flows: {groups: flows.groups.length, pairs: flows.pairs},
+    },
     bitmap,
     legend,
     bits,
     fields: buildFields(usages),
     usages,
-    flows,
+    flows: flows.groups,
     findings,
     warnings,
   }
-  if (opts.bit !== undefined || opts.mask !== undefined) report.focus = compact({bit: opts.bit, mask: opts.mask !== undefined ? hex(opts.mask) : undefined})
+  if (flows.groupsOmitted) report.flowsOmitted = {groups: flows.groupsOmitted, pairs: flows.pairsInOmittedGroups ?? 0}
+  if (flowPairs) {
+    report.flowPairs = flowPairs
+    if (flows.pairs > flowPairs.length) report.flowPairsOmitted = flows.pairs - flowPairs.length
+  }
+  if (opts.bit !== undefined || opts.mask !== undefined || opts.rule) report.focus = compact({bit: opts.bit, mask: opts.mask !== undefined ? hex(opts.mask) : undefined, rule: opts.rule?.spec})
   return report
 }
 
@@ -205,65 +235,6 @@ function lowestBit(m: number): number {
   return 32
 }
 
-/** "bits 8-11", "bit 14", "bits 0-31", "bits 4,6,9". */
-export function bitRange(mask: number): string {
-  const bs = bitsOf(mask)
-  if (bs.length === 0) return 'no bits'
-  if (bs.length === 1) return `bit ${bs[0]}`
-  const contiguous = bs[bs.length - 1]! - bs[0]! + 1 === bs.length
-  return contiguous ? `bits ${bs[0]}-${bs[bs.length - 1]}` : `bits ${bs.join(',')}`
-}
-
-function isWrite(u: MarkUsage): boolean {
-  return u.role === 'set' || u.role === 'restore' || u.role === 'save'
-}
-
-function isRead(u: MarkUsage): boolean {
-  return u.role === 'match' || u.role === 'route' || u.role === 'lookup' || u.role === 'save'
-}
-
-/** The mark kind a use writes: save writes the conntrack mark, restore the packet mark. */
-function writesKind(u: MarkUsage): 'packet' | 'conntrack' {
-  return u.role === 'save' ? 'conntrack' : u.role === 'restore' ? 'packet' : u.markKind
-}
-
-function readsKind(u: MarkUsage): 'packet' | 'conntrack' {
-  return u.role === 'save' ? 'packet' : u.role === 'restore' ? 'conntrack' : u.markKind
-}
-
-/**
- * What a write does to a reader: `decides` when it writes every compared bit (then `matches` says whether the
- * reader's test holds afterwards, negation included), `partial` when the outcome also depends on bits it leaves
- * alone (or flips), `none` when it touches none of them.
- */
-function effectOn(w: MarkUsage, r: MarkUsage): {effect: 'decides' | 'partial' | 'none'; matches?: boolean} {
-  const written = (w.setsBits | w.clearsBits) & r.readsBits
-  if (written === 0) return {effect: 'none'}
-  if (w.role !== 'set' || w.uncertain || r.role === 'lookup' || r.role === 'save') return {effect: 'partial'}
-  // Bits both set and cleared by the same write are flipped (xor): the outcome depends on the mark before it.
-  if ((w.setsBits & w.clearsBits & r.readsBits) !== 0 || (written >>> 0) !== (r.readsBits >>> 0)) return {effect: 'partial'}
-  const eq = ((w.setsBits & r.readsBits) >>> 0) === ((r.value & r.readsBits) >>> 0)
-  return {effect: 'decides', matches: eq !== !!r.negated}
-}
-
-function findFlows(usages: MarkUsage[]): MarkFlow[] {
-  const flows: MarkFlow[] = []
-  const writes = usages.filter(isWrite)
-  const reads = usages.filter(isRead)
-  for (const w of writes) {
-    for (const r of reads) {
-      if (w.id === r.id || writesKind(w) !== readsKind(r)) continue
-      if (((w.setsBits | w.clearsBits) & r.readsBits) === 0) continue
-      const e = effectOn(w, r)
-      if (e.effect === 'none') continue
-      const fromFam = w.role === 'save' ? 'connmark save' : w.role === 'restore' ? 'connmark restore' : SUBSYSTEM_FAMILY[w.subsystem]!
-      const toFam = r.role === 'restore' ? 'connmark restore' : SUBSYSTEM_FAMILY[r.subsystem]!
-      flows.push(compact({from: w.id, to: r.id, path: `${fromFam} → ${toFam}`, effect: e.effect, matches: e.matches, bits: bitRange((w.setsBits | w.clearsBits) & r.readsBits)}))
-    }
-  }
-  return flows
-}
-
 function findFindings(usages: MarkUsage[]): MarkFinding[] {
   const out: MarkFinding[] = []
   const writes = usages.filter((u) => u.role === 'set' && u.markKind === 'packet')
@@ -275,9 +246,17 @@ function findFindings(usages: MarkUsage[]): MarkFinding[] {
   }
 
   // 1. two owners set overlapping bits (value level: does one's value land on a value the other matches?)
+  // Only other owners' uses can collide: each write is tried against those alone (kept in their order), so a
+  // node where one owner writes thousands of rules (Calico's policy chains) costs one pass, not writes².
+  const otherOwners = (pool: MarkUsage[]) => {
+    const byOwner = new Map<string, MarkUsage[]>()
+    return (o: string) => byOwner.get(o) ?? byOwner.set(o, pool.filter((u) => ownerOf(u) !== o)).get(o)!
+  }
+  const otherWrites = otherOwners(writes.filter((u) => u.owner))
+  const otherReads = otherOwners(reads.filter((u) => u.owner && !u.uncertain))
   const seenPair = new Set<string>()
   for (const a of writes) {
-    for (const b of writes) {
+    for (const b of a.owner ? otherWrites(ownerOf(a)) : []) {
       if (a.id >= b.id || ownerOf(a) === ownerOf(b) || !a.owner || !b.owner) continue
       const overlap = a.setsBits & b.setsBits & ~(a.style === 'whole' ? 0 : 0)
       if (!overlap) continue
@@ -294,7 +273,7 @@ function findFindings(usages: MarkUsage[]): MarkFinding[] {
       })
     }
     // a write landing in another owner's matched field, judged at the value level
-    for (const r of reads) {
+    for (const r of a.uncertain ? [] : otherReads(ownerOf(a))) {
       // An unattributed writer is still someone else to an attributed reader.
       if (ownerOf(a) === ownerOf(r) || !r.owner || r.uncertain || a.uncertain) continue
       const overlap = ((a.setsBits | a.clearsBits) & r.readsBits) >>> 0

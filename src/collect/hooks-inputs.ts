@@ -80,7 +80,7 @@ export async function collectHooksInputs(src: Source, opts: HooksCollectOptions 
   const helperOk = !helper.failure
   if (helper.failure === 'missing-binary') {
     warnings.push({probe: 'nodeinspect-bpf query', kind: 'missing-binary', message: 'tcx/netkit attachments: the nodeinspect-bpf helper is not built (npm run build needs gcc); only a bpftool >= 7.3 would show them otherwise'})
-  } else warnings.push(...helperWarnings)
+  } else for (const w of helperWarnings) warnings.push(w)
   const bpfLinkFacts = take('bpftool -j link show', bpfLinks, (o) => parseBpftoolLinkJson(o.stdout), [] as BpfLink[], warnings)
   const netnsNames = take('ip -j netns list-id', nsids, (o) => parseIpNetnsListId(o.stdout), new Map<number, string>(), warnings)
   const routes = [

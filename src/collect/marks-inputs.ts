@@ -84,12 +84,17 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
   }
   const ids = new UsageIds()
   const usages: MarkUsage[] = []
-  for (const d of dumps) usages.push(...usagesFromXt(d.ruleset, ids, d.jumps))
-  if (nftTables) usages.push(...usagesFromNft(nftTables, ids))
-  usages.push(...usagesFromIpRules(ipRules, ids))
-  usages.push(...usagesFromXfrm(xfrmStates, xfrmPolicies, ids))
-  usages.push(...usagesFromTc(hooks.tc.other, ids))
-  usages.push(...usagesFromSockets(sockets, ids))
+  // One loop per source, never push(...xs): a spread passes every element as an argument and overflows the
+  // stack past ~120k of them (a large Calico node).
+  const add = (xs: readonly MarkUsage[]) => {
+    for (const u of xs) usages.push(u)
+  }
+  for (const d of dumps) add(usagesFromXt(d.ruleset, ids, d.jumps))
+  if (nftTables) add(usagesFromNft(nftTables, ids))
+  add(usagesFromIpRules(ipRules, ids))
+  add(usagesFromXfrm(xfrmStates, xfrmPolicies, ids))
+  add(usagesFromTc(hooks.tc.other, ids))
+  add(usagesFromSockets(sockets, ids))
   if (attached.size > 0) {
     if (markOffset === undefined) {
       warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${attached.size} attached program(s) is not read`})
@@ -99,11 +104,11 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
         [...attached.values()].map((p) => ({id: p.progId, ...(p.progName ? {name: p.progName} : {})})),
       )
       const dumps = parseBpftoolXlatedDumps(raws)
-      warnings.push(...dumps.warnings)
+      for (const w of dumps.warnings) warnings.push(w)
       for (const d of dumps.programs) {
         const p = attached.get(d.id)
         if (!p) continue
-        usages.push(...usagesFromBpf(p, analyseMarkAccess(d.insns, {markOffset}), ids))
+        add(usagesFromBpf(p, analyseMarkAccess(d.insns, {markOffset}), ids))
       }
     }
   }

@@ -78,7 +78,7 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const attachments = mergeAttachments(hooks)
   const attachedIds = [...new Set(attachments.map((a) => a.progId))]
   const cilium = await collectCiliumMaps(src, {attachedProgIds: attachedIds})
-  warnings.push(...cilium.warnings)
+  for (const w of cilium.warnings) warnings.push(w)
 
   // Program code: what is attached, plus what Cilium's policy prog array tail-calls into.
   const byId = new Map(hooks.programs.map((p) => [p.id, p]))
@@ -88,7 +88,7 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   if (wanted.size > 0 && markOffset !== undefined) {
     const raws = await collectBpftoolXlated(src, [...wanted].map((id) => ({id, ...(byId.get(id)?.name ? {name: byId.get(id)!.name!} : {})})))
     const dumps = parseBpftoolXlatedDumps(raws)
-    warnings.push(...dumps.warnings.filter((w) => w.kind !== 'not-recorded'))
+    for (const w of dumps.warnings) if (w.kind !== 'not-recorded') warnings.push(w)
     for (const d of dumps.programs) programs.set(d.id, analyseMarkAccess(d.insns, {markOffset}))
   }
   const label = src.meta.netns ?? src.meta.hostname ?? 'node'

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
-import {analyseMarks, type MarksReport} from '../analyses/marks.js'
+import {selectRules} from '../analyses/mark-focus.js'
+import {analyseMarks, MAX_FLOW_PAIRS, type MarksReport} from '../analyses/marks.js'
 import {BaseCommand, sourceFlags, sourceFrom} from '../cli/base-command.js'
 import {collectMarksInputs} from '../collect/marks-inputs.js'
 import {nothingRead} from '../collect/readable.js'
@@ -12,13 +13,23 @@ export default class Marks extends BaseCommand {
   static override description = `Reads every source of mark use on the node — iptables/ip6tables (nft and legacy backends), native nft
 tables, ip rules, tc filters, xfrm states and policies, and the eBPF programs on hooks (from their
 instructions) — and shows a 32-bit map of owners, the fields and values each owner uses, every use with its
-evidence, the flows from writers to readers, and findings where owners collide. --json prints the
-nodeinspect.marks/v1 schema (docs/json-marks.md).`
-  static override examples = ['<%= config.bin %> marks', '<%= config.bin %> marks --bit 14', '<%= config.bin %> marks --mask 0xf00 --netns nilab-node1', '<%= config.bin %> marks --snapshot node.json --json']
+evidence, the flows from writers to readers (grouped: uses alike in owner, operation and hooks count once),
+and findings where owners collide. --flows, --rule, --bit and --mask also list the write → read pairs
+themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints the nodeinspect.marks/v2 schema (docs/json-marks.md).`
+  static override examples = [
+    '<%= config.bin %> marks',
+    '<%= config.bin %> marks --bit 14',
+    '<%= config.bin %> marks --rule u12',
+    '<%= config.bin %> marks --rule KUBE-POSTROUTING --json',
+    '<%= config.bin %> marks --mask 0xf00 --netns nilab-node1',
+    '<%= config.bin %> marks --snapshot node.json --json',
+  ]
   static override enableJsonFlag = true
   static override flags = {
     bit: Flags.integer({description: 'focus on one bit (0-31)', min: 0, max: 31, exclusive: ['mask']}),
     mask: Flags.string({description: 'focus on the bits of this mask, e.g. 0xf00', exclusive: ['bit']}),
+    rule: Flags.string({description: 'focus on these uses: ids as listed (u12, comma-separated) or rules by place, [TABLE/]CHAIN[#POSITION]'}),
+    flows: Flags.boolean({description: `list every write → read pair too, not only the groups (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')})`}),
     ...sourceFlags,
   }
 
@@ -37,11 +48,25 @@ nodeinspect.marks/v1 schema (docs/json-marks.md).`
     if (unread) throw new NodeUnreadableError(`marks: no source of mark use could be read: ${unread}`)
     const m = src.meta
     const node = compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
-    const report = analyseMarks(node, inputs.usages, inputs.warnings, {bit: flags.bit, mask})
+    let rule: {spec: string; ids: Set<string>} | undefined
+    if (flags.rule !== undefined) {
+      const sel = selectRules(inputs.usages, flags.rule)
+      if ('error' in sel) throw new UserError(`invalid --rule "${flags.rule}": ${sel.error}`)
+      rule = {spec: flags.rule, ids: sel.selected}
+    }
+    const report = analyseMarks(node, inputs.usages, inputs.warnings, {bit: flags.bit, mask, rule, flows: flags.flows})
     if (!this.jsonEnabled()) {
       const [{renderMarks}, {styleFor}] = await Promise.all([import('../render/marks-table.js'), import('../render/style.js')])
       this.log(renderMarks(report, styleFor(), process.stdout.columns || 140))
     }
     return report
+  }
+
+  /**
+   * oclif's own logJson colourises by tokenising the whole pretty-printed text into one object per token, many
+   * times the report's size on a large node: this writes the same JSON text, once.
+   */
+  protected override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
   }
 }

@@ -529,7 +529,8 @@ export function nftChainReachability(rs: NftRuleset): ChainReach[] {
 export function nftRuleJumps(r: NftRule): string[] {
   const out: string[] = []
   if (r.verdict?.target) out.push(r.verdict.target)
-  if (r.verdict?.targets) out.push(...r.verdict.targets)
+  // A verdict map can name thousands of chains (kube-proxy's nftables mode): no argument spread.
+  if (r.verdict?.targets) for (const t of r.verdict.targets) out.push(t)
   return out
 }
 

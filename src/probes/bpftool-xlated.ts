@@ -74,7 +74,7 @@ export async function collectBpftoolXlated(src: Source, progs: ReadonlyArray<num
     const printed = output.failure ? new Set<number>() : programIdsIn(output.stdout)
     const have = j.ids.filter((id) => printed.has(id))
     if (have.length > 0) result.push({ids: have, output})
-    redo.push(...j.ids.filter((id) => !printed.has(id)))
+    for (const id of j.ids) if (!printed.has(id)) redo.push(id)
   })
   if (redo.length > 0) {
     const again = await mapBounded(redo, concurrency, (id) => src.run({argv: BPFTOOL_XLATED_ARGV(id)}))
@@ -552,7 +552,7 @@ export function parseBpftoolXlatedDumps(raws: readonly XlatedRaw[]): XlatedDumps
       continue
     }
     const parsed = parseBpftoolXlatedPrograms(r.output.stdout)
-    out.problems.push(...parsed.problems.map((p) => ({...p, probe})))
+    for (const p of parsed.problems) out.problems.push({...p, probe})
     const wanted = new Set(r.ids)
     const bare = parsed.facts.length === 1 && parsed.facts[0]!.id === undefined
     if (bare && r.ids.length === 1) out.programs.push({id: r.ids[0]!, insns: parsed.facts[0]!.insns})

@@ -1,18 +1,22 @@
 import {describe, expect, it} from 'vitest'
 import {UsageIds, usagesFromIpRules, usagesFromXt} from '../../src/analyses/mark-sources.js'
 import {opBits} from '../../src/analyses/mark-usage.js'
-import {analyseMarks} from '../../src/analyses/marks.js'
+import {flowBetween} from '../../src/analyses/mark-flows.js'
+import {analyseMarks, type AnalyseMarksOptions} from '../../src/analyses/marks.js'
 import {parseIpRuleJson} from '../../src/probes/ip-rule.js'
 import {parseIptablesSave} from '../../src/probes/iptables-save.js'
 import {testdata} from '../helpers/fixtures.js'
 
-function report(opts: {bit?: number; mask?: number} = {}) {
+function usagesOfRuleset() {
   const ids = new UsageIds()
   const xt = parseIptablesSave(testdata('marks-analysis/collide.iptables-save'), {family: 'ipv4', backend: 'nft'})
   expect(xt.problems).toEqual([])
   const rules = parseIpRuleJson('[{"priority":9,"src":"all","fwmark":"0x200","fwmask":"0xf00","table":"2004"},{"priority":100,"src":"all","fwmark":"0x539","table":"133"}]', 'ipv4')
-  const usages = [...usagesFromXt(xt.facts, ids), ...usagesFromIpRules(rules.facts, ids)]
-  return analyseMarks({source: 'snapshot'}, usages, [], opts)
+  return [...usagesFromXt(xt.facts, ids), ...usagesFromIpRules(rules.facts, ids)]
+}
+
+function report(opts: AnalyseMarksOptions = {}) {
+  return analyseMarks({source: 'snapshot'}, usagesOfRuleset(), [], opts)
 }
 
 describe('opBits: what each operation turns on, off and may change', () => {
@@ -117,12 +121,37 @@ describe('analyseMarks on a known ruleset (kube-proxy + Cilium + an Istio sideca
     expect(r.findings.find((x) => x.kind === 'dead-match')!.message).toMatch(/^-m mark --mark 0x1000\/0x1000 needs bit 12 \(0x1000\) set, and nothing seen on this node sets it/)
   })
 
-  it('follows writes to the reads they reach', () => {
+  it('follows writes to the reads they reach (--flows lists the pairs)', () => {
+    const pairs = report({flows: true}).flowPairs!
     // KUBE-MARK-MASQ decides KUBE-POSTROUTING's "! --mark 0x4000/0x4000 -j RETURN": it no longer matches, so the packet is masqueraded
-    expect(r.flows).toEqual(expect.arrayContaining([{from: id('set-xmark 0x4000/0x4000'), to: id('! --mark 0x4000/0x4000'), path: 'netfilter → netfilter', effect: 'decides', matches: false, bits: 'bit 14'}]))
-    expect(r.flows).toEqual(expect.arrayContaining([{from: id('set-xmark 0x200/0xffffffff'), to: id('fwmark 0x200/0xf00'), path: 'netfilter → ip rule', effect: 'decides', matches: true, bits: 'bits 8-11'}]))
-    expect(r.flows.find((x) => x.from === id('0x4000/0x0') && x.to === id('! --mark 0x4000/0x4000'))).toMatchObject({effect: 'partial'}) // --xor-mark flips
-    expect(r.flows.find((x) => x.from === id('CONNMARK restore') && x.to === id('fwmark 0x200/0xf00'))).toMatchObject({path: 'connmark restore → ip rule', effect: 'partial'})
+    expect(pairs).toEqual(expect.arrayContaining([{from: id('set-xmark 0x4000/0x4000'), to: id('! --mark 0x4000/0x4000'), path: 'netfilter → netfilter', effect: 'decides', matches: false, bits: 'bit 14'}]))
+    expect(pairs).toEqual(expect.arrayContaining([{from: id('set-xmark 0x200/0xffffffff'), to: id('fwmark 0x200/0xf00'), path: 'netfilter → ip rule', effect: 'decides', matches: true, bits: 'bits 8-11'}]))
+    expect(pairs.find((x) => x.from === id('0x4000/0x0') && x.to === id('! --mark 0x4000/0x4000'))).toMatchObject({effect: 'partial'}) // --xor-mark flips
+    expect(pairs.find((x) => x.from === id('CONNMARK restore') && x.to === id('fwmark 0x200/0xf00'))).toMatchObject({path: 'connmark restore → ip rule', effect: 'partial'})
+    // the same pairs, in the same order, as trying every write against every read
+    const all = r.usages
+    const naive = all.flatMap((w) => all.map((x) => flowBetween(w, x)).filter((f) => f !== undefined))
+    expect(pairs).toEqual(naive)
+    expect(r.flowPairs).toBeUndefined() // without --flows or a focus: the groups only
+  })
+
+  it('groups flows by writer operation, owner and hooks and reader class, and each pair falls in exactly one group', () => {
+    const pairs = report({flows: true}).flowPairs!
+    expect(r.summary.flows.pairs).toBe(pairs.length)
+    expect(r.flows.reduce((n, g) => n + g.pairs, 0)).toBe(pairs.length)
+    const byId = new Map(r.usages.map((u) => [u.id, u]))
+    for (const g of r.flows) {
+      expect(g.examples.length).toBe(Math.min(3, g.pairs))
+      for (const e of g.examples) {
+        const p = pairs.find((x) => x.from === e.from && x.to === e.to)!
+        expect(p, `${e.from} → ${e.to}`).toMatchObject({path: g.path, effect: g.effect, bits: g.bits})
+        expect(p.matches).toBe(g.matches)
+        expect(byId.get(e.from)!.operation).toBe(g.from.operation)
+      }
+    }
+    // no two uses here are alike (operation, owner, hooks): one group per pair, in the order the pairs were found
+    expect(r.flows.map((g) => g.examples[0])).toEqual(pairs.map((p) => ({from: p.from, to: p.to})))
+    expect(r.flows.every((g) => g.pairs === 1 && g.from.uses === 1 && g.to.uses === 1)).toBe(true)
   })
 
   it('--bit and --mask focus on the uses of those bits', () => {

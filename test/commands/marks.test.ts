@@ -16,7 +16,7 @@ describe('nodeinspect marks on a recorded node (testdata/snapshots/make-marks-no
     const r = cli(['marks', '--snapshot', SNAP, '--json'])
     expect(r.status).toBe(0)
     const d = JSON.parse(r.stdout)
-    expect(d.schema).toBe('nodeinspect.marks/v1')
+    expect(d.schema).toBe('nodeinspect.marks/v2')
     expect(d.bitmap).toBe('........TTTTTTTT.K.C****..III..I')
     expect(d.summary.subsystems).toEqual({iptables: 9, nft: 3, 'ip-rule': 3, xfrm: 1, socket: 1})
     const by = (sub: string) => d.usages.filter((u: {subsystem: string}) => u.subsystem === sub)
@@ -28,6 +28,29 @@ describe('nodeinspect marks on a recorded node (testdata/snapshots/make-marks-no
     // the whole-connmark restore has no owner signal: unattributed, never guessed
     expect(d.usages.find((u: {role: string}) => u.role === 'restore').owner).toBeUndefined()
     expect(d.findings.filter((f: {severity: string}) => f.severity === 'high').map((f: {kind: string}) => f.kind).sort()).toEqual(['connmark-cross-owner', 'whole-mark-clobber', 'whole-mark-clobber'])
+    // flows are groups; the pairs only with --flows or a focus
+    expect(d.flowPairs).toBeUndefined()
+    expect(d.summary.flows.pairs).toBe(d.flows.reduce((n: number, g: {pairs: number}) => n + g.pairs, 0))
+    expect(d.flows[0]).toMatchObject({path: expect.any(String), from: {owner: expect.any(String), operation: expect.any(String), uses: expect.any(Number)}, to: {values: expect.any(Array)}, examples: expect.any(Array)})
+  })
+
+  it('--rule u3 shows that use and every read it reaches, pair by pair', () => {
+    const d = JSON.parse(cli(['marks', '--snapshot', SNAP, '--rule', 'u3', '--json']).stdout)
+    expect(d.focus).toEqual({rule: 'u3'})
+    expect(d.usages.map((u: {id: string}) => u.id)).toEqual(['u3'])
+    const all = JSON.parse(cli(['marks', '--snapshot', SNAP, '--flows', '--json']).stdout)
+    const mine = all.flowPairs.filter((f: {from: string; to: string}) => f.from === 'u3' || f.to === 'u3')
+    expect(mine.length).toBeGreaterThan(0)
+    expect(d.flowPairs).toEqual(mine)
+    expect(d.summary.flows.pairs).toBe(mine.length)
+  })
+
+  it('--rule by chain and position: the uses of that rule', () => {
+    const all = JSON.parse(cli(['marks', '--snapshot', SNAP, '--json']).stdout)
+    const u = all.usages.find((x: {where: {chain?: string}}) => x.where.chain !== undefined)
+    const d = JSON.parse(cli(['marks', '--snapshot', SNAP, '--rule', `${u.where.table}/${u.where.chain}#${u.where.position}`, '--json']).stdout)
+    expect(d.usages.map((x: {id: string}) => x.id)).toContain(u.id)
+    expect(d.usages.every((x: {where: {chain?: string; position?: number}}) => x.where.chain === u.where.chain && x.where.position === u.where.position)).toBe(true)
   })
 
   it('--bit 14 shows only the masquerade bit and its uses', () => {
@@ -43,6 +66,9 @@ describe('nodeinspect marks on a recorded node (testdata/snapshots/make-marks-no
     [['--mask', '0xzz'], /^nodeinspect: invalid --mask "0xzz": expected a 32-bit value such as 0xf00$/m],
     [['--mask', '0'], /invalid --mask "0": it selects no bit/],
     [['--bit', '3', '--mask', '0xf00'], /cannot also be provided/],
+    [['--rule', 'u999'], /^nodeinspect: invalid --rule "u999": no mark use has the id u999 \(they run u1 to u17\)$/m],
+    [['--rule', 'NO-SUCH-CHAIN'], /^nodeinspect: invalid --rule "NO-SUCH-CHAIN": no mark use in chain NO-SUCH-CHAIN$/m],
+    [['--rule', 'a/b/c'], /invalid --rule "a\/b\/c": "a\/b\/c" is neither a use id \(u12\) nor \[TABLE\/\]CHAIN\[#POSITION\]/],
   ]
   for (const [args, re] of bad) {
     it(`rejects ${args.join(' ')} in one line`, () => {
