@@ -45,9 +45,9 @@ describe.skipIf(!!skip)('missing tools: total failure says why and exits 3, part
 
   describe('nsenter missing: nothing can enter the netns', () => {
     for (const [cmd, re] of [
-      [['hooks'], /^nodeinspect: hooks: no device list could be read: ip -j -d addr show, bpftool -j net show, nodeinspect-bpf query: nsenter is not installed \(it enters --netns ni-t\d+-deg; not found in PATH\)/],
-      [['marks'], /^nodeinspect: marks: no source of mark use could be read: iptables-save, ip6tables-save, nft -j list chains, .*: nsenter is not installed/],
-      [['trace', '10.0.0.1', '10.0.0.2:80'], /^nodeinspect: trace: node ni-t\d+-deg: no device list could be read \(ip -j -d addr show: nsenter is not installed/],
+      [['hooks'], /^nodeinspect: hooks: no device list could be read: ip -j -d addr show, bpftool -j net show, nodeinspect-bpf query: cannot enter netns ni-t\d+-deg: nsenter is not installed \(util-linux\)/],
+      [['marks'], /^nodeinspect: marks: no source of mark use could be read: iptables-save, ip6tables-save, .*nft -j list chains, .*: cannot enter netns ni-t\d+-deg: nsenter is not installed \(util-linux\)/],
+      [['trace', '10.0.0.1', '10.0.0.2:80'], /^nodeinspect: trace: node ni-t\d+-deg: no device list could be read \(ip -j -d addr show: cannot enter netns ni-t\d+-deg: nsenter is not installed \(util-linux\)/],
     ] as const) {
       it(cmd[0], () => {
         const r = cli([...cmd, '--netns', ns.name], withPath([]))
@@ -58,10 +58,13 @@ describe.skipIf(!!skip)('missing tools: total failure says why and exits 3, part
       })
     }
 
-    it('--json too: no document that would read as "0 devices"', () => {
+    it('--json too: the error, never a document that would read as "0 devices"', () => {
       const r = cli(['hooks', '--netns', ns.name, '--json'], withPath([]))
       expect(r.status).toBe(3)
-      expect(r.stdout).toBe('')
+      const doc = JSON.parse(r.stdout) as {error: {message: string; exit: number}; devices?: unknown}
+      expect(doc.error.exit).toBe(3)
+      expect(doc.error.message).toMatch(/^hooks: no device list could be read: /)
+      expect(doc.devices).toBeUndefined()
     })
   })
 
