@@ -53,6 +53,14 @@ export interface NetnsProcess {
   comm: string
 }
 
+/** Every other process's pid, from /proc. */
+function otherPids(): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => pid !== process.pid)
+}
+
 /** Processes whose network namespace is one of these named namespaces (matched by nsfs inode). */
 export function processesInNamespaces(namespaces: readonly string[]): NetnsProcess[] {
   const byInode = new Map<string, string>()
@@ -62,10 +70,7 @@ export function processesInNamespaces(namespaces: readonly string[]): NetnsProce
   }
   if (byInode.size === 0) return []
   const out: NetnsProcess[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const pid = Number(entry)
-    if (pid === process.pid) continue
+  for (const pid of otherPids()) {
     let link: string
     try {
       link = readlinkSync(`/proc/${pid}/ns/net`)
@@ -96,10 +101,7 @@ export const LAB_OWNER_ENV = 'NODEINSPECT_LAB_OWNER'
 export function processesOwnedByLab(prefix: string): NetnsProcess[] {
   const marker = Buffer.from(`${LAB_OWNER_ENV}=${prefix}\0`)
   const out: NetnsProcess[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const pid = Number(entry)
-    if (pid === process.pid) continue
+  for (const pid of otherPids()) {
     let env: Buffer
     try {
       env = readFileSync(`/proc/${pid}/environ`)

@@ -1,4 +1,4 @@
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {expect} from 'vitest'
 import {ROOT} from './fixtures.js'
 
@@ -32,4 +32,16 @@ export function expectFailure(r: CliResult, args: readonly string[], exit: numbe
   const json = args.indexOf('--json') !== -1 && (args.indexOf('--') === -1 || args.indexOf('--json') < args.indexOf('--'))
   if (json) expect(JSON.parse(r.stdout)).toEqual({error: {message, exit}})
   else expect(r.stdout).toBe('')
+}
+
+/** The built CLI run asynchronously, for several at once (concurrent lab runs, inspection during churn). */
+export function cliAsync(args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [`${ROOT}bin/run.js`, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('close', (status) => resolve({status, stdout, stderr}))
+  })
 }

@@ -3,7 +3,7 @@
 // (a device that vanished between two probes is a warning, never a crash).
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ROOT} from '../helpers/fixtures.js'
+import {cliAsync} from '../helpers/cli.js'
 import {createTestNetns, liveSkipReason, type TestNetns} from '../probes/netns-helpers.js'
 
 const skipReason = liveSkipReason(['tc', 'iptables', 'bpftool']) ?? ''
@@ -24,17 +24,6 @@ while [ "$(date +%s)" -lt "$end" ]; do
   ip link del "$a" 2>/dev/null
 done
 `
-
-function cliAsync(args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`${ROOT}bin/run.js`, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('close', (status) => resolve({status, stdout, stderr}))
-  })
-}
 
 describe.skipIf(skipReason !== '')(`inspection during device and rule churn (${skipReason || 'root, tools present'})`, () => {
   let ns: TestNetns

@@ -8,23 +8,11 @@ import {UserError} from '../../src/errors.js'
 import {acquireLabLock, labLockPath, liveLabLockHolder, parseLabLock, processStartTime} from '../../src/lab/lock.js'
 import {existingLabNamespaces, LAB_OWNER_ENV, labDown, processesOwnedByLab} from '../../src/lab/teardown.js'
 import {labTopology} from '../../src/lab/topology.js'
-import {ROOT} from '../helpers/fixtures.js'
+import {cliAsync} from '../helpers/cli.js'
 import {liveLabSkipReason, sweepStaleLabs} from './live.js'
 
 const prefix = `nilab-t${process.pid}lk`
 const skipReason = liveLabSkipReason()
-
-/** Run the built CLI asynchronously (two at once), resolving with its exit code and output. */
-function cliAsync(args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`${ROOT}bin/run.js`, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('close', (status) => resolve({status, stdout, stderr}))
-  })
-}
 
 describe('lab lock file (pure)', () => {
   it('parses what acquireLabLock writes, and nothing else', () => {
