@@ -299,8 +299,14 @@ export function applyJsonEdits(text: string, edits: readonly JsonEdit[]): string
   } catch {
     return text
   }
-  for (const e of edits) doc = editAt(doc, e.path, e) ?? null
-  return unwrap(JSON.stringify(doc))
+  try {
+    for (const e of edits) doc = editAt(doc, e.path, e) ?? null
+    return unwrap(JSON.stringify(doc))
+  } catch (e) {
+    // The text is already nested too deep for JSON.stringify (an earlier edit of the same output): keep it.
+    if (e instanceof RangeError) return text
+    throw e
+  }
 }
 
 const WRAP = '\u0001wrap:'

@@ -6,4 +6,10 @@ export const PENDING: Record<string, string> = {
   parseIpRuleText: 'quadratic on a long run of blanks: fixed on branch h-omission',
   parseIpXfrmState: 'quadratic on a long line of words: fixed on branch h-omission',
   parseIpXfrmPolicy: 'quadratic on a long line of words: fixed on branch h-omission',
+  // A "format" (or "version") nested a few thousand arrays deep: JSON.stringify in the error message overflows the
+  // stack (RangeError instead of a UserError). Snapshot loading is being rewritten on branch h-input.
+  parseSnapshot: 'RangeError on a deeply nested format value: snapshot validation, branch h-input',
+  // Node's JSON.parse message quotes the text around the error, newlines included, so "not valid JSON (…)" can span
+  // lines. Only this assertion is skipped, not the property.
+  'snapshot error on one line': 'JSON.parse message with the input\'s newlines in the UserError: snapshot validation, branch h-input',
 }
