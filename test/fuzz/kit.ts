@@ -3,7 +3,8 @@
 //
 // FUZZ_RUNS sets the cases per parser (default 100: the whole suite stays within ~20 s in `npm test`;
 // `npm run fuzz` sets 10000). FUZZ_SEED fixes the seed; without it one is drawn and printed with any failure,
-// so `FUZZ_SEED=<n> npx vitest run test/fuzz -t '<parser>'` replays it.
+// so `FUZZ_SEED=<n> npx vitest run test/fuzz -t '<parser>'` replays it. FUZZ_LOG=<file> logs each property's result.
+import {appendFileSync} from 'node:fs'
 import fc from 'fast-check'
 import {expect} from 'vitest'
 import type {Parsed} from '../../src/probes/parsed.js'
@@ -25,8 +26,22 @@ export const TEST_TIMEOUT = RUNS > 1000 ? 3_600_000 : 60_000
 
 /** Run a property with the suite's seed and run count; a failure names the seed to replay it. */
 export function check<T>(arb: fc.Arbitrary<T>, predicate: (v: T) => void, runs = RUNS): void {
+  const t0 = performance.now()
   const r = fc.check(fc.property(arb, predicate), {seed: SEED, numRuns: runs})
+  log(r, t0)
   if (r.failed) throw failure(r)
+}
+
+/**
+ * FUZZ_LOG=<file>: one line per property as it ends (name, cases run, seconds, passed or the error), so a long run
+ * stopped half-way still tells what it covered.
+ */
+function log<T>(r: fc.RunDetails<T>, t0: number): void {
+  const file = process.env.FUZZ_LOG
+  if (!file) return
+  const err = r.errorInstance instanceof Error ? r.errorInstance.message.split('\n')[0] : ''
+  const name = expect.getState().currentTestName ?? '?'
+  appendFileSync(file, `${name}\t${r.numRuns} cases\t${((performance.now() - t0) / 1000).toFixed(1)} s\t${r.failed ? `FAILED: ${err}` : 'passed'}\tseed ${SEED}\n`)
 }
 
 function failure<T>(r: fc.RunDetails<T>): Error {
@@ -37,7 +52,9 @@ function failure<T>(r: fc.RunDetails<T>): Error {
 }
 
 export async function checkAsync<T>(arb: fc.Arbitrary<T>, predicate: (v: T) => Promise<void>, runs = RUNS): Promise<void> {
+  const t0 = performance.now()
   const r = await fc.check(fc.asyncProperty(arb, predicate), {seed: SEED, numRuns: runs})
+  log(r, t0)
   if (r.failed) throw failure(r)
 }
 
