@@ -9,9 +9,10 @@ const PROBE = 'bpftool -j prog show'
 
 export const collectBpftoolProg = (src: Source): Promise<RawOutput> => src.run({argv: BPFTOOL_PROG_ARGV})
 
-/** bpftool prints loaded_at as epoch seconds in JSON. */
-function isoFromEpoch(s: number): string {
-  return new Date(s * 1000).toISOString().replace('.000Z', 'Z')
+/** bpftool prints loaded_at as epoch seconds in JSON. Undefined past what a Date holds (toISOString throws there). */
+function isoFromEpoch(s: number): string | undefined {
+  const d = new Date(s * 1000)
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().replace('.000Z', 'Z')
 }
 
 /** "2023-12-05T07:09:11+0000" (text form) → "2023-12-05T07:09:11Z". */
@@ -41,7 +42,12 @@ export function parseBpftoolProgJson(text: string): Parsed<BpfProgram[]> {
     if (typeof e.name === 'string') prog.name = e.name
     if (typeof e.tag === 'string') prog.tag = e.tag
     if (typeof e.gpl_compatible === 'boolean') prog.gplCompatible = e.gpl_compatible
-    if (num(e.loaded_at) !== undefined) prog.loadedAt = isoFromEpoch(num(e.loaded_at)!)
+    const loadedAt = num(e.loaded_at)
+    if (loadedAt !== undefined) {
+      const iso = isoFromEpoch(loadedAt)
+      if (iso) prog.loadedAt = iso
+      else problems.push(problem(PROBE, `program ${id}: loaded_at ${loadedAt} is not a time`))
+    }
     if (num(e.uid) !== undefined) prog.uid = num(e.uid)
     if (num(e.bytes_xlated) !== undefined) prog.bytesXlated = num(e.bytes_xlated)
     if (num(e.bytes_jited) !== undefined) prog.bytesJited = num(e.bytes_jited)

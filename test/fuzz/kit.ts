@@ -22,7 +22,7 @@ export const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZ
 /** A parser that needs more than this for one input is as good as hung on a node with a big ruleset. */
 export const LIMIT_MS = 1000
 /** vitest's own per-test timeout: generous in the long mode (a sync property cannot be interrupted anyway). */
-export const TEST_TIMEOUT = RUNS > 1000 ? 3_600_000 : 60_000
+export const TEST_TIMEOUT = RUNS > 1000 ? 3_600_000 : 120_000
 
 /** Run a property with the suite's seed and run count; a failure names the seed to replay it. */
 export function check<T>(arb: fc.Arbitrary<T>, predicate: (v: T) => void, runs = RUNS): void {

@@ -102,3 +102,12 @@ describe('fuzz regressions: null where an object was expected (TypeError)', () =
     expect(parseIpLinkJson('[{"ifindex":1,"ifname":"lo","addr_info":[null]}]').facts[0]!.addresses).toEqual([])
   })
 })
+
+describe('fuzz regressions: a time past what a Date holds (RangeError: Invalid time value from toISOString)', () => {
+  // Found through trace on a snapshot whose `bpftool -j prog show` had loaded_at replaced by a huge number.
+  it('parseBpftoolProgJson: loaded_at 1e308 is a problem, not a crash', () => {
+    const r = parseBpftoolProgJson('[{"id":7,"type":"sched_cls","loaded_at":1e308},{"id":8,"type":"xdp","loaded_at":1795367684}]')
+    expect(r.facts.map((p) => p.loadedAt)).toEqual([undefined, '2026-11-22T17:14:44Z'])
+    expect(r.problems.map((p) => p.message)).toEqual(['program 7: loaded_at 1e+308 is not a time'])
+  })
+})
