@@ -2,7 +2,7 @@ import type {HookAttachment, HookKind} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {BPF_HELPER} from '../source/live.js'
 import {asArray, num} from './bpftool-net.js'
-import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
 
 /**
  * The project's own helper (native/nodeinspect-bpf.c): BPF_PROG_QUERY per device for tcx and netkit, which
@@ -34,23 +34,23 @@ export function parseBpfHelperQuery(text: string): Parsed<BpfHelperFacts> {
   if (p) return {facts, problems: [p]}
   const d = (value ?? {}) as Record<string, unknown>
   if (typeof d.error === 'string') return {facts, problems: [problem(PROBE, `helper error: ${d.error}`)]}
-  if (d.helper !== 'nodeinspect-bpf' || d.version !== 1) return {facts, problems: [problem(PROBE, `unknown helper output (helper ${JSON.stringify(d.helper)}, version ${JSON.stringify(d.version)})`)]}
+  if (d.helper !== 'nodeinspect-bpf' || d.version !== 1) return {facts, problems: [problem(PROBE, `unknown helper output (helper ${rawJson(d.helper, 60)}, version ${rawJson(d.version, 60)})`)]}
   const problems: ParseProblem[] = []
   if (typeof d.tcx_supported === 'boolean') facts.tcxSupported = d.tcx_supported
   if (typeof d.netkit_supported === 'boolean') facts.netkitSupported = d.netkit_supported
   if (num(d.queried) !== undefined) facts.queried = num(d.queried)
   for (const a of asArray(d.attachments)) {
-    const e = a as Record<string, unknown>
+    const e = (a ?? {}) as Record<string, unknown>
     const hook = typeof e.attach_type === 'string' ? ATTACH[e.attach_type] : undefined
     const ifindex = num(e.ifindex)
     if (!hook || ifindex === undefined || typeof e.devname !== 'string') {
-      problems.push(problem(PROBE, 'attachment lacks ifindex, devname or a known attach_type', undefined, JSON.stringify(a)))
+      problems.push(problem(PROBE, 'attachment lacks ifindex, devname or a known attach_type', undefined, rawJson(a)))
       continue
     }
     asArray(e.progs).forEach((pr, i) => {
-      const q = pr as Record<string, unknown>
+      const q = (pr ?? {}) as Record<string, unknown>
       const progId = num(q.prog_id)
-      if (progId === undefined) return void problems.push(problem(PROBE, 'program entry lacks prog_id', undefined, JSON.stringify(pr)))
+      if (progId === undefined) return void problems.push(problem(PROBE, 'program entry lacks prog_id', undefined, rawJson(pr)))
       const att: HookAttachment = {ifindex, devname: e.devname as string, hook, progId, tcx: {position: i + 1}, witnesses: ['bpf-helper']}
       const linkId = num(q.link_id)
       if (linkId !== undefined && linkId !== 0) att.tcx!.linkId = linkId
@@ -59,8 +59,8 @@ export function parseBpfHelperQuery(text: string): Parsed<BpfHelperFacts> {
     })
   }
   for (const er of asArray(d.errors)) {
-    const e = er as Record<string, unknown>
-    problems.push(problem(PROBE, `${String(e.devname)} ${String(e.attach_type)}: ${String(e.message ?? e.errno)}`))
+    const e = (er ?? {}) as Record<string, unknown>
+    problems.push(problem(PROBE, `${shown(e.devname)} ${shown(e.attach_type)}: ${shown(e.message ?? e.errno)}`))
   }
   return {facts, problems}
 }

@@ -1,6 +1,6 @@
 import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
-import {parseJson, problem, type Parsed} from './parsed.js'
+import {parseJson, problem, shown, type Parsed} from './parsed.js'
 
 /**
  * `bpftool -j link show`: with bpftool 7.1 a tcx link shows only as `{"id":90,"type":11,"prog_id":136}` — no device,
@@ -35,7 +35,7 @@ export function parseBpftoolLinkJson(text: string): Parsed<BpfLink[]> {
     const e = (v ?? {}) as Record<string, unknown>
     const id = num(e.id)
     if (id === undefined) continue
-    const t = typeof e.type === 'string' ? e.type : (LINK_TYPES[num(e.type) ?? -1] ?? String(e.type))
+    const t = typeof e.type === 'string' ? e.type : (LINK_TYPES[num(e.type) ?? -1] ?? shown(e.type))
     const l: BpfLink = {id, type: t}
     if (num(e.prog_id) !== undefined) l.progId = num(e.prog_id)
     if (num(e.ifindex) !== undefined) l.ifindex = num(e.ifindex)

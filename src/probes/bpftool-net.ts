@@ -1,6 +1,6 @@
 import type {HookAttachment, HookKind, XdpMode} from '../model/hooks.js'
 import type {Source, RawOutput} from '../source/types.js'
-import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
 
 /** `bpftool -j net show`: XDP, legacy tc (clsact) and, from bpftool 7.3 on, tcx and netkit attachments of every device. */
 export const BPFTOOL_NET_ARGV = ['bpftool', '-j', 'net', 'show'] as const
@@ -91,32 +91,33 @@ export function parseBpftoolNetJson(text: string): Parsed<BpftoolNetFacts> {
       continue
     }
     for (const x of asArray(d.xdp)) {
-      const e = x as Record<string, unknown>
+      const e = (x ?? {}) as Record<string, unknown>
       const id = num(e.id ?? e.prog_id)
       if (typeof e.devname !== 'string' || num(e.ifindex) === undefined || id === undefined) {
-        problems.push(problem(PROBE, 'xdp entry lacks devname, ifindex or id', undefined, JSON.stringify(x)))
+        problems.push(problem(PROBE, 'xdp entry lacks devname, ifindex or id', undefined, rawJson(x)))
         continue
       }
       const a = attachment(e.devname, num(e.ifindex)!, 'xdp', id, undefined)
-      a.xdpMode = xdpModeOf(String(e.mode ?? ''))
+      a.xdpMode = xdpModeOf(shown(e.mode ?? ''))
       facts.attachments.push(a)
     }
     for (const t of asArray(d.tc)) {
-      const e = t as Record<string, unknown>
+      const e = (t ?? {}) as Record<string, unknown>
       const hook = typeof e.kind === 'string' ? hookFromBpftoolKind(e.kind) : undefined
       const id = num(e.id ?? e.prog_id)
       if (typeof e.devname !== 'string' || num(e.ifindex) === undefined || id === undefined) {
-        problems.push(problem(PROBE, 'tc entry lacks devname, ifindex or program id', undefined, JSON.stringify(t)))
+        problems.push(problem(PROBE, 'tc entry lacks devname, ifindex or program id', undefined, rawJson(t)))
         continue
       }
       if (!hook) {
-        problems.push(problem(PROBE, `unknown tc attach kind ${JSON.stringify(e.kind)}`, undefined, JSON.stringify(t)))
+        problems.push(problem(PROBE, `unknown tc attach kind ${rawJson(e.kind, 60)}`, undefined, rawJson(t)))
         continue
       }
       facts.attachments.push(attachment(e.devname, num(e.ifindex)!, hook, id, typeof e.name === 'string' ? e.name : undefined, hook.startsWith('tc-') ? undefined : (num(e.link_id) ?? 0)))
     }
     for (const f of asArray(d.flow_dissector)) {
-      const id = num((f as Record<string, unknown>).id ?? (f as Record<string, unknown>).prog_id)
+      const e = (f ?? {}) as Record<string, unknown>
+      const id = num(e.id ?? e.prog_id)
       if (id !== undefined) facts.flowDissectorProgIds.push(id)
     }
     facts.netfilterProgs += asArray(d.netfilter).length

@@ -1,7 +1,7 @@
 import type {BpfProgram} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
-import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, type Parsed, type ParseProblem} from './parsed.js'
 
 /** `bpftool -j prog show`: every loaded program, once, however many devices a node has. */
 export const BPFTOOL_PROG_ARGV = ['bpftool', '-j', 'prog', 'show'] as const
@@ -38,7 +38,7 @@ export function parseBpftoolProgJson(text: string): Parsed<BpfProgram[]> {
     const e = (v ?? {}) as Record<string, unknown>
     const id = num(e.id)
     if (id === undefined || typeof e.type !== 'string') {
-      problems.push(problem(PROBE, 'program entry lacks id or type', undefined, JSON.stringify(v)))
+      problems.push(problem(PROBE, 'program entry lacks id or type', undefined, rawJson(v)))
       continue
     }
     const prog: BpfProgram = {id, type: e.type, mapIds: asArray(e.map_ids).flatMap((m) => (num(m) === undefined ? [] : [num(m)!]))}

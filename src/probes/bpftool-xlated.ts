@@ -9,7 +9,7 @@
  * JSON form's position in the array is not the pc; `pc` below is the slot index that `goto pc+N` counts in.
  */
 import type {RawOutput, RunFailure, Source} from '../source/types.js'
-import {parseJson, problem, type Parsed, type ParseProblem, type Warning} from './parsed.js'
+import {parseJson, problem, rawJson, type Parsed, type ParseProblem, type Warning} from './parsed.js'
 
 // ---- collect ----------------------------------------------------------------------------------------------------
 
@@ -380,7 +380,7 @@ function insnFrom(entry: unknown, pc: number, problems: ParseProblem[], index: n
     return undefined
   }
   if (typeof e.disasm !== 'string') {
-    problems.push(problem(PROBE, `instruction ${index} has no "disasm" string`, undefined, JSON.stringify(entry)))
+    problems.push(problem(PROBE, `instruction ${index} has no "disasm" string`, undefined, rawJson(entry)))
     return undefined
   }
   const {op: decoded, code} = decodeXlatedDisasm(e.disasm, pc)
@@ -433,7 +433,7 @@ export function parseBpftoolXlatedPrograms(text: string): Parsed<XlatedProgram[]
       continue
     }
     if (!Array.isArray(e.insns)) {
-      problems.push(problem(PROBE, 'program entry lacks an "insns" list', undefined, JSON.stringify(v).slice(0, 200)))
+      problems.push(problem(PROBE, 'program entry lacks an "insns" list', undefined, rawJson(v)))
       continue
     }
     const prog: XlatedProgram = {insns: insnsFrom(e.insns, problems)}

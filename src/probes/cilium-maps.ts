@@ -33,7 +33,7 @@ import type {BpfProgram} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {asArray, BPFTOOL_NET_ARGV, num, parseBpftoolNetJson} from './bpftool-net.js'
 import {BPFTOOL_PROG_ARGV, parseBpftoolProgJson} from './bpftool-prog.js'
-import {parseJson, problem, type Parsed, type ParseProblem, type Warning} from './parsed.js'
+import {parseJson, problem, rawJson, type Parsed, type ParseProblem, type Warning} from './parsed.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // bpftool -j map show
@@ -78,7 +78,7 @@ export function parseBpftoolMapShow(text: string): Parsed<BpfMapInfo[]> {
     const valueSize = num(e.bytes_value)
     const type = typeof e.type === 'string' ? e.type : num(e.type) !== undefined ? String(e.type) : undefined
     if (id === undefined || type === undefined || keySize === undefined || valueSize === undefined) {
-      problems.push(problem(SHOW_PROBE, 'map entry lacks id, type, bytes_key or bytes_value', undefined, JSON.stringify(v)))
+      problems.push(problem(SHOW_PROBE, 'map entry lacks id, type, bytes_key or bytes_value', undefined, rawJson(v)))
       continue
     }
     const m: BpfMapInfo = {id, type, name: typeof e.name === 'string' ? e.name : '', keySize, valueSize, maxEntries: num(e.max_entries) ?? 0, flags: num(e.flags) ?? 0}
@@ -231,7 +231,7 @@ function dumpEntries(probe: string, text: string): {entries: DumpEntry[]; proble
   const entries: DumpEntry[] = []
   const problems: ParseProblem[] = []
   for (const e of value) {
-    const raw = JSON.stringify(e)
+    const raw = rawJson(e)
     if (!isObj(e)) {
       problems.push(problem(probe, 'entry is not an object', undefined, raw))
       continue

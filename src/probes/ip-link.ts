@@ -1,7 +1,7 @@
 import type {Device, DeviceAddress, DeviceKind, VxlanInfo, XdpMode} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
-import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
 
 /** Links with details AND their addresses in one process: `ip -j -d addr show` carries linkinfo plus addr_info. */
 export const IP_ADDR_ARGV = ['ip', '-j', '-d', 'addr', 'show'] as const
@@ -59,13 +59,13 @@ export function parseIpLinkJson(text: string): Parsed<Device[]> {
     const e = (v ?? {}) as Record<string, unknown>
     const ifindex = num(e.ifindex)
     if (ifindex === undefined || typeof e.ifname !== 'string') {
-      problems.push(problem(PROBE, 'link entry lacks ifindex or ifname', undefined, JSON.stringify(v)))
+      problems.push(problem(PROBE, 'link entry lacks ifindex or ifname', undefined, rawJson(v)))
       continue
     }
     const li = (e.linkinfo ?? {}) as Record<string, unknown>
     const infoKind = typeof li.info_kind === 'string' ? li.info_kind : undefined
     const kind = deviceKind(infoKind, typeof e.link_type === 'string' ? e.link_type : undefined, e.ifname)
-    const dev: Device = {ifindex, name: e.ifname, kind, flags: asArray(e.flags).map(String), altnames: asArray(e.altnames).map(String), addresses: []}
+    const dev: Device = {ifindex, name: e.ifname, kind, flags: asArray(e.flags).map(shown), altnames: asArray(e.altnames).map(shown), addresses: []}
     if (infoKind) dev.kindRaw = infoKind
     if (typeof li.info_slave_kind === 'string') dev.slaveKind = li.info_slave_kind
     if (typeof e.address === 'string') dev.mac = e.address
@@ -84,7 +84,7 @@ export function parseIpLinkJson(text: string): Parsed<Device[]> {
     }
     if (kind === 'vxlan') dev.vxlan = vxlanFromJson((li.info_data ?? {}) as Record<string, unknown>)
     for (const a of asArray(e.addr_info)) {
-      const ai = a as Record<string, unknown>
+      const ai = (a ?? {}) as Record<string, unknown>
       if ((ai.family === 'inet' || ai.family === 'inet6') && typeof ai.local === 'string' && num(ai.prefixlen) !== undefined) {
         const addr: DeviceAddress = {family: ai.family, local: ai.local, prefixlen: num(ai.prefixlen)!}
         if (typeof ai.scope === 'string') addr.scope = ai.scope

@@ -1,6 +1,6 @@
 import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
-import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
 
 /** Every routing table, IPv4 and IPv6: `ip -j route show table all` (and `-6`). */
 export const IP_ROUTE_ARGV = {ipv4: ['ip', '-j', '-4', 'route', 'show', 'table', 'all'], ipv6: ['ip', '-j', '-6', 'route', 'show', 'table', 'all']} as const
@@ -37,10 +37,10 @@ export function parseIpRouteJson(text: string, family: 'ipv4' | 'ipv6'): Parsed<
   for (const v of value) {
     const e = (v ?? {}) as Record<string, unknown>
     if (typeof e.dst !== 'string') {
-      problems.push(problem(probe, 'route lacks dst', undefined, JSON.stringify(v)))
+      problems.push(problem(probe, 'route lacks dst', undefined, rawJson(v)))
       continue
     }
-    const r: Route = {family, dst: e.dst, type: typeof e.type === 'string' ? e.type : 'unicast', table: typeof e.table === 'string' ? e.table : 'main', flags: asArray(e.flags).map(String)}
+    const r: Route = {family, dst: e.dst, type: typeof e.type === 'string' ? e.type : 'unicast', table: typeof e.table === 'string' ? e.table : 'main', flags: asArray(e.flags).map(shown)}
     for (const k of ['dev', 'gateway', 'prefsrc', 'scope', 'protocol'] as const) if (typeof e[k] === 'string') r[k] = e[k] as string
     if (num(e.metric) !== undefined) r.metric = num(e.metric)
     facts.push(r)
@@ -66,7 +66,7 @@ export function parseIpNeighJson(text: string): Parsed<Neighbour[]> {
   for (const v of value) {
     const e = (v ?? {}) as Record<string, unknown>
     if (typeof e.dst !== 'string' || typeof e.dev !== 'string') continue
-    const n: Neighbour = {dst: e.dst, dev: e.dev, state: asArray(e.state).map(String)}
+    const n: Neighbour = {dst: e.dst, dev: e.dev, state: asArray(e.state).map(shown)}
     if (typeof e.lladdr === 'string') n.lladdr = e.lladdr
     facts.push(n)
   }

@@ -7,7 +7,7 @@
 import {FULL_MASK, parseU32, type Mark} from '../model/mark.js'
 import type {IpFamily, PortRange} from '../model/netfilter.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
 
 export const IP_RULE_ARGV = {ipv4: ['ip', '-j', '-4', 'rule', 'show'], ipv6: ['ip', '-j', '-6', 'rule', 'show']} as const
 
@@ -101,7 +101,7 @@ export function parseIpRuleJson(text: string, family: IpFamily): Parsed<IpRule[]
   const facts: IpRule[] = []
   const problems: ParseProblem[] = []
   value.forEach((v, i) => {
-    const bad = (msg: string) => problems.push(problem(probe, `rule ${i}: ${msg}`, undefined, JSON.stringify(v)))
+    const bad = (msg: string) => problems.push(problem(probe, `rule ${i}: ${msg}`, undefined, rawJson(v)))
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad('not an object')
     const e = v as Record<string, unknown>
     for (const k of Object.keys(e)) if (!JSON_KEYS.has(k)) bad(`unknown field "${k}"`)
@@ -125,7 +125,7 @@ export function parseIpRuleJson(text: string, family: IpFamily): Parsed<IpRule[]
     if (e.fwmark !== undefined || e.fwmask !== undefined) {
       const value = e.fwmark === undefined ? 0 : hexOrNum(e.fwmark)
       const mask = e.fwmask === undefined ? FULL_MASK : hexOrNum(e.fwmask)
-      if (value === undefined || mask === undefined) bad(`bad fwmark "${String(e.fwmark)}"/"${String(e.fwmask)}"`)
+      if (value === undefined || mask === undefined) bad(`bad fwmark "${shown(e.fwmark)}"/"${shown(e.fwmask)}"`)
       else r.fwmark = {value, mask}
     }
     if (typeof e.iif === 'string') r.iif = {name: e.iif, detached: 'iif_detached' in e}
@@ -150,7 +150,7 @@ export function parseIpRuleJson(text: string, family: IpFamily): Parsed<IpRule[]
     else if ('goto' in e) {
       const a: IpRuleAction = {kind: 'goto', unresolved: 'unresolved' in e}
       if (typeof e.goto === 'number') a.target = e.goto
-      else if (e.goto !== 'none') bad(`bad goto "${String(e.goto)}"`)
+      else if (e.goto !== 'none') bad(`bad goto "${shown(e.goto)}"`)
       r.action = a
     } else if ('nop' in e) r.action = {kind: 'nop'}
     else if (typeof e.action === 'string') r.action = routeTypeAction(e.action)

@@ -9,7 +9,7 @@
 import {FULL_MASK, parseU32, type Mark, type MarkOp, type MarkTarget} from '../model/mark.js'
 import type {NftBaseChain, NftChain, NftMarkMatch, NftMarkWrite, NftRule, NftRuleset, NftSet, NftTable, NftTableOwner, NftVerdict} from '../model/netfilter.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
 
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const
 /** 110k iptables-nft rules take nft -j ~7 s and 854 MB (DEPS.md 6). */
@@ -59,7 +59,7 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
   const tables = new Map<string, NftTable>()
   const chains = new Map<string, NftChain>()
   const key = (family: string, table: string) => `${family}\u0000${table}`
-  const bad = (i: number, msg: string, v: unknown) => problems.push(problem(PROBE, `nftables[${i}]: ${msg}`, undefined, JSON.stringify(v)))
+  const bad = (i: number, msg: string, v: unknown) => problems.push(problem(PROBE, `nftables[${i}]: ${msg}`, undefined, rawJson(v)))
 
   // Pass 1: metainfo, tables, chains, sets. nft lists them before the rules, but do not rely on it.
   let sawMeta = false
@@ -98,7 +98,7 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
         if (h !== undefined) t.handle = h
         const flags = o.flags
         if (typeof flags === 'string') t.flags = [flags]
-        else if (Array.isArray(flags)) t.flags = flags.map(String)
+        else if (Array.isArray(flags)) t.flags = flags.map(shown)
         const c = str(o.comment)
         if (c !== undefined) t.comment = c
         if (tables.has(key(family, name))) bad(i, `table ${family} ${name} listed twice`, it)
@@ -124,7 +124,7 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
           const pol = str(o.policy)
           if (pol !== undefined) base.policy = pol
           if (typeof o.dev === 'string') base.dev = o.dev
-          else if (Array.isArray(o.dev)) base.dev = o.dev.map(String)
+          else if (Array.isArray(o.dev)) base.dev = o.dev.map(shown)
           if (int(o.prio) === undefined) bad(i, `base chain ${name} without a numeric prio`, it)
           c.base = base
         }
@@ -140,12 +140,12 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
           bad(i, `${kind} without a known table or a name`, it)
           break
         }
-        const s: NftSet = {kind, name, type: Array.isArray(o.type) ? o.type.map(String) : (str(o.type) ?? ''), elements: Array.isArray(o.elem) ? o.elem : []}
+        const s: NftSet = {kind, name, type: Array.isArray(o.type) ? o.type.map(shown) : (str(o.type) ?? ''), elements: Array.isArray(o.elem) ? o.elem : []}
         const h = int(o.handle)
         if (h !== undefined) s.handle = h
-        if (o.map !== undefined) s.map = Array.isArray(o.map) ? o.map.map(String) : String(o.map)
+        if (o.map !== undefined) s.map = Array.isArray(o.map) ? o.map.map(shown) : shown(o.map)
         if (typeof o.flags === 'string') s.flags = [o.flags]
-        else if (Array.isArray(o.flags)) s.flags = o.flags.map(String)
+        else if (Array.isArray(o.flags)) s.flags = o.flags.map(shown)
         const cm = str(o.comment)
         if (cm !== undefined) s.comment = cm
         t.sets.push(s)

@@ -92,3 +92,45 @@ export function parseJson(probe: string, text: string): {value?: unknown; proble
   if (jsonDepth(value) > MAX_JSON_DEPTH) return {problem: problem(probe, `JSON nested deeper than ${MAX_JSON_DEPTH} levels: no tool writes that, the output is corrupt`, undefined, text.slice(0, 200))}
   return {value}
 }
+
+/** Nesting shown in a problem's raw text; deeper levels print as `[…]` / `{…}`. */
+const RAW_DEPTH = 16
+
+/**
+ * A parsed JSON value as a problem's `raw` text: JSON, cut after about `max` characters. Not JSON.stringify,
+ * which recurses once per nesting level and throws RangeError (stack overflow) on input nested a few thousand
+ * deep (JSON.parse reads it fine), and which would write out a whole huge value only to cut it to 200 characters.
+ */
+export function rawJson(v: unknown, max = 200): string {
+  let out = ''
+  const put = (s: string): boolean => {
+    out += s
+    return out.length <= max
+  }
+  const walk = (x: unknown, depth: number): boolean => {
+    if (Array.isArray(x)) {
+      if (depth >= RAW_DEPTH) return put('[…]')
+      if (!put('[')) return false
+      for (let i = 0; i < x.length; i++) if ((i > 0 && !put(',')) || !walk(x[i], depth + 1)) return false
+      return put(']')
+    }
+    if (x !== null && typeof x === 'object') {
+      if (depth >= RAW_DEPTH) return put('{…}')
+      if (!put('{')) return false
+      let first = true
+      for (const [k, y] of Object.entries(x)) {
+        if ((!first && !put(',')) || !put(`${JSON.stringify(k)}:`) || !walk(y, depth + 1)) return false
+        first = false
+      }
+      return put('}')
+    }
+    return put(JSON.stringify(x) ?? String(x))
+  }
+  walk(v, 0)
+  return out
+}
+
+/** A JSON value as text for a fact or a message: a string as it is, anything else as {@link rawJson} (not String(), which recurses into nested arrays the same way). */
+export function shown(v: unknown): string {
+  return typeof v === 'string' ? v : rawJson(v, 60)
+}

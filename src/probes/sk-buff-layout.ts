@@ -22,7 +22,7 @@ export async function runSkBuffLayout(): Promise<{stdout: string; stderr: string
 export function parseSkBuffLayoutJson(text: string): Parsed<{mark?: number}> {
   const {value, problem: p} = parseJson('sk_buff layout (BTF)', text)
   if (p) return {facts: {}, problems: [p]}
-  const mark = (value as {mark?: unknown}).mark
+  const mark = (value as {mark?: unknown} | null)?.mark
   if (typeof mark !== 'number') return {facts: {}, problems: [problem('sk_buff layout (BTF)', 'no offset for mark')]}
   return {facts: {mark}, problems: []}
 }

@@ -1,7 +1,7 @@
 import type {HookAttachment, TcFilter, TcFilterInfo} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
-import {jsonDepth, MAX_JSON_DEPTH, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {jsonDepth, MAX_JSON_DEPTH, problem, rawJson, type Parsed, type ParseProblem} from './parsed.js'
 import {parseToolJson} from './tool-json.js'
 
 /**
@@ -133,7 +133,7 @@ function addFilter(facts: TcFilterFacts, problems: ParseProblem[], cmd: TcBatchC
   if (kind === 'bpf') {
     const prog = (opts.prog ?? {}) as Record<string, unknown>
     const id = num(prog.id)
-    if (id === undefined) return void problems.push(problem(PROBE, `bpf filter on ${cmd.devname} ${cmd.direction} without a program id`, undefined, JSON.stringify(e)))
+    if (id === undefined) return void problems.push(problem(PROBE, `bpf filter on ${cmd.devname} ${cmd.direction} without a program id`, undefined, rawJson(e)))
     const tc: TcFilterInfo = {pref: pref ?? 0}
     if (typeof opts.handle === 'string') tc.handle = opts.handle
     if (chain !== undefined) tc.chain = chain

@@ -32,8 +32,10 @@ function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`
 }
 
-/** A value from the file as JSON, cut short: it goes into a one-line error. */
+/** A value from the file as JSON, cut short: it goes into a one-line error. Only scalars are written out:
+ * JSON.stringify of a value nested thousands deep overflows the stack (found by the snapshot fuzzer). */
 function shown(v: unknown): string {
+  if (typeof v === 'object' && v !== null) return typeName(v)
   const j = JSON.stringify(v)
   if (j === undefined) return 'missing'
   return j.length > 40 ? `${j.slice(0, 40)}…` : j
@@ -49,7 +51,9 @@ export function parseSnapshot(text: string, file: string): SnapshotFile {
   try {
     doc = JSON.parse(text)
   } catch (e) {
-    throw new UserError(`snapshot ${file}: not valid JSON (${(e as Error).message})`)
+    // V8's message quotes the text around the error, line breaks included: one line, cut short.
+    const why = (e as Error).message.replace(/\s*\n\s*/g, ' ')
+    throw new UserError(`snapshot ${file}: not valid JSON (${why.length > 160 ? `${why.slice(0, 160)}…` : why})`)
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new UserError(`snapshot ${file}: not a nodeinspect snapshot (expected a JSON object)`)
   const d = doc as Record<string, unknown>
