@@ -888,7 +888,7 @@ static void print_link(FILE *f, struct ns_dump *d, struct ns_link *l, int first)
 		}
 	}
 	/*
-	 * As `ip -j -d` shows a peer (DEPS.md 4.6): in another netns, link_index plus link_netnsid (the nsid as seen from
+	 * As `ip -j -d` shows a peer (docs/kernel-notes.md#kn-2-veth-peer-fields): in another netns, link_index plus link_netnsid (the nsid as seen from
 	 * this netns); in the same netns, the peer's name as "link".
 	 */
 	if (l->has_nsid) {

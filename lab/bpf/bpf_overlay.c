@@ -2,7 +2,7 @@
 /*
  * Lab stand-in for Cilium's bpf_overlay.o on cilium_vxlan: from-overlay (ingress, after decapsulation)
  * and to-overlay (egress, before encapsulation). from-overlay delivers to local endpoints as Cilium 1.12
- * does (SCENARIO.md steps 6-7): it looks the inner destination up in cilium_lxc and tail-calls
+ * does (docs/scenario.md#the-walk, steps 6-7): it looks the inner destination up in cilium_lxc and tail-calls
  * cilium_call_policy[endpoint id], the endpoint's to-container program, with the endpoint's lxc ifindex in
  * skb->cb[0] (Cilium passes it in the CB_IFINDEX slot of the control buffer).
  */

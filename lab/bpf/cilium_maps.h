@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * nodeinspect lab: Cilium's datapath maps with Cilium's names and Cilium 1.12's layouts (SCENARIO.md's
+ * nodeinspect lab: Cilium's datapath maps with Cilium's names and Cilium 1.12's layouts (docs/scenario.md's
  * version), restated from Cilium's bpf/lib/common.h and bpf/lib/maps.h. `lab up` creates the maps itself,
  * without BTF as Cilium 1.12's were (`bpftool map create … name cilium_ipcache`), one set per lab node pinned
  * under <lab bpffs>/<node>/tc/globals, fills them, and loads the programs with TC_BPF_MNT=<lab bpffs>/<node>
@@ -137,7 +137,7 @@ struct {
 } cilium_call_policy SEC(".maps");
 
 /*
- * Cilium's local delivery (bpf_lxc.c ipv4_local_delivery, SCENARIO.md step 7): a destination that is an endpoint
+ * Cilium's local delivery (bpf_lxc.c ipv4_local_delivery, docs/scenario.md#the-walk step 7): a destination that is an endpoint
  * of this node (not one of the node's own addresses) goes to that endpoint's policy program, a tail call into
  * cilium_call_policy[endpoint id], with the endpoint's lxc ifindex in skb->cb[0]. Returns only when the
  * destination is no local endpoint or its slot is empty; the caller then passes the packet on.

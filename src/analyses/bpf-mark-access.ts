@@ -6,7 +6,7 @@
  * How: a forward abstract interpretation over the instructions (branches joined, loops iterated to a fixpoint).
  * Each register holds the ctx pointer, a pointer into the stack, a map pointer, another pointer/unknown value,
  * or a 64-bit scalar whose every bit is known to be 0, 1, bit k of the original mark, NOT bit k, or unknown.
- * The verifier rewrote `__sk_buff.mark` into `*(u32 *)(ctx +offsetof(struct sk_buff, mark))` (DEPS.md 4.4), so a
+ * The verifier rewrote `__sk_buff.mark` into `*(u32 *)(ctx +offsetof(struct sk_buff, mark))` (docs/kernel-notes.md#kn-4-xlated-mark-offset), so a
  * store is a mark write only when its base register holds the ctx pointer: r1 at entry and every copy of it
  * (`r6 = r1`, spilled to the stack and filled back), never a map-value or stack pointer at the same offset.
  * Helper calls clobber r1-r5 and r0 and keep r6-r9 (the BPF calling convention).

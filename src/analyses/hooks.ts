@@ -8,7 +8,7 @@ import {compact} from '../util/compact.js'
 
 export const HOOKS_SCHEMA = 'nodeinspect.hooks/v1'
 
-/** `nodeinspect hooks --json`: see docs/json-schemas.md. Field names and meanings are stable within v1. */
+/** `nodeinspect hooks --json`: see docs/json-hooks.md. Field names and meanings are stable within v1. */
 export interface HooksReport {
   schema: typeof HOOKS_SCHEMA
   node: NodeIdentity

@@ -23,7 +23,7 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/
 
 /**
  * The namespaces the walk can use: those at the other end of a veth or netkit device of the inspected netns, named
- * through `ip netns list-id` (the nsid is as seen from the inspected netns, DEPS.md 4.6). Nothing else: on a host
+ * through `ip netns list-id` (the nsid is as seen from the inspected netns, docs/kernel-notes.md#kn-2-veth-peer-fields). Nothing else: on a host
  * that is its pods; for `--netns node1` that node's pods and its peer node, never another tenant's namespaces. A
  * peer whose nsid has no name cannot be matched by the walk anyway (it looks pods up by that name).
  */

@@ -4,7 +4,7 @@
  * change both together). Pure data and encoding; up.ts runs the batches.
  *
  * The contents follow what Cilium itself would hold on such a node, with the scenario's values where
- * SCENARIO.md gives them (httpbin is identity 15773 and endpoint 2826; node 1's ipcache sends it to
+ * docs/scenario.md#cilium-maps gives them (httpbin is identity 15773 and endpoint 2826; node 1's ipcache sends it to
  * 192.168.1.13) and the lab's own stable choices elsewhere.
  */
 import type {LabNode, LabPod, NodeName} from './topology.js'

@@ -1,7 +1,7 @@
 /**
  * The lab's topology as data: a two-node Cilium-like setup (VXLAN tunnel mode) built from network
  * namespaces, with the names, addresses, ifindexes and MACs of the reference scenario
- * (../shared/SCENARIO.md) wherever it gives them. `lab up` builds exactly this; tests and later
+ * (docs/scenario.md) wherever it gives them. `lab up` builds exactly this; tests and later
  * features read it instead of repeating addresses.
  */
 import {createHash} from 'node:crypto'
@@ -264,7 +264,7 @@ interface PodSeed {
 }
 
 /**
- * The scenario's values, plus the lab's own choices where SCENARIO.md gives none (MACs of node devices, second
+ * The scenario's values, plus the lab's own choices where docs/scenario.md gives none (MACs of node devices, second
  * pods, every endpoint id and identity but httpbin's: SCENARIO's ipcache gives it identity 15773 and its
  * cilium_lxc entry endpoint id 2826).
  */

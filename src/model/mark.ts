@@ -211,7 +211,7 @@ export function markOpTarget(op: MarkOp): MarkTarget {
 
 /**
  * The bits of the written mark that the operation may change. 0xffffffff means it may rewrite the whole word
- * (a "whole" writer in MARKS.md's sense, which clobbers every other user's bits).
+ * (a "whole" writer, which clobbers every other user's bits: docs/kernel-notes.md#kn-10-mark-write-style).
  */
 export function markOpWrites(op: MarkOp): number {
   switch (op.kind) {
@@ -242,7 +242,7 @@ function shiftedMask(clearMask: number, copyMask: number, shift?: MarkShift): nu
   return (clearMask | shifted(copyMask, shift)) >>> 0
 }
 
-/** 'whole' when the operation may rewrite all 32 bits, else 'bitwise' (MARKS.md's `style`). */
+/** 'whole' when the operation may rewrite all 32 bits, else 'bitwise' (docs/kernel-notes.md#kn-10-mark-write-style). */
 export function markOpStyle(op: MarkOp): 'whole' | 'bitwise' {
   return markOpWrites(op) === FULL_MASK ? 'whole' : 'bitwise'
 }

@@ -6,7 +6,8 @@ import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from
 
 /**
  * The project's own helper (native/nodeinspect-bpf.c): BPF_PROG_QUERY per device for tcx and netkit, which
- * Debian 12's bpftool 7.1 and tc cannot see at all (DEPS.md 4.3). One process for every device of a netns.
+ * Debian 12's bpftool 7.1 and tc cannot see at all (docs/kernel-notes.md#kn-3-tcx-invisible-to-debian-tools).
+ * One process for every device of a netns.
  */
 export const BPF_HELPER_QUERY_ARGV = [BPF_HELPER, 'query'] as const
 const PROBE = 'nodeinspect-bpf query'

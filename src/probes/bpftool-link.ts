@@ -4,7 +4,8 @@ import {parseJson, problem, shown, type Parsed} from './parsed.js'
 
 /**
  * `bpftool -j link show`: with bpftool 7.1 a tcx link shows only as `{"id":90,"type":11,"prog_id":136}` — no device,
- * no direction (DEPS.md 4.3). Used to tell the user how many tcx/netkit links exist when nothing else can place them.
+ * no direction (docs/kernel-notes.md#kn-3-tcx-invisible-to-debian-tools). Used to tell the user how many tcx/netkit
+ * links exist when nothing else can place them.
  */
 export const BPFTOOL_LINK_ARGV = ['bpftool', '-j', 'link', 'show'] as const
 const PROBE = 'bpftool -j link show'

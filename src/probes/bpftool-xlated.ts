@@ -1,6 +1,6 @@
 /**
  * `bpftool -j prog dump xlated id N`: a loaded program's instructions after the verifier rewrote them (so
- * `__sk_buff.mark` already reads `*(u32 *)(r1 +164)` on kernel 6.18, DEPS.md 4.4), one disassembled line each.
+ * `__sk_buff.mark` already reads `*(u32 *)(r1 +164)` on kernel 6.18, docs/kernel-notes.md#kn-4-xlated-mark-offset), one disassembled line each.
  *
  * The disasm text follows the kernel's kernel/bpf/disasm.c as vendored in bpftool (7.1 on Debian 12). It is the
  * format contract; each form decoded here is shown next to its pattern. `-j` entries carry `disasm`, plus `src`

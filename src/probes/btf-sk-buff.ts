@@ -2,7 +2,7 @@
  * Member offsets of a kernel struct (here `struct sk_buff`) read from raw BTF, e.g. /sys/kernel/btf/vmlinux.
  *
  * Why: the verifier rewrites `__sk_buff.mark` (ctx+8 in the ELF) to `offsetof(struct sk_buff, mark)`, so an xlated
- * dump shows `*(u32 *)(r1 +164)` on kernel 6.18 (DEPS.md 4.4). The number changes with the kernel build, and BTF
+ * dump shows `*(u32 *)(r1 +164)` on kernel 6.18 (docs/kernel-notes.md#kn-4-xlated-mark-offset). The number changes with the kernel build, and BTF
  * is the unprivileged way to learn it. In 6.x `mark` sits inside anonymous unions/structs (`struct_group(headers, …)`),
  * so offsets are summed down through anonymous members.
  *
@@ -256,7 +256,7 @@ export function parseBtfStructOffsets(buf: Uint8Array, structName: string, field
   return {facts, problems}
 }
 
-/** `parseBtfStructOffsets(buf, 'sk_buff', SK_BUFF_FIELDS)`: on kernel 6.18, mark=164, priority=140 (DEPS.md 4.4). */
+/** `parseBtfStructOffsets(buf, 'sk_buff', SK_BUFF_FIELDS)`: on kernel 6.18, mark=164, priority=140 (docs/kernel-notes.md#kn-4-xlated-mark-offset). */
 export function parseSkBuffLayout(buf: Uint8Array): Parsed<Record<string, BtfMemberOffset>> {
   return parseBtfStructOffsets(buf, 'sk_buff', SK_BUFF_FIELDS)
 }

@@ -47,7 +47,7 @@ const XDP_MODES: Record<number, XdpMode> = {1: 'driver', 2: 'generic', 3: 'offlo
  * e.g. `{"ifindex":43,"link_index":42,"ifname":"lxc48c4aa0637ce","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,
  * "operstate":"UP","address":"ae:36:76:3e:c3:03","link_netnsid":0,"linkinfo":{"info_kind":"veth"},"addr_info":[…]}`.
  * A veth peer in another netns has `link_index` + `link_netnsid` (the nsid as seen from here) and no `link` name;
- * one in the same netns has `link` (its name) only (DEPS.md 4.6).
+ * one in the same netns has `link` (its name) only (docs/kernel-notes.md#kn-2-veth-peer-fields).
  */
 export function parseIpLinkJson(text: string): Parsed<Device[]> {
   const {value, problem: p} = parseJson(PROBE, text)

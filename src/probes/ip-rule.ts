@@ -1,6 +1,6 @@
 /**
  * Policy routing rules: `ip -j rule show` (and `-6`), plus the text form (`ip rule`) that published captures use.
- * Field names and print order follow iproute2 6.1 ip/iprule.c print_rule(); the gotchas (DEPS.md 4.7): fwmark and
+ * Field names and print order follow iproute2 6.1 ip/iprule.c print_rule(); the gotchas (docs/kernel-notes.md#kn-6-ip-rule-json): fwmark and
  * fwmask are hex strings, `not` / `iif_detached` are keys with a null value, `/32` sources carry no srclen,
  * non-table actions come as `action`, `goto` or a bare key (`nop`, `l3mdev`).
  */

@@ -1,10 +1,11 @@
 /**
  * iptables-save / ip6tables-save (nft and legacy backends) and `iptables -S`: the one text format we parse,
  * because it is the only reader that shows every extension's arguments (nft -j prints MARK, CONNMARK, comment,
- * set … as opaque `{"xt": …}`, DEPS.md 4.8).
+ * set … as opaque `{"xt": …}`, docs/kernel-notes.md#kn-7-nft-json-hides-xt).
  *
- * Scale (DEPS.md 6): 110k rules / 150k lines take iptables-save ~15 s on the nft backend and 0.34 s on legacy;
- * this parser is one pass over the lines and one pass over each line's characters, so it stays well under a second.
+ * Scale (docs/kernel-notes.md#kn-8-ruleset-scale): 110k rules / 150k lines take iptables-save up to ~14 s on the
+ * nft backend (chains in name order) and 0.34 s on legacy; this parser is one pass over the lines and one pass
+ * over each line's characters, so it stays well under a second.
  */
 import {FULL_MASK, parseU32, tryParseMarkSpec, type Mark, type MarkOp, type MarkShift, type MarkTarget} from '../model/mark.js'
 import {
@@ -34,7 +35,7 @@ import {problem, type Parsed, type ParseProblem} from './parsed.js'
 export const IPTABLES_SAVE_ARGV = {ipv4: ['iptables-save'], ipv6: ['ip6tables-save']} as const
 export const IPTABLES_LEGACY_SAVE_ARGV = {ipv4: ['iptables-legacy-save'], ipv6: ['ip6tables-legacy-save']} as const
 
-/** iptables-save on the nft backend needs ~15 s for 110k rules (DEPS.md 6); the default 20 s runner timeout is too tight. */
+/** iptables-save on the nft backend can need ~14 s for 110k rules (docs/kernel-notes.md#kn-8-ruleset-scale); the default 20 s runner timeout is too tight. */
 export const IPTABLES_SAVE_TIMEOUT_MS = 120_000
 /** The legacy backend dumps the same 110k rules in 0.34 s. */
 export const IPTABLES_LEGACY_SAVE_TIMEOUT_MS = 30_000

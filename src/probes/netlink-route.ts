@@ -7,13 +7,13 @@ import type {RouteAttrs} from 'netlink/dist/rt/gen_structs.js'
 /**
  * A route lookup asked of the kernel over rtnetlink (RTM_GETROUTE with RTM_F_LOOKUP_TABLE, as iproute2 does, so the
  * answer names the policy table actually used), through the `netlink` package: one socket, ~0.1 ms a lookup. It
- * cannot enter another netns (DEPS.md 1.1), so it serves the host's own netns; elsewhere `ip route get` does.
+ * cannot enter another netns (docs/kernel-notes.md#kn-9-netlink-package), so it serves the host's own netns; elsewhere `ip route get` does.
  */
 let socket: Rt.RtNetlinkSocket | undefined
 
 function rtSocket(): Rt.RtNetlinkSocket {
   if (!socket) {
-    // The deep require skips the nl80211/wireguard modules: half the import cost (DEPS.md 1.1).
+    // The deep require skips the nl80211/wireguard modules: half the import cost (docs/kernel-notes.md#kn-9-netlink-package).
     const rt = createRequire(import.meta.url)('netlink/dist/rt/rt.js') as typeof Rt
     socket = rt.createRtNetlink()
   }

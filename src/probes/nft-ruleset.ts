@@ -3,7 +3,7 @@
  *
  * Native nft rules are fully structured in JSON, so each rule keeps its expression list for an evaluator, and
  * mark reads/writes are extracted on the side. Rules that iptables-nft wrote carry its extensions as opaque
- * `{"xt":{"type":"target","name":"MARK"}}` (DEPS.md 4.8): those tables are flagged to be read through
+ * `{"xt":{"type":"target","name":"MARK"}}` (docs/kernel-notes.md#kn-7-nft-json-hides-xt): those tables are flagged to be read through
  * iptables-save instead, so no rule is counted twice.
  */
 import {FULL_MASK, parseU32, type Mark, type MarkOp, type MarkTarget} from '../model/mark.js'
@@ -12,7 +12,7 @@ import type {RawOutput, Source} from '../source/types.js'
 import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
 
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const
-/** 110k iptables-nft rules take nft -j ~7 s and 854 MB (DEPS.md 6). */
+/** 110k iptables-nft rules take nft -j ~7 s and 854 MB (docs/kernel-notes.md#kn-8-ruleset-scale). */
 export const NFT_LIST_RULESET_TIMEOUT_MS = 60_000
 
 export function collectNftRuleset(src: Source): Promise<RawOutput> {

@@ -24,7 +24,7 @@ export function netnsPath(name: string): string {
 
 /**
  * Runs tools on this machine, in the host's netns or inside a named one. A netns is entered with
- * `nsenter --net=` rather than `ip netns exec`, which remounts /sys and hides bpffs (DEPS.md 4.9).
+ * `nsenter --net=` rather than `ip netns exec`, which remounts /sys and hides bpffs (docs/kernel-notes.md#kn-1-nsenter-not-ip-netns-exec).
  *
  * A tool that timed out without printing anything is taken for hung and not waited for again in the same
  * source: its later runs (a second collection phase, trace's route lookups) fail at once, so one hung tool

@@ -11,7 +11,7 @@ import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
 import {ROOT, testdata} from '../helpers/fixtures.js'
 import {nameSkBuffFields, normaliseXlatedDisasm} from '../helpers/xlated-normalise.js'
 
-/** The kernel testdata/bpf/xlated was captured on (testdata/bpf/README.md) and its sk_buff layout (DEPS.md 4.4). */
+/** The kernel testdata/bpf/xlated was captured on (testdata/bpf/README.md) and its sk_buff layout (docs/kernel-notes.md#kn-4-xlated-mark-offset). */
 const CAPTURED_ON = {
   version: '6.18',
   skBuff: {mark: {offsetBytes: 164, sizeBits: 32}, priority: {offsetBytes: 140, sizeBits: 32}, hash: {offsetBytes: 148, sizeBits: 32}, len: {offsetBytes: 112, sizeBits: 32}},

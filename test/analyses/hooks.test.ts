@@ -13,7 +13,7 @@ async function reference(node: 1 | 2) {
 const summary = (r: Awaited<ReturnType<typeof reference>>) =>
   r.devices.filter((d) => d.hooks.length).map((d) => `${d.name}(${d.ifindex}): ${d.hooks.map((h) => `${h.hook} ${h.section} id ${h.progId}`).join(', ')}`)
 
-describe('hooks on the reference nodes of SCENARIO.md', () => {
+describe('hooks on the reference nodes of docs/scenario.md', () => {
   it('node 1 (ubuntu-dev2): what `bpftool net show` printed, per device, in kernel order', async () => {
     const r = await reference(1)
     expect(r.node).toMatchObject({hostname: 'ubuntu-dev2', source: 'snapshot'})

@@ -11,12 +11,12 @@ async function node(n: 1 | 2) {
   return collectNodeFacts(new SnapshotSource(await loadSnapshot(f), f))
 }
 
-describe('trace on the two reference nodes of SCENARIO.md', () => {
+describe('trace on the two reference nodes of docs/scenario.md', () => {
   it('reproduces the eight steps of the walk, in order, with the tail-call delivery on node 2', async () => {
     const r = await traceFlow([await node(1), await node(2)], parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'}), routeDeps)
     const key = (s: (typeof r.steps)[number]) => `${s.node} ${s.kind} ${s.where.device ?? ''} ${s.where.hook ?? ''} ${s.program?.role ?? ''}`.replace(/\s+/g, ' ').trim()
     const keys = r.steps.map(key)
-    // SCENARIO.md's eight steps, as a subsequence of the (finer) path
+    // The eight steps of docs/scenario.md#the-walk, as a subsequence of the (finer) path
     const scenario = [
       'ubuntu-dev2 pod-route eth0', // 1. pod 1 sends via 10.42.1.247 on its eth0
       'ubuntu-dev2 bpf lxc48c4aa0637ce tc ingress from-container', // 2. ipcache → tunnel 192.168.1.13, encapsulate, redirect

@@ -160,7 +160,7 @@ describe(`fuzz: snapshot loading and the commands built from a snapshot (${RUNS}
   }, TEST_TIMEOUT)
 
   it('trace answers across the two reference nodes with mutated tool outputs on either', async () => {
-    // node1 and node2 (SCENARIO.md's flow crosses both); either or both mutated.
+    // node1 and node2 (docs/scenario.md#the-walk crosses both); either or both mutated.
     const [n1, n2] = [SNAPSHOT_FILES.indexOf('testdata/reference/node1.json'), SNAPSHOT_FILES.indexOf('testdata/reference/node2.json')]
     const side = (i: number) => fc.option(snapCases([i]), {nil: undefined})
     await checkAsync(fc.tuple(side(n1), side(n2), RENDER), async ([a, b, render]) => {

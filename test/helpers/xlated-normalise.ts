@@ -24,7 +24,8 @@ export function normaliseXlatedDisasm(disasm: string): string {
 /**
  * The instructions with every access to a 32-bit `struct sk_buff` field through the ctx pointer written by field
  * name: `*(u32 *)(r1 +164)` -> `*(u32 *)(r1 +skb.mark)` when `layout.mark` is 164. The verifier rewrites
- * `__sk_buff.mark` into offsetof(struct sk_buff, mark), which depends on the kernel's configuration (DEPS.md 4.4).
+ * `__sk_buff.mark` into offsetof(struct sk_buff, mark), which depends on the kernel's configuration
+ * (docs/kernel-notes.md#kn-4-xlated-mark-offset).
  * Which accesses go through the ctx is decided by the same dataflow as mark accesses (analyseMarkAccess, run
  * once per field), so a store at the same offset into a map value or the stack keeps its number.
  */

@@ -6,7 +6,7 @@ import {decodeFlowEntry, FLOW_KEY_SIZE, FLOW_VALUE_SIZE, matchFlow, parseFlowMap
 import {devnameOf, isLabNetns, labTopology, resolvePrefix, validatePrefix} from '../../src/lab/topology.js'
 import {bpftoolBatch, labBpffsDirs, mapsBatch, nodeIpBatch, nodeTcBatch, podIpBatch} from '../../src/lab/up.js'
 
-describe('lab topology (SCENARIO.md values)', () => {
+describe('lab topology (docs/scenario.md values)', () => {
   const t = labTopology('nilab')
 
   it('names the namespaces after the prefix', () => {

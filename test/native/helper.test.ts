@@ -117,7 +117,7 @@ describe.skipIf(skipReason !== '')(`nodeinspect-bpf on the kernel (${skipReason 
     expect(q.attachments).toEqual([
       {ifindex, devname: 'ni-a', attach_type: 'tcx_ingress', revision: expect.any(Number), progs: [{prog_id: ids.p1, link_id: made.link_id, prog_flags: 0, link_flags: 0}]},
     ])
-    // Debian's tools cannot see it (DEPS.md 4.3): the reason the helper exists.
+    // Debian's tools cannot see it (docs/kernel-notes.md#kn-3-tcx-invisible-to-debian-tools): the reason the helper exists.
     expect(JSON.parse(await must('nsenter', [`--net=/run/netns/${ns}`, 'tc', '-j', 'filter', 'show', 'dev', 'ni-a', 'ingress']))).toEqual([])
   })
 

@@ -70,7 +70,7 @@ describe('parseBpftoolNetJson', () => {
     expect(parseBpftoolNetJson(f.text).facts.attachments).toEqual([{ifindex: 18, devname: 'nk1', hook: 'netkit-primary', progId: 29, attachName: 'tc1', tcx: {position: 1, linkId: 8}, witnesses: ['bpftool-net']}])
   })
 
-  it('reads xdp and legacy tc as bpftool 7.1 prints them on this machine (DEPS.md 4.2)', () => {
+  it('reads xdp and legacy tc as bpftool 7.1 prints them on this machine (docs/kernel-notes.md#kn-5-bpftool-net-json)', () => {
     const text = '[{"xdp":[{"devname":"ni-h1","ifindex":3,"mode":"driver","id":123}],"tc":[{"devname":"ni-h0","ifindex":2,"kind":"clsact/ingress","name":"set_mark.bpf.o:[tc]","id":114},{"devname":"ni-h0","ifindex":2,"kind":"clsact/egress","name":"or_mark.bpf.o:[tc]","id":118}],"flow_dissector":[]}]'
     const {facts, problems} = parseBpftoolNetJson(text)
     expect(problems).toEqual([])

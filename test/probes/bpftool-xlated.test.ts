@@ -179,7 +179,7 @@ describe('parsers on bad input: problems, never a throw', () => {
     ['null (two id selectors on bpftool 7.1)', 'null', /bpftool printed null/],
     ['a number', '42', /expected a list of instructions or programs/],
     ['entry without disasm', '[{"src":"x"}]', /instruction 0 has no "disasm"/],
-    ['bpftool error in a list (as DEPS.md 4.2 saw for net show)', '[{"error":"can\'t get next program: Operation not permitted"}]', /bpftool error: can't get next program/],
+    ['bpftool error in a list (as net show prints them, docs/kernel-notes.md#kn-5-bpftool-net-json)', '[{"error":"can\'t get next program: Operation not permitted"}]', /bpftool error: can't get next program/],
     ['undecodable instruction', '[{"disasm":"BUG_ldx_91"},{"disasm":"(95) exit"}]', /pc 0: instruction not decoded/],
     ['program without insns', '[{"id":3,"type":"xdp"}]', /program entry lacks an "insns" list/],
   ]

@@ -1,6 +1,6 @@
 // Cilium's maps through bpftool: map show, the choice among maps of one name, and the four dump decoders on
 // raw (no BTF: Cilium 1.12) and BTF-formatted dumps. Inputs are derived from the real captures of
-// testdata/fixtures/cilium/ and SCENARIO.md; testdata/cilium-maps/README.md says how each file was made.
+// testdata/fixtures/cilium/ and docs/scenario.md#cilium-maps; testdata/cilium-maps/README.md says how each file was made.
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 import type {BpfProgram} from '../../src/model/hooks.js'

@@ -4,7 +4,7 @@ import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
 import {fixtures, ROOT, stableJson} from '../helpers/fixtures.js'
 import {createTestNetns, liveSkipReason, type TestNetns} from './netns-helpers.js'
 
-// DEPS.md 4.7: `ip -j rule` from iproute2 6.1 on this machine, one object per line here for reading.
+// docs/kernel-notes.md#kn-6-ip-rule-json: `ip -j rule` from iproute2 6.1 on this machine, one object per line here for reading.
 const DEPS_JSON = `[{"priority":100,"src":"all","fwmark":"0x1234","fwmask":"0xffff","table":"100"},
 {"priority":120,"src":"all","fwmark":"0x10","table":"100"},
 {"priority":130,"not":null,"src":"all","fwmark":"0x200","fwmask":"0xf00","table":"main"},
@@ -45,7 +45,7 @@ describe('parseIpRuleText on real captures', () => {
 })
 
 describe('parseIpRuleJson', () => {
-  it('reads the DEPS.md 4.7 examples: hex strings, null-valued keys, goto, action, no srclen for /32', () => {
+  it('reads the documented examples (docs/kernel-notes.md#kn-6-ip-rule-json): hex strings, null-valued keys, goto, action, no srclen for /32', () => {
     const {facts, problems} = parseIpRuleJson(DEPS_JSON, 'ipv4')
     expect(problems).toEqual([])
     const by = (p: number) => facts.find((r) => r.priority === p)!

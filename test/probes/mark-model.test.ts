@@ -147,7 +147,7 @@ describe('operations (iptables-extensions(8) semantics, kernel xt_MARK / xt_conn
     expect(s).toEqual({packet: 0x4000, conntrack: 0x80, socket: 0x80000}) // pure
   })
 
-  it('which bits an operation may change, and whole vs bitwise (MARKS.md style)', () => {
+  it('which bits an operation may change, and whole vs bitwise (docs/kernel-notes.md#kn-10-mark-write-style)', () => {
     const w = (op: MarkOp) => [markOpWrites(op), markOpStyle(op)]
     expect(w({kind: 'set-xmark', target: 'packet', value: 0x4000, mask: 0x4000})).toEqual([0x4000, 'bitwise'])
     expect(w({kind: 'set-xmark', target: 'packet', value: 0x539, mask: 0xffffffff})).toEqual([0xffffffff, 'whole'])

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes node1.json and node2.json, the reference snapshots of ../../../shared/SCENARIO.md (Cilium 1.12.3, VXLAN,
+// Writes node1.json and node2.json, the reference snapshots of ../../docs/scenario.md (Cilium 1.12.3, VXLAN,
 // kernel 5.4.0-91), from the facts that walkthrough printed. Every value below says where it comes from (see
 // README.md); what the walkthrough did not show is left out, never made up. Run: node testdata/reference/build.mjs
 import {writeFileSync} from 'node:fs'

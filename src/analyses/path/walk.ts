@@ -554,7 +554,7 @@ export class PathWalker {
     return {label: 'tail call'}
   }
 
-  /** Cilium's datapath (tunnel mode) by program role, reading its maps the way SCENARIO.md's walk does. */
+  /** Cilium's datapath (tunnel mode) by program role, reading its maps the way docs/scenario.md#the-walk does. */
   private ciliumSemantics(node: NodeFacts, dev: Device, a: HookAttachment, role: string, pkt: Packet, s: {where: PathStep['where']; label: string; program: StepProgram; details: string[]; depth: number}): {next?: Device | 'deliver' | 'drop'; label: string} {
     const kind: StepKind = s.depth ? 'tail-call' : 'bpf'
     const localEp = (ip: string): CiliumEndpoint | undefined => node.cilium.endpoints.find((e) => e.ip === ip && !e.isHost)
