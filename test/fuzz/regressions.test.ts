@@ -19,6 +19,13 @@ import {parseTcFilterBatch} from '../../src/probes/tc-filter.js'
 const nested = (depth: number, v = '1') => '['.repeat(depth) + v + ']'.repeat(depth)
 const DEEP = 50_000
 
+// Deep nesting is refused outright by parseJson on main since the h-input/h-omission merge (MAX_JSON_DEPTH); these
+// assert what holds either way: no throw, the entry reported, raw text bounded.
+const bounded = (r: {problems: Array<{raw?: string}>}) => {
+  expect(r.problems.length).toBeGreaterThan(0)
+  for (const p of r.problems) expect((p.raw ?? '').length).toBeLessThanOrEqual(201)
+}
+
 describe('fuzz regressions: deeply nested JSON in a problem\'s raw text (RangeError from JSON.stringify)', () => {
   // Counterexample: the whole capture wrapped ~4090 arrays deep ({"path":[],"act":"wrap","depth":4097}).
   const cases: Array<[string, (t: string) => {problems: Array<{raw?: string}>}]> = [
@@ -30,24 +37,12 @@ describe('fuzz regressions: deeply nested JSON in a problem\'s raw text (RangeEr
     ['parseIpRouteJson', (t) => parseIpRouteJson(t, 'ipv4')],
     ['parseIpRuleJson', (t) => parseIpRuleJson(t, 'ipv4')],
     ['parseNftJson', (t) => parseNftJson(`{"nftables":[${t}]}`)],
+    ['parseBpfHelperQuery', (t) => parseBpfHelperQuery(`{"helper":${t}}`)],
+    ['parseTcFilterBatch', (t) => parseTcFilterBatch(`[{"kind":"bpf","options":{"x":${t}}}]`, '', [{devname: 'eth0', direction: 'ingress'}])],
   ]
   for (const [name, parse] of cases) {
-    it(`${name} reports the entry, cut to 200 characters`, () => {
-      const r = parse(`[${nested(DEEP)}]`)
-      const raw = r.problems.find((p) => p.raw !== undefined)?.raw
-      expect(raw).toMatch(/^\[\[\[/)
-      expect(raw!.length).toBeLessThanOrEqual(201)
-    })
+    it(`${name} reports the entry, its raw text cut to 200 characters`, () => bounded(parse(`[${nested(DEEP)}]`)))
   }
-
-  it('parseBpfHelperQuery names an unknown helper without overflowing', () => {
-    expect(parseBpfHelperQuery(`{"helper":${nested(DEEP)}}`).problems[0]!.message).toMatch(/^unknown helper output \(helper \[\[\[/)
-  })
-
-  it('parseTcFilterBatch reports a bpf filter without a program id', () => {
-    const r = parseTcFilterBatch(`[{"kind":"bpf","options":{"x":${nested(DEEP)}}}]`, '', [{devname: 'eth0', direction: 'ingress'}])
-    expect(r.problems[0]!.message).toBe('bpf filter on eth0 ingress without a program id')
-  })
 
   it('rawJson stops at 16 levels and about 200 characters, and writes scalars as JSON', () => {
     expect(rawJson(JSON.parse(nested(20)))).toBe(`${'['.repeat(16)}[…]${']'.repeat(16)}`)
@@ -59,30 +54,28 @@ describe('fuzz regressions: deeply nested JSON in a problem\'s raw text (RangeEr
 
 describe('fuzz regressions: deeply nested arrays turned to text with String() (RangeError from Array.prototype.join)', () => {
   // Counterexample: one field of the first entry wrapped ~3150 arrays deep ({"path":[0,N],"act":"wrap","depth":3152}).
+  const strings = (xs: unknown[]) => expect(xs.every((x) => typeof x === 'string')).toBe(true)
   it('parseIpLinkJson: flags and altnames', () => {
     const r = parseIpLinkJson(`[{"ifindex":1,"ifname":"lo","flags":[${nested(DEEP, '"UP"')}],"altnames":[${nested(DEEP)}]}]`)
-    expect(r.facts[0]!.flags[0]).toMatch(/^\[\[\[/)
+    for (const d of r.facts) strings([...d.flags, ...d.altnames])
   })
   it('parseIpRouteJson: flags; parseIpNeighJson: state', () => {
-    expect(parseIpRouteJson(`[{"dst":"10.0.0.0/8","flags":[${nested(DEEP)}]}]`, 'ipv4').facts[0]!.flags[0]).toMatch(/^\[\[\[/)
-    expect(parseIpNeighJson(`[{"dst":"10.0.0.1","dev":"eth0","state":[${nested(DEEP)}]}]`).facts[0]!.state[0]).toMatch(/^\[\[\[/)
+    for (const x of parseIpRouteJson(`[{"dst":"10.0.0.0/8","flags":[${nested(DEEP)}]}]`, 'ipv4').facts) strings(x.flags)
+    for (const x of parseIpNeighJson(`[{"dst":"10.0.0.1","dev":"eth0","state":[${nested(DEEP)}]}]`).facts) strings(x.state)
   })
   it('parseIpRuleJson: fwmark and goto', () => {
-    const r = parseIpRuleJson(`[{"priority":9,"fwmark":${nested(DEEP)},"table":"main"},{"priority":10,"goto":${nested(DEEP)}}]`, 'ipv4')
-    expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^rule 0: bad fwmark "\[\[\[/), expect.stringMatching(/^rule 1: bad goto "\[\[\[/)])
+    bounded(parseIpRuleJson(`[{"priority":9,"fwmark":${nested(DEEP)},"table":"main"},{"priority":10,"goto":${nested(DEEP)}}]`, 'ipv4'))
   })
   it('parseBpftoolLinkJson: type; parseBpftoolNetJson: xdp mode', () => {
-    expect(parseBpftoolLinkJson(`[{"id":1,"type":${nested(DEEP)}}]`).facts[0]!.type).toMatch(/^\[\[\[/)
-    expect(parseBpftoolNetJson(`[{"xdp":[{"devname":"eth0","ifindex":2,"id":7,"mode":${nested(DEEP)}}]}]`).facts.attachments[0]!.xdpMode).toBe('unknown')
+    for (const l of parseBpftoolLinkJson(`[{"id":1,"type":${nested(DEEP)}}]`).facts) expect(typeof l.type).toBe('string')
+    for (const a of parseBpftoolNetJson(`[{"xdp":[{"devname":"eth0","ifindex":2,"id":7,"mode":${nested(DEEP)}}]}]`).facts.attachments) expect(a.xdpMode).toBe('unknown')
   })
   it('parseNftJson: set type, map and flags; table flags; chain devices', () => {
     const n = nested(DEEP, '"x"')
-    const r = parseNftJson(`{"nftables":[{"table":{"family":"ip","name":"t","flags":[${n}]}},{"chain":{"family":"ip","table":"t","name":"c","type":"filter","hook":"ingress","prio":0,"dev":[${n}]}},{"map":{"family":"ip","table":"t","name":"m","type":[${n}],"map":[${n}],"flags":[${n}]}}]}`)
-    expect(r.facts.tables.length).toBe(1)
+    expect(() => parseNftJson(`{"nftables":[{"table":{"family":"ip","name":"t","flags":[${n}]}},{"chain":{"family":"ip","table":"t","name":"c","type":"filter","hook":"ingress","prio":0,"dev":[${n}]}},{"map":{"family":"ip","table":"t","name":"m","type":[${n}],"map":[${n}],"flags":[${n}]}}]}`)).not.toThrow()
   })
   it('parseBpfHelperQuery: an error entry', () => {
-    const r = parseBpfHelperQuery(`{"helper":"nodeinspect-bpf","version":1,"errors":[{"devname":${nested(DEEP)},"attach_type":"tcx_ingress","errno":1}]}`)
-    expect(r.problems[0]!.message).toMatch(/^\[\[\[.* tcx_ingress: 1$/)
+    bounded(parseBpfHelperQuery(`{"helper":"nodeinspect-bpf","version":1,"errors":[{"devname":${nested(DEEP)},"attach_type":"tcx_ingress","errno":1}]}`))
   })
 })
 
@@ -108,6 +101,6 @@ describe('fuzz regressions: a time past what a Date holds (RangeError: Invalid t
   it('parseBpftoolProgJson: loaded_at 1e308 is a problem, not a crash', () => {
     const r = parseBpftoolProgJson('[{"id":7,"type":"sched_cls","loaded_at":1e308},{"id":8,"type":"xdp","loaded_at":1795367684}]')
     expect(r.facts.map((p) => p.loadedAt)).toEqual([undefined, '2026-11-22T17:14:44Z'])
-    expect(r.problems.map((p) => p.message)).toEqual(['program 7: loaded_at 1e+308 is not a time'])
+    expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^program 7: loaded_at 1e\+308 is not a time/)])
   })
 })
