@@ -6,7 +6,7 @@
  * The file holds the owner's pid and its start time (field 22 of /proc/PID/stat, in clock ticks since boot), so a
  * lock left by a killed run (SIGKILL skips every cleanup) is recognised as stale even when the pid was reused.
  */
-import {closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync} from 'node:fs'
+import {existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {UserError} from '../errors.js'
 
 export interface LabLockHolder {
@@ -57,38 +57,70 @@ export function liveLabLockHolder(prefix: string): LabLockHolder | undefined {
 /**
  * Take the lock for `what` (up, down) or throw a UserError naming the run that holds it. Returns the release
  * function. A stale lock (owner gone) is taken over.
+ *
+ * The lock appears whole: its content is written to a file of our own first and then hard-linked to the lock's
+ * name (link(2) fails with EEXIST when the name exists), so no run ever reads a lock that is still empty and
+ * takes it for a stale one. A stale lock is renamed away before it is removed (rename(2) is atomic): of two runs
+ * taking it over, one moves it; if what a run moved turns out to be a live lock (the other run's), it is linked
+ * back and the run refuses.
  */
 export function acquireLabLock(prefix: string, what: string): () => void {
   const path = labLockPath(prefix)
   const me = `${process.pid} ${processStartTime(process.pid) ?? 0} ${what}\n`
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let fd: number
-    try {
-      fd = openSync(path, 'wx', 0o644)
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`lab ${what}: cannot take the lock ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-      const holder = liveLabLockHolder(prefix)
-      if (holder) throw new UserError(`lab ${what}: another \`lab ${holder.what}\` of lab ${prefix} is running (pid ${holder.pid}); wait for it to finish`)
-      // Stale: its owner is gone. Remove it and try again (a racing taker loses at openSync 'wx').
+  const busy = (h: LabLockHolder) => new UserError(`lab ${what}: another \`lab ${h.what}\` of lab ${prefix} is running (pid ${h.pid}); wait for it to finish`)
+  const mine = `${path}.${process.pid}.tmp`
+  writeFileSync(mine, me, {mode: 0o644})
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        unlinkSync(path)
-      } catch {
-        /* another run removed it first */
+        linkSync(mine, path)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`lab ${what}: cannot take the lock ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+        const holder = liveLabLockHolder(prefix)
+        if (holder) throw busy(holder)
+        takeOverStale(path, busy)
+        continue
       }
-      continue
+      return () => {
+        try {
+          if (readFileSync(path, 'utf8') === me) unlinkSync(path)
+        } catch {
+          /* already gone */
+        }
+      }
     }
+  } finally {
     try {
-      writeSync(fd, me)
-    } finally {
-      closeSync(fd)
-    }
-    return () => {
-      try {
-        if (readFileSync(path, 'utf8') === me) unlinkSync(path)
-      } catch {
-        /* already gone */
-      }
+      unlinkSync(mine)
+    } catch {
+      /* gone */
     }
   }
   throw new UserError(`lab ${what}: could not take the lock ${path}`)
+}
+
+function takeOverStale(path: string, busy: (h: LabLockHolder) => UserError): void {
+  const grave = `${path}.${process.pid}.stale`
+  try {
+    renameSync(path, grave)
+  } catch {
+    return // another run moved it first: try again
+  }
+  let holder: LabLockHolder | undefined
+  try {
+    holder = parseLabLock(readFileSync(grave, 'utf8'))
+  } catch {
+    holder = undefined
+  }
+  if (holder && processStartTime(holder.pid) === holder.startTime) {
+    // A live lock another run had just taken: put it back (never over a newer one) and refuse.
+    try {
+      linkSync(grave, path)
+    } catch {
+      /* a newer lock is there */
+    }
+    unlinkSync(grave)
+    throw busy(holder)
+  }
+  unlinkSync(grave)
 }
