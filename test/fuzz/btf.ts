@@ -1,6 +1,7 @@
 // Raw BTF for the BTF parser's fuzzer: a list of type records (a real sk_buff layout among random ones) written
 // as the kernel lays out /sys/kernel/btf/vmlinux (include/uapi/linux/btf.h), then byte mutations of the result.
 import fc from 'fast-check'
+import {BTF_KIND, writeBtf as writeBtfFile} from '../helpers/btf-writer.js'
 
 export interface BtfTypeRec {
   name: string
@@ -13,7 +14,7 @@ export interface BtfTypeRec {
   tail: Array<number | string>
 }
 
-const K = {INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19}
+const K = BTF_KIND
 
 /** Words of tail each kind carries (btf.h), so most generated files get past the record walk. */
 function tailWords(kind: number, vlen: number): number {
@@ -37,35 +38,9 @@ function tailWords(kind: number, vlen: number): number {
   }
 }
 
+/** The file's bytes (test/helpers/btf-writer.ts). */
 export function writeBtf(types: readonly BtfTypeRec[], bigEndian = false): Uint8Array {
-  const le = !bigEndian
-  const strs: number[] = [0]
-  const offs = new Map<string, number>([['', 0]])
-  const str = (s: string): number => {
-    if (!offs.has(s)) {
-      offs.set(s, strs.length)
-      strs.push(...new TextEncoder().encode(s), 0)
-    }
-    return offs.get(s)!
-  }
-  const words: number[] = []
-  for (const t of types) {
-    words.push(str(t.name), ((t.kflag ? 1 : 0) << 31) | ((t.kind & 0x1f) << 24) | (t.vlen & 0xffff), t.st >>> 0)
-    for (const w of t.tail) words.push(typeof w === 'number' ? w >>> 0 : str(w))
-  }
-  const typeLen = words.length * 4
-  const buf = new Uint8Array(24 + typeLen + strs.length)
-  const dv = new DataView(buf.buffer)
-  dv.setUint16(0, 0xeb9f, le)
-  dv.setUint8(2, 1)
-  dv.setUint32(4, 24, le)
-  dv.setUint32(8, 0, le)
-  dv.setUint32(12, typeLen, le)
-  dv.setUint32(16, typeLen, le)
-  dv.setUint32(20, strs.length, le)
-  words.forEach((w, i) => dv.setUint32(24 + 4 * i, w >>> 0, le))
-  buf.set(strs, 24 + typeLen)
-  return buf
+  return writeBtfFile(types, {bigEndian})
 }
 
 /** sk_buff as 6.x nests it: u32 (1), a typedef (2), an anonymous union (3) of an anonymous struct (4), then sk_buff (5). */

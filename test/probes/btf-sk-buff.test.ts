@@ -3,52 +3,10 @@ import {existsSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 import {parseBtfStructOffsets, parseSkBuffLayout, readSkBuffLayout, readVmlinuxBtf, VMLINUX_BTF_PATH} from '../../src/probes/btf-sk-buff.js'
 import {runCommand} from '../../src/source/run-command.js'
+import {BTF_KIND, type BtfTypeRecord, writeBtf} from '../helpers/btf-writer.js'
 
-// ---- a tiny BTF writer, so every kind's record size and the bitfield encodings are exercised on known bytes ----
 
-interface T {
-  name?: string
-  kind: number
-  vlen?: number
-  kflag?: boolean
-  /** btf_type.size or .type */
-  st: number
-  /** u32 words after the 12-byte record; strings in them are given as {s: '...'} */
-  tail?: Array<number | {s: string}>
-}
-
-function buildBtf(types: T[], opts: {bigEndian?: boolean; version?: number} = {}): Uint8Array {
-  const le = !opts.bigEndian
-  const strs: number[] = [0]
-  const offs = new Map<string, number>([['', 0]])
-  const str = (s: string): number => {
-    if (!offs.has(s)) {
-      offs.set(s, strs.length)
-      strs.push(...new TextEncoder().encode(s), 0)
-    }
-    return offs.get(s)!
-  }
-  const words: number[] = []
-  for (const t of types) {
-    words.push(t.name ? str(t.name) : 0, ((t.kflag ? 1 : 0) << 31) | (t.kind << 24) | (t.vlen ?? 0), t.st)
-    for (const w of t.tail ?? []) words.push(typeof w === 'number' ? w : str(w.s))
-  }
-  const typeLen = words.length * 4
-  const buf = new Uint8Array(24 + typeLen + strs.length)
-  const dv = new DataView(buf.buffer)
-  dv.setUint16(0, 0xeb9f, le)
-  dv.setUint8(2, opts.version ?? 1)
-  dv.setUint32(4, 24, le)
-  dv.setUint32(8, 0, le)
-  dv.setUint32(12, typeLen, le)
-  dv.setUint32(16, typeLen, le)
-  dv.setUint32(20, strs.length, le)
-  words.forEach((w, i) => dv.setUint32(24 + 4 * i, w >>> 0, le))
-  buf.set(strs, 24 + typeLen)
-  return buf
-}
-
-const K = {INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19}
+const K = BTF_KIND
 const member = (name: string, type: number, offset: number) => [{s: name}, type, offset]
 
 /**
@@ -56,7 +14,7 @@ const member = (name: string, type: number, offset: number) => [{s: name}, type,
  * 9 anon union {struct 8 @0; struct 8 headers @0}, 10 FUNC_PROTO, 11 DATASEC, 12 VAR, 13 FLOAT, 14 ENUM, 15 ARRAY u32[4],
  * 16 const→15, 17 volatile→2, 18 restrict→2, 19 FUNC, 20 PTR→7, 21 sk_buff (kflag: bitfields packed in the offset).
  */
-function sampleTypes(): T[] {
+function sampleTypes(): BtfTypeRecord[] {
   return [
     {name: 'unsigned int', kind: K.INT, st: 4, tail: [32]},
     {name: 'short unsigned int', kind: K.INT, st: 2, tail: [16]},
@@ -98,7 +56,7 @@ function sampleTypes(): T[] {
 
 describe('parseBtfStructOffsets on constructed BTF', () => {
   it('sums offsets through anonymous unions/structs, skips every kind by its record size, decodes kflag bitfields', () => {
-    const r = parseBtfStructOffsets(buildBtf(sampleTypes()), 'sk_buff', ['mark', 'pkt_type', 'cb', 'tc_index', 'len', 'next', 'headers'])
+    const r = parseBtfStructOffsets(writeBtf(sampleTypes()), 'sk_buff', ['mark', 'pkt_type', 'cb', 'tc_index', 'len', 'next', 'headers'])
     // `mark` is found in the anonymous struct before `headers.mark`, which is not entered (a named member)
     expect(r).toEqual({
       facts: {
@@ -116,32 +74,32 @@ describe('parseBtfStructOffsets on constructed BTF', () => {
   })
 
   it('reads a big-endian file the same way', () => {
-    expect(parseBtfStructOffsets(buildBtf(sampleTypes(), {bigEndian: true}), 'sk_buff', ['mark']).facts).toEqual({mark: {offsetBytes: 36, sizeBits: 32}})
+    expect(parseBtfStructOffsets(writeBtf(sampleTypes(), {bigEndian: true}), 'sk_buff', ['mark']).facts).toEqual({mark: {offsetBytes: 36, sizeBits: 32}})
   })
 
   it('decodes a bitfield given by the INT encoding when kind_flag is off', () => {
-    const types: T[] = [
+    const types: BtfTypeRecord[] = [
       {name: 'unsigned int', kind: K.INT, st: 4, tail: [32]},
       {name: 'u8:2', kind: K.INT, st: 1, tail: [(3 << 16) | 2]}, // 2 bits at int offset 3
       {name: 's', kind: K.STRUCT, vlen: 2, st: 8, tail: [...member('a', 1, 0), ...member('flags', 2, 32)]},
     ]
-    expect(parseBtfStructOffsets(buildBtf(types), 's', ['a', 'flags']).facts).toEqual({a: {offsetBytes: 0, sizeBits: 32}, flags: {offsetBytes: 4, sizeBits: 2, bitOffset: 35}})
+    expect(parseBtfStructOffsets(writeBtf(types), 's', ['a', 'flags']).facts).toEqual({a: {offsetBytes: 0, sizeBits: 32}, flags: {offsetBytes: 4, sizeBits: 2, bitOffset: 35}})
   })
 })
 
 describe('parseBtfStructOffsets on bad input: a problem, never a throw', () => {
-  const good = buildBtf(sampleTypes())
+  const good = writeBtf(sampleTypes())
   const withHeader = (f: (dv: DataView) => void): Uint8Array => {
     const b = good.slice()
     f(new DataView(b.buffer))
     return b
   }
-  const unknownKind = buildBtf([{name: 'x', kind: 25, st: 0}])
+  const unknownKind = writeBtf([{name: 'x', kind: 25, st: 0}])
   const cases: Array<[string, Uint8Array, RegExp]> = [
     ['empty', new Uint8Array(0), /truncated BTF: 0 bytes/],
     ['short header', good.slice(0, 10), /truncated BTF: 10 bytes/],
     ['bad magic (an ELF file)', new Uint8Array([0x7f, 0x45, 0x4c, 0x46, ...new Array(40).fill(0)]), /not BTF: magic is 0x457f/],
-    ['version 2', buildBtf(sampleTypes(), {version: 2}), /unsupported BTF version 2/],
+    ['version 2', writeBtf(sampleTypes(), {version: 2}), /unsupported BTF version 2/],
     ['hdr_len past the end', withHeader((dv) => dv.setUint32(4, 1 << 20, true)), /corrupt BTF header: hdr_len 1048576/],
     ['truncated in the type section', good.slice(0, 60), /truncated BTF: the type section ends/],
     ['truncated in the string section', good.slice(0, good.length - 3), /truncated BTF: the string section ends/],
@@ -158,18 +116,18 @@ describe('parseBtfStructOffsets on bad input: a problem, never a throw', () => {
   }
 
   it('a struct that is only forward-declared is "missing"', () => {
-    const r = parseBtfStructOffsets(buildBtf(sampleTypes().slice(0, 20)), 'sk_buff', ['mark'])
+    const r = parseBtfStructOffsets(writeBtf(sampleTypes().slice(0, 20)), 'sk_buff', ['mark'])
     expect(r.problems.map((p) => p.message)).toEqual(['no struct sk_buff with members in 20 BTF types'])
   })
 
   it('member type ids out of range and self-nesting anonymous members do not loop or throw', () => {
-    const types: T[] = [
+    const types: BtfTypeRecord[] = [
       {name: 'unsigned int', kind: K.INT, st: 4, tail: [32]},
       {kind: K.STRUCT, vlen: 2, st: 4, tail: [0, 2, 0, ...member('mark', 999, 0)]}, // anon member of itself (id 2)
       {name: 'loop', kind: K.TYPEDEF, st: 3}, // typedef to itself
       {name: 'sk_buff', kind: K.STRUCT, vlen: 2, st: 8, tail: [0, 2, 0, ...member('len', 3, 32)]},
     ]
-    const r = parseBtfStructOffsets(buildBtf(types), 'sk_buff', ['mark', 'len', 'priority'])
+    const r = parseBtfStructOffsets(writeBtf(types), 'sk_buff', ['mark', 'len', 'priority'])
     expect(r.facts).toEqual({mark: {offsetBytes: 0}, len: {offsetBytes: 4}})
     expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/nest deeper than 32/), 'struct sk_buff has no member "priority" (searched anonymous members too)'])
   })
