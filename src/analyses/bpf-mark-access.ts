@@ -16,7 +16,7 @@
  * for `le`/`be` byte swaps (x86-64, arm64) and a ctx of type `struct __sk_buff` (tc, cgroup_skb, socket filters…);
  * for other program types `markOffset` means nothing.
  */
-import type {JumpOp, MemSize, XlatedInsn, XlatedOp, XlatedOperand} from '../probes/bpftool-xlated.js'
+import type {JumpOp, MemSize, XlatedInsn, XlatedOp, XlatedOperand} from '../model/xlated.js'
 
 // ---- report ------------------------------------------------------------------------------------------------------
 

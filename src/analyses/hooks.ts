@@ -3,7 +3,7 @@ import {summariseFailures} from '../collect/readable.js'
 import {deviceRole, type DeviceRole, type RoleContext} from '../knowledge/devices.js'
 import {recogniseProgram, splitObjectSection, type Recognition} from '../knowledge/programs.js'
 import {HOOK_KERNEL_NAME, type AttachmentWitness, type BpfProgram, type Device, type DevicePeer, type HookAttachment, type HookKind, type TcFilterInfo, type TcxInfo, type VxlanInfo, type XdpMode} from '../model/hooks.js'
-import type {Warning} from '../probes/parsed.js'
+import type {Warning} from '../model/warning.js'
 import {compact} from '../util/compact.js'
 
 export const HOOKS_SCHEMA = 'nodeinspect.hooks/v1'

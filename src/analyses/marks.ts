@@ -1,6 +1,6 @@
 import {MARK_OWNERS} from '../knowledge/mark-owners.js'
 import {FULL_MASK, hex} from '../model/mark.js'
-import type {Warning} from '../probes/parsed.js'
+import type {Warning} from '../model/warning.js'
 import {compact} from '../util/compact.js'
 import type {NodeIdentity} from './hooks.js'
 import {effectOn, isRead, listFlows, summariseFlows, type MarkFlow, type MarkFlowGroup} from './mark-flows.js'

@@ -1,4 +1,4 @@
-import type {Warning} from '../probes/parsed.js'
+import type {Warning} from '../model/warning.js'
 import type {Source} from '../source/types.js'
 import {collectMarksInputs} from './marks-inputs.js'
 import {collectNodeFacts} from './trace-inputs.js'

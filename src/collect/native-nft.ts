@@ -1,6 +1,6 @@
 import {nftTablesToEvaluate, type NftRuleset, type NftTable, type XtRuleset} from '../model/netfilter.js'
 import {collectNftTable, mergeNftRulesets, parseNftChainsJson, parseNftJson, type NftTableSummary} from '../probes/nft-ruleset.js'
-import type {Warning} from '../probes/parsed.js'
+import type {Warning} from '../model/warning.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {take} from './take.js'
 

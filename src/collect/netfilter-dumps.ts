@@ -1,7 +1,8 @@
 import type {IpFamily} from '../model/netfilter.js'
-import {collectIpRules, parseIpRuleJson, type IpRule} from '../probes/ip-rule.js'
+import {collectIpRules, parseIpRuleJson} from '../probes/ip-rule.js'
+import type {IpRule} from '../model/routing.js'
 import {collectIptablesLegacySave, collectIptablesSave, type IptablesSaveOptions} from '../probes/iptables-save.js'
-import type {Parsed, Warning} from '../probes/parsed.js'
+import type {Parsed, Warning} from '../model/warning.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {take} from './take.js'
 

@@ -1,10 +1,10 @@
 import type {Device} from '../model/hooks.js'
 import {IP_ALL_NETNS_ADDR_ARGV, IP_ALL_NETNS_ROUTE_ARGV, parseAllNetnsAddresses, parseAllNetnsRoutes} from '../probes/ip-netns-all.js'
 import {collectIpNetnsBatch, parseIpNetnsBatch} from '../probes/ip-netns-batch.js'
-import type {Route} from '../probes/ip-route.js'
+import type {Route} from '../model/routing.js'
 import {collectNetnsCheck, parseNetnsCheck, type NetnsCheckFacts} from '../probes/netns-check.js'
 import {collectNetnsDump, NETNS_DUMP_PROBE, parseNetnsDump, type NetnsDumpFacts, type NetnsReadError} from '../probes/netns-dump.js'
-import type {Warning} from '../probes/parsed.js'
+import type {Warning} from '../model/warning.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {take} from './take.js'
 

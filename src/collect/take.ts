@@ -1,4 +1,4 @@
-import type {Parsed, Warning} from '../probes/parsed.js'
+import type {Parsed, Warning} from '../model/warning.js'
 import type {RawOutput} from '../source/types.js'
 
 const MAX_PROBLEMS_PER_PROBE = 5

@@ -162,3 +162,11 @@ export interface TcFilter {
   protocol?: string
   options: Record<string, unknown>
 }
+
+export interface BpfLink {
+  id: number
+  /** bpftool's name ("tcx", "netkit", "xdp", …) or, when it has none, the kernel's BPF_LINK_TYPE number as a string. */
+  type: string
+  progId?: number
+  ifindex?: number
+}

@@ -2,7 +2,8 @@ import type {HookAttachment, HookKind} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {BPF_HELPER} from '../source/live.js'
 import {asArray, num} from './bpftool-net.js'
-import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 /**
  * The project's own helper (native/nodeinspect-bpf.c): BPF_PROG_QUERY per device for tcx and netkit, which

@@ -1,6 +1,8 @@
 import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
-import {parseJson, problem, shown, type Parsed} from './parsed.js'
+import {parseJson, problem, shown} from './parsed.js'
+import type {Parsed} from '../model/warning.js'
+import type {BpfLink} from '../model/hooks.js'
 
 /**
  * `bpftool -j link show`: with bpftool 7.1 a tcx link shows only as `{"id":90,"type":11,"prog_id":136}` — no device,
@@ -11,14 +13,6 @@ export const BPFTOOL_LINK_ARGV = ['bpftool', '-j', 'link', 'show'] as const
 const PROBE = 'bpftool -j link show'
 
 export const collectBpftoolLink = (src: Source): Promise<RawOutput> => src.run({argv: BPFTOOL_LINK_ARGV})
-
-export interface BpfLink {
-  id: number
-  /** bpftool's name ("tcx", "netkit", "xdp", …) or, when it has none, the kernel's BPF_LINK_TYPE number as a string. */
-  type: string
-  progId?: number
-  ifindex?: number
-}
 
 /** BPF_LINK_TYPE numbers bpftool 7.1 prints raw (include/uapi/linux/bpf.h). */
 const LINK_TYPES: Record<number, string> = {6: 'xdp', 11: 'tcx', 12: 'uprobe_multi', 13: 'netkit', 14: 'sockmap'}

@@ -1,6 +1,7 @@
 import type {HookAttachment, HookKind, XdpMode} from '../model/hooks.js'
 import type {Source, RawOutput} from '../source/types.js'
-import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 /** `bpftool -j net show`: XDP, legacy tc (clsact) and, from bpftool 7.3 on, tcx and netkit attachments of every device. */
 export const BPFTOOL_NET_ARGV = ['bpftool', '-j', 'net', 'show'] as const

@@ -1,7 +1,8 @@
 import type {BpfProgram} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
-import {parseJson, problem, rawJson, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 /** `bpftool -j prog show`: every loaded program, once, however many devices a node has. */
 export const BPFTOOL_PROG_ARGV = ['bpftool', '-j', 'prog', 'show'] as const

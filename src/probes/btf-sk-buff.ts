@@ -14,7 +14,8 @@
  * the bytes it is given; anything it cannot read becomes a ParseProblem. The I/O lives apart, at the end of the file.
  */
 import {readFile} from 'node:fs/promises'
-import {problem, type Parsed, type ParseProblem} from './parsed.js'
+import {problem} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 export const VMLINUX_BTF_PATH = '/sys/kernel/btf/vmlinux'
 

@@ -33,7 +33,8 @@ import type {BpfProgram} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {asArray, BPFTOOL_NET_ARGV, num, parseBpftoolNetJson} from './bpftool-net.js'
 import {BPFTOOL_PROG_ARGV, parseBpftoolProgJson} from './bpftool-prog.js'
-import {parseJson, problem, rawJson, type Parsed, type ParseProblem, type Warning} from './parsed.js'
+import {parseJson, problem, rawJson} from './parsed.js'
+import type {Parsed, ParseProblem, Warning} from '../model/warning.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // bpftool -j map show

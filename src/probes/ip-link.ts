@@ -1,7 +1,8 @@
 import type {Device, DeviceAddress, DeviceKind, VxlanInfo, XdpMode} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
-import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 /** Links with details AND their addresses in one process: `ip -j -d addr show` carries linkinfo plus addr_info. */
 export const IP_ADDR_ARGV = ['ip', '-j', '-d', 'addr', 'show'] as const

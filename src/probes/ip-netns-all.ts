@@ -1,7 +1,9 @@
 import type {Device} from '../model/hooks.js'
 import {parseIpLinkJson} from './ip-link.js'
-import {parseIpRouteJson, type Route} from './ip-route.js'
-import {problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseIpRouteJson} from './ip-route.js'
+import type {Route} from '../model/routing.js'
+import {problem} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 /**
  * Replay only: snapshots taken by nodeinspect before the helper's `netns-dump` hold every named netns's addresses

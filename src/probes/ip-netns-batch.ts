@@ -1,8 +1,10 @@
 import type {Device} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {parseIpLinkJson} from './ip-link.js'
-import {parseIpRouteJson, type Route} from './ip-route.js'
-import {problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseIpRouteJson} from './ip-route.js'
+import type {Route} from '../model/routing.js'
+import {problem} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 /**
  * The fallback when the helper is not built: one namespace's addresses and routes with one `ip -n NAME` (iproute2

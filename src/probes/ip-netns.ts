@@ -1,6 +1,7 @@
 import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
-import {parseJson, problem, type Parsed} from './parsed.js'
+import {parseJson, problem} from './parsed.js'
+import type {Parsed} from '../model/warning.js'
 
 /** `ip -j netns list-id`: nsid → name, as seen from the inspected netns, e.g. `[{"nsid":0,"name":"cni-407cd7d8-…"}]`. */
 export const IP_NETNS_IDS_ARGV = ['ip', '-j', 'netns', 'list-id'] as const

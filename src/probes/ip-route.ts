@@ -1,6 +1,8 @@
 import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
-import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
+import type {Neighbour, Route} from '../model/routing.js'
 
 /** Every routing table, IPv4 and IPv6: `ip -j route show table all` (and `-6`). */
 export const IP_ROUTE_ARGV = {ipv4: ['ip', '-j', '-4', 'route', 'show', 'table', 'all'], ipv6: ['ip', '-j', '-6', 'route', 'show', 'table', 'all']} as const
@@ -9,21 +11,6 @@ export const IP_NEIGH_ARGV = ['ip', '-j', 'neigh', 'show'] as const
 
 export const collectRoutes = (src: Source, family: 'ipv4' | 'ipv6'): Promise<RawOutput> => src.run({argv: IP_ROUTE_ARGV[family]})
 export const collectNeighbours = (src: Source): Promise<RawOutput> => src.run({argv: IP_NEIGH_ARGV})
-
-export interface Route {
-  family: 'ipv4' | 'ipv6'
-  /** "default" or a prefix ("10.42.0.0/24"; a host route is printed without /32 by ip). */
-  dst: string
-  type: string
-  table: string
-  dev?: string
-  gateway?: string
-  prefsrc?: string
-  scope?: string
-  protocol?: string
-  metric?: number
-  flags: string[]
-}
 
 /** e.g. `{"dst":"10.42.0.0/24","gateway":"10.42.0.247","dev":"cilium_vxlan","table":"main","flags":["onlink"]}`; `type` is omitted for unicast. */
 export function parseIpRouteJson(text: string, family: 'ipv4' | 'ipv6'): Parsed<Route[]> {
@@ -46,13 +33,6 @@ export function parseIpRouteJson(text: string, family: 'ipv4' | 'ipv6'): Parsed<
     facts.push(r)
   }
   return {facts, problems}
-}
-
-export interface Neighbour {
-  dst: string
-  dev: string
-  lladdr?: string
-  state: string[]
 }
 
 /** e.g. `{"dst":"10.42.1.80","dev":"lxc48c4aa0637ce","lladdr":"f6:00:50:f9:92:a1","state":["REACHABLE"]}` */

@@ -7,59 +7,14 @@
 import {FULL_MASK, parseU32, type Mark} from '../model/mark.js'
 import type {IpFamily, PortRange} from '../model/netfilter.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
+import type {IpRule, IpRuleAction, IpRulePrefix} from '../model/routing.js'
 
 export const IP_RULE_ARGV = {ipv4: ['ip', '-j', '-4', 'rule', 'show'], ipv6: ['ip', '-j', '-6', 'rule', 'show']} as const
 
 export function collectIpRules(src: Source, family: IpFamily): Promise<RawOutput> {
   return src.run({argv: IP_RULE_ARGV[family]})
-}
-
-/** A prefix as ip prints it; absent `from`/`to` on the rule means "all". */
-export interface IpRulePrefix {
-  address: string
-  prefixLen: number
-}
-
-export type IpRuleAction =
-  | {kind: 'table'; table: string}
-  /** `goto N`: continue at the first rule with priority ≥ N; `target` absent for "goto none". */
-  | {kind: 'goto'; target?: number; unresolved: boolean}
-  | {kind: 'nop'}
-  /** `lookup [l3mdev-table]`: the table of the VRF device the packet's interface belongs to. */
-  | {kind: 'l3mdev'}
-  /** Obsolete RTN_NAT rules (`map-to ADDR`, or `masquerade`). */
-  | {kind: 'nat'; mapTo?: string}
-  /** blackhole, unreachable, prohibit, throw, or another route type name. */
-  | {kind: 'blackhole' | 'unreachable' | 'prohibit' | 'throw'}
-  | {kind: 'other'; type: string}
-
-export interface IpRule {
-  family: IpFamily
-  priority: number
-  /** `not`: the selectors are inverted (FIB_RULE_INVERT). */
-  not: boolean
-  from?: IpRulePrefix
-  to?: IpRulePrefix
-  tos?: string
-  /** `fwmark 0x80/0x80` → {value: 0x80, mask: 0x80}; mask 0xffffffff when ip printed none. */
-  fwmark?: Mark
-  iif?: {name: string; detached: boolean}
-  oif?: {name: string; detached: boolean}
-  uidRange?: {start: number; end: number}
-  ipproto?: string
-  sport?: PortRange
-  dport?: PortRange
-  tunId?: number
-  action: IpRuleAction
-  suppressPrefixLength?: number
-  suppressIfgroup?: string
-  realms?: {from?: string; to: string}
-  /** Who installed it (`proto static`), printed when not "boot"/"kernel" (or with -d). */
-  protocol?: string
-  /** Text input only: the 1-based line and the line itself. */
-  line?: number
-  raw?: string
 }
 
 const ROUTE_TYPE_ACTIONS = new Set(['blackhole', 'unreachable', 'prohibit', 'throw'])

@@ -9,7 +9,9 @@
  */
 import {FULL_MASK, parseU32, type Mark} from '../model/mark.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {problem, type Parsed, type ParseProblem} from './parsed.js'
+import {problem} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
+import type {XfrmPolicy, XfrmTemplate, XfrmState, XfrmAlgorithm, XfrmId, XfrmSelector, XfrmPrefix} from '../model/xfrm.js'
 
 /** `nokeys` (iproute2 ≥ 5.1, commit a6af9f2e): the keys are printed as `<<Keys hidden>>` and never reach the snapshot. */
 export const IP_XFRM_STATE_ARGV = ['ip', 'xfrm', 'state', 'list', 'nokeys'] as const
@@ -17,83 +19,6 @@ export const IP_XFRM_POLICY_ARGV = ['ip', 'xfrm', 'policy', 'list'] as const
 
 export const collectIpXfrmState = (src: Source): Promise<RawOutput> => src.run({argv: IP_XFRM_STATE_ARGV})
 export const collectIpXfrmPolicy = (src: Source): Promise<RawOutput> => src.run({argv: IP_XFRM_POLICY_ARGV})
-
-export interface XfrmPrefix {
-  address: string
-  prefixLen: number
-}
-
-/** `sel src 0.0.0.0/0 dst 10.56.1.0/24 proto tcp dport 80 dev eth0`. */
-export interface XfrmSelector {
-  src: XfrmPrefix
-  dst: XfrmPrefix
-  proto?: string
-  sport?: number
-  dport?: number
-  /** ICMP type/code (stored in sport/dport by the kernel), GRE key. */
-  type?: number
-  code?: number
-  key?: number
-  dev?: string
-}
-
-/** `src A dst B` + `proto esp spi 0x00000003 reqid 1 mode tunnel`. */
-export interface XfrmId {
-  src: string
-  dst: string
-  proto: string
-  spi?: number
-  reqid: number
-  mode: string
-}
-
-export interface XfrmAlgorithm {
-  type: 'enc' | 'auth' | 'auth-trunc' | 'aead' | 'comp'
-  name: string
-  /** Key length in bits when the key was printed (the key itself is dropped); absent for `<<Keys hidden>>`. */
-  keyBits?: number
-  keyHidden: boolean
-  /** aead ICV length or auth-trunc truncation length, in bits. */
-  icvBits?: number
-}
-
-export interface XfrmState extends XfrmId {
-  line: number
-  replayWindow?: number
-  flags: string[]
-  /** Packets this state applies to: `(skb->mark & mask) == value`. */
-  mark?: Mark
-  /** `output-mark V[/M]`: the mark set on packets after the transformation, `(mark & ~M) | (V & M)`. */
-  outputMark?: Mark
-  ifId?: number
-  algorithms: XfrmAlgorithm[]
-  encap?: {type: string; sport: number; dport: number; addr: string}
-  offload?: {dev: string; dir: string}
-  selector?: XfrmSelector
-  securityContext?: string
-}
-
-export interface XfrmTemplate extends XfrmId {
-  /** `level use` (optional template) or required (not printed without -s). */
-  level: string
-}
-
-export interface XfrmPolicy {
-  line: number
-  selector: XfrmSelector
-  dir: string
-  /** A per-socket policy (`socket in`) rather than a global one (`dir in`). */
-  socket: boolean
-  action: string
-  priority: number
-  index?: number
-  ptype?: string
-  flags: string[]
-  mark?: Mark
-  ifId?: number
-  templates: XfrmTemplate[]
-  securityContext?: string
-}
 
 const STATE_PROBE = 'ip xfrm state list nokeys'
 const POLICY_PROBE = 'ip xfrm policy list'

@@ -1,5 +1,6 @@
 import type {RawOutput, Source} from '../source/types.js'
-import {problem, type Parsed, type ParseProblem} from './parsed.js'
+import {problem} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 /**
  * `ipset save`: every set and its members in restore syntax, one process, e.g.

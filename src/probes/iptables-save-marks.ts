@@ -1,6 +1,6 @@
 import type {XtRuleset} from '../model/netfilter.js'
 import {parseIptablesSave, type IptablesSaveOptions} from './iptables-save.js'
-import type {Parsed} from './parsed.js'
+import type {Parsed} from '../model/warning.js'
 
 /** Chain → chains it jumps or goes to, per table: the graph that says which built-in hooks reach a rule. */
 export type JumpGraph = Map<string, Map<string, Set<string>>>

@@ -30,7 +30,8 @@ import {
   type XtTarget,
 } from '../model/netfilter.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {problem, type Parsed, type ParseProblem} from './parsed.js'
+import {problem} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 export const IPTABLES_SAVE_ARGV = {ipv4: ['iptables-save'], ipv6: ['ip6tables-save']} as const
 export const IPTABLES_LEGACY_SAVE_ARGV = {ipv4: ['iptables-legacy-save'], ipv6: ['ip6tables-legacy-save']} as const

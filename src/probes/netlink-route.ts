@@ -1,6 +1,6 @@
 import {createRequire} from 'node:module'
 import {isIP} from 'node:net'
-import type {RouteAnswer, RouteQuery} from '../analyses/path/route-resolve.js'
+import type {RouteAnswer, RouteQuery} from '../model/routing.js'
 import type * as Rt from 'netlink/dist/rt/rt.js'
 import type {RouteAttrs} from 'netlink/dist/rt/gen_structs.js'
 

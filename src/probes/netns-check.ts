@@ -1,6 +1,7 @@
 import {readFileSync, statfsSync} from 'node:fs'
 import type {RawOutput, Source} from '../source/types.js'
-import {parseJson, problem, type Parsed} from './parsed.js'
+import {parseJson, problem} from './parsed.js'
+import type {Parsed} from '../model/warning.js'
 
 /**
  * Before the fallback reads pods' namespaces one `ip -n NAME` at a time (the helper is not built): may this process

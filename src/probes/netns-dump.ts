@@ -3,8 +3,10 @@ import type {RawOutput, Source} from '../source/types.js'
 import {BPF_HELPER} from '../source/live.js'
 import {num} from './bpftool-net.js'
 import {parseIpLinkJson} from './ip-link.js'
-import {parseIpRouteJson, type Route} from './ip-route.js'
-import {parseJson, problem, type Parsed, type ParseProblem} from './parsed.js'
+import {parseIpRouteJson} from './ip-route.js'
+import type {Route} from '../model/routing.js'
+import {parseJson, problem} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 /**
  * The links, addresses and routes of the named namespaces given, read by the project's helper in ONE process

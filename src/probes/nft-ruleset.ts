@@ -9,7 +9,8 @@
 import {FULL_MASK, parseU32, type Mark, type MarkOp, type MarkTarget} from '../model/mark.js'
 import type {NftBaseChain, NftChain, NftMarkMatch, NftMarkWrite, NftRule, NftRuleset, NftSet, NftTable, NftTableOwner, NftVerdict} from '../model/netfilter.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {parseJson, problem, rawJson, shown, type Parsed, type ParseProblem} from './parsed.js'
+import {parseJson, problem, rawJson, shown} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const
 /** 110k iptables-nft rules take nft -j ~7 s and 854 MB (docs/kernel-notes.md#kn-8-ruleset-scale). */

@@ -1,28 +1,6 @@
-import type {RunFailure} from '../source/types.js'
+import type {RunFailure} from '../model/warning.js'
 import {parseToolJson} from './tool-json.js'
-
-/** Something a parser could not understand. Parsers never throw on the node's data: they report this. */
-export interface ParseProblem {
-  /** Which probe's output, e.g. 'bpftool -j net show'. */
-  probe: string
-  /** 1-based line of the input where known. */
-  line?: number
-  message: string
-  /** The offending text, cut to 200 characters. */
-  raw?: string
-}
-
-export interface Parsed<T> {
-  facts: T
-  problems: ParseProblem[]
-}
-
-/** A degraded probe, carried inside every report (oclif's warn() is silent under --json). */
-export interface Warning {
-  probe: string
-  kind: RunFailure | 'parse' | 'unsupported'
-  message: string
-}
+import type {ParseProblem} from '../model/warning.js'
 
 export function problem(probe: string, message: string, line?: number, raw?: string): ParseProblem {
   const p: ParseProblem = {probe, message}

@@ -1,6 +1,7 @@
 import type {RawOutput, Source} from '../source/types.js'
 import {readSkBuffLayout} from './btf-sk-buff.js'
-import {parseJson, problem, type Parsed} from './parsed.js'
+import {parseJson, problem} from './parsed.js'
+import type {Parsed} from '../model/warning.js'
 
 /**
  * offsetof(struct sk_buff, mark) for this kernel, from its BTF: the verifier rewrites `__sk_buff.mark` to that

@@ -1,7 +1,8 @@
 import type {HookAttachment, TcFilter, TcFilterInfo} from '../model/hooks.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
-import {jsonDepth, MAX_JSON_DEPTH, problem, rawJson, type Parsed, type ParseProblem} from './parsed.js'
+import {jsonDepth, MAX_JSON_DEPTH, problem, rawJson} from './parsed.js'
+import type {Parsed, ParseProblem} from '../model/warning.js'
 import {parseToolJson} from './tool-json.js'
 
 /**

@@ -2,7 +2,8 @@ import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {fileURLToPath} from 'node:url'
 import {DEFAULT_TIMEOUT_MS, runCommand} from './run-command.js'
-import {commandLine, type RawOutput, type RunFailure, type RunRequest, type Source, type SourceMeta} from './types.js'
+import {commandLine, type RawOutput, type RunRequest, type Source, type SourceMeta} from './types.js'
+import type {RunFailure} from '../model/warning.js'
 import {UserError} from '../errors.js'
 
 /** The project's own helper (native/nodeinspect-bpf.c): BPF_PROG_QUERY for tcx/netkit, which Debian 12's bpftool cannot see. */

@@ -1,4 +1,5 @@
-import {commandLine, type RawOutput, type RunFailure} from './types.js'
+import {commandLine, type RawOutput} from './types.js'
+import type {RunFailure} from '../model/warning.js'
 
 export const DEFAULT_TIMEOUT_MS = 20_000
 

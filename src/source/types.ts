@@ -2,15 +2,7 @@
  * The one seam between nodeinspect and the node: every probe asks a Source to run a tool.
  * LiveSource runs it (on the host or inside a named netns); SnapshotSource answers from a file.
  */
-
-/** Why a run did not give usable output. Absent on success (exit 0, or an accepted exit code). */
-export type RunFailure =
-  | 'missing-binary' // ENOENT on spawn: the tool is not installed
-  | 'permission' // EPERM/EACCES, or the tool said "Operation not permitted"
-  | 'timeout' // killed after the runner's timeout
-  | 'exit' // the tool ran and exited non-zero
-  | 'spawn' // any other spawn error
-  | 'not-recorded' // SnapshotSource: the snapshot holds no output for this command
+import type {RunFailure} from '../model/warning.js'
 
 export interface RunRequest {
   /** The logical command, e.g. ['bpftool', '-j', 'net', 'show']. Never a shell string. */

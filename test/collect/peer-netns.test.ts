@@ -3,7 +3,7 @@
 import {describe, expect, it} from 'vitest'
 import {collectPeerNetns, NEEDS_CAP_SYS_ADMIN, peerNetnsNames} from '../../src/collect/peer-netns.js'
 import type {Device} from '../../src/model/hooks.js'
-import type {Warning} from '../../src/probes/parsed.js'
+import type {Warning} from '../../src/model/warning.js'
 import {runKey, type RawOutput, type RunRequest, type Source} from '../../src/source/types.js'
 
 const veth = (name: string, netnsId?: number, extra: Partial<Device> = {}): Device => ({

@@ -7,7 +7,7 @@
 import {appendFileSync} from 'node:fs'
 import fc from 'fast-check'
 import {expect} from 'vitest'
-import type {Parsed} from '../../src/probes/parsed.js'
+import type {Parsed} from '../../src/model/warning.js'
 
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 100)
 /** The long mode (npm run fuzz) also draws the biggest inputs: longer tokens, deeper nesting, every seed whatever its size. */

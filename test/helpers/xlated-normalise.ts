@@ -1,7 +1,7 @@
 // Xlated dumps of the same program differ from one kernel build to the next in a few places that say nothing about
 // the program: these helpers replace them, so a dump captured on one machine compares with what another produces.
 import {analyseMarkAccess} from '../../src/analyses/bpf-mark-access.js'
-import type {XlatedInsn} from '../../src/probes/bpftool-xlated.js'
+import type {XlatedInsn} from '../../src/model/xlated.js'
 
 /**
  * One instruction with its build-dependent parts replaced:

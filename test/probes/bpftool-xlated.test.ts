@@ -1,15 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {
-  BPFTOOL_XLATED_ARGV,
-  canonicalHelperName,
-  collectBpftoolXlated,
-  decodeXlatedDisasm,
-  parseBpftoolXlatedDumps,
-  parseBpftoolXlatedJson,
-  parseBpftoolXlatedPrograms,
-  parseBpftoolXlatedText,
-  type XlatedOp,
-} from '../../src/probes/bpftool-xlated.js'
+import {BPFTOOL_XLATED_ARGV, canonicalHelperName, collectBpftoolXlated, decodeXlatedDisasm, parseBpftoolXlatedDumps, parseBpftoolXlatedJson, parseBpftoolXlatedPrograms, parseBpftoolXlatedText} from '../../src/probes/bpftool-xlated.js'
+import type {XlatedOp} from '../../src/model/xlated.js'
 import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
 import {testdata} from '../helpers/fixtures.js'
 

@@ -1,5 +1,6 @@
 import {afterAll, describe, expect, it} from 'vitest'
-import {collectIpRules, IP_RULE_ARGV, parseIpRuleJson, parseIpRuleText, type IpRule} from '../../src/probes/ip-rule.js'
+import {collectIpRules, IP_RULE_ARGV, parseIpRuleJson, parseIpRuleText} from '../../src/probes/ip-rule.js'
+import type {IpRule} from '../../src/model/routing.js'
 import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
 import {fixtures, ROOT, stableJson} from '../helpers/fixtures.js'
 import {createTestNetns, liveSkipReason, type TestNetns} from './netns-helpers.js'

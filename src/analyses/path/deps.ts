@@ -1,6 +1,7 @@
 import type {NodeFacts} from '../../collect/trace-inputs.js'
 import type {WalkDeps} from './walk.js'
-import {parseRouteGet, resolveRoute, routeGetArgv, type RouteAnswer, type RouteQuery} from './route-resolve.js'
+import {parseRouteGet, resolveRoute, routeGetArgv} from './route-resolve.js'
+import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
 
 /**
  * Route lookups for the walk: asked of the kernel (`ip -j route get … iif … mark …`, run in the node's netns)

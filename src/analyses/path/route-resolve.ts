@@ -1,36 +1,8 @@
-import type {Route} from '../../probes/ip-route.js'
-import type {IpRule} from '../../probes/ip-rule.js'
+import type {Route} from '../../model/routing.js'
+import type {IpRule} from '../../model/routing.js'
 import {parseToolJson} from '../../probes/tool-json.js'
 import {parsePrefix, prefixContains, type Prefix} from '../../util/ip.js'
-
-/** A route lookup: what the kernel's fib_lookup is asked for a packet. */
-export interface RouteQuery {
-  family: 'ipv4' | 'ipv6'
-  dst: string
-  src?: string
-  /** Input device for a received packet; absent for one the node sends itself (then iif is lo). */
-  iif?: string
-  oif?: string
-  mark: number
-}
-
-export interface RouteAnswer {
-  /** unicast, local, blackhole, unreachable, prohibit, broadcast… */
-  type: string
-  dev?: string
-  gateway?: string
-  prefsrc?: string
-  table?: string
-  /** The ip rule that selected the table. */
-  rulePriority?: number
-  /** The matching route as ip prints it. */
-  route?: string
-  evidence: 'kernel' | 'rule'
-  /** What was asked and how it was answered. */
-  detail: string
-  /** The kernel refused (no route, rp_filter…): its own words. */
-  error?: string
-}
+import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
 
 const TABLE_ALIASES: Record<string, string> = {'254': 'main', '255': 'local', '253': 'default'}
 const tableName = (t: string): string => TABLE_ALIASES[t] ?? t

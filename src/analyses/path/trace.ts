@@ -1,6 +1,6 @@
 import type {NodeFacts} from '../../collect/trace-inputs.js'
 import type {FlowSpec, PathStep, TraceOutcome} from '../../model/path.js'
-import type {Warning} from '../../probes/parsed.js'
+import type {Warning} from '../../model/warning.js'
 import {compact} from '../../util/compact.js'
 import {PathWalker, type WalkDeps} from './walk.js'
 

@@ -5,11 +5,11 @@ import {applyMarkOp, hex, type MarkOp} from '../../model/mark.js'
 import type {Hook} from '../../model/netfilter.js'
 import type {Evidence, FlowSpec, OutcomeKind, PathStep, StepKind, StepProgram, StepRule, TraceOutcome, Tuple} from '../../model/path.js'
 import {lookupIpcache, type CiliumEndpoint} from '../../probes/cilium-maps.js'
-import type {Warning} from '../../probes/parsed.js'
+import type {Warning} from '../../model/warning.js'
 import {familyOf, parsePrefix, prefixContains} from '../../util/ip.js'
 import {compact} from '../../util/compact.js'
 import type {MarkAccessReport, MarkWrite} from '../bpf-mark-access.js'
-import type {RouteAnswer, RouteQuery} from './route-resolve.js'
+import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
 
 /** Netfilter at one hook, as the evaluator (analyses/netfilter-eval) answers it. */
 export interface NetfilterVerdict {
