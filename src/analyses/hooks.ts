@@ -1,5 +1,5 @@
-import type {HooksInputs} from '../collect/hooks-inputs.js'
-import {summariseFailures} from '../collect/readable.js'
+import type {HooksReadable, NodeState} from '../model/node-state.js'
+import {summariseFailures} from './readable.js'
 import {deviceRole, type DeviceRole, type RoleContext} from '../knowledge/devices.js'
 import {recogniseProgram, splitObjectSection, type Recognition} from '../knowledge/programs.js'
 import {HOOK_KERNEL_NAME, type AttachmentWitness, type BpfProgram, type Device, type DevicePeer, type HookAttachment, type HookKind, type TcFilterInfo, type TcxInfo, type VxlanInfo, type XdpMode} from '../model/hooks.js'
@@ -140,38 +140,6 @@ export function globMatcher(pattern: string): (s: string) => boolean {
   }
 }
 
-/** Merge what bpftool, tc, ip-link and the helper each saw into one attachment per (device, hook, program). */
-export function mergeAttachments(inputs: Pick<HooksInputs, 'devices' | 'bpftoolNet' | 'tc' | 'helper'>): HookAttachment[] {
-  const ifindexByName = new Map(inputs.devices.map((d) => [d.name, d.ifindex]))
-  const byKey = new Map<string, HookAttachment>()
-  const add = (a: HookAttachment): void => {
-    const ifindex = a.ifindex || ifindexByName.get(a.devname) || 0
-    const key = `${ifindex}|${a.hook}|${a.progId}`
-    const cur = byKey.get(key)
-    if (!cur) {
-      byKey.set(key, {...a, ifindex, witnesses: [...a.witnesses]})
-      return
-    }
-    for (const w of a.witnesses) if (!cur.witnesses.includes(w)) cur.witnesses.push(w)
-    if (a.tc) cur.tc = {...cur.tc, ...a.tc}
-    if (a.tcx) cur.tcx = {...a.tcx, ...cur.tcx, linkId: cur.tcx?.linkId ?? a.tcx.linkId, revision: a.tcx.revision ?? cur.tcx?.revision, position: a.tcx.position || cur.tcx?.position || 0}
-    if (a.xdpMode && (!cur.xdpMode || cur.xdpMode === 'unknown')) cur.xdpMode = a.xdpMode
-    if (!cur.attachName && a.attachName) cur.attachName = a.attachName
-  }
-  inputs.bpftoolNet.attachments.forEach(add)
-  inputs.tc.bpf.forEach(add)
-  // The helper's BPF_PROG_QUERY order is the kernel's run order: it wins for tcx positions.
-  inputs.helper.attachments.forEach((a) => add(a))
-  for (const d of inputs.devices) {
-    if (d.xdp?.progId !== undefined) add({ifindex: d.ifindex, devname: d.name, hook: 'xdp', progId: d.xdp.progId, xdpMode: d.xdp.mode, witnesses: ['ip-link']})
-  }
-  for (const a of inputs.helper.attachments) {
-    const cur = byKey.get(`${a.ifindex}|${a.hook}|${a.progId}`)
-    if (cur && a.tcx) cur.tcx = {...cur.tcx, ...a.tcx, linkId: a.tcx.linkId ?? cur.tcx?.linkId}
-  }
-  return [...byKey.values()]
-}
-
 function programInfo(p: BpfProgram): ProgramInfo {
   return compact({id: p.id, type: p.type, name: p.name, tag: p.tag, loadedAt: p.loadedAt, mapIds: p.mapIds, btfId: p.btfId, bytesXlated: p.bytesXlated, bytesJited: p.bytesJited})
 }
@@ -180,9 +148,10 @@ export interface AnalyseHooksOptions {
   dev?: string
 }
 
-export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}): HooksReport {
+export function analyseHooks(state: NodeState, opts: AnalyseHooksOptions = {}): HooksReport {
+  const inputs = state.hooks
   const programs = new Map(inputs.programs.map((p) => [p.id, p]))
-  const attachments = mergeAttachments(inputs)
+  const attachments = state.attachments
   const byDev = new Map<number, HookAttachment[]>()
   for (const a of attachments) byDev.set(a.ifindex, [...(byDev.get(a.ifindex) ?? []), a])
 
@@ -275,14 +244,14 @@ export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}
     devices.push(view)
   }
 
-  const warnings = [...inputs.warnings]
+  const warnings = [...state.warnings]
   const bpftoolShowsTcx = inputs.bpftoolNet.attachments.some((a) => a.hook.startsWith('tcx') || a.hook.startsWith('netkit'))
   const placedLinks = new Set(attachments.flatMap((a) => (a.tcx?.linkId !== undefined ? [a.tcx.linkId] : [])))
   const unplacedTcxLinks = inputs.links.filter((l) => (l.type === 'tcx' || l.type === 'netkit') && !placedLinks.has(l.id)).length
   if (unplacedTcxLinks > 0 && !inputs.helper.available && !bpftoolShowsTcx)
     warnings.push({probe: 'bpftool -j link show', kind: 'unsupported', message: `${unplacedTcxLinks} tcx/netkit link(s) exist on this machine (in this or another netns) but cannot be placed on a device: build the nodeinspect-bpf helper or install bpftool >= 7.3`})
 
-  const m = inputs.meta
+  const m = state.meta
   const node: NodeIdentity = compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
   const shownAttachments = devices.reduce((n, d) => n + d.hooks.length, 0)
   const report: HooksReport = {
@@ -313,7 +282,7 @@ export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}
  * of tc/tcx attachments (bpftool net, tc, the nodeinspect-bpf helper) could be read, so that "no program" on a
  * device would be a guess. Anything less is a partial answer: exit 0 with warnings.
  */
-export function hooksUnreadable(r: HooksInputs['readable']): string | undefined {
+export function hooksUnreadable(r: HooksReadable): string | undefined {
   const failures = r.attachmentSources.flatMap((s) => (s.failure !== undefined ? [s.failure] : []))
   if (r.deviceList === 'none') return `no device list could be read: ${summariseFailures([r.deviceListFailure ?? 'ip gave no device', ...failures])}`
   if (failures.length === r.attachmentSources.length) return `no source of tc/tcx attachments could be read: ${summariseFailures(failures)}`

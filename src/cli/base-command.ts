@@ -1,9 +1,6 @@
 import {format} from 'node:util'
 import {Command, Flags} from '@oclif/core'
 import {UserError} from '../errors.js'
-import {LiveSource} from '../source/live.js'
-import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
-import type {Source} from '../source/types.js'
 import {debugEnabled, describeError, type ErrorReport, isExitSignal, writeError} from './error-report.js'
 import {printableOutput} from '../util/printable.js'
 
@@ -13,11 +10,6 @@ export const sourceFlags = {
   snapshot: Flags.string({description: 'answer offline from a file written by `nodeinspect snapshot`', exclusive: ['netns']}),
   // No flag default: a --timeout given applies to every tool, even the dumps that ask for longer (LiveSource).
   timeout: Flags.integer({description: 'per-tool timeout in milliseconds, for every tool (default: 20000; slow dumps such as iptables-save get longer)', min: 100}),
-}
-
-export async function sourceFrom(flags: {netns?: string; snapshot?: string; timeout?: number}): Promise<Source> {
-  if (flags.snapshot !== undefined) return new SnapshotSource(await loadSnapshot(flags.snapshot), flags.snapshot)
-  return new LiveSource({netns: flags.netns, timeoutMs: flags.timeout})
 }
 
 /** No argument nodeinspect takes is longer than a path (PATH_MAX, 4096 bytes with its NUL). */

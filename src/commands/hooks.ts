@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 import {analyseHooks, hooksUnreadable, type HooksReport} from '../analyses/hooks.js'
-import {BaseCommand, sourceFlags, sourceFrom} from '../cli/base-command.js'
-import {collectHooksInputs} from '../collect/hooks-inputs.js'
+import {BaseCommand, sourceFlags} from '../cli/base-command.js'
+import {buildNodeState} from '../state/build.js'
+import {sourceFrom} from '../state/sources.js'
 import {NodeUnreadableError, quoteInput, UserError} from '../errors.js'
 
 /** An altname is at most 127 characters (ALTIFNAMSIZ 128 with its NUL, include/uapi/linux/if.h); a name 15. */
@@ -29,10 +30,10 @@ A constant number of tool runs, whatever the number of devices. --json prints th
     const {flags} = await this.parse(Hooks)
     if (flags.dev !== undefined) checkDevPattern(flags.dev)
     const src = await sourceFrom(flags)
-    const inputs = await collectHooksInputs(src)
-    const unreadable = hooksUnreadable(inputs.readable)
+    const state = await buildNodeState(src, {hooks: true})
+    const unreadable = hooksUnreadable(state.hooks.readable)
     if (unreadable) throw new NodeUnreadableError(`hooks: ${unreadable}`)
-    const report = analyseHooks(inputs, {dev: flags.dev})
+    const report = analyseHooks(state, {dev: flags.dev})
     if (flags.dev !== undefined && report.devices.length === 0) {
       const fatal = report.warnings.find((w) => w.probe === 'ip -j -d addr show')
       throw new UserError(fatal ? `no devices could be read: ${fatal.message}` : `no device matches --dev ${quoteInput(flags.dev)}`)

@@ -1,9 +1,11 @@
 import {Flags} from '@oclif/core'
 import {selectRules} from '../analyses/mark-focus.js'
 import {analyseMarks, MAX_FLOW_PAIRS, type MarksReport} from '../analyses/marks.js'
-import {BaseCommand, sourceFlags, sourceFrom} from '../cli/base-command.js'
-import {collectMarksInputs} from '../collect/marks-inputs.js'
-import {nothingRead} from '../collect/readable.js'
+import {markUsagesOf} from '../analyses/mark-uses.js'
+import {nothingRead} from '../analyses/readable.js'
+import {BaseCommand, sourceFlags} from '../cli/base-command.js'
+import {buildNodeState} from '../state/build.js'
+import {sourceFrom} from '../state/sources.js'
 import {NodeUnreadableError, UserError} from '../errors.js'
 import {tryParseMarkSpec} from '../model/mark.js'
 import {compact} from '../util/compact.js'
@@ -43,18 +45,19 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
       mask = r.mark.value
     }
     const src = await sourceFrom(flags)
-    const inputs = await collectMarksInputs(src)
-    const unread = nothingRead(inputs.readable)
+    const state = await buildNodeState(src, {marks: true})
+    const unread = nothingRead(state.markSourcesRead)
     if (unread) throw new NodeUnreadableError(`marks: no source of mark use could be read: ${unread}`)
     const m = src.meta
     const node = compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
+    const usages = markUsagesOf(state)
     let rule: {spec: string; ids: Set<string>} | undefined
     if (flags.rule !== undefined) {
-      const sel = selectRules(inputs.usages, flags.rule)
+      const sel = selectRules(usages, flags.rule)
       if ('error' in sel) throw new UserError(`invalid --rule "${flags.rule}": ${sel.error}`)
       rule = {spec: flags.rule, ids: sel.selected}
     }
-    const report = analyseMarks(node, inputs.usages, inputs.warnings, {bit: flags.bit, mask, rule, flows: flags.flows})
+    const report = analyseMarks(node, usages, state.warnings, {bit: flags.bit, mask, rule, flows: flags.flows})
     if (!this.jsonEnabled()) {
       const [{renderMarks}, {styleFor}] = await Promise.all([import('../render/marks-table.js'), import('../render/style.js')])
       this.log(renderMarks(report, styleFor(), process.stdout.columns || 140))

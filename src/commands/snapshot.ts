@@ -1,12 +1,12 @@
 import {writeFile} from 'node:fs/promises'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {collectEverything} from '../collect/everything.js'
 import {UserError} from '../errors.js'
 import type {Warning} from '../model/warning.js'
 import {collectToolVersions, parseToolVersions} from '../probes/tool-versions.js'
-import {LiveSource} from '../source/live.js'
 import {RecordingSource} from '../source/snapshot.js'
+import {buildNodeState} from '../state/build.js'
+import {liveSource} from '../state/sources.js'
 import {printable} from '../util/printable.js'
 
 interface SnapshotResult {
@@ -36,8 +36,10 @@ it gives live.`
     const file = flags.output === undefined || flags.output === '-' ? undefined : flags.output
     // Under --json standard output carries the result; the snapshot itself would have nowhere to go.
     if (file === undefined && this.jsonEnabled()) throw new UserError('--json needs -o FILE: standard output carries the JSON result, so the snapshot must go to a file')
-    const rec = new RecordingSource(new LiveSource({netns: flags.netns, timeoutMs: flags.timeout, defaultTimeoutMs: 60_000}))
-    const [warnings, versions] = await Promise.all([collectEverything(rec), collectToolVersions(rec)])
+    const rec = new RecordingSource(liveSource({netns: flags.netns, timeoutMs: flags.timeout, defaultTimeoutMs: 60_000}))
+    // What every inspection command reads (marks and trace read all that hooks does), so each answers offline.
+    const [state, versions] = await Promise.all([buildNodeState(rec, {hooks: true, marks: true, trace: true}), collectToolVersions(rec)])
+    const warnings = [...new Map(state.warnings.map((w) => [w.message, w])).values()]
     const {version} = this.config
     const snap = rec.toSnapshot({tools: parseToolVersions(versions), nodeinspectVersion: version})
     const text = `${JSON.stringify(snap, null, 1)}\n`

@@ -2,11 +2,11 @@ import {Args, Flags} from '@oclif/core'
 import {parseFlow} from '../analyses/path/flow.js'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {traceNodeUnread} from '../collect/readable.js'
+import {traceNodeUnread} from '../analyses/readable.js'
 import {NodeUnreadableError, UserError} from '../errors.js'
-import {LiveSource} from '../source/live.js'
 import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
 import type {Source} from '../source/types.js'
+import {liveSource} from '../state/sources.js'
 
 export default class Trace extends BaseCommand {
   static override summary = 'The path of a flow through the node, hook by hook, with the mark after each step and the evidence'
@@ -48,18 +48,13 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     if ((flags.snapshot?.length ?? 0) > 4 || (flags.netns?.length ?? 0) > 4) throw new UserError('trace: at most 4 nodes at a time')
     const sources: Source[] = []
     if (flags.snapshot?.length) for (const f of flags.snapshot) sources.push(new SnapshotSource(await loadSnapshot(f), f))
-    else if (flags.netns?.length) for (const n of flags.netns) sources.push(new LiveSource({netns: n, timeoutMs: flags.timeout}))
-    else sources.push(new LiveSource({timeoutMs: flags.timeout}))
-    const [{collectNodeFacts}, {traceFlow}, {routeDeps}, {netfilterDeps}] = await Promise.all([
-      import('../collect/trace-inputs.js'),
-      import('../analyses/path/trace.js'),
-      import('../analyses/path/deps.js'),
-      import('../analyses/path/netfilter-deps.js'),
-    ])
-    const nodes = await Promise.all(sources.map((s) => collectNodeFacts(s)))
+    else if (flags.netns?.length) for (const n of flags.netns) sources.push(liveSource({netns: n, timeoutMs: flags.timeout}))
+    else sources.push(liveSource({timeoutMs: flags.timeout}))
+    const [{buildNodeState}, {traceFlow}, {SourceKernelOracle}] = await Promise.all([import('../state/build.js'), import('../analyses/path/trace.js'), import('../oracle/source-oracle.js')])
+    const nodes = await Promise.all(sources.map((s) => buildNodeState(s, {trace: true})))
     const unread = nodes.map((n) => traceNodeUnread(n.label, n.hooks.readable)).filter(Boolean)
     if (unread.length > 0) throw new NodeUnreadableError(`trace: ${unread.join('; ')}`)
-    const report = await traceFlow(nodes, flow, {...routeDeps, ...netfilterDeps})
+    const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))))
     if (!this.jsonEnabled()) {
       if (flags.format === 'dot' || flags.format === 'mermaid') {
         const {renderTraceDot, renderTraceMermaid} = await import('../render/trace-graph.js')

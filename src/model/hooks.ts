@@ -170,3 +170,25 @@ export interface BpfLink {
   progId?: number
   ifindex?: number
 }
+
+export interface BpfHelperFacts {
+  attachments: HookAttachment[]
+  tcxSupported?: boolean
+  netkitSupported?: boolean
+  queried?: number
+}
+
+export interface BpftoolNetFacts {
+  attachments: HookAttachment[]
+  /** Program ids attached as flow dissectors (per netns, not per device). */
+  flowDissectorProgIds: number[]
+  /** Number of netfilter-hook BPF programs (BPF_PROG_TYPE_NETFILTER, kernel >= 6.4). */
+  netfilterProgs: number
+}
+
+export interface TcFilterFacts {
+  /** cls_bpf filters: the legacy (clsact) tc hook attachments. */
+  bpf: HookAttachment[]
+  /** Every other filter (fw, u32, flower, matchall, …), for the marks analysis. */
+  other: TcFilter[]
+}

@@ -1,9 +1,10 @@
 import type {HookAttachment, HookKind} from '../model/hooks.js'
-import type {RawOutput, Source} from '../source/types.js'
 import {BPF_HELPER} from '../source/live.js'
 import {asArray, num} from './bpftool-net.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
+import type {BpfHelperFacts} from '../model/hooks.js'
+import {probe} from './descriptor.js'
 
 /**
  * The project's own helper (native/nodeinspect-bpf.c): BPF_PROG_QUERY per device for tcx and netkit, which
@@ -13,14 +14,7 @@ import type {Parsed, ParseProblem} from '../model/warning.js'
 export const BPF_HELPER_QUERY_ARGV = [BPF_HELPER, 'query'] as const
 const PROBE = 'nodeinspect-bpf query'
 
-export const collectBpfHelperQuery = (src: Source): Promise<RawOutput> => src.run({argv: BPF_HELPER_QUERY_ARGV})
-
-export interface BpfHelperFacts {
-  attachments: HookAttachment[]
-  tcxSupported?: boolean
-  netkitSupported?: boolean
-  queried?: number
-}
+export const bpfHelperQueryProbe = probe({argv: BPF_HELPER_QUERY_ARGV}, (t) => parseBpfHelperQuery(t), {attachments: []} as BpfHelperFacts)
 
 const ATTACH: Record<string, HookKind> = {
   tcx_ingress: 'tcx-ingress',

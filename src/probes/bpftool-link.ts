@@ -1,8 +1,8 @@
-import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
 import {parseJson, problem, shown} from './parsed.js'
 import type {Parsed} from '../model/warning.js'
 import type {BpfLink} from '../model/hooks.js'
+import {probe} from './descriptor.js'
 
 /**
  * `bpftool -j link show`: with bpftool 7.1 a tcx link shows only as `{"id":90,"type":11,"prog_id":136}` — no device,
@@ -12,7 +12,7 @@ import type {BpfLink} from '../model/hooks.js'
 export const BPFTOOL_LINK_ARGV = ['bpftool', '-j', 'link', 'show'] as const
 const PROBE = 'bpftool -j link show'
 
-export const collectBpftoolLink = (src: Source): Promise<RawOutput> => src.run({argv: BPFTOOL_LINK_ARGV})
+export const bpftoolLinkProbe = probe({argv: BPFTOOL_LINK_ARGV}, (t) => parseBpftoolLinkJson(t), [] as BpfLink[])
 
 /** BPF_LINK_TYPE numbers bpftool 7.1 prints raw (include/uapi/linux/bpf.h). */
 const LINK_TYPES: Record<number, string> = {6: 'xdp', 11: 'tcx', 12: 'uprobe_multi', 13: 'netkit', 14: 'sockmap'}

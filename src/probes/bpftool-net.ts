@@ -2,20 +2,14 @@ import type {HookAttachment, HookKind, XdpMode} from '../model/hooks.js'
 import type {Source, RawOutput} from '../source/types.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
+import type {BpftoolNetFacts} from '../model/hooks.js'
+import {probe} from './descriptor.js'
 
 /** `bpftool -j net show`: XDP, legacy tc (clsact) and, from bpftool 7.3 on, tcx and netkit attachments of every device. */
 export const BPFTOOL_NET_ARGV = ['bpftool', '-j', 'net', 'show'] as const
 const PROBE = 'bpftool -j net show'
 
-export const collectBpftoolNet = (src: Source): Promise<RawOutput> => src.run({argv: BPFTOOL_NET_ARGV})
-
-export interface BpftoolNetFacts {
-  attachments: HookAttachment[]
-  /** Program ids attached as flow dissectors (per netns, not per device). */
-  flowDissectorProgIds: number[]
-  /** Number of netfilter-hook BPF programs (BPF_PROG_TYPE_NETFILTER, kernel >= 6.4). */
-  netfilterProgs: number
-}
+export const bpftoolNetProbe = probe({argv: BPFTOOL_NET_ARGV}, (t) => parseBpftoolNetJson(t), {attachments: [], flowDissectorProgIds: [], netfilterProgs: 0} as BpftoolNetFacts)
 
 /** bpftool's `kind` for tc entries: "clsact/ingress", "tcx/egress", "netkit/primary"… */
 export function hookFromBpftoolKind(kind: string): HookKind | undefined {

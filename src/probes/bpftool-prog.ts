@@ -1,14 +1,14 @@
 import type {BpfProgram} from '../model/hooks.js'
-import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
 import {parseJson, problem, rawJson} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
+import {probe} from './descriptor.js'
 
 /** `bpftool -j prog show`: every loaded program, once, however many devices a node has. */
 export const BPFTOOL_PROG_ARGV = ['bpftool', '-j', 'prog', 'show'] as const
 const PROBE = 'bpftool -j prog show'
 
-export const collectBpftoolProg = (src: Source): Promise<RawOutput> => src.run({argv: BPFTOOL_PROG_ARGV})
+export const bpftoolProgProbe = probe({argv: BPFTOOL_PROG_ARGV}, (t) => parseBpftoolProgJson(t), [] as BpfProgram[])
 
 /**
  * bpftool prints loaded_at as epoch seconds in JSON. A Date holds ±8.64e15 ms (ECMA-262 TimeClip) and

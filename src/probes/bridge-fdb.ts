@@ -1,12 +1,12 @@
-import type {RawOutput, Source} from '../source/types.js'
 import {parseJson, problem} from './parsed.js'
 import type {Parsed} from '../model/warning.js'
 import type {FdbEntry} from '../model/routing.js'
+import {probe} from './descriptor.js'
 
 /** `bridge -j fdb show`: where a VXLAN device sends each MAC, e.g. `{"mac":"00:00:00:00:00:00","ifname":"cilium_vxlan","dst":"192.168.1.13","flags":["self"],"state":"permanent"}`. */
 export const BRIDGE_FDB_ARGV = ['bridge', '-j', 'fdb', 'show'] as const
 
-export const collectBridgeFdb = (src: Source): Promise<RawOutput> => src.run({argv: BRIDGE_FDB_ARGV})
+export const bridgeFdbProbe = probe({argv: BRIDGE_FDB_ARGV}, (t) => parseBridgeFdbJson(t), [] as FdbEntry[])
 
 export function parseBridgeFdbJson(text: string): Parsed<FdbEntry[]> {
   if (text.trim() === '') return {facts: [], problems: []}

@@ -1,14 +1,14 @@
 import type {Device, DeviceAddress, DeviceKind, VxlanInfo, XdpMode} from '../model/hooks.js'
-import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
+import {probe} from './descriptor.js'
 
 /** Links with details AND their addresses in one process: `ip -j -d addr show` carries linkinfo plus addr_info. */
 export const IP_ADDR_ARGV = ['ip', '-j', '-d', 'addr', 'show'] as const
 const PROBE = 'ip -j -d addr show'
 
-export const collectIpLinks = (src: Source): Promise<RawOutput> => src.run({argv: IP_ADDR_ARGV})
+export const ipLinksProbe = probe({argv: IP_ADDR_ARGV}, parseIpLinkJson, [] as Device[])
 
 const KINDS: Record<string, DeviceKind> = {
   veth: 'veth',

@@ -1,13 +1,13 @@
-import type {RawOutput, Source} from '../source/types.js'
 import {num} from './bpftool-net.js'
 import {parseJson, problem} from './parsed.js'
 import type {Parsed} from '../model/warning.js'
+import {probe} from './descriptor.js'
 
 /** `ip -j netns list-id`: nsid → name, as seen from the inspected netns, e.g. `[{"nsid":0,"name":"cni-407cd7d8-…"}]`. */
 export const IP_NETNS_IDS_ARGV = ['ip', '-j', 'netns', 'list-id'] as const
 const PROBE = 'ip -j netns list-id'
 
-export const collectNetnsIds = (src: Source): Promise<RawOutput> => src.run({argv: IP_NETNS_IDS_ARGV})
+export const netnsIdsProbe = probe({argv: IP_NETNS_IDS_ARGV}, (t) => parseIpNetnsListId(t), new Map<number, string>())
 
 export function parseIpNetnsListId(text: string): Parsed<Map<number, string>> {
   const facts = new Map<number, string>()

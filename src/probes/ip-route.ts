@@ -1,16 +1,16 @@
-import type {RawOutput, Source} from '../source/types.js'
 import {asArray, num} from './bpftool-net.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {Neighbour, Route} from '../model/routing.js'
+import {probe} from './descriptor.js'
 
 /** Every routing table, IPv4 and IPv6: `ip -j route show table all` (and `-6`). */
 export const IP_ROUTE_ARGV = {ipv4: ['ip', '-j', '-4', 'route', 'show', 'table', 'all'], ipv6: ['ip', '-j', '-6', 'route', 'show', 'table', 'all']} as const
 /** Neighbours of both families: on a Cilium/Calico node the pod IPs appear here on their host-side veth. */
 export const IP_NEIGH_ARGV = ['ip', '-j', 'neigh', 'show'] as const
 
-export const collectRoutes = (src: Source, family: 'ipv4' | 'ipv6'): Promise<RawOutput> => src.run({argv: IP_ROUTE_ARGV[family]})
-export const collectNeighbours = (src: Source): Promise<RawOutput> => src.run({argv: IP_NEIGH_ARGV})
+export const routesProbe = (family: 'ipv4' | 'ipv6') => probe({argv: IP_ROUTE_ARGV[family]}, (t) => parseIpRouteJson(t, family), [] as Route[])
+export const neighboursProbe = probe({argv: IP_NEIGH_ARGV}, (t) => parseIpNeighJson(t), [] as Neighbour[])
 
 /** e.g. `{"dst":"10.42.0.0/24","gateway":"10.42.0.247","dev":"cilium_vxlan","table":"main","flags":["onlink"]}`; `type` is omitted for unicast. */
 export function parseIpRouteJson(text: string, family: 'ipv4' | 'ipv6'): Parsed<Route[]> {

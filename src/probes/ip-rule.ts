@@ -6,16 +6,14 @@
  */
 import {FULL_MASK, parseU32, type Mark} from '../model/mark.js'
 import type {IpFamily, PortRange} from '../model/netfilter.js'
-import type {RawOutput, Source} from '../source/types.js'
+import {probe} from './descriptor.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {IpRule, IpRuleAction, IpRulePrefix} from '../model/routing.js'
 
 export const IP_RULE_ARGV = {ipv4: ['ip', '-j', '-4', 'rule', 'show'], ipv6: ['ip', '-j', '-6', 'rule', 'show']} as const
 
-export function collectIpRules(src: Source, family: IpFamily): Promise<RawOutput> {
-  return src.run({argv: IP_RULE_ARGV[family]})
-}
+export const ipRulesProbe = (family: IpFamily) => probe({argv: IP_RULE_ARGV[family]}, (t) => parseIpRuleJson(t, family), [] as IpRule[])
 
 const ROUTE_TYPE_ACTIONS = new Set(['blackhole', 'unreachable', 'prohibit', 'throw'])
 

@@ -8,17 +8,17 @@
  * only the key length.
  */
 import {FULL_MASK, parseU32, type Mark} from '../model/mark.js'
-import type {RawOutput, Source} from '../source/types.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {XfrmPolicy, XfrmTemplate, XfrmState, XfrmAlgorithm, XfrmId, XfrmSelector, XfrmPrefix} from '../model/xfrm.js'
+import {probe} from './descriptor.js'
 
 /** `nokeys` (iproute2 ≥ 5.1, commit a6af9f2e): the keys are printed as `<<Keys hidden>>` and never reach the snapshot. */
 export const IP_XFRM_STATE_ARGV = ['ip', 'xfrm', 'state', 'list', 'nokeys'] as const
 export const IP_XFRM_POLICY_ARGV = ['ip', 'xfrm', 'policy', 'list'] as const
 
-export const collectIpXfrmState = (src: Source): Promise<RawOutput> => src.run({argv: IP_XFRM_STATE_ARGV})
-export const collectIpXfrmPolicy = (src: Source): Promise<RawOutput> => src.run({argv: IP_XFRM_POLICY_ARGV})
+export const xfrmStateProbe = probe({argv: IP_XFRM_STATE_ARGV}, (t) => parseIpXfrmState(t), [] as XfrmState[])
+export const xfrmPolicyProbe = probe({argv: IP_XFRM_POLICY_ARGV}, (t) => parseIpXfrmPolicy(t), [] as XfrmPolicy[])
 
 const STATE_PROBE = 'ip xfrm state list nokeys'
 const POLICY_PROBE = 'ip xfrm policy list'

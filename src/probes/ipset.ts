@@ -1,6 +1,6 @@
-import type {RawOutput, Source} from '../source/types.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
+import {probe} from './descriptor.js'
 
 /**
  * `ipset save`: every set and its members in restore syntax, one process, e.g.
@@ -9,7 +9,7 @@ import type {Parsed, ParseProblem} from '../model/warning.js'
  */
 export const IPSET_SAVE_ARGV = ['ipset', 'save'] as const
 
-export const collectIpsets = (src: Source): Promise<RawOutput> => src.run({argv: IPSET_SAVE_ARGV, timeoutMs: 30_000})
+export const ipsetSaveProbe = probe({argv: IPSET_SAVE_ARGV, timeoutMs: 30_000}, (t) => parseIpsetSave(t), undefined as Map<string, {type: string; members: string[]}> | undefined)
 
 export function parseIpsetSave(text: string): Parsed<Map<string, {type: string; members: string[]}>> {
   const facts = new Map<string, {type: string; members: string[]}>()

@@ -1,7 +1,7 @@
-import type {RawOutput, Source} from '../source/types.js'
 import {readSkBuffLayout} from './btf-sk-buff.js'
 import {parseJson, problem} from './parsed.js'
 import type {Parsed} from '../model/warning.js'
+import {probe} from './descriptor.js'
 
 /**
  * offsetof(struct sk_buff, mark) for this kernel, from its BTF: the verifier rewrites `__sk_buff.mark` to that
@@ -10,7 +10,7 @@ import type {Parsed} from '../model/warning.js'
  */
 export const SK_BUFF_LAYOUT_ARGV = ['nodeinspect-internal', 'sk-buff-layout'] as const
 
-export const collectSkBuffLayout = (src: Source): Promise<RawOutput> => src.run({argv: SK_BUFF_LAYOUT_ARGV})
+export const skBuffLayoutProbe = probe({argv: SK_BUFF_LAYOUT_ARGV}, (t) => parseSkBuffLayoutJson(t), {} as {mark?: number}, 'sk_buff layout (BTF)')
 
 /** In-process implementation behind SK_BUFF_LAYOUT_ARGV (used by LiveSource only). */
 export async function runSkBuffLayout(): Promise<{stdout: string; stderr: string; exitCode: number}> {

@@ -12,16 +12,14 @@
  * /proc/net/raw with no -e details and no mark (seen on the development kernel): `markVisible` says which.
  * Process names come from /proc/PID/stat via fscanf("%*d (%[^)])"), so ss cuts a name at its first ')'.
  */
-import type {RawOutput, Source} from '../source/types.js'
+import {probe} from './descriptor.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {SsSocket, SsProcess, SsEndpoint} from '../model/socket.js'
 
 export const SS_MARKS_ARGV = ['ss', '-H', '-O', '-a', '-n', '-e', '-p', '-t', '-u', '-w'] as const
 
-export function collectSsMarks(src: Source): Promise<RawOutput> {
-  return src.run({argv: SS_MARKS_ARGV})
-}
+export const ssMarksProbe = probe({argv: SS_MARKS_ARGV}, (t) => parseSsSockets(t), [] as SsSocket[])
 
 const PROBE = 'ss -H -O -a -n -e -p -t -u -w'
 const STATES = new Set(['UNCONN', 'LISTEN', 'ESTAB', 'SYN-SENT', 'SYN-RECV', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSING', 'CLOSED', 'UNKNOWN', 'NEW-SYN-RECV', 'BOUND'])

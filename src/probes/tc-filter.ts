@@ -4,6 +4,7 @@ import {num} from './bpftool-net.js'
 import {jsonDepth, MAX_JSON_DEPTH, problem, rawJson} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import {parseToolJson} from './tool-json.js'
+import type {TcFilterFacts} from '../model/hooks.js'
 
 /**
  * Every device's tc filters in ONE process: `tc -j -force -batch -` reading `filter show dev X ingress|egress`
@@ -51,13 +52,6 @@ export function collectTcFilters(src: Source, devnames: readonly string[]): Prom
   const {script, commands} = buildTcFilterBatch(devnames)
   if (commands.length === 0) return undefined
   return src.run({argv: TC_BATCH_ARGV, input: script, okExitCodes: [1], timeoutMs: 30_000})
-}
-
-export interface TcFilterFacts {
-  /** cls_bpf filters: the legacy (clsact) tc hook attachments. */
-  bpf: HookAttachment[]
-  /** Every other filter (fw, u32, flower, matchall, …), for the marks analysis. */
-  other: TcFilter[]
 }
 
 /** Split a stream of concatenated JSON values (`[...]\n[...]`) without assuming one per line. */

@@ -2,7 +2,8 @@ import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {fileURLToPath} from 'node:url'
 import {DEFAULT_TIMEOUT_MS, runCommand} from './run-command.js'
-import {commandLine, type RawOutput, type RunRequest, type Source, type SourceMeta} from './types.js'
+import {commandLine, INTERNAL, type InternalProbes, type RawOutput, type RunRequest, type Source} from './types.js'
+import type {SourceMeta} from '../model/node-meta.js'
 import type {RunFailure} from '../model/warning.js'
 import {UserError} from '../errors.js'
 
@@ -43,8 +44,11 @@ export class LiveSource implements Source {
   private readonly timedOut = new Map<string, number>()
   /** Set once `nsenter` itself was not found: then no tool can run in the netns. */
   private nsenterMissing = false
+  /** In-process probes (src/probes/internal.ts): they run in this process's netns, so only for the host's own. */
+  private readonly internal: InternalProbes
 
-  constructor(opts: {netns?: string; timeoutMs?: number; defaultTimeoutMs?: number} = {}) {
+  constructor(opts: {netns?: string; timeoutMs?: number; defaultTimeoutMs?: number; internal?: InternalProbes} = {}) {
+    this.internal = opts.internal ?? {}
     if (opts.netns !== undefined) this.nsPath = netnsPath(opts.netns)
     this.timeoutMs = opts.timeoutMs
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -55,7 +59,7 @@ export class LiveSource implements Source {
   async run(req: RunRequest): Promise<RawOutput> {
     const [tool, ...rest] = req.argv
     if (tool === undefined) throw new Error('run: empty argv')
-    if (tool === INTERNAL) return runInternal(req)
+    if (tool === INTERNAL) return runInternal(req, this.internal)
     const cmd = commandLine(req.argv)
     if (this.nsenterMissing) return failFast(req, 'spawn', `${cmd}: ${this.nsenterMissingCause()}`)
     const earlier = this.timedOut.get(tool)
@@ -90,24 +94,15 @@ function failFast(req: RunRequest, failure: RunFailure, message: string): RawOut
   return out
 }
 
-/** Probes answered in-process (binary kernel data turned into text), recorded in snapshots like tools' output. */
-export const INTERNAL = 'nodeinspect-internal'
-
-async function runInternal(req: RunRequest): Promise<RawOutput> {
+async function runInternal(req: RunRequest, probes: InternalProbes): Promise<RawOutput> {
   const started = performance.now()
   const base = {argv: [...req.argv], stdout: '', stderr: '', exitCode: 1 as number | null}
-  if (req.argv[1] === 'sk-buff-layout') {
-    const {runSkBuffLayout} = await import('../probes/sk-buff-layout.js')
-    const r = await runSkBuffLayout()
-    const out: RawOutput = {...base, ...r, durationMs: Math.round(performance.now() - started)}
-    if (r.exitCode !== 0) Object.assign(out, {failure: 'exit' as const, message: `${req.argv.join(' ')}: ${r.stderr.split('\n')[0]}`})
-    return out
-  }
-  if (req.argv[1] === 'netns-check') {
-    const {runNetnsCheck} = await import('../probes/netns-check.js')
-    return {...base, ...runNetnsCheck(req.argv.slice(2)), durationMs: Math.round(performance.now() - started)}
-  }
-  return {...base, failure: 'spawn', message: `${req.argv.join(' ')}: unknown internal probe`, durationMs: 0}
+  const run = probes[req.argv[1] ?? '']
+  if (!run) return {...base, failure: 'spawn', message: `${req.argv.join(' ')}: unknown internal probe`, durationMs: 0}
+  const r = await run(req.argv.slice(2))
+  const out: RawOutput = {...base, ...r, durationMs: Math.round(performance.now() - started)}
+  if (r.exitCode !== 0) Object.assign(out, {failure: 'exit' as const, message: `${req.argv.join(' ')}: ${r.stderr.split('\n')[0]}`})
+  return out
 }
 
 function kernelRelease(): string | undefined {

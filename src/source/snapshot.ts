@@ -1,6 +1,7 @@
 import {quoteInput, UserError} from '../errors.js'
 import {readSnapshotText} from './snapshot-file.js'
-import {runKey, type RawOutput, type RunRequest, type Source, type SourceMeta} from './types.js'
+import {runKey, type RawOutput, type RunRequest, type Source} from './types.js'
+import type {SourceMeta} from '../model/node-meta.js'
 import type {RunFailure} from '../model/warning.js'
 
 export const SNAPSHOT_FORMAT = 'nodeinspect-snapshot'

@@ -3,6 +3,7 @@
  * LiveSource runs it (on the host or inside a named netns); SnapshotSource answers from a file.
  */
 import type {RunFailure} from '../model/warning.js'
+import type {SourceMeta} from '../model/node-meta.js'
 
 export interface RunRequest {
   /** The logical command, e.g. ['bpftool', '-j', 'net', 'show']. Never a shell string. */
@@ -26,17 +27,6 @@ export interface RawOutput {
   durationMs: number
 }
 
-export interface SourceMeta {
-  kind: 'live' | 'snapshot'
-  /** The named network namespace the commands ran in; absent for the host's own. */
-  netns?: string
-  hostname?: string
-  kernel?: string
-  takenAt?: string
-  snapshotFile?: string
-  note?: string
-}
-
 export interface Source {
   readonly meta: SourceMeta
   run(req: RunRequest): Promise<RawOutput>
@@ -50,3 +40,16 @@ export function runKey(argv: readonly string[], input?: string): string {
 export function commandLine(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')
 }
+
+/** Probes answered in-process (binary kernel data turned into text), recorded in snapshots like tools' output. */
+export const INTERNAL = 'nodeinspect-internal'
+
+/** What an in-process probe answers: a tool's output in all but the process. */
+export interface InternalAnswer {
+  stdout: string
+  stderr: string
+  exitCode: number
+}
+
+/** The in-process probes a LiveSource can answer, by name (`nodeinspect-internal NAME ARGS…`). */
+export type InternalProbes = Readonly<Record<string, (args: readonly string[]) => Promise<InternalAnswer>>>

@@ -6,7 +6,7 @@ import {analyseMarkAccess, helperFamily, type MarkAccessReport} from '../../src/
 import {readSkBuffLayout} from '../../src/probes/btf-sk-buff.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps, parseBpftoolXlatedJson, parseBpftoolXlatedText} from '../../src/probes/bpftool-xlated.js'
 import type {XlatedInsn} from '../../src/model/xlated.js'
-import {LiveSource} from '../../src/source/live.js'
+import {liveSource} from '../../src/state/sources.js'
 import {runCommand} from '../../src/source/run-command.js'
 import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
 import {ROOT, testdata} from '../helpers/fixtures.js'
@@ -548,7 +548,7 @@ describe.skipIf(SKIP !== '')(`live programs (${SKIP || 'root, clang, bpftool'})`
     expect(layout.problems).toEqual([])
     const markOffset = layout.facts.mark!.offsetBytes
 
-    const live = new LiveSource()
+    const live = liveSource()
     const argvs: string[] = []
     const counting: Source = {meta: live.meta, run: (req: RunRequest) => (argvs.push(req.argv.join(' ')), live.run(req))}
     const progs = [...loaded.values()].map(({id, name}) => ({id, name}))

@@ -1,13 +1,14 @@
 import {describe, expect, it} from 'vitest'
-import {analyseHooks, globMatcher, mergeAttachments} from '../../src/analyses/hooks.js'
-import {collectHooksInputs} from '../../src/collect/hooks-inputs.js'
+import {analyseHooks, globMatcher} from '../../src/analyses/hooks.js'
+import {mergeAttachments} from '../../src/state/attachments.js'
+import {buildNodeState} from '../../src/state/build.js'
 import type {Device, HookAttachment} from '../../src/model/hooks.js'
 import {loadSnapshot, SnapshotSource} from '../../src/source/snapshot.js'
 import {ROOT} from '../helpers/fixtures.js'
 
 async function reference(node: 1 | 2) {
   const file = `${ROOT}testdata/reference/node${node}.json`
-  return analyseHooks(await collectHooksInputs(new SnapshotSource(await loadSnapshot(file), file)))
+  return analyseHooks(await buildNodeState(new SnapshotSource(await loadSnapshot(file), file), {hooks: true}))
 }
 
 const summary = (r: Awaited<ReturnType<typeof reference>>) =>
@@ -50,7 +51,7 @@ describe('hooks on the reference nodes of docs/scenario.md', () => {
 
   it('--dev filters by glob and keeps the report honest about what it shows', async () => {
     const file = `${ROOT}testdata/reference/node1.json`
-    const r = analyseHooks(await collectHooksInputs(new SnapshotSource(await loadSnapshot(file), file)), {dev: 'eth0'})
+    const r = analyseHooks(await buildNodeState(new SnapshotSource(await loadSnapshot(file), file), {hooks: true}), {dev: 'eth0'})
     expect(r.devices.map((d) => d.name)).toEqual(['eth0'])
     expect(r.summary).toEqual({devices: 1, devicesWithPrograms: 1, attachments: 2, programs: 2})
     expect(r.devFilter).toBe('eth0')

@@ -1,19 +1,18 @@
 import {describe, expect, it} from 'vitest'
 import {parseFlow} from '../../src/analyses/path/flow.js'
-import {routeDeps} from '../../src/analyses/path/deps.js'
 import {traceFlow} from '../../src/analyses/path/trace.js'
-import {collectNodeFacts} from '../../src/collect/trace-inputs.js'
-import {loadSnapshot, SnapshotSource} from '../../src/source/snapshot.js'
+import {liveSource} from '../../src/state/sources.js'
+import {snapshotSource, traceNodes} from '../helpers/nodes.js'
 import {ROOT} from '../helpers/fixtures.js'
 
-async function node(n: 1 | 2) {
-  const f = `${ROOT}testdata/reference/node${n}.json`
-  return collectNodeFacts(new SnapshotSource(await loadSnapshot(f), f))
+async function nodes(...ns: Array<1 | 2>) {
+  return traceNodes(await Promise.all(ns.map((n) => snapshotSource(`${ROOT}testdata/reference/node${n}.json`))))
 }
 
 describe('trace on the two reference nodes of docs/scenario.md', () => {
   it('reproduces the eight steps of the walk, in order, with the tail-call delivery on node 2', async () => {
-    const r = await traceFlow([await node(1), await node(2)], parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'}), routeDeps)
+    const {nodes: both, oracle} = await nodes(1, 2)
+    const r = await traceFlow(both, parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'}), oracle)
     const key = (s: (typeof r.steps)[number]) => `${s.node} ${s.kind} ${s.where.device ?? ''} ${s.where.hook ?? ''} ${s.program?.role ?? ''}`.replace(/\s+/g, ' ').trim()
     const keys = r.steps.map(key)
     // The eight steps of docs/scenario.md#the-walk, as a subsequence of the (finer) path
@@ -50,15 +49,16 @@ describe('trace on the two reference nodes of docs/scenario.md', () => {
   })
 
   it('with only node 1, the flow leaves on eth0 for 192.168.1.13', async () => {
-    const r = await traceFlow([await node(1)], parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'}), routeDeps)
+    const {nodes: one, oracle} = await nodes(1)
+    const r = await traceFlow(one, parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'}), oracle)
     expect(r.outcome).toMatchObject({kind: 'left-node', text: 'leaves ubuntu-dev2 on eth0 towards 192.168.1.13'})
   })
 })
 
 describe('trace on the live host (read-only)', () => {
   it('a packet to one of its own addresses is looped back and delivered locally', async () => {
-    const {LiveSource} = await import('../../src/source/live.js')
-    const r = await traceFlow([await collectNodeFacts(new LiveSource())], parseFlow({src: '127.0.0.1', dst: '127.0.0.1:80'}), routeDeps)
+    const {nodes: host, oracle} = await traceNodes([liveSource()])
+    const r = await traceFlow(host, parseFlow({src: '127.0.0.1', dst: '127.0.0.1:80'}), oracle)
     expect(r.steps[0]).toMatchObject({kind: 'routing', verdict: 'local', evidence: 'kernel'})
     expect(r.outcome.kind).toBe('local')
   })

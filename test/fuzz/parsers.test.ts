@@ -4,7 +4,7 @@
 // inside the input. kit.ts says how to replay a failure and how to run the long mode (npm run fuzz).
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {parseRouteGet} from '../../src/analyses/path/route-resolve.js'
+import {parseRouteGet} from '../../src/probes/ip-route-get.js'
 import {parseBpfHelperQuery} from '../../src/probes/bpf-helper.js'
 import {parseBpftoolLinkJson} from '../../src/probes/bpftool-link.js'
 import {parseBpftoolNetJson, parseBpftoolNetText} from '../../src/probes/bpftool-net.js'
@@ -182,7 +182,7 @@ describe(`fuzz: every probe parser (${RUNS} cases each)`, () => {
   }, TEST_TIMEOUT)
 
   it('parseRouteGet (ip -j route get, replayed from snapshots) never throws', () => {
-    const s = seeds(recorded('ip -n '), docExamples('src/analyses/path/route-resolve.ts'))
+    const s = seeds(recorded('ip -n '), docExamples('src/probes/ip-route-get.ts'))
     check(inputs(s, true), (i) => {
       const text = textOfInput(s, i)
       const r = timed(() => parseRouteGet(text))

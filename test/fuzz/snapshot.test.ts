@@ -6,13 +6,11 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {analyseHooks} from '../../src/analyses/hooks.js'
 import {analyseMarks} from '../../src/analyses/marks.js'
-import {routeDeps} from '../../src/analyses/path/deps.js'
 import {parseFlow} from '../../src/analyses/path/flow.js'
-import {netfilterDeps} from '../../src/analyses/path/netfilter-deps.js'
 import {traceFlow} from '../../src/analyses/path/trace.js'
-import {collectHooksInputs} from '../../src/collect/hooks-inputs.js'
-import {collectMarksInputs} from '../../src/collect/marks-inputs.js'
-import {collectNodeFacts} from '../../src/collect/trace-inputs.js'
+import {markUsagesOf} from '../../src/analyses/mark-uses.js'
+import {buildNodeState} from '../../src/state/build.js'
+import {traceNodes} from '../helpers/nodes.js'
 import {UserError} from '../../src/errors.js'
 import {renderHooksTable} from '../../src/render/hooks-table.js'
 import {renderMarks} from '../../src/render/marks-table.js'
@@ -84,15 +82,15 @@ function reload(s: SnapshotFile): SnapshotSource | undefined {
 const RENDER = fc.oneof({arbitrary: fc.constant(false), weight: 4}, {arbitrary: fc.constant(true), weight: 1})
 
 async function hooksAnswer(src: SnapshotSource, render: boolean): Promise<void> {
-  const report = analyseHooks(await collectHooksInputs(src))
+  const report = analyseHooks(await buildNodeState(src, {hooks: true}))
   if (render) renderHooksTable(report, undefined, 120)
   JSON.stringify(report)
   expect(Array.isArray(report.devices) && Array.isArray(report.warnings)).toBe(true)
 }
 
 async function marksAnswer(src: SnapshotSource, render: boolean): Promise<void> {
-  const inputs = await collectMarksInputs(src)
-  const report = analyseMarks({hostname: src.meta.hostname, kernel: src.meta.kernel, source: 'snapshot'}, inputs.usages, inputs.warnings, {})
+  const state = await buildNodeState(src, {marks: true})
+  const report = analyseMarks({hostname: src.meta.hostname, kernel: src.meta.kernel, source: 'snapshot'}, markUsagesOf(state), state.warnings, {})
   if (render) renderMarks(report, undefined, 140)
   JSON.stringify(report)
 }
@@ -100,8 +98,8 @@ async function marksAnswer(src: SnapshotSource, render: boolean): Promise<void> 
 const FLOW = parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'})
 
 async function traceAnswer(srcs: SnapshotSource[], render: boolean): Promise<void> {
-  const nodes = await Promise.all(srcs.map((s) => collectNodeFacts(s)))
-  const report = await traceFlow(nodes, FLOW, {...routeDeps, ...netfilterDeps})
+  const {nodes, oracle} = await traceNodes(srcs)
+  const report = await traceFlow(nodes, FLOW, oracle)
   if (render) {
     renderTraceTree(report, 120)
     renderTraceDot(report)

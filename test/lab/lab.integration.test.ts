@@ -1,6 +1,7 @@
 // The lab on the real kernel, under its own prefix (nilab-t<pid>): up, state vs what the tools see,
 // a real TCP connection across the VXLAN overlay and its flow recordings, idempotence, a failing step,
 // down, and a host that is exactly as before.
+import {liveSource} from '../../src/state/sources.js'
 import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {UserError} from '../../src/errors.js'
@@ -13,7 +14,7 @@ import {existingLabNamespaces, labDown, mountsAt} from '../../src/lab/teardown.j
 import {LAB_RUN_ROOT, labTopology} from '../../src/lab/topology.js'
 import {labUp} from '../../src/lab/up.js'
 import {collectCiliumMaps, lookupIpcache, type CiliumEndpoint, type CiliumIpcacheEntry, type CiliumTunnelEntry} from '../../src/probes/cilium-maps.js'
-import {bpfHelperPath, LiveSource} from '../../src/source/live.js'
+import {bpfHelperPath} from '../../src/source/live.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {RecordingSource} from '../../src/source/snapshot.js'
 import {cli} from '../helpers/cli.js'
@@ -169,7 +170,7 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
 
   for (const node of ['node1', 'node2'] as const) {
     it(`collectCiliumMaps inside ${node}'s netns reads ${node}'s maps (raw, no BTF) and decodes exactly what the lab wrote`, async () => {
-      const src = new RecordingSource(new LiveSource({netns: `${prefix}-${node}`}))
+      const src = new RecordingSource(liveSource({netns: `${prefix}-${node}`}))
       const r = await collectCiliumMaps(src)
       expect(r.warnings).toEqual([])
       // Constant processes: map show, prog show, net show, then one dump per Cilium map name in the kernel (other
@@ -198,13 +199,13 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
   }
 
   it("SCENARIO's walk through the live maps: node 1 ipcache -> 192.168.1.13, node 2 cilium_lxc -> 2826 -> httpbin's to-container", async () => {
-    const n1 = await collectCiliumMaps(new LiveSource({netns: node1.netns}))
+    const n1 = await collectCiliumMaps(liveSource({netns: node1.netns}))
     expect(lookupIpcache(n1.ipcache, '10.42.0.51')).toMatchObject({prefix: '10.42.0.51/32', identity: 15773, tunnelEndpoint: '192.168.1.13', encryptKey: 0})
     expect(lookupIpcache(n1.ipcache, '10.42.0.99')).toMatchObject({prefix: '10.42.0.0/24', identity: 2, tunnelEndpoint: '192.168.1.13'})
     expect(lookupIpcache(n1.ipcache, '1.1.1.1')).toMatchObject({prefix: '0.0.0.0/0', identity: 2})
     // The tcx program ids come from the helper: pass every attachment of the state (then no bpftool net show).
     const attached = state.attachments.filter((a) => a.netns === node2.netns).map((a) => a.progId)
-    const n2 = await collectCiliumMaps(new LiveSource({netns: node2.netns}), {attachedProgIds: attached})
+    const n2 = await collectCiliumMaps(liveSource({netns: node2.netns}), {attachedProgIds: attached})
     const ep = n2.endpoints.find((e) => e.ip === '10.42.0.51')!
     expect(ep).toMatchObject({endpointId: 2826, ifindex: 29, mac: '96:86:44:a6:37:ec', nodeMac: 'd2:ad:65:4d:d0:7b', flags: 0})
     const call = n2.policyCalls.find((c) => c.key === ep.endpointId)!
@@ -216,10 +217,10 @@ describe.skipIf(skipReason !== '')(`lab on the kernel, prefix ${prefix} (${skipR
     await must(['bpftool', 'map', 'create', stale, 'type', 'lpm_trie', 'key', '24', 'value', '12', 'entries', '16', 'name', 'cilium_ipcache', 'flags', '1'])
     try {
       const staleId = (JSON.parse(await must(['bpftool', '-j', 'map', 'show', 'pinned', stale])) as {id: number}).id
-      const r = await collectCiliumMaps(new LiveSource({netns: node1.netns}), {maps: ['cilium_ipcache']})
+      const r = await collectCiliumMaps(liveSource({netns: node1.netns}), {maps: ['cilium_ipcache']})
       expect(r.selected[0]!.candidateIds).toContain(staleId)
       expect(r.selected[0]!.map.id).toBe(state.ciliumMaps.find((m) => m.node === 'node1' && m.name === 'cilium_ipcache')!.id)
-      const blind = await collectCiliumMaps(new LiveSource({netns: node1.netns}), {maps: ['cilium_ipcache'], attachedProgIds: []})
+      const blind = await collectCiliumMaps(liveSource({netns: node1.netns}), {maps: ['cilium_ipcache'], attachedProgIds: []})
       expect(blind.selected[0]!.reason).toBe('newest')
       expect(blind.selected[0]!.map.id).toBeGreaterThanOrEqual(staleId)
       expect(blind.notes[0]).toMatch(/maps named cilium_ipcache .* none is used by a program attached here: read the newest/)

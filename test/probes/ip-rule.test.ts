@@ -1,5 +1,5 @@
 import {afterAll, describe, expect, it} from 'vitest'
-import {collectIpRules, IP_RULE_ARGV, parseIpRuleJson, parseIpRuleText} from '../../src/probes/ip-rule.js'
+import {ipRulesProbe, IP_RULE_ARGV, parseIpRuleJson, parseIpRuleText} from '../../src/probes/ip-rule.js'
 import type {IpRule} from '../../src/model/routing.js'
 import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
 import {fixtures, ROOT, stableJson} from '../helpers/fixtures.js'
@@ -95,13 +95,13 @@ describe('malformed ip rule input', () => {
   })
 })
 
-describe('collectIpRules', () => {
+describe('ipRulesProbe', () => {
   it('asks for ip -j -4/-6 rule show', async () => {
     const seen: RunRequest[] = []
     const out: RawOutput = {argv: [], stdout: '[]', stderr: '', exitCode: 0, durationMs: 1}
     const src: Source = {meta: {kind: 'snapshot'}, run: async (req) => (seen.push(req), out)}
-    await collectIpRules(src, 'ipv4')
-    await collectIpRules(src, 'ipv6')
+    await src.run(ipRulesProbe('ipv4').request)
+    await src.run(ipRulesProbe('ipv6').request)
     expect(seen.map((r) => r.argv)).toEqual([IP_RULE_ARGV.ipv4, IP_RULE_ARGV.ipv6])
   })
 })
@@ -146,7 +146,7 @@ describe.skipIf(skip !== undefined)('live: rules of every kind in a throwaway ne
     for (const r of V4) await ns.sh(['ip', 'rule', 'add', ...r.split(' ')])
     for (const r of V6) await ns.sh(['ip', '-6', 'rule', 'add', ...r.split(' ')])
     for (const family of ['ipv4', 'ipv6'] as const) {
-      const jsonOut = await collectIpRules(ns.source, family)
+      const jsonOut = await ns.source.run(ipRulesProbe(family).request)
       expect(jsonOut.failure).toBeUndefined()
       const textOut = await ns.sh(['ip', family === 'ipv6' ? '-6' : '-4', 'rule', 'show'])
       const j = parseIpRuleJson(jsonOut.stdout, family)
@@ -157,7 +157,7 @@ describe.skipIf(skip !== undefined)('live: rules of every kind in a throwaway ne
       // plus the defaults: local, main and default for IPv4; local and main only for IPv6
       expect(j.facts.length).toBe(family === 'ipv4' ? V4.length + 3 : V6.length + 2)
     }
-    const v4 = parseIpRuleJson((await collectIpRules(ns.source, 'ipv4')).stdout, 'ipv4').facts
+    const v4 = parseIpRuleJson((await ns.source.run(ipRulesProbe('ipv4').request)).stdout, 'ipv4').facts
     const by = (p: number) => v4.find((r) => r.priority === p)!
     expect(by(141).action).toEqual({kind: 'goto', target: 9999, unresolved: true})
     expect(by(150)).toMatchObject({iif: {name: 'ni-h1', detached: true}, fwmark: {value: 0x4000, mask: 0x4000}, action: {kind: 'blackhole'}})

@@ -1,5 +1,5 @@
 import {afterAll, describe, expect, it} from 'vitest'
-import {collectIpXfrmPolicy, collectIpXfrmState, IP_XFRM_POLICY_ARGV, IP_XFRM_STATE_ARGV, parseIpXfrmPolicy, parseIpXfrmState} from '../../src/probes/ip-xfrm.js'
+import {xfrmPolicyProbe, xfrmStateProbe, IP_XFRM_POLICY_ARGV, IP_XFRM_STATE_ARGV, parseIpXfrmPolicy, parseIpXfrmState} from '../../src/probes/ip-xfrm.js'
 import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
 import {ROOT, stableJson, testdata} from '../helpers/fixtures.js'
 import {createTestNetns, liveSkipReason, type TestNetns} from './netns-helpers.js'
@@ -124,8 +124,8 @@ describe('collectors', () => {
     const seen: RunRequest[] = []
     const out: RawOutput = {argv: [], stdout: '', stderr: '', exitCode: 0, durationMs: 1}
     const src: Source = {meta: {kind: 'snapshot'}, run: async (req) => (seen.push(req), out)}
-    await collectIpXfrmState(src)
-    await collectIpXfrmPolicy(src)
+    await src.run(xfrmStateProbe.request)
+    await src.run(xfrmPolicyProbe.request)
     expect(seen.map((r) => r.argv)).toEqual([IP_XFRM_STATE_ARGV, IP_XFRM_POLICY_ARGV])
     expect(IP_XFRM_STATE_ARGV).toContain('nokeys')
   })
@@ -147,7 +147,7 @@ describe.skipIf(skip !== undefined)('live: real xfrm policies (and states when t
     await add('xfrm policy add src 10.3.0.0/16 dst 10.4.0.0/16 proto tcp dport 80 dir fwd action block')
     await add('xfrm policy add src 10.5.0.0/24 dst 10.6.0.0/24 dir out if_id 3 tmpl proto esp mode transport')
     await add('-6 xfrm policy add src ::/0 dst ::/0 proto ipv6-icmp type 135 dir out priority 1')
-    const out = await collectIpXfrmPolicy(ns.source)
+    const out = await ns.source.run(xfrmPolicyProbe.request)
     expect(out.failure).toBeUndefined()
     const {facts, problems} = parseIpXfrmPolicy(out.stdout)
     expect(problems).toEqual([])
@@ -170,7 +170,7 @@ describe.skipIf(skip !== undefined)('live: real xfrm policies (and states when t
       console.warn(`[ip-xfrm live] ${reason}`)
       ctx.skip(reason)
     }
-    const out = await collectIpXfrmState(ns.source)
+    const out = await ns.source.run(xfrmStateProbe.request)
     const {facts, problems} = parseIpXfrmState(out.stdout)
     expect(problems).toEqual([])
     expect(out.stdout).toContain('<<Keys hidden>>')

@@ -3,7 +3,8 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {readlinkSync} from 'node:fs'
 import {runCommand} from '../../src/source/run-command.js'
-import type {RawOutput, RunRequest, Source, SourceMeta} from '../../src/source/types.js'
+import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
+import type {SourceMeta} from '../../src/model/node-meta.js'
 
 /** Why live tests cannot run here, or undefined when they can (root, and every tool present). */
 export function liveSkipReason(tools: readonly string[]): string | undefined {

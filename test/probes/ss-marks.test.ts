@@ -1,6 +1,6 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {afterAll, describe, expect, it} from 'vitest'
-import {collectSsMarks, parseSsSockets, SS_MARKS_ARGV} from '../../src/probes/ss-marks.js'
+import {ssMarksProbe, parseSsSockets, SS_MARKS_ARGV} from '../../src/probes/ss-marks.js'
 import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
 import {createTestNetns, liveSkipReason, type TestNetns} from './netns-helpers.js'
 
@@ -76,12 +76,12 @@ describe('malformed ss lines', () => {
   })
 })
 
-describe('collectSsMarks', () => {
+describe('ssMarksProbe', () => {
   it('runs ss with the documented options', async () => {
     const seen: RunRequest[] = []
     const out: RawOutput = {argv: [], stdout: '', stderr: '', exitCode: 0, durationMs: 1}
     const src: Source = {meta: {kind: 'snapshot'}, run: async (req) => (seen.push(req), out)}
-    await collectSsMarks(src)
+    await src.run(ssMarksProbe.request)
     expect(seen).toEqual([{argv: SS_MARKS_ARGV}])
   })
 })
@@ -134,7 +134,7 @@ describe.skipIf(skip !== undefined)('live: marked sockets of a real process in a
       })
       proc!.on('exit', (code) => reject(new Error(`python exited ${code}: ${err}`)))
     })
-    const out = await collectSsMarks(ns.source)
+    const out = await ns.source.run(ssMarksProbe.request)
     expect(out.failure).toBeUndefined()
     console.log(`[ss-marks live] ss output:\n${out.stdout}`)
     const {facts, problems} = parseSsSockets(out.stdout)

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {analyseHooks, type HooksReport} from '../../src/analyses/hooks.js'
-import {collectHooksInputs} from '../../src/collect/hooks-inputs.js'
+import {buildNodeState} from '../../src/state/build.js'
 import {renderHooksTable} from '../../src/render/hooks-table.js'
 import {loadSnapshot, SnapshotSource} from '../../src/source/snapshot.js'
 import {ROOT} from '../helpers/fixtures.js'
@@ -8,7 +8,7 @@ import {hostile, TERMINAL_CONTROL} from './hostile.js'
 
 async function reference(): Promise<HooksReport> {
   const file = `${ROOT}testdata/reference/node1.json`
-  return analyseHooks(await collectHooksInputs(new SnapshotSource(await loadSnapshot(file), file)))
+  return analyseHooks(await buildNodeState(new SnapshotSource(await loadSnapshot(file), file), {hooks: true}))
 }
 
 const lxcHook = (r: HooksReport) => r.devices.find((d) => d.name === 'lxc48c4aa0637ce')!.hooks[0]!

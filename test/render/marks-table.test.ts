@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {analyseMarks, type MarksReport} from '../../src/analyses/marks.js'
-import {collectMarksInputs} from '../../src/collect/marks-inputs.js'
+import {markUsagesOf} from '../../src/analyses/mark-uses.js'
+import {buildNodeState} from '../../src/state/build.js'
 import {renderMarks} from '../../src/render/marks-table.js'
 import {loadSnapshot, SnapshotSource} from '../../src/source/snapshot.js'
 import {ROOT} from '../helpers/fixtures.js'
@@ -9,8 +10,8 @@ import {hostile, TERMINAL_CONTROL} from './hostile.js'
 async function recorded(): Promise<MarksReport> {
   const file = `${ROOT}testdata/snapshots/marks-node.json`
   const src = new SnapshotSource(await loadSnapshot(file), file)
-  const inputs = await collectMarksInputs(src)
-  return analyseMarks({hostname: src.meta.hostname, source: 'snapshot', snapshotFile: file}, inputs.usages, inputs.warnings)
+  const state = await buildNodeState(src, {marks: true})
+  return analyseMarks({hostname: src.meta.hostname, source: 'snapshot', snapshotFile: file}, markUsagesOf(state), state.warnings)
 }
 
 describe('renderMarks with strings from a hostile node', () => {

@@ -5,8 +5,8 @@ import {spawn} from 'node:child_process'
 import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
-import {collectNodeFacts} from '../../src/collect/trace-inputs.js'
-import {LiveSource} from '../../src/source/live.js'
+import {buildNodeState} from '../../src/state/build.js'
+import {liveSource} from '../../src/state/sources.js'
 import {KILL_GRACE_MS, runCommand} from '../../src/source/run-command.js'
 import {cli} from '../helpers/cli.js'
 import {ROOT} from '../helpers/fixtures.js'
@@ -157,7 +157,7 @@ describe('LiveSource: one hung tool costs one timeout', () => {
     const {dir, log} = fakeTools({'hung-tool': HUNG_WRAPPER})
     await withPath(dir, async () => {
       // --timeout 300 wins over the 120 s the probe asks for.
-      const src = new LiveSource({timeoutMs: 300})
+      const src = liveSource({timeoutMs: 300})
       const first = await src.run({argv: ['hung-tool', 'show'], timeoutMs: 120_000})
       expect(first.message).toBe('hung-tool show: timed out after 300 milliseconds')
       const t0 = performance.now()
@@ -173,7 +173,7 @@ describe('LiveSource: one hung tool costs one timeout', () => {
   it('a tool that printed before its timeout was slow, not hung: it still runs again', async () => {
     const {dir, log} = fakeTools({'slow-tool': `echo '[{"id": 1'\n${HUNG_WRAPPER}`})
     await withPath(dir, async () => {
-      const src = new LiveSource({timeoutMs: 300})
+      const src = liveSource({timeoutMs: 300})
       const first = await src.run({argv: ['slow-tool', 'name', 'x']})
       expect(first).toMatchObject({failure: 'timeout', stdout: '[{"id": 1\n'})
       const second = await src.run({argv: ['slow-tool', 'id', '1']})
@@ -198,7 +198,7 @@ describe.skipIf(skip !== undefined)('live, in a throwaway netns', () => {
     const saved = process.env.PATH
     process.env.PATH = empty
     try {
-      const src = new LiveSource({netns: ns.name})
+      const src = liveSource({netns: ns.name})
       const a = await src.run({argv: ['bpftool', '-j', 'net', 'show']})
       const b = await src.run({argv: ['ip', '-j', 'link', 'show']})
       expect(a).toMatchObject({failure: 'spawn', message: `bpftool -j net show: cannot enter netns ${ns.name}: nsenter is not installed (util-linux)`})
@@ -213,7 +213,7 @@ describe.skipIf(skip !== undefined)('live, in a throwaway netns', () => {
     const T = 4000
     const {dir, log} = fakeTools({bpftool: HUNG_WRAPPER})
     const t0 = performance.now()
-    const facts = await withPath(dir, () => collectNodeFacts(new LiveSource({netns: ns!.name, timeoutMs: T})))
+    const facts = await withPath(dir, () => buildNodeState(liveSource({netns: ns!.name, timeoutMs: T}), {trace: true}))
     const ms = performance.now() - t0
     const messages = facts.warnings.map((w) => w.message)
     expect(messages).toContain(`bpftool -j net show: timed out after ${T} milliseconds`)

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {classifyRun, runCommand} from '../../src/source/run-command.js'
-import {LiveSource} from '../../src/source/live.js'
+import {liveSource} from '../../src/state/sources.js'
 
 describe('classifyRun', () => {
   const base = {stdout: '', stderr: '', timedOut: false}
@@ -48,7 +48,7 @@ describe('runCommand (real processes)', () => {
 
 describe('LiveSource', () => {
   it('rejects a bad or unknown --netns in one line', () => {
-    expect(() => new LiveSource({netns: '../etc'})).toThrow('invalid --netns "../etc": expected a name from \'ip netns list\'')
-    expect(() => new LiveSource({netns: 'nodeinspect-no-such-ns'})).toThrow('invalid --netns "nodeinspect-no-such-ns": no such network namespace (/run/netns/nodeinspect-no-such-ns does not exist)')
+    expect(() => liveSource({netns: '../etc'})).toThrow('invalid --netns "../etc": expected a name from \'ip netns list\'')
+    expect(() => liveSource({netns: 'nodeinspect-no-such-ns'})).toThrow('invalid --netns "nodeinspect-no-such-ns": no such network namespace (/run/netns/nodeinspect-no-such-ns does not exist)')
   })
 })

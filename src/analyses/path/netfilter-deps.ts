@@ -1,9 +1,9 @@
-import type {NodeFacts} from '../../collect/trace-inputs.js'
+import type {NodeState} from '../../model/node-state.js'
 import type {Proto, StepRule, Tuple} from '../../model/path.js'
 import {evaluateHook, type HookResult, type PacketState} from '../netfilter-eval.js'
 import type {NetfilterVerdict, WalkDeps} from './walk.js'
 
-function localAddresses(node: NodeFacts): string[] {
+function localAddresses(node: NodeState): string[] {
   return node.hooks.devices.flatMap((d) => d.addresses.map((a) => a.local))
 }
 
@@ -21,7 +21,7 @@ export const netfilterDeps: Pick<WalkDeps, 'netfilter'> = {
     if (pkt.iif) state.iif = pkt.iif
     if (pkt.oif) state.oif = pkt.oif
     if (pkt.ct) state.ct = pkt.ct
-    const r = evaluateHook({xt: node.xt, nft: node.nft}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {}), ...(node.ipsets ? {ipsets: node.ipsets} : {})}, state)
+    const r = evaluateHook({xt: node.xt, nft: node.nft ?? []}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {}), ...(node.ipsets ? {ipsets: node.ipsets} : {})}, state)
     const tuple: Tuple = {src: r.packet.src, dst: r.packet.dst, proto: r.packet.proto as Proto}
     if (r.packet.sport !== undefined) tuple.sport = r.packet.sport
     if (r.packet.dport !== undefined) tuple.dport = r.packet.dport

@@ -1,8 +1,10 @@
-import type {NodeFacts} from '../../collect/trace-inputs.js'
+import type {NodeState} from '../../model/node-state.js'
+import type {KernelOracle} from '../../model/oracle.js'
 import type {FlowSpec, PathStep, TraceOutcome} from '../../model/path.js'
 import type {Warning} from '../../model/warning.js'
 import {compact} from '../../util/compact.js'
-import {PathWalker, type WalkDeps} from './walk.js'
+import {netfilterDeps} from './netfilter-deps.js'
+import {PathWalker} from './walk.js'
 
 export const TRACE_SCHEMA = 'nodeinspect.trace/v1'
 
@@ -18,11 +20,16 @@ export interface TraceReport {
   warnings: Warning[]
 }
 
-export async function traceFlow(nodes: NodeFacts[], flow: FlowSpec, deps: WalkDeps): Promise<TraceReport> {
+/**
+ * The path of a flow through these nodes: pure but for what only a kernel can answer (route lookups), which the
+ * oracle gives, live or recorded.
+ */
+export async function traceFlow(nodes: NodeState[], flow: FlowSpec, oracle: KernelOracle): Promise<TraceReport> {
+  const deps = {route: oracle.route.bind(oracle), podRoute: oracle.podRoute.bind(oracle), ...netfilterDeps}
   const r = await new PathWalker(nodes, flow, deps).walk()
   const unseen = [...r.unseen]
   for (const n of nodes) {
-    if (!n.xt.some((x) => x.tables.length) && !n.nft.length && n.warnings.some((w) => w.probe.startsWith('iptables-save') && w.kind === 'not-recorded')) unseen.push(`${n.label}: netfilter rules were not recorded: no netfilter step could be evaluated`)
+    if (!n.xt.some((x) => x.tables.length) && !n.nft?.length && n.warnings.some((w) => w.probe.startsWith('iptables-save') && w.kind === 'not-recorded')) unseen.push(`${n.label}: netfilter rules were not recorded: no netfilter step could be evaluated`)
   }
   return {
     schema: TRACE_SCHEMA,

@@ -1,4 +1,4 @@
-import type {NodeFacts} from '../../collect/trace-inputs.js'
+import type {NodeState as NodeFacts} from '../../model/node-state.js'
 import {recogniseProgram, splitObjectSection} from '../../knowledge/programs.js'
 import type {Device, HookAttachment} from '../../model/hooks.js'
 import {applyMarkOp, hex, type MarkOp} from '../../model/mark.js'
@@ -439,7 +439,7 @@ export class PathWalker {
 
   /** Run one netfilter hook; false when it ends the walk (drop). Not recorded / not evaluable: said once. */
   private netfilter(node: NodeFacts, hook: Hook, pkt: Packet, ifs: {iif?: string; oif?: string}, masq?: string): boolean {
-    const hasRules = node.xt.some((r) => r.tables.length > 0) || node.nft.length > 0
+    const hasRules = node.xt.some((r) => r.tables.length > 0) || (node.nft?.length ?? 0) > 0
     if (!hasRules) return true
     if (!this.deps.netfilter) {
       this.unseen.push(`${node.label}: netfilter ${hook} not evaluated`)
@@ -489,7 +489,7 @@ export class PathWalker {
     const p = node.hooks.programs.find((x) => x.id === a.progId)
     const {section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
     const rec = recogniseProgram(section, p?.name, a.attachName)
-    const code = node.programs.get(a.progId)
+    const code = node.code.get(a.progId)
     const label = `${a.attachName ?? p?.name ?? 'program'} (id ${a.progId})`
     const hookName = `${a.hook.replace('-', ' ')}${a.hook === 'xdp' && a.xdpMode ? ` (${a.xdpMode})` : ''}`
     const program: StepProgram = compact({id: a.progId, name: p?.name, attachName: a.attachName, role: rec?.role, software: rec?.software})

@@ -2,7 +2,7 @@ import {nftTablesToEvaluate, type NftRuleset, type NftTable, type XtRuleset} fro
 import {collectNftTable, mergeNftRulesets, parseNftChainsJson, parseNftJson, type NftTableSummary} from '../probes/nft-ruleset.js'
 import type {Warning} from '../model/warning.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {take} from './take.js'
+import {take} from './run-probes.js'
 
 /** iptables-nft creates these tables (in families ip and ip6); iptables-save shows them in full. */
 const XT_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])

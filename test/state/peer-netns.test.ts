@@ -1,7 +1,7 @@
 // Which namespaces trace reads (only the node's veth peers), and how it degrades: old snapshots, no helper, no
 // CAP_SYS_ADMIN, stale entries. A fake Source answers by argv and counts what was run.
 import {describe, expect, it} from 'vitest'
-import {collectPeerNetns, NEEDS_CAP_SYS_ADMIN, peerNetnsNames} from '../../src/collect/peer-netns.js'
+import {collectPeerNetns, NEEDS_CAP_SYS_ADMIN, peerNetnsNames} from '../../src/state/peer-netns.js'
 import type {Device} from '../../src/model/hooks.js'
 import type {Warning} from '../../src/model/warning.js'
 import {runKey, type RawOutput, type RunRequest, type Source} from '../../src/source/types.js'

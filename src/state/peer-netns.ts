@@ -6,7 +6,7 @@ import {collectNetnsCheck, parseNetnsCheck, type NetnsCheckFacts} from '../probe
 import {collectNetnsDump, NETNS_DUMP_PROBE, parseNetnsDump, type NetnsDumpFacts, type NetnsReadError} from '../probes/netns-dump.js'
 import type {Warning} from '../model/warning.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {take} from './take.js'
+import {take} from './run-probes.js'
 
 /** What the walk knows of the namespaces at the other end of the node's veths (pods, a peer node). */
 export interface PeerNetnsFacts {

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {nothingRead, sourceRead, summariseFailures, traceNodeUnread} from '../../src/collect/readable.js'
+import {nothingRead, summariseFailures, traceNodeUnread} from '../../src/analyses/readable.js'
+import {sourceRead} from '../../src/state/readable.js'
 
 describe('nothingRead', () => {
   it('one source read is enough for an answer', () => {

@@ -1,17 +1,4 @@
-import type {RawOutput} from '../source/types.js'
-import type {HooksReadable} from './hooks-inputs.js'
-
-/** One source a command reads, and why it could not be read (absent: it was read). */
-export interface SourceRead {
-  probe: string
-  failure?: string
-}
-
-/** What a run says about its source: its failure message, or nothing when it ran. */
-export function sourceRead(probe: string, out: RawOutput | undefined): SourceRead {
-  if (!out) return {probe, failure: `${probe}: not run`}
-  return out.failure ? {probe, failure: out.message ?? `${probe}: failed`} : {probe}
-}
+import type {HooksReadable, SourceRead} from '../model/node-state.js'
 
 /**
  * Why a command has nothing to answer with: every one of its sources failed (the reasons, joined), or undefined

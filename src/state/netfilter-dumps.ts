@@ -1,10 +1,8 @@
 import type {IpFamily} from '../model/netfilter.js'
-import {collectIpRules, parseIpRuleJson} from '../probes/ip-rule.js'
-import type {IpRule} from '../model/routing.js'
 import {collectIptablesLegacySave, collectIptablesSave, type IptablesSaveOptions} from '../probes/iptables-save.js'
 import type {Parsed, Warning} from '../model/warning.js'
 import type {RawOutput, Source} from '../source/types.js'
-import {take} from './take.js'
+import {take} from './run-probes.js'
 
 /** The four iptables dumps of a node: iptables-save and ip6tables-save on both backends, read in parallel. */
 export interface XtDumpOutputs {
@@ -35,12 +33,4 @@ export function parseXtDumps<T>(d: XtDumpOutputs, warnings: Warning[], parse: (t
     if (v !== undefined) out.push(v)
   }
   return out
-}
-
-export async function collectIpRulesBoth(src: Source): Promise<[RawOutput, RawOutput]> {
-  return Promise.all([collectIpRules(src, 'ipv4'), collectIpRules(src, 'ipv6')])
-}
-
-export function parseIpRulesBoth([r4, r6]: [RawOutput, RawOutput], warnings: Warning[]): IpRule[] {
-  return [...take('ip -j -4 rule show', r4, (o) => parseIpRuleJson(o.stdout, 'ipv4'), [] as IpRule[], warnings), ...take('ip -j -6 rule show', r6, (o) => parseIpRuleJson(o.stdout, 'ipv6'), [] as IpRule[], warnings)]
 }

@@ -1,8 +1,5 @@
-import type {Route} from '../../model/routing.js'
-import type {IpRule} from '../../model/routing.js'
-import {parseToolJson} from '../../probes/tool-json.js'
-import {parsePrefix, prefixContains, type Prefix} from '../../util/ip.js'
-import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
+import type {IpRule, Route, RouteAnswer, RouteQuery} from '../model/routing.js'
+import {parsePrefix, prefixContains, type Prefix} from '../util/ip.js'
 
 const TABLE_ALIASES: Record<string, string> = {'254': 'main', '255': 'local', '253': 'default'}
 const tableName = (t: string): string => TABLE_ALIASES[t] ?? t
@@ -75,35 +72,4 @@ export function routeText(r: Route): string {
   return [r.type !== 'unicast' ? r.type : undefined, r.dst, r.gateway ? `via ${r.gateway}` : undefined, r.dev ? `dev ${r.dev}` : undefined, r.table !== 'main' ? `table ${r.table}` : undefined, r.prefsrc ? `src ${r.prefsrc}` : undefined]
     .filter(Boolean)
     .join(' ')
-}
-
-/**
- * `ip -j route get …` answers, e.g. `[{"dst":"10.42.0.51","gateway":"10.42.0.247","dev":"cilium_vxlan","prefsrc":"10.42.1.247","flags":["onlink"],"table":"main","mark":…}]`,
- * or `{"type":"local","dst":"10.42.0.51","dev":"lo","table":"local",…}`.
- */
-export function parseRouteGet(stdout: string): Omit<RouteAnswer, 'evidence' | 'detail'> | undefined {
-  try {
-    const v = parseToolJson(stdout) as Array<Record<string, unknown>>
-    const e = v[0]
-    if (!e) return undefined
-    const a: Omit<RouteAnswer, 'evidence' | 'detail'> = {type: typeof e.type === 'string' ? e.type : 'unicast'}
-    if (typeof e.dev === 'string') a.dev = e.dev
-    if (typeof e.gateway === 'string') a.gateway = e.gateway
-    if (typeof e.prefsrc === 'string') a.prefsrc = e.prefsrc
-    if (typeof e.table === 'string') a.table = e.table
-    return a
-  } catch {
-    return undefined
-  }
-}
-
-export function routeGetArgv(q: RouteQuery, podNetns?: string): string[] {
-  const argv = ['ip']
-  if (podNetns) argv.push('-n', podNetns)
-  argv.push('-j', q.family === 'ipv6' ? '-6' : '-4', 'route', 'get', q.dst)
-  if (q.src) argv.push('from', q.src)
-  if (q.iif) argv.push('iif', q.iif)
-  if (q.oif) argv.push('oif', q.oif)
-  if (q.mark) argv.push('mark', `0x${q.mark.toString(16)}`)
-  return argv
 }

@@ -1,0 +1,97 @@
+import type {MarkAccessReport} from '../analyses/bpf-mark-access.js'
+import type {MarkRulesDump} from '../probes/iptables-save-marks.js'
+import type {CiliumMaps} from '../probes/cilium-maps.js'
+import type {BpfHelperFacts, BpfLink, BpfProgram, BpftoolNetFacts, Device, HookAttachment, TcFilterFacts} from './hooks.js'
+import type {NftTable, XtRuleset} from './netfilter.js'
+import type {SourceMeta} from './node-meta.js'
+import type {FdbEntry, IpRule, Neighbour, Route} from './routing.js'
+import type {SsSocket} from './socket.js'
+import type {Warning} from './warning.js'
+import type {XfrmPolicy, XfrmState} from './xfrm.js'
+
+/** One source a command reads, and why it could not be read (absent: it was read). */
+export interface SourceRead {
+  probe: string
+  failure?: string
+}
+
+export interface HooksReadable {
+  /** `ip`: the node's device list; `other-probes`: ip failed, the devices are the ones bpftool or the helper named; `none`: no device known. */
+  deviceList: 'ip' | 'other-probes' | 'none'
+  /** Why ip's device list could not be read, when it could not. */
+  deviceListFailure?: string
+  /** bpftool net, tc and the nodeinspect-bpf helper: each one's failure, if it failed. */
+  attachmentSources: SourceRead[]
+  /** `bpftool -j prog show`: without it no program can be named, nor its code read (marks, trace). */
+  programList: SourceRead
+}
+
+/** Devices, attachments and programs of a node, as its probes gave them (before merging the attachment sources). */
+export interface HooksFacts {
+  devices: Device[]
+  bpftoolNet: BpftoolNetFacts
+  tc: TcFilterFacts
+  helper: BpfHelperFacts & {available: boolean}
+  programs: BpfProgram[]
+  links: BpfLink[]
+  netnsNames: Map<number, string>
+  routes: Route[]
+  neighbours: Neighbour[]
+  /**
+   * Whether anything could be read at all: `ip` for the device list (or, when it failed, the devices other probes
+   * named), and each source of tc/tcx/netkit attachments. analyses/hooks.ts `hooksUnreadable` turns "nothing"
+   * into a failure instead of an answer of "0 devices".
+   */
+  readable: HooksReadable
+  warnings: Warning[]
+}
+
+/** What a command needs read from a node: `hooks` ⊂ `marks`, `trace`; a snapshot holds what all of them read. */
+export interface NodeStateNeeds {
+  hooks?: boolean
+  marks?: boolean
+  trace?: boolean
+}
+
+/**
+ * Everything nodeinspect knows of one node, built once (src/state/build.ts) from one declarative set of probes and
+ * handed to every analysis: `hooks`, `marks` and `trace` read the same NodeState. Plain data: no Source, no I/O.
+ * Fields a command did not ask for (NodeStateNeeds) are empty.
+ */
+export interface NodeState {
+  /** How the node is named in a path: the netns it was read in, or its hostname. */
+  label: string
+  meta: SourceMeta
+  hooks: HooksFacts
+  /** Every hook attachment, the sources (bpftool net, tc, the helper) merged: one entry per program on a hook. */
+  attachments: HookAttachment[]
+  /** Each program's helpers, tail calls and mark reads and writes, from its code (absent: its code was not read). */
+  code: Map<number, MarkAccessReport>
+  /** The kernel's offset of skb->mark (BTF); unknown: no program's mark use can be read. */
+  markOffset?: number
+  /** iptables/ip6tables rulesets (nft and legacy backends), in full: what `trace` evaluates. */
+  xt: XtRuleset[]
+  /** The same dumps, mark-related rules only, with their chain graph: what `marks` reads. */
+  xtMarks: MarkRulesDump[]
+  /** Native nft tables (iptables-nft's own are read through iptables-save). Absent: nft not installed or not recorded. */
+  nft?: NftTable[]
+  ipRules: IpRule[]
+  xfrmStates: XfrmState[]
+  xfrmPolicies: XfrmPolicy[]
+  sockets: SsSocket[]
+  /** VXLAN forwarding entries (which VTEP each MAC goes to). */
+  fdb: FdbEntry[]
+  /** ipset contents (`ipset save`); absent: -m set matches are unknown. */
+  ipsets?: Map<string, {type: string; members: string[]}>
+  /** Devices and addresses of the named namespaces at the other end of the node's veths (pods, a peer node). */
+  netnsDevices: Map<string, Device[]>
+  /** Routes of those namespaces: pods' own lookups, recomputed when replaying a snapshot. */
+  netnsRoutes: Map<string, Route[]>
+  cilium: CiliumMaps
+  /**
+   * Each source of mark use and whether it was read: iptables/ip6tables (the legacy dumps only where their tools
+   * exist), nft, ip rule, xfrm, ss, tc filters and the eBPF programs on hooks. All failed: `marks` has no answer.
+   */
+  markSourcesRead: SourceRead[]
+  warnings: Warning[]
+}

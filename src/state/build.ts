@@ -1,0 +1,117 @@
+import type {MarkAccessReport} from '../analyses/bpf-mark-access.js'
+import type {NodeState, NodeStateNeeds, SourceRead} from '../model/node-state.js'
+import type {Warning} from '../model/warning.js'
+import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
+import {bridgeFdbProbe} from '../probes/bridge-fdb.js'
+import {ipRulesProbe} from '../probes/ip-rule.js'
+import {ipsetSaveProbe} from '../probes/ipset.js'
+import {parseIptablesSave} from '../probes/iptables-save.js'
+import {parseIptablesSaveForMarks} from '../probes/iptables-save-marks.js'
+import {xfrmPolicyProbe, xfrmStateProbe} from '../probes/ip-xfrm.js'
+import {collectNftChains} from '../probes/nft-ruleset.js'
+import {skBuffLayoutProbe} from '../probes/sk-buff-layout.js'
+import {ssMarksProbe} from '../probes/ss-marks.js'
+import type {Source} from '../source/types.js'
+import {mergeAttachments} from './attachments.js'
+import {collectHooksFacts, TC_PROBE} from './hooks.js'
+import {collectNativeNftTables} from './native-nft.js'
+import {collectXtDumps, parseXtDumps} from './netfilter-dumps.js'
+import {collectPeerNetns} from './peer-netns.js'
+import {readProgramCode} from './program-code.js'
+import {sourceRead} from './readable.js'
+import {runProbes} from './run-probes.js'
+import {codeWantedForMarks, codeWantedForTrace} from './code-wanted.js'
+
+const NO_CILIUM: CiliumMaps = {found: [], selected: [], ipcache: [], endpoints: [], tunnels: [], policyCalls: [], attachedProgIds: [], notes: [], warnings: []}
+
+/**
+ * Read one node into a NodeState: the probes its commands need (`needs`), in parallel where they do not depend on
+ * each other, a constant number of processes whatever the number of devices, rules or programs. Every command
+ * (hooks, marks, trace, snapshot) builds its state here, so they read a node the same way.
+ */
+export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promise<NodeState> {
+  const rules = needs.marks || needs.trace
+  const warnings: Warning[] = []
+  // The peer namespaces are known once the links and nsids are: read them while the other probes still run.
+  const hooksP = collectHooksFacts(src, {podIps: needs.hooks || needs.trace})
+  const peerWarnings: Warning[] = []
+  const peersP = needs.trace ? hooksP.then((h) => collectPeerNetns(src, h.devices, h.netnsNames, peerWarnings)) : undefined
+  const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([
+    hooksP,
+    peersP,
+    rules ? collectXtDumps(src) : undefined,
+    rules ? collectNftChains(src) : undefined,
+    runProbes(src, {
+      rules4: rules ? ipRulesProbe('ipv4') : undefined,
+      rules6: rules ? ipRulesProbe('ipv6') : undefined,
+      xfrmStates: needs.marks ? xfrmStateProbe : undefined,
+      xfrmPolicies: needs.marks ? xfrmPolicyProbe : undefined,
+      sockets: needs.marks ? ssMarksProbe : undefined,
+      skb: rules ? skBuffLayoutProbe : undefined,
+      fdb: needs.trace ? bridgeFdbProbe : undefined,
+      ipsets: needs.trace ? ipsetSaveProbe : undefined,
+    }),
+  ])
+  const {facts, outputs} = probes
+  const xt = needs.trace && xtOuts ? parseXtDumps(xtOuts, warnings, parseIptablesSave) : []
+  const xtMarks = needs.marks && xtOuts ? parseXtDumps(xtOuts, needs.trace ? [] : warnings, parseIptablesSaveForMarks) : []
+  const nft = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, needs.trace ? xt : xtMarks.map((d) => d.ruleset), warnings) : undefined
+  const markOffset = facts.skb?.mark
+  // Not recorded (an older snapshot) FDB, and ipset missing or not recorded, are not worth a warning: their facts
+  // stay unknown (the evaluator says so where a rule matches a set).
+  const quiet = (w: Warning) => (w.probe === 'bridge -j fdb show' && w.kind === 'not-recorded') || (w.probe === 'ipset save' && outputs.ipsets?.failure !== undefined)
+  for (const w of probes.warnings) if (w.probe !== 'ipset save' && !quiet(w)) warnings.push(w)
+  warnings.push(...peerWarnings)
+  for (const w of probes.warnings) if (w.probe === 'ipset save' && !quiet(w)) warnings.push(w)
+
+  const attachments = mergeAttachments(hooks)
+  const cilium = needs.trace ? await collectCiliumMaps(src, {attachedProgIds: [...new Set(attachments.map((a) => a.progId))]}) : NO_CILIUM
+  for (const w of cilium.warnings) if (needs.trace) warnings.push(w)
+
+  const code = new Map<number, MarkAccessReport>()
+  if (needs.marks) {
+    const wanted = codeWantedForMarks(hooks, attachments)
+    if (wanted.length > 0 && markOffset === undefined) {
+      warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${wanted.length} attached program(s) is not read`})
+    } else if (markOffset !== undefined) await readProgramCode(src, wanted, markOffset, code, warnings)
+  }
+  if (needs.trace && markOffset !== undefined) await readProgramCode(src, codeWantedForTrace(hooks, attachments, cilium), markOffset, code, warnings, {quietNotRecorded: true})
+
+  const markSourcesRead: SourceRead[] = needs.marks && xtOuts
+    ? [
+        ...xtOuts.outputs.filter((o) => !(o.backend === 'legacy' && o.out.failure === 'missing-binary')).map((o) => sourceRead(o.out.argv.join(' '), o.out)),
+        sourceRead('nft -j list chains', chainsOut),
+        sourceRead('ip -j -4 rule show', outputs.rules4),
+        sourceRead('ip -j -6 rule show', outputs.rules6),
+        sourceRead('ip xfrm state', outputs.xfrmStates),
+        sourceRead('ip xfrm policy', outputs.xfrmPolicies),
+        sourceRead('ss -e -p', outputs.sockets),
+        hooks.readable.attachmentSources.find((x) => x.probe === TC_PROBE)!,
+        // eBPF programs' mark use is read from their code, which only bpftool dumps.
+        hooks.readable.programList,
+      ]
+    : []
+
+  return {
+    label: src.meta.netns ?? src.meta.hostname ?? 'node',
+    meta: src.meta,
+    hooks,
+    attachments,
+    code,
+    ...(markOffset !== undefined ? {markOffset} : {}),
+    xt,
+    xtMarks,
+    ...(nft ? {nft} : {}),
+    ipRules: [...(facts.rules4 ?? []), ...(facts.rules6 ?? [])],
+    xfrmStates: facts.xfrmStates ?? [],
+    xfrmPolicies: facts.xfrmPolicies ?? [],
+    sockets: facts.sockets ?? [],
+    fdb: facts.fdb ?? [],
+    ...(facts.ipsets ? {ipsets: facts.ipsets} : {}),
+    netnsDevices: peers?.devices ?? new Map(),
+    netnsRoutes: peers?.routes ?? new Map(),
+    cilium,
+    markSourcesRead,
+    warnings: [...hooks.warnings, ...warnings],
+  }
+}
