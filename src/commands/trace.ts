@@ -1,10 +1,12 @@
+import {mkdir, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {parseFlow} from '../analyses/path/flow.js'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {traceNodeUnread} from '../analyses/readable.js'
 import {NodeUnreadableError, UserError} from '../errors.js'
-import {loadSnapshot, SnapshotSource} from '../source/snapshot.js'
+import {loadSnapshot, RecordingSource, SnapshotSource} from '../source/snapshot.js'
 import type {Source} from '../source/types.js'
 import {liveSource} from '../state/sources.js'
 
@@ -37,6 +39,10 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     mark: Flags.string({description: 'the packet mark it starts with, e.g. 0x200'}),
     netns: Flags.string({description: 'read a node inside this named network namespace; twice for two nodes', multiple: true, exclusive: ['snapshot']}),
     snapshot: Flags.string({description: 'read a node from a snapshot file; twice for two nodes', multiple: true, exclusive: ['netns']}),
+    record: Flags.string({
+      description: 'also write every node read live into this directory as a snapshot (DIR/NODE.json) holding all this trace asked, route answers included: trace --snapshot on those files gives this same answer',
+      exclusive: ['snapshot'],
+    }),
     format: Flags.string({description: 'text output: a numbered tree, or a graph', options: ['text', 'dot', 'mermaid'], default: 'text'}),
     timeout: Flags.integer({description: 'per-tool timeout in milliseconds, for every tool (default: 20000; slow dumps such as iptables-save get longer)', min: 100}),
   }
@@ -46,15 +52,18 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     const flow = parseFlow({src: args.src, dst: args.dst, proto: flags.proto, sport: flags.sport, mark: flags.mark})
     // Before any snapshot is loaded: five of them would be read whole only to be refused.
     if ((flags.snapshot?.length ?? 0) > 4 || (flags.netns?.length ?? 0) > 4) throw new UserError('trace: at most 4 nodes at a time')
-    const sources: Source[] = []
+    let sources: Source[] = []
     if (flags.snapshot?.length) for (const f of flags.snapshot) sources.push(new SnapshotSource(await loadSnapshot(f), f))
     else if (flags.netns?.length) for (const n of flags.netns) sources.push(liveSource({netns: n, timeoutMs: flags.timeout}))
     else sources.push(liveSource({timeoutMs: flags.timeout}))
+    const recordings = flags.record === undefined ? undefined : sources.map((s) => new RecordingSource(s))
+    if (recordings) sources = recordings
     const [{buildNodeState}, {traceFlow}, {SourceKernelOracle}] = await Promise.all([import('../state/build.js'), import('../analyses/path/trace.js'), import('../oracle/source-oracle.js')])
     const nodes = await Promise.all(sources.map((s) => buildNodeState(s, {trace: true})))
     const unread = nodes.map((n) => traceNodeUnread(n.label, n.hooks.readable)).filter(Boolean)
     if (unread.length > 0) throw new NodeUnreadableError(`trace: ${unread.join('; ')}`)
     const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))))
+    if (recordings && flags.record !== undefined) await writeRecordings(flags.record, recordings, nodes.map((n) => n.label), this.config.version)
     if (!this.jsonEnabled()) {
       if (flags.format === 'dot' || flags.format === 'mermaid') {
         const {renderTraceDot, renderTraceMermaid} = await import('../render/trace-graph.js')
@@ -65,5 +74,21 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
       }
     }
     return report
+  }
+}
+
+/** Each node's recording as DIR/LABEL.json (a label that is not a plain file name is written as node-N.json). */
+async function writeRecordings(dir: string, recordings: readonly RecordingSource[], labels: readonly string[], version: string): Promise<void> {
+  try {
+    await mkdir(dir, {recursive: true})
+    await Promise.all(
+      recordings.map((r, i) => {
+        const label = labels[i] ?? ''
+        const name = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$/.test(label) && labels.indexOf(label) === i ? label : `node-${i + 1}`
+        return writeFile(join(dir, `${name}.json`), `${JSON.stringify(r.toSnapshot({nodeinspectVersion: version}), null, 1)}\n`)
+      }),
+    )
+  } catch (e) {
+    throw new UserError(`cannot write the recordings into ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
   }
 }

@@ -2,7 +2,9 @@
 // what actually happened (the lab programs' recording map for eBPF hooks, `nft monitor trace` with `meta nftrace
 // set 1` for netfilter on node 1, the listener's view of the source address), and compare with the predicted path
 // step by step. A disagreement names the step.
-import {existsSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {TraceReport} from '../../src/analyses/path/trace.js'
 import {readFlowPath, sendProbe, traceVerdict, withNftTrace, type FlowTuple, type ProbeResult, type TraceEvent} from '../../src/lab/observe.js'
@@ -99,6 +101,28 @@ describe.skipIf(!!skipReason)(`trace against real packets in the lab (${skipReas
       return {r, probe, events}
     })
   }
+
+  it('trace --snapshot on the snapshots a live trace recorded (--record) gives exactly the live answer, route answers included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ni-record-'))
+    try {
+      for (const f of FLOWS) {
+        const args = ['trace', CURL, `${f.dst}:${f.dport}`, '--sport', String(f.sport), '--json']
+        const live = JSON.parse(cli([...args, '--netns', node1, '--netns', node2, '--record', dir]).stdout) as TraceReport
+        const replayed = JSON.parse(cli([...args, '--snapshot', join(dir, `${node1}.json`), '--snapshot', join(dir, `${node2}.json`)]).stdout) as TraceReport
+        // Only where each node was read from differs (live, or the file).
+        const {nodes: liveNodes, ...liveAnswer} = live
+        const {nodes: replayedNodes, ...replayedAnswer} = replayed
+        expect(replayedAnswer, f.name).toEqual(liveAnswer)
+        expect(replayedNodes.map((n) => [n.label, n.source])).toEqual(liveNodes.map((n) => [n.label, 'snapshot']))
+        // The route lookups were the kernel's answers, replayed: not recomputed from the recorded tables.
+        const routing = replayed.steps.filter((s) => s.kind === 'routing')
+        expect(routing.length, f.name).toBeGreaterThan(0)
+        expect(routing.every((s) => s.evidence === 'kernel' && s.details.some((d) => d.startsWith('asked the kernel: ip route get'))), f.name).toBe(true)
+      }
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }, LIVE_LAB_TEST_TIMEOUT)
 
   it('the masquerade and DNAT rewrites predicted are the ones the packets carried', async () => {
     const masq = JSON.parse(cli(['trace', CURL, '172.31.0.2:80', '--sport', '42014', '--netns', node1, '--netns', node2, '--json']).stdout) as TraceReport

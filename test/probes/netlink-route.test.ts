@@ -1,6 +1,7 @@
 import {execFileSync} from 'node:child_process'
 import {afterAll, describe, expect, it} from 'vitest'
 import {closeNetlink, runRtnetlinkRouteGet} from '../../src/probes/netlink-route.js'
+import {RecordingSource, SnapshotSource} from '../../src/source/snapshot.js'
 import {liveSource} from '../../src/state/sources.js'
 import {traceNodes} from '../helpers/nodes.js'
 
@@ -28,5 +29,18 @@ describe('route lookups over rtnetlink (netlink package)', () => {
     const a = await oracle.route(nodes[0]!, {family: 'ipv4', dst: '127.0.0.1', mark: 0})
     expect(a).toMatchObject({type: 'local', dev: 'lo', evidence: 'kernel'})
     expect(a.detail).toMatch(/^asked the kernel over rtnetlink: route get 127\.0\.0\.1 → local dev lo/)
+  })
+
+  it('a recording keeps those answers, and the snapshot replays them word for word', async () => {
+    const rec = new RecordingSource(liveSource())
+    const live = await traceNodes([rec])
+    const q = {family: 'ipv4' as const, dst: '127.0.0.1', mark: 0x4000}
+    const asked = await live.oracle.route(live.nodes[0]!, q)
+    const replay = await traceNodes([new SnapshotSource(rec.toSnapshot(), 'rec.json')])
+    expect(await replay.oracle.route(replay.nodes[0]!, q)).toEqual(asked)
+    // A question the recording never asked is recomputed from the recorded tables, and says so.
+    const other = await replay.oracle.route(replay.nodes[0]!, {family: 'ipv4', dst: '127.0.0.2', mark: 0})
+    expect(other.evidence).toBe('rule')
+    expect(other.detail).toMatch(/^computed from the recorded ip rules and table local/)
   })
 })
