@@ -8,10 +8,11 @@ import {ipsetSaveProbe} from '../probes/ipset.js'
 import {parseIptablesSave} from '../probes/iptables-save.js'
 import {parseIptablesSaveForMarks} from '../probes/iptables-save-marks.js'
 import {xfrmPolicyProbe, xfrmStateProbe} from '../probes/ip-xfrm.js'
-import {collectNftChains} from '../probes/nft-ruleset.js'
+import {collectNftChains, NFT_LIST_CHAINS_ARGV} from '../probes/nft-ruleset.js'
+import {probeLabel} from '../probes/descriptor.js'
 import {skBuffLayoutProbe} from '../probes/sk-buff-layout.js'
 import {ssMarksProbe} from '../probes/ss-marks.js'
-import type {Source} from '../source/types.js'
+import {commandLine, type Source} from '../source/types.js'
 import {mergeAttachments} from './attachments.js'
 import {collectHooksFacts, TC_PROBE} from './hooks.js'
 import {collectNativeNftTables} from './native-nft.js'
@@ -36,22 +37,18 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
   const hooksP = collectHooksFacts(src, {podIps: needs.hooks || needs.trace})
   const peerWarnings: Warning[] = []
   const peersP = needs.trace ? hooksP.then((h) => collectPeerNetns(src, h.devices, h.netnsNames, peerWarnings)) : undefined
-  const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([
-    hooksP,
-    peersP,
-    rules ? collectXtDumps(src) : undefined,
-    rules ? collectNftChains(src) : undefined,
-    runProbes(src, {
-      rules4: rules ? ipRulesProbe('ipv4') : undefined,
-      rules6: rules ? ipRulesProbe('ipv6') : undefined,
-      xfrmStates: needs.marks ? xfrmStateProbe : undefined,
-      xfrmPolicies: needs.marks ? xfrmPolicyProbe : undefined,
-      sockets: needs.marks ? ssMarksProbe : undefined,
-      skb: rules ? skBuffLayoutProbe : undefined,
-      fdb: needs.trace ? bridgeFdbProbe : undefined,
-      ipsets: needs.trace ? ipsetSaveProbe : undefined,
-    }),
-  ])
+  // The probes that depend on no other answer, declared once: each is read when a need asks for it.
+  const probeSet = {
+    rules4: rules ? ipRulesProbe('ipv4') : undefined,
+    rules6: rules ? ipRulesProbe('ipv6') : undefined,
+    xfrmStates: needs.marks ? xfrmStateProbe : undefined,
+    xfrmPolicies: needs.marks ? xfrmPolicyProbe : undefined,
+    sockets: needs.marks ? ssMarksProbe : undefined,
+    skb: rules ? skBuffLayoutProbe : undefined,
+    fdb: needs.trace ? bridgeFdbProbe : undefined,
+    ipsets: needs.trace ? ipsetSaveProbe : undefined,
+  }
+  const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, rules ? collectXtDumps(src) : undefined, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
   const {facts, outputs} = probes
   const xt = needs.trace && xtOuts ? parseXtDumps(xtOuts, warnings, parseIptablesSave) : []
   const xtMarks = needs.marks && xtOuts ? parseXtDumps(xtOuts, needs.trace ? [] : warnings, parseIptablesSaveForMarks) : []
@@ -59,10 +56,10 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
   const markOffset = facts.skb?.mark
   // Not recorded (an older snapshot) FDB, and ipset missing or not recorded, are not worth a warning: their facts
   // stay unknown (the evaluator says so where a rule matches a set).
-  const quiet = (w: Warning) => (w.probe === 'bridge -j fdb show' && w.kind === 'not-recorded') || (w.probe === 'ipset save' && outputs.ipsets?.failure !== undefined)
-  for (const w of probes.warnings) if (w.probe !== 'ipset save' && !quiet(w)) warnings.push(w)
+  const quiet = (w: Warning) => (w.probe === probeLabel(bridgeFdbProbe) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
+  for (const w of probes.warnings) if (w.probe !== probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
   warnings.push(...peerWarnings)
-  for (const w of probes.warnings) if (w.probe === 'ipset save' && !quiet(w)) warnings.push(w)
+  for (const w of probes.warnings) if (w.probe === probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
 
   const attachments = mergeAttachments(hooks)
   const cilium = needs.trace ? await collectCiliumMaps(src, {attachedProgIds: [...new Set(attachments.map((a) => a.progId))]}) : NO_CILIUM
@@ -80,12 +77,8 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
   const markSourcesRead: SourceRead[] = needs.marks && xtOuts
     ? [
         ...xtOuts.outputs.filter((o) => !(o.backend === 'legacy' && o.out.failure === 'missing-binary')).map((o) => sourceRead(o.out.argv.join(' '), o.out)),
-        sourceRead('nft -j list chains', chainsOut),
-        sourceRead('ip -j -4 rule show', outputs.rules4),
-        sourceRead('ip -j -6 rule show', outputs.rules6),
-        sourceRead('ip xfrm state', outputs.xfrmStates),
-        sourceRead('ip xfrm policy', outputs.xfrmPolicies),
-        sourceRead('ss -e -p', outputs.sockets),
+        sourceRead(commandLine(NFT_LIST_CHAINS_ARGV), chainsOut),
+        ...(['rules4', 'rules6', 'xfrmStates', 'xfrmPolicies', 'sockets'] as const).map((k) => sourceRead(probeLabel(probeSet[k]!), outputs[k])),
         hooks.readable.attachmentSources.find((x) => x.probe === TC_PROBE)!,
         // eBPF programs' mark use is read from their code, which only bpftool dumps.
         hooks.readable.programList,

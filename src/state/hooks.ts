@@ -81,11 +81,11 @@ export async function collectHooksFacts(src: Source, opts: HooksCollectOptions =
   const readable: HooksReadable = {
     deviceList,
     attachmentSources: [
-      {probe: 'bpftool -j net show', failure: failed(net, parsedOk(warnings, probeLabel(bpftoolNetProbe), net))},
+      {probe: probeLabel(bpftoolNetProbe), failure: failed(net, parsedOk(warnings, probeLabel(bpftoolNetProbe), net))},
       {probe: TC_PROBE, failure: tcOut ? failed(tcOut, parsedOk(warnings, TC_PROBE, tcOut)) : devices.length === 0 ? 'tc filter show: not run (no device to ask about)' : unsent.length > 0 ? 'tc filter show: not run (no device name could be sent)' : undefined},
       {probe: 'nodeinspect-bpf query', failure: failed(helper, parsedOk(helperWarnings, helperLabel, helper))},
     ].map(compactSource),
-    programList: compactSource({probe: 'bpftool -j prog show', failure: failed(prog, parsedOk(warnings, probeLabel(bpftoolProgProbe), prog))}),
+    programList: compactSource({probe: probeLabel(bpftoolProgProbe), failure: failed(prog, parsedOk(warnings, probeLabel(bpftoolProgProbe), prog))}),
   }
   if (deviceListFailure !== undefined) readable.deviceListFailure = deviceListFailure
 
