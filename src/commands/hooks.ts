@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 import {analyseHooks, hooksUnreadable, type HooksReport} from '../analyses/hooks.js'
 import {BaseCommand, sourceFlags} from '../cli/base-command.js'
+import {probeLabel} from '../probes/descriptor.js'
+import {ipLinksProbe} from '../probes/ip-link.js'
 import {buildNodeState} from '../state/build.js'
 import {sourceFrom} from '../state/sources.js'
 import {NodeUnreadableError, quoteInput, UserError} from '../errors.js'
@@ -35,7 +37,7 @@ A constant number of tool runs, whatever the number of devices. --json prints th
     if (unreadable) throw new NodeUnreadableError(`hooks: ${unreadable}`)
     const report = analyseHooks(state, {dev: flags.dev})
     if (flags.dev !== undefined && report.devices.length === 0) {
-      const fatal = report.warnings.find((w) => w.probe === 'ip -j -d addr show')
+      const fatal = report.warnings.find((w) => w.probe === probeLabel(ipLinksProbe))
       throw new UserError(fatal ? `no devices could be read: ${fatal.message}` : `no device matches --dev ${quoteInput(flags.dev)}`)
     }
     if (!this.jsonEnabled()) {
