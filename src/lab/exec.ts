@@ -66,6 +66,15 @@ export function describeLabFailure(out: RawOutput): string {
   return msg.replace(/\s*\n\s*/g, ' ')
 }
 
+/** JSON a lab tool printed; anything else is a LabError of that step quoting the start of the output. */
+export function parseLabJson<T>(step: string, text: string): T {
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    throw new LabError(step, `${step}: unexpected output: ${text.trim().slice(0, 200)}`)
+  }
+}
+
 /** Split output that holds several JSON documents one after another (`tc -j -batch`, `bpftool -j batch`). */
 export function splitJsonValues(text: string): unknown[] {
   const out: unknown[] = []

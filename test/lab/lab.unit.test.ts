@@ -4,7 +4,7 @@ import {bpfObjectPlan} from '../../src/lab/bpf-objects.js'
 import {describeLabFailure, splitJsonValues} from '../../src/lab/exec.js'
 import {decodeFlowEntry, FLOW_KEY_SIZE, FLOW_VALUE_SIZE, matchFlow, parseFlowMapDump} from '../../src/lab/recording.js'
 import {devnameOf, isLabNetns, labTopology, resolvePrefix, validatePrefix} from '../../src/lab/topology.js'
-import {bpftoolBatch, labBpffsDirs, mapsBatch, nodeIpBatch, nodeTcBatch, podIpBatch} from '../../src/lab/up.js'
+import {bpftoolBatch, labBpffsDirs, labPlan, mapsBatch, nodeIpBatch, nodeTcBatch, podIpBatch} from '../../src/lab/plan.js'
 
 describe('lab topology (docs/scenario.md values)', () => {
   const t = labTopology('nilab')
@@ -201,6 +201,42 @@ describe('generated batches', () => {
   it('per-object defines reach only that object (the collide variant ORs 0x800 in node 1 bpf_lxc.o only)', () => {
     const plan = bpfObjectPlan(t, [], [{node: 'node1', object: 'bpf_lxc.o', defines: ['-DNI_MARK_OR=0x800']}])
     expect(plan.filter((p) => p.defines.includes('-DNI_MARK_OR=0x800')).map((p) => `${p.node} ${p.object}`)).toEqual(['node1 bpf_lxc.o'])
+  })
+})
+
+describe('the plan lab up carries out', () => {
+  const t = labTopology('nilab-t1')
+  const base = labPlan(t)
+
+  it('creates every namespace in one batch, then sets sysctls in each (forwarding only in nodes)', () => {
+    expect(base.namespaces).toEqual({step: 'namespaces', argv: ['ip', '-batch', '-'], input: t.namespaces.map((n) => `netns add ${n}\n`).join('')})
+    expect(base.sysctls.map((c) => `${c.netns} ${c.argv.includes('net.ipv4.ip_forward=1')}`)).toEqual(t.namespaces.map((n) => `${n} ${n.endsWith('node1') || n.endsWith('node2')}`))
+  })
+
+  it('builds each node\'s links before its VXLAN fdb entry, and writes rules only on node 1 (ip rules only in the collide variant)', () => {
+    expect(base.links.map((l) => `${l.node}: ${l.commands.map((c) => c.step).join(', ')}`)).toEqual(['node1: links (node1), vxlan fdb (node1)', 'node2: links (node2), vxlan fdb (node2)'])
+    expect(base.links[0]!.commands[1]!.argv).toEqual(['bridge', '-n', 'nilab-t1-node1', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'cilium_vxlan', 'dst', '192.168.1.13'])
+    expect(base.rules.map((cs) => cs.map((c) => c.step))).toEqual([['iptables (node1)'], []])
+    const collide = labPlan(t, {collide: true})
+    expect(collide.rules.map((cs) => cs.map((c) => c.step))).toEqual([['iptables (node1)', 'ip rules (node1)'], []])
+    expect(collide.objects.find((o) => o.node === 'node1' && o.object === 'bpf_lxc.o')!.defines).toContain('-DNI_MARK_OR=0x800')
+    expect(base.objects.some((o) => o.defines.includes('-DNI_MARK_OR=0x800'))).toBe(false)
+  })
+
+  it('attaches tc per node with the node\'s TC_BPF_MNT, XDP on node 2, and tcx through the helper with pinned links', () => {
+    expect(base.tc.map((x) => `${x.node} ${x.command.netns} ${x.command.env!.TC_BPF_MNT}`)).toEqual(['node1 nilab-t1-node1 /run/nodeinspect-lab/nilab-t1/bpffs/node1', 'node2 nilab-t1-node2 /run/nodeinspect-lab/nilab-t1/bpffs/node2'])
+    expect(base.xdp.map((x) => x.command.argv.join(' '))).toEqual(['ip link set dev eth0 xdpdrv obj /run/nodeinspect-lab/nilab-t1/obj/node2/bpf_xdp.o sec from-netdev'])
+    expect(base.tcx.map((x) => x.helperArgs.join(' '))).toContain(
+      'tcx-attach --prog-pin /run/nodeinspect-lab/nilab-t1/bpffs/lab/progs/node1-lxc9a1f2e8b40c7-cil_from_container --dev lxc9a1f2e8b40c7 --dir ingress --link-pin /run/nodeinspect-lab/nilab-t1/bpffs/lab/links/node1-lxc9a1f2e8b40c7-tcx-ingress --first',
+    )
+  })
+
+  it('starts the listeners of nginx, httpbin and the external namespace, with their files in the state dir', () => {
+    expect(base.listeners.map((l) => `${l.name} ${l.netns} ${l.host}:${l.port} ${l.pidfile}`)).toEqual([
+      'nginx nilab-t1-n1-nginx 10.42.1.81:80 /run/nodeinspect-lab/nilab-t1/nginx-httpd.pid',
+      'httpbin nilab-t1-n2-httpbin 10.42.0.51:80 /run/nodeinspect-lab/nilab-t1/httpbin-httpd.pid',
+      'ext nilab-t1-ext 172.31.0.2:80 /run/nodeinspect-lab/nilab-t1/ext-httpd.pid',
+    ])
   })
 })
 

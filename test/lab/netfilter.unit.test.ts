@@ -3,7 +3,7 @@
 import {describe, expect, it} from 'vitest'
 import {COLLIDE_MARK_OR, iptablesRestoreInput, labNetfilterPlan, pairSavedRules, saveRulesByChain} from '../../src/lab/netfilter.js'
 import {devnameOf, kubeProxyChain, labTopology} from '../../src/lab/topology.js'
-import {extIpBatch, nodeIpBatch} from '../../src/lab/up.js'
+import {extIpBatch, nodeIpBatch} from '../../src/lab/plan.js'
 import {testdata} from '../helpers/fixtures.js'
 
 const t = labTopology('nilab-t1')
