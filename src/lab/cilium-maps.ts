@@ -1,7 +1,7 @@
 /**
  * The lab's Cilium maps: what each node's cilium_ipcache, cilium_lxc, cilium_tunnel_map and
  * cilium_call_policy hold, and the bytes `lab up` writes for them in Cilium 1.12's layouts (lab/bpf/cilium_maps.h:
- * change both together). Pure data and encoding; up.ts runs the batches.
+ * change both together). Pure data and encoding; plan.ts puts the batches in the plan up.ts runs.
  *
  * The contents follow what Cilium itself would hold on such a node, with the scenario's values where
  * docs/scenario.md#cilium-maps gives them (httpbin is identity 15773 and endpoint 2826; node 1's ipcache sends it to

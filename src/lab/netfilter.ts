@@ -1,7 +1,7 @@
 /**
  * The lab's netfilter rules, ip rules and routes, as data: what `lab up` writes inside node 1's netns with
- * `iptables-restore --noflush` and `ip -batch`, in the shapes the real software writes them. Pure; up.ts runs
- * the batches and records what `iptables-save` prints back.
+ * `iptables-restore --noflush` and `ip -batch`, in the shapes the real software writes them. Pure: plan.ts puts
+ * them in the plan up.ts carries out, and verify.ts records what `iptables-save` prints back.
  *
  * Base lab (every `lab up`), node 1, kube-proxy in iptables mode plus the lab's own rules:
  *   nat     KUBE-SERVICES -> KUBE-SVC-<hash> -> KUBE-SEP-<hash> DNAT (the Service default/httpbin:http,
@@ -16,7 +16,7 @@
  *           `ip rule add pref 9 fwmark 0x200/0xf00 lookup 2004` and its local route in table 2004;
  *   Istio   ISTIO_OUTPUT writing the whole mark (`-j MARK --set-mark 0x1337`, the issue's example) and a match
  *           of 0x111/0xfff (Istio ambient's), which uses bit 8 of Cilium's nibble;
- *   eBPF    node 1's from-container (bpf_lxc.o on lxc48c4aa0637ce) built with -DNI_MARK_OR=0x800 (see up.ts).
+ *   eBPF    node 1's from-container (bpf_lxc.o on lxc48c4aa0637ce) built with -DNI_MARK_OR=0x800 (see plan.ts).
  */
 import {CLUSTER_CIDR, KUBE_DROP_MARK, KUBE_MASQ_MARK, MARK_DROP_TARGET, type LabTopology, type NodeName} from './topology.js'
 
