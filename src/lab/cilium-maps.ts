@@ -7,6 +7,7 @@
  * docs/scenario.md#cilium-maps gives them (httpbin is identity 15773 and endpoint 2826; node 1's ipcache sends it to
  * 192.168.1.13) and the lab's own stable choices elsewhere.
  */
+import {parseIpAddress} from '../util/ip.js'
 import type {LabNode, LabPod, NodeName} from './topology.js'
 
 export const CILIUM_IPCACHE = 'cilium_ipcache'
@@ -131,7 +132,7 @@ const h = (bytes: readonly number[]) => bytes.map((b) => b.toString(16).padStart
 const le32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]
 const le16 = (n: number) => [n & 0xff, (n >>> 8) & 0xff]
 const zeros = (n: number) => Array<number>(n).fill(0)
-const v4 = (ip: string) => ip.split('.').map(Number)
+const v4 = (ip: string) => [...(parseIpAddress(ip)?.bytes ?? [])]
 const mac = (m: string) => m.split(':').map((x) => Number.parseInt(x, 16))
 
 export function hexLe32(n: number): string {

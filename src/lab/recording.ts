@@ -4,6 +4,7 @@
  * enum ni_hook): change both together.
  */
 import {runCommand} from '../source/run-command.js'
+import {formatIp} from '../util/ip.js'
 import {devnameOf, labTopology, type FlowHook, type LabTopology, type NodeName} from './topology.js'
 
 /** enum ni_hook in lab/bpf/nilab.h. */
@@ -61,10 +62,6 @@ function bytesOf(hex: unknown): Buffer | undefined {
   return out
 }
 
-function ipv4(b: Buffer, off: number): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`
-}
-
 /** Decode one raw key/value pair. Throws on a size mismatch (a different map or layout). */
 export function decodeFlowEntry(key: Buffer, value: Buffer, topo?: LabTopology): FlowRecord {
   if (key.length !== FLOW_KEY_SIZE) throw new Error(`flow key has ${key.length} bytes, expected ${FLOW_KEY_SIZE}`)
@@ -82,8 +79,8 @@ export function decodeFlowEntry(key: Buffer, value: Buffer, topo?: LabTopology):
     hook: FLOW_HOOKS[hookId] ?? `unknown-${hookId}`,
     ifindex,
     ...(devname !== undefined ? {devname} : {}),
-    saddr: ipv4(key, 8),
-    daddr: ipv4(key, 12),
+    saddr: formatIp('ipv4', key, 8),
+    daddr: formatIp('ipv4', key, 12),
     sport: key.readUInt16BE(16),
     dport: key.readUInt16BE(18),
     proto: PROTOS[protoNumber] ?? String(protoNumber),

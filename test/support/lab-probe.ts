@@ -7,6 +7,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {labAsset, LabError, labRun} from '../../src/lab/exec.js'
 import {labTopology} from '../../src/lab/topology.js'
+import {familyOf} from '../../src/util/ip.js'
 import type {FlowTuple} from './flow-path.js'
 
 export type ProbeProto = 'tcp' | 'udp'
@@ -83,7 +84,6 @@ export function parseProbeOutput(stdout: string, req: ProbeRequest & {src: strin
   return r
 }
 
-export const IPV4_RE = /^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
 export const isPort = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536
 
 /**
@@ -95,7 +95,7 @@ export async function sendProbe(prefix: string, req: ProbeRequest): Promise<Prob
   const topo = labTopology(prefix)
   const pod = topo.pods.find((p) => p.name === req.fromPod)
   if (!pod) throw new LabError('probe', `probe: no pod "${req.fromPod}" in the lab (${topo.pods.map((p) => p.name).join(', ')})`)
-  if (!IPV4_RE.test(req.dst) || !isPort(req.dport) || (req.sport !== undefined && !isPort(req.sport))) throw new LabError('probe', `probe: bad destination ${req.dst}:${req.dport}`)
+  if (familyOf(req.dst) !== 'ipv4' || !isPort(req.dport) || (req.sport !== undefined && !isPort(req.sport))) throw new LabError('probe', `probe: bad destination ${req.dst}:${req.dport}`)
   const timeoutMs = req.timeoutMs ?? 2000
   const argv = [process.execPath, labAsset('probe.mjs'), req.proto ?? 'tcp', req.dst, String(req.dport), String(timeoutMs), ...(req.sport ? [String(req.sport)] : [])]
   const out = await labRun(`probe (${pod.name} -> ${req.dst}:${req.dport})`, argv, {netns: pod.netns, timeoutMs: timeoutMs + 5000})

@@ -6,7 +6,8 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {LabError, labRun, labTry, netnsFile} from '../../src/lab/exec.js'
-import {IPV4_RE, isPort} from './lab-probe.js'
+import {familyOf} from '../../src/util/ip.js'
+import {isPort} from './lab-probe.js'
 
 export interface NftTraceMatch {
   saddr: string
@@ -196,7 +197,7 @@ export function formatTraceEvent(e: TraceEvent): string {
 /** The throwaway table (pure): raw-priority (-350) prerouting and output chains that set nftrace on the flow. */
 export function nftTraceRuleset(table: string, m: NftTraceMatch): string {
   if (!/^[a-z][a-z0-9_]{0,60}$/.test(table)) throw new LabError('trace', `trace: bad table name ${table}`)
-  for (const a of [m.saddr, m.daddr]) if (a !== undefined && !IPV4_RE.test(a)) throw new LabError('trace', `trace: not an IPv4 address: ${a}`)
+  for (const a of [m.saddr, m.daddr]) if (a !== undefined && familyOf(a) !== 'ipv4') throw new LabError('trace', `trace: not an IPv4 address: ${a}`)
   for (const p of [m.sport, m.dport]) if (p !== undefined && !isPort(p)) throw new LabError('trace', `trace: bad port ${p}`)
   if (m.proto !== undefined && !['tcp', 'udp', 'icmp'].includes(m.proto)) throw new LabError('trace', `trace: bad protocol ${m.proto}`)
   if ((m.sport !== undefined || m.dport !== undefined) && (m.proto === undefined || m.proto === 'icmp')) throw new LabError('trace', 'trace: ports need proto tcp or udp')
