@@ -21,7 +21,7 @@ export async function sourceFrom(flags: {netns?: string; snapshot?: string; time
 }
 
 /** No argument nodeinspect takes is longer than a path (PATH_MAX, 4096 bytes with its NUL). */
-export const MAX_ARG_LENGTH = 4095
+const MAX_ARG_LENGTH = 4095
 
 /**
  * One-line errors for every failure (src/cli/error-report.ts): exit 2 for the user's mistakes, 1 for the rest,

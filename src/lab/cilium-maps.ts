@@ -17,13 +17,13 @@ export const CILIUM_CALL_POLICY = 'cilium_call_policy'
 export type LabCiliumMapName = typeof CILIUM_IPCACHE | typeof CILIUM_LXC | typeof CILIUM_TUNNEL_MAP | typeof CILIUM_CALL_POLICY
 
 /** Cilium's reserved security identities. */
-export const IDENTITY = {host: 1, world: 2, health: 4, remoteNode: 6} as const
+const IDENTITY = {host: 1, world: 2, health: 4, remoteNode: 6} as const
 
 /** BPF_F_NO_PREALLOC: Cilium's default (CONDITIONAL_PREALLOC) and required for LPM tries. */
 const NO_PREALLOC = 1
 
 /** A map `lab up` creates with bpftool (no BTF), pinned where the node's tc/ip loads look for it. */
-export interface LabCiliumMapSpec {
+interface LabCiliumMapSpec {
   node: NodeName
   name: LabCiliumMapName
   type: 'lpm_trie' | 'hash' | 'prog_array'
@@ -36,7 +36,7 @@ export interface LabCiliumMapSpec {
 }
 
 /** One row of `cilium map get cilium_ipcache` as the lab writes it. */
-export interface LabIpcacheEntry {
+interface LabIpcacheEntry {
   prefix: string
   identity: number
   /** '0.0.0.0' when the address is local (no tunnel). */
@@ -47,7 +47,7 @@ export interface LabIpcacheEntry {
 }
 
 /** One row of `cilium map get cilium_lxc`. */
-export interface LabEndpointEntry {
+interface LabEndpointEntry {
   ip: string
   endpointId: number
   ifindex: number
@@ -59,7 +59,7 @@ export interface LabEndpointEntry {
 }
 
 /** One row of the 1.12 tunnel map: a remote pod CIDR (base address) -> the node hosting it. */
-export interface LabTunnelEntry {
+interface LabTunnelEntry {
   ip: string
   tunnelEndpoint: string
   encryptKey: number
@@ -78,7 +78,7 @@ export function nodeBpfMnt(bpffs: string, node: NodeName): string {
   return `${bpffs}/${node}`
 }
 
-export function ciliumMapPin(bpffs: string, node: NodeName, name: LabCiliumMapName): string {
+function ciliumMapPin(bpffs: string, node: NodeName, name: LabCiliumMapName): string {
   return `${nodeBpfMnt(bpffs, node)}/tc/globals/${name}`
 }
 
@@ -140,23 +140,23 @@ export function hexLe32(n: number): string {
 }
 
 /** struct ni_ipcache_key: prefixlen = 32 static bits + prefix length, pad1, pad2, family 1, IPv4, 12 zero bytes. */
-export function ipcacheKeyHex(prefix: string): string {
+function ipcacheKeyHex(prefix: string): string {
   const [ip, len] = prefix.split('/') as [string, string]
   return h([...le32(32 + Number(len)), 0, 0, 0, 1, ...v4(ip), ...zeros(12)])
 }
 
 /** struct ni_remote_endpoint_info (Cilium 1.12): sec_label, tunnel_endpoint (network order), key, 3 bytes of padding. */
-export function ipcacheValueHex(e: Pick<LabIpcacheEntry, 'identity' | 'tunnelEndpoint' | 'encryptKey'>): string {
+function ipcacheValueHex(e: Pick<LabIpcacheEntry, 'identity' | 'tunnelEndpoint' | 'encryptKey'>): string {
   return h([...le32(e.identity), ...v4(e.tunnelEndpoint), e.encryptKey, 0, 0, 0])
 }
 
 /** struct ni_endpoint_key: IPv4 + 12 zero bytes, family 1, key, pad5. */
-export function endpointKeyHex(ip: string, key = 0): string {
+function endpointKeyHex(ip: string, key = 0): string {
   return h([...v4(ip), ...zeros(12), 1, key, 0, 0])
 }
 
 /** struct ni_endpoint_info: ifindex, unused, lxc_id, flags, hole, mac, node_mac, pad. */
-export function endpointInfoHex(e: Pick<LabEndpointEntry, 'ifindex' | 'endpointId' | 'flags' | 'mac' | 'nodeMac'>): string {
+function endpointInfoHex(e: Pick<LabEndpointEntry, 'ifindex' | 'endpointId' | 'flags' | 'mac' | 'nodeMac'>): string {
   return h([...le32(e.ifindex), 0, 0, ...le16(e.endpointId), ...le32(e.flags), ...zeros(4), ...mac(e.mac), 0, 0, ...mac(e.nodeMac), 0, 0, ...zeros(16)])
 }
 

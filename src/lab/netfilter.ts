@@ -22,7 +22,7 @@ import {CLUSTER_CIDR, KUBE_DROP_MARK, KUBE_MASQ_MARK, MARK_DROP_TARGET, type Lab
 
 export type LabVariant = 'base' | 'collide'
 export type LabRuleOwner = 'kubernetes' | 'cilium' | 'istio' | 'lab'
-export type XtTable = 'raw' | 'mangle' | 'nat' | 'filter'
+type XtTable = 'raw' | 'mangle' | 'nat' | 'filter'
 
 /** One iptables rule `lab up` writes. */
 export interface LabXtRule {
@@ -169,7 +169,10 @@ export function iptablesRestoreInput(rules: readonly LabXtRule[], node: NodeName
   return lines.length ? `${lines.join('\n')}\n` : ''
 }
 
-/** `-A` lines of an iptables-save dump, by table then chain, in order. */
+/**
+ * `-A` lines of an iptables-save dump, by table then chain, in order.
+ * @internal tested directly (a test seam)
+ */
 export function saveRulesByChain(save: string): Map<string, string[]> {
   const out = new Map<string, string[]>()
   let table = ''

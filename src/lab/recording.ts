@@ -8,7 +8,7 @@ import {formatIp} from '../util/ip.js'
 import {devnameOf, labTopology, type FlowHook, type LabTopology, type NodeName} from './topology.js'
 
 /** enum ni_hook in lab/bpf/nilab.h. */
-export const FLOW_HOOKS: Readonly<Record<number, FlowHook>> = {
+const FLOW_HOOKS: Readonly<Record<number, FlowHook>> = {
   1: 'from-container',
   2: 'to-container',
   3: 'from-overlay',
@@ -24,10 +24,11 @@ export const FLOW_KEY_SIZE = 20
 /** struct ni_flow_value: u64 packets, u32 first_mark, u32 last_mark (host order). */
 export const FLOW_VALUE_SIZE = 16
 /** key.flags bit: the packet was VXLAN-encapsulated; the key holds the inner flow. */
-export const FLOW_FLAG_ENCAP = 0x01
+const FLOW_FLAG_ENCAP = 0x01
 
 const PROTOS: Readonly<Record<number, string>> = {1: 'icmp', 6: 'tcp', 17: 'udp'}
 
+/** @internal tested directly (a test seam) */
 export interface FlowRecord {
   /** Node id from the key (1, 2) and its lab name when known. */
   nodeId: number
@@ -62,7 +63,10 @@ function bytesOf(hex: unknown): Buffer | undefined {
   return out
 }
 
-/** Decode one raw key/value pair. Throws on a size mismatch (a different map or layout). */
+/**
+ * Decode one raw key/value pair. Throws on a size mismatch (a different map or layout).
+ * @internal tested directly (a test seam)
+ */
 export function decodeFlowEntry(key: Buffer, value: Buffer, topo?: LabTopology): FlowRecord {
   if (key.length !== FLOW_KEY_SIZE) throw new Error(`flow key has ${key.length} bytes, expected ${FLOW_KEY_SIZE}`)
   if (value.length !== FLOW_VALUE_SIZE) throw new Error(`flow value has ${value.length} bytes, expected ${FLOW_VALUE_SIZE}`)
@@ -93,7 +97,10 @@ export function decodeFlowEntry(key: Buffer, value: Buffer, topo?: LabTopology):
   return rec
 }
 
-/** Decode `bpftool -j map dump` output (raw "key"/"value" byte arrays; "formatted" is ignored). */
+/**
+ * Decode `bpftool -j map dump` output (raw "key"/"value" byte arrays; "formatted" is ignored).
+ * @internal tested directly (a test seam)
+ */
 export function parseFlowMapDump(json: string, topo?: LabTopology): FlowRecord[] {
   const entries = JSON.parse(json) as unknown
   if (!Array.isArray(entries)) {
@@ -114,7 +121,7 @@ export function parseFlowMapDump(json: string, topo?: LabTopology): FlowRecord[]
 const HOOK_ORDER: readonly string[] = Object.values(FLOW_HOOKS)
 
 /** Stable order: node, then the hook order of the enum, then ifindex, then the flow. */
-export function sortFlowRecords(records: FlowRecord[]): FlowRecord[] {
+function sortFlowRecords(records: FlowRecord[]): FlowRecord[] {
   return [...records].sort(
     (a, b) =>
       a.nodeId - b.nodeId ||
@@ -129,6 +136,7 @@ export function sortFlowRecords(records: FlowRecord[]): FlowRecord[] {
   )
 }
 
+/** @internal tested directly (a test seam) */
 export interface FlowFilter {
   saddr?: string
   daddr?: string
@@ -139,6 +147,7 @@ export interface FlowFilter {
   bidirectional?: boolean
 }
 
+/** @internal tested directly (a test seam) */
 export function matchFlow(r: FlowRecord, f: FlowFilter): boolean {
   const fwd = (f.saddr === undefined || r.saddr === f.saddr) && (f.daddr === undefined || r.daddr === f.daddr) && (f.sport === undefined || r.sport === f.sport) && (f.dport === undefined || r.dport === f.dport)
   const rev = !!f.bidirectional && (f.saddr === undefined || r.daddr === f.saddr) && (f.daddr === undefined || r.saddr === f.daddr) && (f.sport === undefined || r.dport === f.sport) && (f.dport === undefined || r.sport === f.dport)
@@ -148,6 +157,7 @@ export function matchFlow(r: FlowRecord, f: FlowFilter): boolean {
 /**
  * Dump the lab's flow map: `bpftool -j map dump pinned <lab bpffs>/tc/globals/nilab_flows`.
  * Pass the lab prefix (default: nilab) or an explicit pin path. Throws a one-line Error on failure.
+ * @internal tested directly (a test seam)
  */
 export async function readFlowRecords(opts: {prefix?: string; pinPath?: string; filter?: FlowFilter} = {}): Promise<FlowRecord[]> {
   const topo = labTopology(opts.prefix)

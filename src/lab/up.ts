@@ -18,7 +18,7 @@ import {checkLabPrerequisites} from './privileges.js'
 import {LAB_STATE_VERSION, writeLabState, type LabProcessState, type LabState} from './state.js'
 import {labStatus} from './status.js'
 import {LAB_OWNER_ENV, labDownLocked} from './teardown.js'
-import {labTopology, type ExpectedAttachment, type LabTopology} from './topology.js'
+import {labTopology, type ExpectedAttachment} from './topology.js'
 import {verifyLab, type TcxAttachResult} from './verify.js'
 
 export interface LabUpOptions {
@@ -118,7 +118,7 @@ async function build(plan: LabPlan, helper: string, step: (s: string) => void, s
   ])
 
   // The listeners only need the pod network: start them now, in the background (awaited before the read back).
-  const listening = startListeners(topo, plan.listeners)
+  const listening = startListeners(plan.listeners)
   listening.catch(() => undefined)
 
   step('bpffs')
@@ -195,7 +195,7 @@ async function build(plan: LabPlan, helper: string, step: (s: string) => void, s
  * One `lab/httpd.mjs daemons` process starts every listener, each inside its own netns (nsenter), so `lab up`
  * pays for one extra Node start-up, not two per listener.
  */
-async function startListeners(topo: LabTopology, specs: readonly LabListenerSpec[]): Promise<LabProcessState[]> {
+async function startListeners(specs: readonly LabListenerSpec[]): Promise<LabProcessState[]> {
   const out = await labRun('listeners', [process.execPath, labAsset('httpd.mjs'), 'daemons'], {input: JSON.stringify(specs), timeoutMs: 15_000})
   const started = parseLabJson<Array<{name: string; pid: number; listen: string}>>('listeners', out.stdout)
   return specs.map((s) => {

@@ -43,12 +43,6 @@ export function formatIp(family: IpFamily, bytes: Uint8Array, offset = 0): strin
   return v6.isIPv4MappedAddress() ? `::ffff:${v6.toIPv4Address().toString()}` : v6.toRFC5952String()
 }
 
-/** The canonical text (formatIp) of an address given as text, or undefined when it is not one. */
-export function canonicalIp(text: string): string | undefined {
-  const a = parseIpAddress(text)
-  return a && formatIp(a.family, a.bytes)
-}
-
 /** A prefix of one family: `10.42.0.0/24`, or `default` (length 0). */
 export interface Prefix {
   family: IpFamily

@@ -1,7 +1,7 @@
 // The lab on the real kernel, under its own prefix (nilab-t<pid>): up, state vs what the tools see,
 // a real TCP connection across the VXLAN overlay and its flow recordings, idempotence, a failing step,
 // down, and a host that is exactly as before.
-import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, readdirSync, rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {UserError} from '../../src/errors.js'
 import {labAsset, LabError} from '../../src/lab/exec.js'
