@@ -6,7 +6,8 @@
  */
 import {join} from 'node:path'
 import {bpfObjectPlan, objectPath, type BpfObjectSpec} from './bpf-objects.js'
-import {CILIUM_CALL_POLICY, CILIUM_IPCACHE, CILIUM_LXC, CILIUM_TUNNEL_MAP, ciliumMapsBatch, hexLe32, type LabCiliumMapName} from './cilium-maps.js'
+import {ciliumMapsBatch, hexLe32} from './cilium-map-bytes.js'
+import {CILIUM_CALL_POLICY, CILIUM_IPCACHE, CILIUM_LXC, CILIUM_TUNNEL_MAP, type LabCiliumMapName} from './cilium-maps.js'
 import type {LabRunOptions} from './exec.js'
 import {COLLIDE_MARK_OR, COLLIDE_MARK_OR_OBJECT, iptablesRestoreInput, labNetfilterPlan, type LabNetfilterPlan, type LabVariant} from './netfilter.js'
 import {FLOW_KEY_SIZE, FLOW_VALUE_SIZE} from './recording.js'

@@ -4,7 +4,8 @@
  * tail calls, the devices with their ifindexes and MACs, the Cilium maps entry for entry, the netfilter rules as
  * iptables-save prints them. Throws a LabError (step 'read back') at the first thing that differs.
  */
-import {CILIUM_CALL_POLICY, expectedCiliumEntries, type LabCiliumMapName} from './cilium-maps.js'
+import {expectedCiliumEntries} from './cilium-map-bytes.js'
+import {CILIUM_CALL_POLICY, type LabCiliumMapName} from './cilium-maps.js'
 import {LabError, labRun, parseLabJson, splitJsonValues} from './exec.js'
 import {COLLIDE_MARK_OR, COLLIDE_MARK_OR_OBJECT, type LabNetfilterPlan, type LabXtRule, pairSavedRules} from './netfilter.js'
 import {type LabPlan, tailCallProgPin, tcxLinkPin, tcxProgPin} from './plan.js'
