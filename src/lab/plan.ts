@@ -127,11 +127,8 @@ export function labPlan(topo: LabTopology, opts: LabPlanOptions = {}): LabPlan {
   }
 }
 
-/**
- * `ip -batch` lines for one node netns (node1 also creates the underlay pair whose other end goes to node2).
- * @internal tested directly (a test seam)
- */
-export function nodeIpBatch(topo: LabTopology, node: LabNode): string[] {
+/** `ip -batch` lines for one node netns (node1 also creates the underlay pair whose other end goes to node2). */
+function nodeIpBatch(topo: LabTopology, node: LabNode): string[] {
   const other = topo.nodes.find((n) => n.name !== node.name)!
   const {eth0, cilium_net, cilium_host, cilium_vxlan, eth1} = node.devices
   const pods = topo.pods.filter((p) => p.node === node.name)
@@ -160,8 +157,7 @@ export function nodeIpBatch(topo: LabTopology, node: LabNode): string[] {
   return lines
 }
 
-/** @internal tested directly (a test seam) */
-export function podIpBatch(pod: LabPod): string[] {
+function podIpBatch(pod: LabPod): string[] {
   return [
     'link set dev lo up',
     'link set dev eth0 up',
@@ -174,9 +170,8 @@ export function podIpBatch(pod: LabPod): string[] {
 /**
  * The external namespace: its address on the link to node 1 and nothing else. No route to the pod CIDR: a pod
  * reaches it (and gets answers) only masqueraded behind node 1's eth1 address.
- * @internal tested directly (a test seam)
  */
-export function extIpBatch(topo: LabTopology): string[] {
+function extIpBatch(topo: LabTopology): string[] {
   return ['link set dev lo up', `addr add ${topo.ext.ip}/${topo.ext.prefixLen} dev eth0`, 'link set dev eth0 up']
 }
 
@@ -195,11 +190,8 @@ function netnsSysctls(isNode: boolean): string[] {
   return s
 }
 
-/**
- * `tc -batch` lines for one node: clsact qdiscs and the legacy filters (Cilium style: pref 1 handle 1, direct-action).
- * @internal tested directly (a test seam)
- */
-export function nodeTcBatch(topo: LabTopology, node: LabNode): string[] {
+/** `tc -batch` lines for one node: clsact qdiscs and the legacy filters (Cilium style: pref 1 handle 1, direct-action). */
+function nodeTcBatch(topo: LabTopology, node: LabNode): string[] {
   const atts = topo.attachments.filter((a) => a.node === node.name && a.via === 'tc')
   const lines: string[] = []
   const devs = [...new Set(atts.map((a) => a.devname))]
@@ -239,11 +231,8 @@ function ciliumPin(topo: LabTopology, node: NodeName, name: LabCiliumMapName): s
   return topo.cilium.find((c) => c.node === node)!.maps.find((m) => m.name === name)!.pin
 }
 
-/**
- * Directories `lab up` creates in its bpffs before any map or program is pinned (bpftool 7.1 does not create them).
- * @internal tested directly (a test seam)
- */
-export function labBpffsDirs(topo: LabTopology): string[] {
+/** Directories `lab up` creates in its bpffs before any map or program is pinned (bpftool 7.1 does not create them). */
+function labBpffsDirs(topo: LabTopology): string[] {
   return [`${topo.bpffs}/lab/progs`, `${topo.bpffs}/lab/links`, topo.globalsDir, ...topo.nodes.map((n) => `${n.bpfMnt}/tc/globals`)]
 }
 
@@ -251,9 +240,8 @@ export function labBpffsDirs(topo: LabTopology): string[] {
  * bpftool batch, before any program loads: nilab_flows (one map, pinned where the lab reads it and in each node's
  * tc/globals), then each node's Cilium maps, created without BTF like Cilium 1.12's, and filled. tc/ip loads then
  * reuse these pins (libbpf LIBBPF_PIN_BY_NAME), so each node's programs use that node's maps.
- * @internal tested directly (a test seam)
  */
-export function mapsBatch(topo: LabTopology): string[] {
+function mapsBatch(topo: LabTopology): string[] {
   const lines = [`map create ${topo.flowMapPin} type hash key ${FLOW_KEY_SIZE} value ${FLOW_VALUE_SIZE} entries ${FLOW_MAP_MAX_ENTRIES} name ${FLOW_MAP_NAME}`]
   for (const n of topo.nodes) lines.push(`map pin pinned ${topo.flowMapPin} ${nodePin(n, FLOW_MAP_NAME)}`)
   for (const c of topo.cilium) lines.push(...ciliumMapsBatch(c))
@@ -264,9 +252,8 @@ export function mapsBatch(topo: LabTopology): string[] {
  * bpftool batch: load the tcx and tail-call programs with their maps replaced by the pinned ones (the node's
  * Cilium maps, the shared nilab_flows last), then put each endpoint's to-container program into its node's
  * cilium_call_policy at the endpoint id.
- * @internal tested directly (a test seam)
  */
-export function bpftoolBatch(topo: LabTopology): string[] {
+function bpftoolBatch(topo: LabTopology): string[] {
   const flows = `map name ${FLOW_MAP_NAME} pinned ${topo.flowMapPin}`
   const lines: string[] = []
   for (const a of topo.attachments.filter((x) => x.via === 'tcx')) {
