@@ -474,12 +474,3 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
     flows,
   }
 }
-
-/** Device name for an ifindex in a node's netns, from the topology (the lab pins every ifindex). */
-export function devnameOf(topo: LabTopology, node: NodeName | number, ifindex: number): string | undefined {
-  const n = topo.nodes.find((x) => x.name === node || x.id === node)
-  if (!n) return undefined
-  const dev = Object.values(n.devices).find((d) => d.ifindex === ifindex)
-  if (dev) return dev.name
-  return topo.pods.find((p) => p.node === n.name && p.lxc.ifindex === ifindex)?.lxc.name
-}

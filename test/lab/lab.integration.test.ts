@@ -6,7 +6,6 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {UserError} from '../../src/errors.js'
 import {labAsset, LabError} from '../../src/lab/exec.js'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
-import {readFlowRecords, type FlowRecord} from '../../src/lab/recording.js'
 import {readLabState, type LabState} from '../../src/lab/state.js'
 import {labStatus} from '../../src/lab/status.js'
 import {existingLabNamespaces, labDown, mountsAt} from '../../src/lab/teardown.js'
@@ -18,6 +17,7 @@ import {runCommand} from '../../src/source/run-command.js'
 import {RecordingSource} from '../../src/source/snapshot.js'
 import {cli} from '../helpers/cli.js'
 import {hostStateSnapshot, LIVE_LAB_TEST_TIMEOUT} from './live.js'
+import {readFlowRecords, type FlowRecord} from '../support/flow-records.js'
 
 const pre = checkLabPrerequisites()
 const helperReason = existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()} (run: make -C native)`

@@ -2,10 +2,11 @@
 import {describe, expect, it} from 'vitest'
 import {bpfObjectPlan} from '../../src/lab/bpf-objects.js'
 import {describeLabFailure, splitJsonValues} from '../../src/lab/exec.js'
-import {decodeFlowEntry, FLOW_KEY_SIZE, FLOW_VALUE_SIZE, matchFlow, parseFlowMapDump} from '../../src/lab/recording.js'
-import {devnameOf, isLabNetns, labTopology, resolvePrefix, validatePrefix} from '../../src/lab/topology.js'
+import {FLOW_KEY_SIZE, FLOW_VALUE_SIZE} from '../../src/lab/recording.js'
+import {isLabNetns, labTopology, resolvePrefix, validatePrefix} from '../../src/lab/topology.js'
 import {planBatches} from './plan-batches.js'
 import {labPlan} from '../../src/lab/plan.js'
+import {decodeFlowEntry, devnameOf, matchFlow, parseFlowMapDump} from '../support/flow-records.js'
 
 describe('lab topology (docs/scenario.md values)', () => {
   const t = labTopology('nilab')

@@ -2,8 +2,9 @@
 // pairing with what iptables-save prints back. No privileges.
 import {describe, expect, it} from 'vitest'
 import {COLLIDE_MARK_OR, iptablesRestoreInput, labNetfilterPlan, pairSavedRules, saveRulesByChain} from '../../src/lab/netfilter.js'
-import {devnameOf, kubeProxyChain, labTopology} from '../../src/lab/topology.js'
+import {kubeProxyChain, labTopology} from '../../src/lab/topology.js'
 import {testdata} from '../helpers/fixtures.js'
+import {devnameOf} from '../support/flow-records.js'
 import {planBatches} from './plan-batches.js'
 
 const t = labTopology('nilab-t1')

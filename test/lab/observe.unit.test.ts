@@ -3,12 +3,12 @@
 // and grouping, the trace table, probe output, peer logs, and the path order of the flow recordings for the lab's
 // five flows.
 import {describe, expect, it} from 'vitest'
-import {parseFlowMapDump} from '../../src/lab/recording.js'
 import {labTopology} from '../../src/lab/topology.js'
 import {flowPath, formatPathStep, HOOK_PATH_ORDER, reverseTuple} from '../support/flow-path.js'
 import {parsePeerLog, parseProbeOutput, probeFlow, type ProbeResult} from '../support/lab-probe.js'
 import {formatTraceEvent, netlinkTraceSubscribed, nftTraceRuleset, parseNftMonitorTrace, parseTracePacket, traceGroups, traceVerdict, type TraceEvent} from '../support/nft-trace.js'
 import {testdata} from '../helpers/fixtures.js'
+import {parseFlowMapDump} from '../support/flow-records.js'
 
 const trace = (kind: string) => parseNftMonitorTrace(testdata(`lab/nft-trace-${kind}.txt`))
 const notOwn = (evs: TraceEvent[]) => evs.filter((e) => !e.table.startsWith('nilab_trace_'))

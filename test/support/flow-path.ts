@@ -14,8 +14,8 @@
  * -> node2 eth0 xdp -> foreign tcx -> from-netdev -> cilium_vxlan from-overlay -> to-container (httpbin's lxc);
  * curl -> nginx (same node) is node1 from-container -> to-container.
  */
-import {readFlowRecords, type FlowRecord} from '../../src/lab/recording.js'
 import type {FlowHook, NodeName} from '../../src/lab/topology.js'
+import {readFlowRecords, type FlowRecord} from './flow-records.js'
 
 export interface FlowTuple {
   saddr: string
