@@ -81,7 +81,7 @@ export function labNetfilterPlan(topo: LabTopology, variant: LabVariant = 'base'
   }
   const k = (table: XtTable, rule: string, purpose: string) => add('base', 'kubernetes', table, rule, purpose)
 
-  // --- base: kube-proxy (iptables mode, v1.28 shapes), kubelet's KUBE-FIREWALL (1.23 shape), the lab's own.
+  // base: kube-proxy (iptables mode, v1.28 shapes), kubelet's KUBE-FIREWALL (1.23 shape), the lab's own.
   const masq = hex(KUBE_MASQ_MARK)
   const drop = hex(KUBE_DROP_MARK)
   const redis = topo.pods.find((p) => p.name === MARK_DROP_TARGET.pod)!
@@ -118,7 +118,7 @@ export function labNetfilterPlan(topo: LabTopology, variant: LabVariant = 'base'
   k('filter', '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', 'kube-proxy: established')
 
   if (variant === 'collide') {
-    // --- Cilium 1.12 (pkg/datapath/iptables/iptables.go): its chains, feeder rules and the 0x0F00 nibble.
+    // Cilium 1.12 (pkg/datapath/iptables/iptables.go): its chains, feeder rules and the 0x0F00 nibble.
     const c = (table: XtTable, rule: string, purpose: string) => add('collide', 'cilium', table, rule, purpose)
     c('mangle', '-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_mangle" -j CILIUM_PRE_mangle', 'feeder')
     c('mangle', '-A CILIUM_PRE_mangle -m socket --transparent -m comment --comment "cilium: any->pod redirect proxied traffic to host proxy" -j MARK --set-xmark 0x200/0xffffffff', 'to-proxy mark (MARK_MAGIC_TO_PROXY, whole mark)')
@@ -129,7 +129,7 @@ export function labNetfilterPlan(topo: LabTopology, variant: LabVariant = 'base'
     c('filter', '-A CILIUM_OUTPUT -m mark ! --mark 0xe00/0xf00 -m mark ! --mark 0xd00/0xf00 -m mark ! --mark 0xa00/0xe00 -m comment --comment "cilium: host->any mark as from host" -j MARK --set-xmark 0xc00/0xf00', 'host traffic marked MARK_MAGIC_HOST (0xc00/0xf00)')
     ip.push({node, variant: 'collide', owner: 'cilium', command: 'rule add pref 9 fwmark 0x200/0xf00 lookup 2004', purpose: "Cilium's to-proxy policy routing"})
     ip.push({node, variant: 'collide', owner: 'cilium', command: 'route add local 0.0.0.0/0 dev lo table 2004', purpose: "Cilium's proxy table: deliver locally"})
-    // --- Istio (sidecar and ambient shapes): a whole-mark writer and a match inside Cilium's nibble.
+    // Istio (sidecar and ambient shapes): a whole-mark writer and a match inside Cilium's nibble.
     const i = (table: XtTable, rule: string, purpose: string) => add('collide', 'istio', table, rule, purpose)
     i('mangle', '-A OUTPUT -j ISTIO_OUTPUT', 'Istio output chain')
     i('mangle', '-A ISTIO_OUTPUT -p tcp -m owner --uid-owner 1337 -j MARK --set-mark 0x1337', 'the whole mark 0x1337 on the proxy\'s own traffic (clobbers every other owner\'s bits)')
