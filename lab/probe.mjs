@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// One probe from inside a lab pod's netns, bounded in time (src/lab/observe.ts sendProbe runs it):
+// One probe from inside a lab pod's netns, bounded in time (sendProbe in test/support/lab-probe.ts runs it):
 //   nsenter --net=/run/netns/<pod> node lab/probe.mjs tcp|udp HOST PORT [TIMEOUT_MS] [SPORT]
 // tcp: connect, send one HTTP GET, read the answer; udp: send one datagram, wait for the answer. The lab's listeners
 // (lab/httpd.mjs) answer with the peer address they saw, printed here as "peerSeen".

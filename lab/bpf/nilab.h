@@ -4,8 +4,8 @@
  *
  * Every lab program passes the packet (TC_ACT_OK, TCX_NEXT for the "foreign" tcx program, XDP_PASS)
  * and counts it in the pinned hash map `nilab_flows`: which node, which hook, which device saw which
- * IPv4 flow, and with which skb->mark. src/lab/recording.ts mirrors this layout byte for byte: change
- * both together.
+ * IPv4 flow, and with which skb->mark. src/lab/recording.ts (sizes) and test/support/flow-records.ts
+ * (decoding) mirror this layout byte for byte: change them together.
  *
  * Compile-time switches:
  *   -DNI_NODE=1|2      node id written into every key (required)
@@ -33,7 +33,7 @@
 #error "compile with -DNI_NODE=<node id>"
 #endif
 
-/* Hook ids, in key.hook. Mirror: FLOW_HOOKS in src/lab/recording.ts. */
+/* Hook ids, in key.hook. Mirror: FLOW_HOOKS in test/support/flow-records.ts. */
 enum ni_hook {
 	NI_HOOK_FROM_CONTAINER = 1, /* lxc tc/tcx ingress: packets leaving the pod */
 	NI_HOOK_TO_CONTAINER = 2,   /* tail call from from-overlay: delivery to a local pod */

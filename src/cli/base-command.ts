@@ -13,7 +13,7 @@ export const sourceFlags = {
 }
 
 /** No argument nodeinspect takes is longer than a path (PATH_MAX, 4096 bytes with its NUL). */
-export const MAX_ARG_LENGTH = 4095
+const MAX_ARG_LENGTH = 4095
 
 /**
  * One-line errors for every failure (src/cli/error-report.ts): exit 2 for the user's mistakes, 1 for the rest,

@@ -15,7 +15,7 @@ export interface BpfObjectSpec {
   path: string
 }
 
-export const BPF_CFLAGS = ['-O2', '-g', '-Wall', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu'] as const
+const BPF_CFLAGS = ['-O2', '-g', '-Wall', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu'] as const
 
 /** Defines for one object of one node only (e.g. the collide variant's `-DNI_MARK_OR=0x800` on node 1's bpf_lxc.o). */
 export interface ObjectDefines {
@@ -49,7 +49,7 @@ export function bpfObjectPlan(topo: LabTopology, extraDefines: readonly string[]
   return out
 }
 
-export function objectDir(topo: LabTopology, node: NodeName): string {
+function objectDir(topo: LabTopology, node: NodeName): string {
   return join(topo.stateDir, 'obj', node)
 }
 

@@ -1,5 +1,4 @@
 /** How the lab runs tools: always through runCommand, inside a lab netns via nsenter when asked. */
-import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {runCommand} from '../source/run-command.js'
 import type {RawOutput} from '../source/types.js'
@@ -55,7 +54,10 @@ export async function labTry(argv: readonly string[], opts: LabRunOptions = {}):
   return runCommand({file, args, logicalArgv: logical, input: opts.input, timeoutMs: opts.timeoutMs ?? 20_000, okExitCodes: opts.okExitCodes})
 }
 
-/** One line; for `-batch` runs it adds the input line that failed (`Command failed -:3`). */
+/**
+ * One line; for `-batch` runs it adds the input line that failed (`Command failed -:3`).
+ * @internal tested directly (a test seam)
+ */
 export function describeLabFailure(out: RawOutput): string {
   let msg = out.message ?? `${out.argv.join(' ')}: failed`
   const m = /Command failed -:(\d+)/.exec(out.stderr)
@@ -64,6 +66,15 @@ export function describeLabFailure(out: RawOutput): string {
     if (line) msg += ` (batch line ${m[1]}: "${line.trim()}")`
   }
   return msg.replace(/\s*\n\s*/g, ' ')
+}
+
+/** JSON a lab tool printed; anything else is a LabError of that step quoting the start of the output. */
+export function parseLabJson<T>(step: string, text: string): T {
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    throw new LabError(step, `${step}: unexpected output: ${text.trim().slice(0, 200)}`)
+  }
 }
 
 /** Split output that holds several JSON documents one after another (`tc -j -batch`, `bpftool -j batch`). */
@@ -95,8 +106,4 @@ export function splitJsonValues(text: string): unknown[] {
     }
   }
   return out
-}
-
-export function fileExists(path: string): boolean {
-  return existsSync(path)
 }

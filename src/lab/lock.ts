@@ -16,12 +16,18 @@ export interface LabLockHolder {
   what: string
 }
 
-/** /run/lock when the system has it (FHS), else /run: never inside the lab's state dir, which `lab down` removes. */
+/**
+ * /run/lock when the system has it (FHS), else /run: never inside the lab's state dir, which `lab down` removes.
+ * @internal tested directly (a test seam)
+ */
 export function labLockPath(prefix: string): string {
   return `${existsSync('/run/lock') ? '/run/lock' : '/run'}/nodeinspect-lab.${prefix}.lock`
 }
 
-/** Start time of a live, non-zombie process, or undefined when it is gone. */
+/**
+ * Start time of a live, non-zombie process, or undefined when it is gone.
+ * @internal tested directly (a test seam)
+ */
 export function processStartTime(pid: number): number | undefined {
   let stat: string
   try {
@@ -36,6 +42,7 @@ export function processStartTime(pid: number): number | undefined {
   return Number.isFinite(start) ? start : undefined
 }
 
+/** @internal tested directly (a test seam) */
 export function parseLabLock(text: string): LabLockHolder | undefined {
   const m = /^(\d+) (\d+) (\S+)\n?$/.exec(text)
   return m ? {pid: Number(m[1]), startTime: Number(m[2]), what: m[3]!} : undefined

@@ -1,7 +1,7 @@
 /**
  * The lab's netfilter rules, ip rules and routes, as data: what `lab up` writes inside node 1's netns with
- * `iptables-restore --noflush` and `ip -batch`, in the shapes the real software writes them. Pure; up.ts runs
- * the batches and records what `iptables-save` prints back.
+ * `iptables-restore --noflush` and `ip -batch`, in the shapes the real software writes them. Pure: plan.ts puts
+ * them in the plan up.ts carries out, and verify.ts records what `iptables-save` prints back.
  *
  * Base lab (every `lab up`), node 1, kube-proxy in iptables mode plus the lab's own rules:
  *   nat     KUBE-SERVICES -> KUBE-SVC-<hash> -> KUBE-SEP-<hash> DNAT (the Service default/httpbin:http,
@@ -16,13 +16,13 @@
  *           `ip rule add pref 9 fwmark 0x200/0xf00 lookup 2004` and its local route in table 2004;
  *   Istio   ISTIO_OUTPUT writing the whole mark (`-j MARK --set-mark 0x1337`, the issue's example) and a match
  *           of 0x111/0xfff (Istio ambient's), which uses bit 8 of Cilium's nibble;
- *   eBPF    node 1's from-container (bpf_lxc.o on lxc48c4aa0637ce) built with -DNI_MARK_OR=0x800 (see up.ts).
+ *   eBPF    node 1's from-container (bpf_lxc.o on lxc48c4aa0637ce) built with -DNI_MARK_OR=0x800 (see plan.ts).
  */
 import {CLUSTER_CIDR, KUBE_DROP_MARK, KUBE_MASQ_MARK, MARK_DROP_TARGET, type LabTopology, type NodeName} from './topology.js'
 
 export type LabVariant = 'base' | 'collide'
 export type LabRuleOwner = 'kubernetes' | 'cilium' | 'istio' | 'lab'
-export type XtTable = 'raw' | 'mangle' | 'nat' | 'filter'
+type XtTable = 'raw' | 'mangle' | 'nat' | 'filter'
 
 /** One iptables rule `lab up` writes. */
 export interface LabXtRule {
@@ -81,7 +81,7 @@ export function labNetfilterPlan(topo: LabTopology, variant: LabVariant = 'base'
   }
   const k = (table: XtTable, rule: string, purpose: string) => add('base', 'kubernetes', table, rule, purpose)
 
-  // --- base: kube-proxy (iptables mode, v1.28 shapes), kubelet's KUBE-FIREWALL (1.23 shape), the lab's own.
+  // base: kube-proxy (iptables mode, v1.28 shapes), kubelet's KUBE-FIREWALL (1.23 shape), the lab's own.
   const masq = hex(KUBE_MASQ_MARK)
   const drop = hex(KUBE_DROP_MARK)
   const redis = topo.pods.find((p) => p.name === MARK_DROP_TARGET.pod)!
@@ -118,7 +118,7 @@ export function labNetfilterPlan(topo: LabTopology, variant: LabVariant = 'base'
   k('filter', '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', 'kube-proxy: established')
 
   if (variant === 'collide') {
-    // --- Cilium 1.12 (pkg/datapath/iptables/iptables.go): its chains, feeder rules and the 0x0F00 nibble.
+    // Cilium 1.12 (pkg/datapath/iptables/iptables.go): its chains, feeder rules and the 0x0F00 nibble.
     const c = (table: XtTable, rule: string, purpose: string) => add('collide', 'cilium', table, rule, purpose)
     c('mangle', '-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_mangle" -j CILIUM_PRE_mangle', 'feeder')
     c('mangle', '-A CILIUM_PRE_mangle -m socket --transparent -m comment --comment "cilium: any->pod redirect proxied traffic to host proxy" -j MARK --set-xmark 0x200/0xffffffff', 'to-proxy mark (MARK_MAGIC_TO_PROXY, whole mark)')
@@ -129,7 +129,7 @@ export function labNetfilterPlan(topo: LabTopology, variant: LabVariant = 'base'
     c('filter', '-A CILIUM_OUTPUT -m mark ! --mark 0xe00/0xf00 -m mark ! --mark 0xd00/0xf00 -m mark ! --mark 0xa00/0xe00 -m comment --comment "cilium: host->any mark as from host" -j MARK --set-xmark 0xc00/0xf00', 'host traffic marked MARK_MAGIC_HOST (0xc00/0xf00)')
     ip.push({node, variant: 'collide', owner: 'cilium', command: 'rule add pref 9 fwmark 0x200/0xf00 lookup 2004', purpose: "Cilium's to-proxy policy routing"})
     ip.push({node, variant: 'collide', owner: 'cilium', command: 'route add local 0.0.0.0/0 dev lo table 2004', purpose: "Cilium's proxy table: deliver locally"})
-    // --- Istio (sidecar and ambient shapes): a whole-mark writer and a match inside Cilium's nibble.
+    // Istio (sidecar and ambient shapes): a whole-mark writer and a match inside Cilium's nibble.
     const i = (table: XtTable, rule: string, purpose: string) => add('collide', 'istio', table, rule, purpose)
     i('mangle', '-A OUTPUT -j ISTIO_OUTPUT', 'Istio output chain')
     i('mangle', '-A ISTIO_OUTPUT -p tcp -m owner --uid-owner 1337 -j MARK --set-mark 0x1337', 'the whole mark 0x1337 on the proxy\'s own traffic (clobbers every other owner\'s bits)')
@@ -169,7 +169,10 @@ export function iptablesRestoreInput(rules: readonly LabXtRule[], node: NodeName
   return lines.length ? `${lines.join('\n')}\n` : ''
 }
 
-/** `-A` lines of an iptables-save dump, by table then chain, in order. */
+/**
+ * `-A` lines of an iptables-save dump, by table then chain, in order.
+ * @internal tested directly (a test seam)
+ */
 export function saveRulesByChain(save: string): Map<string, string[]> {
   const out = new Map<string, string[]>()
   let table = ''

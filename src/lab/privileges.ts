@@ -2,12 +2,12 @@
 import {accessSync, constants, readFileSync} from 'node:fs'
 import {delimiter, join} from 'node:path'
 
-export const CAP = {NET_ADMIN: 12, SYS_ADMIN: 21, PERFMON: 38, BPF: 39} as const
+const CAP = {NET_ADMIN: 12, SYS_ADMIN: 21, PERFMON: 38, BPF: 39} as const
 
 /** Tools `lab up` runs. */
-export const LAB_TOOLS = ['ip', 'tc', 'bridge', 'bpftool', 'clang', 'nsenter', 'sysctl', 'mount', 'umount', 'iptables-restore', 'iptables-save'] as const
+const LAB_TOOLS = ['ip', 'tc', 'bridge', 'bpftool', 'clang', 'nsenter', 'sysctl', 'mount', 'umount', 'iptables-restore', 'iptables-save'] as const
 
-export function effectiveCaps(): bigint {
+function effectiveCaps(): bigint {
   try {
     const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))
     return m?.[1] ? BigInt(`0x${m[1]}`) : 0n
@@ -16,12 +16,12 @@ export function effectiveCaps(): bigint {
   }
 }
 
-export function hasCap(bit: number, caps: bigint = effectiveCaps()): boolean {
+function hasCap(bit: number, caps: bigint = effectiveCaps()): boolean {
   return ((caps >> BigInt(bit)) & 1n) === 1n
 }
 
 /** The absolute path of an executable found in $PATH (plus the sbin directories root usually has). */
-export function findInPath(tool: string): string | undefined {
+function findInPath(tool: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin']
   for (const dir of dirs) {
     if (!dir) continue

@@ -158,8 +158,3 @@ export function writeLabState(state: LabState): void {
   writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`)
   renameSync(tmp, state.statePath)
 }
-
-/** Attachments of one node netns, in the order `bpftool net show` would group them. */
-export function attachmentsOf(state: LabState, netns: string, kind?: AttachmentKind): LabAttachmentState[] {
-  return state.attachments.filter((a) => a.netns === netns && (kind === undefined || a.kind === kind))
-}

@@ -38,7 +38,7 @@ export function existingLabNamespaces(prefix: string): string[] {
 }
 
 /** nsfs inode of a named netns, or undefined (not a netns bind mount). nsfs inodes start at 0xF0000000. */
-export function netnsInode(netns: string): number | undefined {
+function netnsInode(netns: string): number | undefined {
   try {
     const st = statSync(netnsFile(netns))
     return st.ino >= 0xf0000000 ? st.ino : undefined
@@ -98,6 +98,7 @@ export function processesInNamespaces(namespaces: readonly string[]): NetnsProce
  */
 export const LAB_OWNER_ENV = 'NODEINSPECT_LAB_OWNER'
 
+/** @internal tested directly (a test seam) */
 export function processesOwnedByLab(prefix: string): NetnsProcess[] {
   const marker = Buffer.from(`${LAB_OWNER_ENV}=${prefix}\0`)
   const out: NetnsProcess[] = []
@@ -173,8 +174,8 @@ export function mountsAt(path: string): number {
   } catch {
     return 0
   }
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)))
-  return text.split('\n').filter((l) => l && unescape(l.split(' ')[4] ?? '') === path).length
+  const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)))
+  return text.split('\n').filter((l) => l && unescapeOctal(l.split(' ')[4] ?? '') === path).length
 }
 
 /** `lab down` under the lab's lock: refuses while a `lab up` of the same prefix runs. */

@@ -8,16 +8,16 @@ import {createHash} from 'node:crypto'
 import {UserError} from '../errors.js'
 import {CILIUM_CALL_POLICY, labCiliumNode, nodeBpfMnt, type LabCiliumNode} from './cilium-maps.js'
 
-export const DEFAULT_LAB_PREFIX = 'nilab'
-export const LAB_PREFIX_ENV = 'NODEINSPECT_LAB_PREFIX'
+const DEFAULT_LAB_PREFIX = 'nilab'
+const LAB_PREFIX_ENV = 'NODEINSPECT_LAB_PREFIX'
 /** Everything a lab owns outside its namespaces lives under LAB_RUN_ROOT/<prefix>. */
 export const LAB_RUN_ROOT = '/run/nodeinspect-lab'
 
 /** Prefixes: short, lowercase, start with a letter, no trailing dash (names become `<prefix>-node1`...). */
-export const LAB_PREFIX_RE = /^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$/
+const LAB_PREFIX_RE = /^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$/
 
-export const VXLAN_PORT = 8472
-export const VXLAN_VNI = 2
+const VXLAN_PORT = 8472
+const VXLAN_VNI = 2
 /** Name of the pinned flow-recording map (lab/bpf/nilab.h): one map for both nodes. */
 export const FLOW_MAP_NAME = 'nilab_flows'
 /** NI_FLOWS_MAX in lab/bpf/nilab.h. */
@@ -26,9 +26,9 @@ export const FLOW_MAP_MAX_ENTRIES = 8192
 export type NodeName = 'node1' | 'node2'
 
 /** The lab's "outside world": one namespace joined to node 1 by a veth (node 1 eth1 <-> ext eth0). */
-export const EXT_NAME = 'ext'
+const EXT_NAME = 'ext'
 
-export interface LabDevice {
+interface LabDevice {
   name: string
   ifindex: number
   mac: string
@@ -108,6 +108,7 @@ export interface LabService {
   endpoints: Array<{pod: string; ip: string; port: number; sepChain: string}>
 }
 
+/** @internal tested directly (a test seam) */
 export type LabFlowKind = 'pod-to-pod-cross-node' | 'pod-to-pod-same-node' | 'pod-to-service' | 'pod-to-external-masquerade' | 'pod-dropped-by-mark'
 
 /** One of the flows the lab is built to carry, with what a probe must find. */
@@ -199,6 +200,7 @@ export interface LabTopology {
   flows: LabFlow[]
 }
 
+/** @internal tested directly (a test seam) */
 export function validatePrefix(prefix: string): string {
   if (!LAB_PREFIX_RE.test(prefix)) {
     throw new UserError(`invalid lab prefix "${prefix}": use 1-20 characters [a-z0-9-], starting with a letter and not ending with "-"`)
@@ -222,7 +224,7 @@ export function isLabNetns(prefix: string, name: string): boolean {
 }
 
 /** kube-proxy's chain hash (pkg/proxy/iptables/proxier.go portProtoHash): base32(sha256(s))[:16]. */
-export function kubeProxyChainHash(s: string): string {
+function kubeProxyChainHash(s: string): string {
   const digest = createHash('sha256').update(s).digest()
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
   let out = ''
@@ -240,7 +242,10 @@ export function kubeProxyChainHash(s: string): string {
   return out.slice(0, 16)
 }
 
-/** KUBE-SVC-… for a ServicePortName and protocol, KUBE-SEP-… when an endpoint (ip:port) is given. */
+/**
+ * KUBE-SVC-… for a ServicePortName and protocol, KUBE-SEP-… when an endpoint (ip:port) is given.
+ * @internal tested directly (a test seam)
+ */
 export function kubeProxyChain(servicePortName: string, protocol: string, endpoint?: string): string {
   return endpoint === undefined ? `KUBE-SVC-${kubeProxyChainHash(servicePortName + protocol)}` : `KUBE-SEP-${kubeProxyChainHash(servicePortName + protocol + endpoint)}`
 }
@@ -468,13 +473,4 @@ export function labTopology(prefix: string = DEFAULT_LAB_PREFIX): LabTopology {
     services,
     flows,
   }
-}
-
-/** Device name for an ifindex in a node's netns, from the topology (the lab pins every ifindex). */
-export function devnameOf(topo: LabTopology, node: NodeName | number, ifindex: number): string | undefined {
-  const n = topo.nodes.find((x) => x.name === node || x.id === node)
-  if (!n) return undefined
-  const dev = Object.values(n.devices).find((d) => d.ifindex === ifindex)
-  if (dev) return dev.name
-  return topo.pods.find((p) => p.node === n.name && p.lxc.ifindex === ifindex)?.lxc.name
 }

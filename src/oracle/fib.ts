@@ -65,7 +65,7 @@ export function resolveRoute(rules: readonly IpRule[], routes: readonly Route[],
 }
 
 function asPrefix(p: {address: string; prefixLen: number}, family: 'ipv4' | 'ipv6'): Prefix {
-  return parsePrefix(`${p.address}/${p.prefixLen}`, family) ?? {v: 0n, len: 0, bits: family === 'ipv4' ? 32 : 128}
+  return parsePrefix(`${p.address}/${p.prefixLen}`, family) ?? parsePrefix('default', family)!
 }
 
 export function routeText(r: Route): string {

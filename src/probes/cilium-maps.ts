@@ -35,6 +35,7 @@ import {asArray, BPFTOOL_NET_ARGV, num, parseBpftoolNetJson} from './bpftool-net
 import {BPFTOOL_PROG_ARGV, parseBpftoolProgJson} from './bpftool-prog.js'
 import {parseJson, problem, rawJson} from './parsed.js'
 import type {Parsed, ParseProblem, Warning} from '../model/warning.js'
+import {formatIp, parseIpAddress, parsePrefix, prefixContains} from '../util/ip.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // bpftool -j map show
@@ -310,73 +311,6 @@ function faddr(o: unknown, depth = 0): Buffer | undefined {
 
 export type IpFamily = 'ipv4' | 'ipv6'
 
-function ipv4Str(b: Buffer, off = 0): string {
-  return `${b.readUInt8(off)}.${b.readUInt8(off + 1)}.${b.readUInt8(off + 2)}.${b.readUInt8(off + 3)}`
-}
-
-/** RFC 5952 text: lower case, the longest run (>= 2) of zero groups as "::". */
-function ipv6Str(b: Buffer, off = 0): string {
-  const g = Array.from({length: 8}, (_, i) => b.readUInt16BE(off + 2 * i))
-  let best = -1
-  let bestLen = 1
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++
-      continue
-    }
-    let j = i
-    while (j < 8 && g[j] === 0) j++
-    if (j - i > bestLen) {
-      best = i
-      bestLen = j - i
-    }
-    i = j
-  }
-  const hex = g.map((x) => x.toString(16))
-  if (best < 0) return hex.join(':')
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`
-}
-
-function addrStr(family: IpFamily, b: Buffer, off = 0): string {
-  return family === 'ipv4' ? ipv4Str(b, off) : ipv6Str(b, off)
-}
-
-/** Parse an IPv4 or IPv6 address (no zone, no prefix) into its bytes. */
-export function parseIpAddress(s: string): {family: IpFamily; bytes: Buffer} | undefined {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
-  if (v4) {
-    const parts = v4.slice(1).map(Number)
-    return parts.every((x) => x <= 255) ? {family: 'ipv4', bytes: Buffer.from(parts)} : undefined
-  }
-  if (!/^[0-9a-f:.]+$/i.test(s) || !s.includes(':')) return undefined
-  const halves = s.split('::')
-  if (halves.length > 2) return undefined
-  const groups = (h: string): number[] | undefined => {
-    if (h === '') return []
-    const out: number[] = []
-    const parts = h.split(':')
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!
-      if (i === parts.length - 1 && p.includes('.')) {
-        const tail = parseIpAddress(p)
-        if (tail?.family !== 'ipv4') return undefined
-        out.push(tail.bytes.readUInt16BE(0), tail.bytes.readUInt16BE(2))
-      } else if (/^[0-9a-f]{1,4}$/i.test(p)) out.push(Number.parseInt(p, 16))
-      else return undefined
-    }
-    return out
-  }
-  const head = groups(halves[0]!)
-  const tail = halves.length === 2 ? groups(halves[1]!) : []
-  if (!head || !tail) return undefined
-  const fill = 8 - head.length - tail.length
-  if ((halves.length === 2 && fill < 1) || (halves.length === 1 && fill !== 0)) return undefined
-  const all = [...head, ...Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail]
-  const bytes = Buffer.alloc(16)
-  all.forEach((x, i) => bytes.writeUInt16BE(x, 2 * i))
-  return {family: 'ipv6', bytes}
-}
-
 /** Cilium's ENDPOINT_KEY_IPV4 / ENDPOINT_KEY_IPV6. */
 function familyOf(n: number | undefined): IpFamily | undefined {
   return n === 1 ? 'ipv4' : n === 2 ? 'ipv6' : undefined
@@ -537,15 +471,15 @@ export function parseCiliumIpcacheDump(text: string, map?: DumpedMap): Parsed<Ci
       continue
     }
     const entry: CiliumIpcacheEntry = {
-      prefix: `${addrStr(k.family, k.addr)}/${k.prefixLen}`,
+      prefix: `${formatIp(k.family, k.addr)}/${k.prefixLen}`,
       family: k.family,
-      address: addrStr(k.family, k.addr),
+      address: formatIp(k.family, k.addr),
       prefixLen: k.prefixLen,
       identity,
       layout: layout ?? 'v1',
     }
     if (k.clusterId) entry.clusterId = k.clusterId
-    if (!isZero(tep)) entry.tunnelEndpoint = addrStr(tepFamily, tep)
+    if (!isZero(tep)) entry.tunnelEndpoint = formatIp(tepFamily, tep)
     if (tail.encryptKey !== undefined) entry.encryptKey = tail.encryptKey
     if (tail.nodeId) entry.nodeId = tail.nodeId
     if (tail.flags !== undefined && (layout === 'v2' || tail.flags !== 0 || !e.value)) {
@@ -566,19 +500,10 @@ export function lookupIpcache(entries: readonly CiliumIpcacheEntry[], ip: string
   for (const e of entries) {
     if (e.family !== want.family || (e.clusterId ?? 0) !== clusterId) continue
     if (best && best.prefixLen >= e.prefixLen) continue
-    const have = parseIpAddress(e.address)
-    if (have && prefixMatches(have.bytes, want.bytes, e.prefixLen)) best = e
+    const p = parsePrefix(`${e.address}/${e.prefixLen}`, e.family)
+    if (p && prefixContains(p, ip)) best = e
   }
   return best
-}
-
-function prefixMatches(a: Buffer, b: Buffer, bits: number): boolean {
-  const full = Math.floor(bits / 8)
-  for (let i = 0; i < full; i++) if (a.readUInt8(i) !== b.readUInt8(i)) return false
-  const rest = bits % 8
-  if (rest === 0) return true
-  const mask = (0xff << (8 - rest)) & 0xff
-  return (a.readUInt8(full) & mask) === (b.readUInt8(full) & mask)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -692,7 +617,7 @@ export function parseCiliumLxcDump(text: string, map?: DumpedMap): Parsed<Cilium
       continue
     }
     const ep: CiliumEndpoint = {
-      ip: addrStr(k.family, k.addr),
+      ip: formatIp(k.family, k.addr),
       family: k.family,
       keyIndex: k.b17,
       endpointId,
@@ -761,7 +686,7 @@ export function parseCiliumTunnelDump(text: string, map?: DumpedMap): Parsed<Cil
       problems.push(problem(probe, 'cilium_tunnel_map value with unknown family', undefined, e.raw))
       continue
     }
-    const t: CiliumTunnelEntry = {ip: addrStr(k.family, k.addr), family: k.family, tunnelEndpoint: addrStr(vfam, vaddr), encryptKey}
+    const t: CiliumTunnelEntry = {ip: formatIp(k.family, k.addr), family: k.family, tunnelEndpoint: formatIp(vfam, vaddr), encryptKey}
     const cid = e.key ? k.b17 : (ffield(e.fkey, 'cluster_id') ?? 0)
     if (cid) t.clusterId = cid
     if (nodeId) t.nodeId = nodeId

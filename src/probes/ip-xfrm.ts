@@ -8,6 +8,7 @@
  * only the key length.
  */
 import {FULL_MASK, parseU32, type Mark} from '../model/mark.js'
+import {parseCidr} from '../util/ip.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {XfrmPolicy, XfrmTemplate, XfrmState, XfrmAlgorithm, XfrmId, XfrmSelector, XfrmPrefix} from '../model/xfrm.js'
@@ -52,9 +53,8 @@ function markOf(s: string | undefined): Mark | undefined {
 }
 
 function prefixOf(s: string | undefined): XfrmPrefix | undefined {
-  if (s === undefined) return undefined
-  const m = /^([0-9A-Fa-f.:]+)\/(\d+)$/.exec(s)
-  return m ? {address: m[1]!, prefixLen: Number(m[2])} : undefined
+  const p = s === undefined ? undefined : parseCidr(s)
+  return p && {address: p.address, prefixLen: p.prefixLen}
 }
 
 interface Lines {

@@ -30,6 +30,7 @@ import {
   type XtTarget,
 } from '../model/netfilter.js'
 import type {RawOutput, Source} from '../source/types.js'
+import {maskPrefixLength} from '../util/ip.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 
@@ -687,17 +688,11 @@ function parseAddress(v: string, family: IpFamily): XtAddress | string {
     return {address: addr, prefixLen: n}
   }
   if (!v6 && /^\d+\.\d+\.\d+\.\d+$/.test(suffix)) {
-    const len = dottedMaskLength(suffix)
+    const len = maskPrefixLength(suffix)
     return len === undefined ? {address: addr, mask: suffix} : {address: addr, prefixLen: len}
   }
   if (v6 && suffix.includes(':')) return {address: addr, mask: suffix}
   return `bad prefix in "${v}"`
-}
-
-function dottedMaskLength(mask: string): number | undefined {
-  const n = mask.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
-  for (let len = 0; len <= 32; len++) if (n === (len === 0 ? 0 : (FULL_MASK << (32 - len)) >>> 0)) return len
-  return undefined
 }
 
 // ----------------------------------------------------------------------------------- match modules

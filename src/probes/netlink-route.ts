@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {isIP} from 'node:net'
 import type {RouteQuery} from '../model/routing.js'
+import {familyOf, formatIp, parseIpAddress} from '../util/ip.js'
 import type * as Rt from 'netlink/dist/rt/rt.js'
 import type {RouteAttrs} from 'netlink/dist/rt/gen_structs.js'
 
@@ -24,23 +24,13 @@ function rtSocket(): Rt.RtNetlinkSocket {
 const TYPES = ['unspec', 'unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat']
 const TABLES: Record<number, string> = {254: 'main', 255: 'local', 253: 'default'}
 
+/** A RouteQuery holds checked addresses; anything else goes as no bytes, and the lookup ends in an error answer. */
 function addr(ip: string): Buffer {
-  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number))
-  const b = Buffer.alloc(16)
-  const [h, t] = ip.split('::')
-  const head = h ? h.split(':') : []
-  const tail = t !== undefined && t !== '' ? t.split(':') : []
-  const groups = t !== undefined ? [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail] : head
-  groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g || '0', 16), i * 2))
-  return b
+  return parseIpAddress(ip)?.bytes ?? Buffer.alloc(0)
 }
 
 function ipText(b: Buffer | undefined): string | undefined {
-  if (!b) return undefined
-  if (b.length === 4) return [...b].join('.')
-  const g: string[] = []
-  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i).toString(16))
-  return g.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')
+  return b && (b.length === 4 || b.length === 16) ? formatIp(b.length === 4 ? 'ipv4' : 'ipv6', b) : undefined
 }
 
 /** Device names and ifindexes of this process's own netns (sysfs is mounted for it). */
@@ -60,7 +50,7 @@ function ownDevices(): Array<{ifindex: number; name: string}> {
 /** `-4|-6 DST [from SRC] [iif DEV] [oif DEV] [mark 0xM]`, the words of `ip route get` (probes/ip-route-get.ts). */
 function parseRouteGetArgs(args: readonly string[]): RouteQuery | undefined {
   const [fam, dst, ...rest] = args
-  if ((fam !== '-4' && fam !== '-6') || !dst || isIP(dst) === 0) return undefined
+  if ((fam !== '-4' && fam !== '-6') || !dst || familyOf(dst) === undefined) return undefined
   const q: RouteQuery = {family: fam === '-6' ? 'ipv6' : 'ipv4', dst, mark: 0}
   for (let i = 0; i + 1 < rest.length; i += 2) {
     const [k, v] = [rest[i]!, rest[i + 1]!]

@@ -1,50 +1,96 @@
-import {isIP} from 'node:net'
+/**
+ * The one place IP addresses are parsed, formatted and compared with prefixes, built on ipaddr.js. Text in is
+ * strict: IPv4 as four decimal octets (no leading zeros, no short or hex forms), IPv6 with an optional dotted
+ * tail, never a zone (`%eth0`) or a prefix. Text out is what iproute2 prints (inet_ntop): RFC 5952.
+ */
+import ipaddr from 'ipaddr.js'
 
-/** An address as a bigint plus its width (32 or 128), for prefix arithmetic on both families. */
-export function ipToBig(ip: string): {v: bigint; bits: 32 | 128} | undefined {
-  const kind = isIP(ip)
-  if (kind === 4) return {v: ip.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n), bits: 32}
-  if (kind !== 6) return undefined
-  let s = ip
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s)
-  if (v4) {
-    const n = ipToBig(v4[1]!)!.v
-    s = s.slice(0, -v4[1]!.length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`
-  }
-  const [head, tail] = s.split('::')
-  const h = head ? head.split(':') : []
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : []
-  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h
-  return {v: groups.reduce((a, g) => (a << 16n) | BigInt(Number.parseInt(g || '0', 16)), 0n), bits: 128}
+export type IpFamily = 'ipv4' | 'ipv6'
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6
+
+/** ipaddr.js alone also takes `010.1`, `0x0a.0.0.1` and zones, which no tool prints for an address. */
+function parse(text: string): Address | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text)
+  if (!text.includes(':') || !/^[0-9A-Fa-f:.]+$/.test(text)) return undefined
+  const dotted = text.includes('.')
+  if (dotted && !ipaddr.IPv4.isValidFourPartDecimal(text.slice(text.lastIndexOf(':') + 1))) return undefined
+  // ipaddr.js reads `::a.b.c.d` as the IPv4-mapped ::ffff:a.b.c.d; it is the IPv4-compatible address, ::/96
+  // (RFC 4291 §2.5.5.1). A leading `0` keeps it so.
+  const t = dotted && text.startsWith('::') ? `0${text}` : text
+  return ipaddr.IPv6.isValid(t) ? ipaddr.IPv6.parse(t) : undefined
 }
 
+export function familyOf(ip: string): IpFamily | undefined {
+  return parse(ip)?.kind()
+}
+
+/** Parse an IPv4 or IPv6 address (no zone, no prefix) into its bytes, in network order. */
+export function parseIpAddress(s: string): {family: IpFamily; bytes: Buffer} | undefined {
+  const a = parse(s)
+  return a && {family: a.kind(), bytes: Buffer.from(a.toByteArray())}
+}
+
+/**
+ * An address's text from its bytes (4 for IPv4, 16 for IPv6, read at `offset`), as inet_ntop prints it and so
+ * as `ip -j` does: RFC 5952 (lower case, the longest run of two or more zero groups as `::`, the leftmost of equal
+ * runs), with an IPv4-mapped address in the mixed form `::ffff:10.1.2.3` (RFC 5952 §5).
+ */
+export function formatIp(family: IpFamily, bytes: Uint8Array, offset = 0): string {
+  const a = ipaddr.fromByteArray(Array.from(bytes.subarray(offset, offset + (family === 'ipv4' ? 4 : 16))))
+  if (a.kind() === 'ipv4') return a.toString()
+  const v6 = a as ipaddr.IPv6
+  return v6.isIPv4MappedAddress() ? `::ffff:${v6.toIPv4Address().toString()}` : v6.toRFC5952String()
+}
+
+/** A prefix of one family: `10.42.0.0/24`, or `default` (length 0). */
 export interface Prefix {
-  v: bigint
+  family: IpFamily
+  address: Address
   len: number
-  bits: 32 | 128
+}
+
+/** `10.42.0.0/24`, `::/0`: the address as written, its family and the length; undefined unless both are valid. */
+export function parseCidr(text: string): {address: string; family: IpFamily; prefixLen: number} | undefined {
+  const slash = text.indexOf('/')
+  if (slash < 0) return undefined
+  const address = text.slice(0, slash)
+  const len = text.slice(slash + 1)
+  const family = familyOf(address)
+  if (!family || !/^\d{1,3}$/.test(len) || Number(len) > (family === 'ipv4' ? 32 : 128)) return undefined
+  return {address, family, prefixLen: Number(len)}
 }
 
 /** "10.42.0.0/24", "10.42.0.51" (a host), "default" (for the given family). */
-export function parsePrefix(s: string, family: 'ipv4' | 'ipv6'): Prefix | undefined {
-  const bits = family === 'ipv4' ? 32 : 128
-  if (s === 'default') return {v: 0n, len: 0, bits}
-  const [a, l] = s.split('/')
-  const ip = ipToBig(a!)
-  if (!ip || ip.bits !== bits) return undefined
-  const len = l === undefined ? bits : Number(l)
-  if (!Number.isInteger(len) || len < 0 || len > bits) return undefined
-  return {v: ip.v, len, bits}
+export function parsePrefix(s: string, family: IpFamily): Prefix | undefined {
+  if (s === 'default') return {family, address: family === 'ipv4' ? ipaddr.IPv4.parse('0.0.0.0') : ipaddr.IPv6.parse('::'), len: 0}
+  if (s.includes('/')) {
+    const c = parseCidr(s)
+    return c?.family === family ? {family, address: parse(c.address)!, len: c.prefixLen} : undefined
+  }
+  const address = parse(s)
+  return address?.kind() === family ? {family, address, len: family === 'ipv4' ? 32 : 128} : undefined
 }
 
 export function prefixContains(p: Prefix, ip: string): boolean {
-  const x = ipToBig(ip)
-  if (!x || x.bits !== p.bits) return false
-  if (p.len === 0) return true
-  const shift = BigInt(p.bits - p.len)
-  return x.v >> shift === p.v >> shift
+  const x = parse(ip)
+  if (!x || x.kind() !== p.family) return false
+  // ipaddr.js's match compares the first `len` bits of both (matchCIDR); the address's own host bits never count.
+  return p.len === 0 || (x.kind() === 'ipv4' ? (x as ipaddr.IPv4).match(p.address as ipaddr.IPv4, p.len) : (x as ipaddr.IPv6).match(p.address as ipaddr.IPv6, p.len))
 }
 
-export function familyOf(ip: string): 'ipv4' | 'ipv6' | undefined {
-  const k = isIP(ip)
-  return k === 4 ? 'ipv4' : k === 6 ? 'ipv6' : undefined
+/** `255.255.255.0` → 24; undefined for a mask that is not contiguous (iptables keeps those as masks). */
+export function maskPrefixLength(mask: string): number | undefined {
+  const m = parse(mask)
+  return m?.prefixLengthFromSubnetMask() ?? undefined
+}
+
+/**
+ * An address as a bigint plus its width (32 or 128): for iptables' masks, which may be any bit pattern
+ * (ip_packet_match compares `(saddr & smsk) != src`), so prefix math cannot express them.
+ */
+export function ipToBig(ip: string): {v: bigint; bits: 32 | 128} | undefined {
+  const a = parse(ip)
+  if (!a) return undefined
+  return {v: a.toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n), bits: a.kind() === 'ipv4' ? 32 : 128}
 }

@@ -23,13 +23,16 @@ export function printable(value: string): string {
 }
 
 /** Values longer than this are shortened in text output (a 72,000-character program name is noise, not a name). */
-export const MAX_SHOWN = 1024
+const MAX_SHOWN = 1024
 /** How much of a shortened value is kept. */
-export const SHOWN_HEAD = 256
+const SHOWN_HEAD = 256
 
 const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 
-/** A value longer than `max` characters cut to its head, an ellipsis and its true length: `xxxx… (72,000 chars)`. */
+/**
+ * A value longer than `max` characters cut to its head, an ellipsis and its true length: `xxxx… (72,000 chars)`.
+ * @internal tested directly (a test seam)
+ */
 export function clipped(value: string, max = MAX_SHOWN, head = SHOWN_HEAD): string {
   if (value.length <= max) return value
   let end = Math.min(head, max)

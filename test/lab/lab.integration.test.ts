@@ -1,13 +1,12 @@
 // The lab on the real kernel, under its own prefix (nilab-t<pid>): up, state vs what the tools see,
 // a real TCP connection across the VXLAN overlay and its flow recordings, idempotence, a failing step,
 // down, and a host that is exactly as before.
+import {existsSync, readdirSync, rmSync} from 'node:fs'
 import {liveSource} from '../../src/state/sources.js'
-import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {UserError} from '../../src/errors.js'
 import {labAsset, LabError} from '../../src/lab/exec.js'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
-import {readFlowRecords, type FlowRecord} from '../../src/lab/recording.js'
 import {readLabState, type LabState} from '../../src/lab/state.js'
 import {labStatus} from '../../src/lab/status.js'
 import {existingLabNamespaces, labDown, mountsAt} from '../../src/lab/teardown.js'
@@ -19,6 +18,7 @@ import {runCommand} from '../../src/source/run-command.js'
 import {RecordingSource} from '../../src/source/snapshot.js'
 import {cli} from '../helpers/cli.js'
 import {hostStateSnapshot, LIVE_LAB_TEST_TIMEOUT} from './live.js'
+import {readFlowRecords, type FlowRecord} from '../support/flow-records.js'
 
 const pre = checkLabPrerequisites()
 const helperReason = existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()} (run: make -C native)`

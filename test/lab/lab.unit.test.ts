@@ -2,9 +2,11 @@
 import {describe, expect, it} from 'vitest'
 import {bpfObjectPlan} from '../../src/lab/bpf-objects.js'
 import {describeLabFailure, splitJsonValues} from '../../src/lab/exec.js'
-import {decodeFlowEntry, FLOW_KEY_SIZE, FLOW_VALUE_SIZE, matchFlow, parseFlowMapDump} from '../../src/lab/recording.js'
-import {devnameOf, isLabNetns, labTopology, resolvePrefix, validatePrefix} from '../../src/lab/topology.js'
-import {bpftoolBatch, labBpffsDirs, mapsBatch, nodeIpBatch, nodeTcBatch, podIpBatch} from '../../src/lab/up.js'
+import {FLOW_KEY_SIZE, FLOW_VALUE_SIZE} from '../../src/lab/recording.js'
+import {isLabNetns, labTopology, resolvePrefix, validatePrefix} from '../../src/lab/topology.js'
+import {planBatches} from './plan-batches.js'
+import {labPlan} from '../../src/lab/plan.js'
+import {decodeFlowEntry, devnameOf, matchFlow, parseFlowMapDump} from '../support/flow-records.js'
 
 describe('lab topology (docs/scenario.md values)', () => {
   const t = labTopology('nilab')
@@ -123,31 +125,32 @@ describe('lab topology (docs/scenario.md values)', () => {
 
 describe('generated batches', () => {
   const t = labTopology('nilab-t1')
+  const batches = planBatches(t)
 
   it('node 1 creates the underlay first (ifindex 2 on both ends), pods with pinned indexes, VXLAN routing', () => {
-    const b = nodeIpBatch(t, t.nodes[0]!)
+    const b = batches.nodeIp('node1')
     expect(b[0]).toBe('link add eth0 index 2 address 52:54:00:a8:01:0c type veth peer name eth0 index 2 address 52:54:00:a8:01:0d netns nilab-t1-node2')
     expect(b).toContain('link add cilium_vxlan index 5 address 0a:4e:01:00:00:05 type vxlan id 2 dstport 8472 local 192.168.1.12 dev eth0 nolearning')
     expect(b).toContain('link add lxc48c4aa0637ce index 43 address ae:36:76:3e:c3:03 type veth peer name eth0 index 42 address f6:00:50:f9:92:a1 netns nilab-t1-n1-curl')
     expect(b).toContain('route add 10.42.1.80/32 dev lxc48c4aa0637ce scope link')
     expect(b).toContain('neigh add 10.42.0.247 lladdr 0a:4e:02:00:00:05 dev cilium_vxlan nud permanent')
     expect(b.at(-1)).toBe('route add 10.42.0.0/24 via 10.42.0.247 dev cilium_vxlan onlink')
-    expect(nodeIpBatch(t, t.nodes[1]!).some((l) => l.startsWith('link add eth0'))).toBe(false)
+    expect(batches.nodeIp('node2').some((l) => l.startsWith('link add eth0'))).toBe(false)
   })
 
   it('pods get a /32, a link route to the router and a default route', () => {
-    expect(podIpBatch(t.pods[0]!)).toEqual(['link set dev lo up', 'link set dev eth0 up', 'addr add 10.42.1.80/32 dev eth0', 'route add 10.42.1.247/32 dev eth0 scope link', 'route add default via 10.42.1.247 dev eth0'])
+    expect(batches.podIp('curl')).toEqual(['link set dev lo up', 'link set dev eth0 up', 'addr add 10.42.1.80/32 dev eth0', 'route add 10.42.1.247/32 dev eth0 scope link', 'route add default via 10.42.1.247 dev eth0'])
   })
 
   it('tc filters are Cilium-style legacy clsact filters from per-node objects', () => {
-    const b = nodeTcBatch(t, t.nodes[1]!)
+    const b = batches.tc('node2')
     expect(b.filter((l) => l.startsWith('qdisc'))).toEqual(['qdisc add dev eth0 clsact', 'qdisc add dev cilium_vxlan clsact', 'qdisc add dev lxc65015af813d1 clsact'])
     expect(b).toContain('filter add dev lxc65015af813d1 ingress pref 1 handle 1 bpf direct-action obj /run/nodeinspect-lab/nilab-t1/obj/node2/bpf_lxc.o sec from-container')
     expect(b.some((l) => l.includes('lxc3e7d0c5f19ab'))).toBe(false)
   })
 
   it('bpftool loads the tcx and tail-call programs with the shared map and fills each node\'s cilium_call_policy', () => {
-    const b = bpftoolBatch(t)
+    const b = batches.bpftool()
     expect(b.filter((l) => l.startsWith('prog load'))).toHaveLength(3 + 4)
     expect(b.every((l) => !l.startsWith('prog load') || l.endsWith('map name nilab_flows pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows'))).toBe(true)
     // The tcx from-container of node 1 uses node 1's ipcache and tunnel map, and its cilium_lxc and
@@ -161,7 +164,7 @@ describe('generated batches', () => {
   })
 
   it('creates nilab_flows once (pinned for both nodes) and each node\'s Cilium maps without BTF, filled in 1.12 layouts', () => {
-    const b = mapsBatch(t)
+    const b = batches.maps()
     expect(b.slice(0, 3)).toEqual([
       'map create /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows type hash key 20 value 16 entries 8192 name nilab_flows',
       'map pin pinned /run/nodeinspect-lab/nilab-t1/bpffs/tc/globals/nilab_flows /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/nilab_flows',
@@ -178,7 +181,7 @@ describe('generated batches', () => {
       'map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/node2/tc/globals/cilium_lxc key hex 0a 2a 00 33 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 value hex 1d 00 00 00 00 00 0a 0b 00 00 00 00 00 00 00 00 96 86 44 a6 37 ec 00 00 d2 ad 65 4d d0 7b 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00',
     )
     expect(b).toContain('map update pinned /run/nodeinspect-lab/nilab-t1/bpffs/node1/tc/globals/cilium_tunnel_map key hex 0a 2a 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 value hex c0 a8 01 0d 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00')
-    expect(labBpffsDirs(t)).toEqual([
+    expect(batches.bpffsDirs()).toEqual([
       '/run/nodeinspect-lab/nilab-t1/bpffs/lab/progs',
       '/run/nodeinspect-lab/nilab-t1/bpffs/lab/links',
       '/run/nodeinspect-lab/nilab-t1/bpffs/tc/globals',
@@ -201,6 +204,42 @@ describe('generated batches', () => {
   it('per-object defines reach only that object (the collide variant ORs 0x800 in node 1 bpf_lxc.o only)', () => {
     const plan = bpfObjectPlan(t, [], [{node: 'node1', object: 'bpf_lxc.o', defines: ['-DNI_MARK_OR=0x800']}])
     expect(plan.filter((p) => p.defines.includes('-DNI_MARK_OR=0x800')).map((p) => `${p.node} ${p.object}`)).toEqual(['node1 bpf_lxc.o'])
+  })
+})
+
+describe('the plan lab up carries out', () => {
+  const t = labTopology('nilab-t1')
+  const base = labPlan(t)
+
+  it('creates every namespace in one batch, then sets sysctls in each (forwarding only in nodes)', () => {
+    expect(base.namespaces).toEqual({step: 'namespaces', argv: ['ip', '-batch', '-'], input: t.namespaces.map((n) => `netns add ${n}\n`).join('')})
+    expect(base.sysctls.map((c) => `${c.netns} ${c.argv.includes('net.ipv4.ip_forward=1')}`)).toEqual(t.namespaces.map((n) => `${n} ${n.endsWith('node1') || n.endsWith('node2')}`))
+  })
+
+  it('builds each node\'s links before its VXLAN fdb entry, and writes rules only on node 1 (ip rules only in the collide variant)', () => {
+    expect(base.links.map((l) => `${l.node}: ${l.commands.map((c) => c.step).join(', ')}`)).toEqual(['node1: links (node1), vxlan fdb (node1)', 'node2: links (node2), vxlan fdb (node2)'])
+    expect(base.links[0]!.commands[1]!.argv).toEqual(['bridge', '-n', 'nilab-t1-node1', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'cilium_vxlan', 'dst', '192.168.1.13'])
+    expect(base.rules.map((cs) => cs.map((c) => c.step))).toEqual([['iptables (node1)'], []])
+    const collide = labPlan(t, {collide: true})
+    expect(collide.rules.map((cs) => cs.map((c) => c.step))).toEqual([['iptables (node1)', 'ip rules (node1)'], []])
+    expect(collide.objects.find((o) => o.node === 'node1' && o.object === 'bpf_lxc.o')!.defines).toContain('-DNI_MARK_OR=0x800')
+    expect(base.objects.some((o) => o.defines.includes('-DNI_MARK_OR=0x800'))).toBe(false)
+  })
+
+  it('attaches tc per node with the node\'s TC_BPF_MNT, XDP on node 2, and tcx through the helper with pinned links', () => {
+    expect(base.tc.map((x) => `${x.node} ${x.command.netns} ${x.command.env!.TC_BPF_MNT}`)).toEqual(['node1 nilab-t1-node1 /run/nodeinspect-lab/nilab-t1/bpffs/node1', 'node2 nilab-t1-node2 /run/nodeinspect-lab/nilab-t1/bpffs/node2'])
+    expect(base.xdp.map((x) => x.command.argv.join(' '))).toEqual(['ip link set dev eth0 xdpdrv obj /run/nodeinspect-lab/nilab-t1/obj/node2/bpf_xdp.o sec from-netdev'])
+    expect(base.tcx.map((x) => x.helperArgs.join(' '))).toContain(
+      'tcx-attach --prog-pin /run/nodeinspect-lab/nilab-t1/bpffs/lab/progs/node1-lxc9a1f2e8b40c7-cil_from_container --dev lxc9a1f2e8b40c7 --dir ingress --link-pin /run/nodeinspect-lab/nilab-t1/bpffs/lab/links/node1-lxc9a1f2e8b40c7-tcx-ingress --first',
+    )
+  })
+
+  it('starts the listeners of nginx, httpbin and the external namespace, with their files in the state dir', () => {
+    expect(base.listeners.map((l) => `${l.name} ${l.netns} ${l.host}:${l.port} ${l.pidfile}`)).toEqual([
+      'nginx nilab-t1-n1-nginx 10.42.1.81:80 /run/nodeinspect-lab/nilab-t1/nginx-httpd.pid',
+      'httpbin nilab-t1-n2-httpbin 10.42.0.51:80 /run/nodeinspect-lab/nilab-t1/httpbin-httpd.pid',
+      'ext nilab-t1-ext 172.31.0.2:80 /run/nodeinspect-lab/nilab-t1/ext-httpd.pid',
+    ])
   })
 })
 

@@ -2,9 +2,10 @@
 // pairing with what iptables-save prints back. No privileges.
 import {describe, expect, it} from 'vitest'
 import {COLLIDE_MARK_OR, iptablesRestoreInput, labNetfilterPlan, pairSavedRules, saveRulesByChain} from '../../src/lab/netfilter.js'
-import {devnameOf, kubeProxyChain, labTopology} from '../../src/lab/topology.js'
-import {extIpBatch, nodeIpBatch} from '../../src/lab/up.js'
+import {kubeProxyChain, labTopology} from '../../src/lab/topology.js'
 import {testdata} from '../helpers/fixtures.js'
+import {devnameOf} from '../support/flow-records.js'
+import {planBatches} from './plan-batches.js'
 
 const t = labTopology('nilab-t1')
 
@@ -36,12 +37,12 @@ describe('flows, Service and the external namespace', () => {
 
   it('joins the external namespace to node 1 by eth1, with no route back to the pods', () => {
     expect(t.ext).toEqual({name: 'ext', netns: 'nilab-t1-ext', node: 'node1', ip: '172.31.0.2', prefixLen: 24, eth0: {name: 'eth0', ifindex: 2, mac: '0a:4e:0e:00:00:02'}, nodeDev: {name: 'eth1', ifindex: 6, mac: '0a:4e:01:00:00:06', ip: '172.31.0.1'}, listener: {port: 80}})
-    const b = nodeIpBatch(t, t.nodes[0]!)
+    const b = planBatches(t).nodeIp('node1')
     expect(b).toContain('link add eth1 index 6 address 0a:4e:01:00:00:06 type veth peer name eth0 index 2 address 0a:4e:0e:00:00:02 netns nilab-t1-ext')
     expect(b).toContain('addr add 172.31.0.1/24 dev eth1')
     expect(b).toContain('link set dev eth1 up')
-    expect(nodeIpBatch(t, t.nodes[1]!).some((l) => l.includes('eth1'))).toBe(false)
-    expect(extIpBatch(t)).toEqual(['link set dev lo up', 'addr add 172.31.0.2/24 dev eth0', 'link set dev eth0 up'])
+    expect(planBatches(t).nodeIp('node2').some((l) => l.includes('eth1'))).toBe(false)
+    expect(planBatches(t).extIp()).toEqual(['link set dev lo up', 'addr add 172.31.0.2/24 dev eth0', 'link set dev eth0 up'])
     expect(devnameOf(t, 'node1', 6)).toBe('eth1')
   })
 })

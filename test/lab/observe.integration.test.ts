@@ -3,13 +3,15 @@
 // against: the DNAT rule and the post-DNAT address, the masquerade seen by the external listener, the drop verdict.
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {labRun} from '../../src/lab/exec.js'
-import {formatPathStep, formatTraceEvent, probeFlow, readFlowPath, readPeerLog, sendProbe, traceGroups, traceVerdict, withNftTrace, type FlowTuple, type PathStep, type ProbeResult, type TraceEvent} from '../../src/lab/observe.js'
-import {readFlowRecords} from '../../src/lab/recording.js'
 import type {LabState} from '../../src/lab/state.js'
 import {existingLabNamespaces, labDown, processesInNamespaces} from '../../src/lab/teardown.js'
 import type {LabFlow, LabFlowKind} from '../../src/lab/topology.js'
 import {labUp} from '../../src/lab/up.js'
+import {formatPathStep, readFlowPath, type FlowTuple, type PathStep} from '../support/flow-path.js'
+import {probeFlow, readPeerLog, sendProbe, type ProbeResult} from '../support/lab-probe.js'
+import {formatTraceEvent, traceGroups, traceVerdict, withNftTrace, type TraceEvent} from '../support/nft-trace.js'
 import {LIVE_LAB_TEST_TIMEOUT, liveLabSkipReason, sweepStaleLabs} from './live.js'
+import {readFlowRecords} from '../support/flow-records.js'
 
 const skipReason = liveLabSkipReason(['iptables-restore', 'iptables-save', 'nft'])
 if (skipReason) console.warn(`test/lab/observe.integration.test.ts: skipping: ${skipReason}`)

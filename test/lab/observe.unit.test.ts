@@ -1,28 +1,14 @@
-// The pure parts of src/lab/observe.ts on real captures (testdata/lab/, made by testdata/lab/capture.mjs on the base
-// lab): nft monitor trace parsing and grouping, the trace table, probe output, peer logs, and the path order of
-// the flow recordings for the lab's five flows.
+// The pure parts of the lab observation support (test/support/lab-probe.ts, nft-trace.ts, flow-path.ts) on real
+// captures (testdata/lab/, made by test/lab/capture.integration.test.ts on the base lab): nft monitor trace parsing
+// and grouping, the trace table, probe output, peer logs, and the path order of the flow recordings for the lab's
+// five flows.
 import {describe, expect, it} from 'vitest'
-import {
-  flowPath,
-  formatPathStep,
-  formatTraceEvent,
-  HOOK_PATH_ORDER,
-  netlinkTraceSubscribed,
-  nftTraceRuleset,
-  parseNftMonitorTrace,
-  parsePeerLog,
-  parseProbeOutput,
-  parseTracePacket,
-  probeFlow,
-  reverseTuple,
-  traceGroups,
-  traceVerdict,
-  type ProbeResult,
-  type TraceEvent,
-} from '../../src/lab/observe.js'
-import {parseFlowMapDump} from '../../src/lab/recording.js'
 import {labTopology} from '../../src/lab/topology.js'
+import {flowPath, formatPathStep, HOOK_PATH_ORDER, reverseTuple} from '../support/flow-path.js'
+import {parsePeerLog, parseProbeOutput, probeFlow, type ProbeResult} from '../support/lab-probe.js'
+import {formatTraceEvent, netlinkTraceSubscribed, nftTraceRuleset, parseNftMonitorTrace, parseTracePacket, traceGroups, traceVerdict, type TraceEvent} from '../support/nft-trace.js'
 import {testdata} from '../helpers/fixtures.js'
+import {parseFlowMapDump} from '../support/flow-records.js'
 
 const trace = (kind: string) => parseNftMonitorTrace(testdata(`lab/nft-trace-${kind}.txt`))
 const notOwn = (evs: TraceEvent[]) => evs.filter((e) => !e.table.startsWith('nilab_trace_'))

@@ -7,11 +7,13 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {TraceReport} from '../../src/analyses/path/trace.js'
-import {readFlowPath, sendProbe, traceVerdict, withNftTrace, type FlowTuple, type ProbeResult, type TraceEvent} from '../../src/lab/observe.js'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
 import {labDown} from '../../src/lab/teardown.js'
 import {labUp} from '../../src/lab/up.js'
 import {bpfHelperPath} from '../../src/source/live.js'
+import {readFlowPath, type FlowTuple} from '../support/flow-path.js'
+import {sendProbe, type ProbeResult} from '../support/lab-probe.js'
+import {traceVerdict, withNftTrace, type TraceEvent} from '../support/nft-trace.js'
 import {cli} from '../helpers/cli.js'
 import {LIVE_LAB_TEST_TIMEOUT} from './live.js'
 
@@ -50,7 +52,7 @@ interface Flow {
   dst: string
   dport: number
   sport: number
-  /** The same flow after NAT, for the recordings (see observe.ts flowPath). */
+  /** The same flow after NAT, for the recordings (see flowPath in test/support/flow-path.ts). */
   translated?: Array<Partial<FlowTuple>>
 }
 

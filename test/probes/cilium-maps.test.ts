@@ -14,7 +14,6 @@ import {
   parseCiliumIpcacheDump,
   parseCiliumLxcDump,
   parseCiliumTunnelDump,
-  parseIpAddress,
   parseProgArrayDump,
   selectCiliumMaps,
   type BpfMapInfo,
@@ -23,6 +22,7 @@ import {
 } from '../../src/probes/cilium-maps.js'
 import {loadSnapshot, SnapshotSource} from '../../src/source/snapshot.js'
 import {runKey, type RawOutput, type RunRequest, type Source} from '../../src/source/types.js'
+import {parseIpAddress} from '../../src/util/ip.js'
 
 const DATA = new URL('../../testdata/cilium-maps/', import.meta.url)
 const FIXTURES = new URL('../../testdata/fixtures/cilium/', import.meta.url)

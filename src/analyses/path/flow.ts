@@ -1,7 +1,7 @@
-import {isIP} from 'node:net'
 import {quoteInput, UserError} from '../../errors.js'
 import {tryParseMarkSpec} from '../../model/mark.js'
 import type {FlowSpec, Proto} from '../../model/path.js'
+import {familyOf} from '../../util/ip.js'
 
 export interface FlowArgs {
   src: string
@@ -22,9 +22,9 @@ export function splitHostPort(s: string): {host: string; port?: number} {
   if (v6) {
     return {host: v6[1]!, ...(v6[2] !== undefined ? {port: parsePort(v6[2], s)} : {})}
   }
-  if (isIP(s) === 6) {
+  if (familyOf(s) === 'ipv6') {
     const tail = /^(.*):(\d{1,5})$/.exec(s)
-    if (tail && isIP(tail[1]!) === 6 && !tail[1]!.endsWith(':') && Number(tail[2]) >= 1 && Number(tail[2]) <= 65535)
+    if (tail && familyOf(tail[1]!) === 'ipv6' && !tail[1]!.endsWith(':') && Number(tail[2]) >= 1 && Number(tail[2]) <= 65535)
       throw new UserError(`ambiguous destination ${quoteInput(s)}: did you mean [${tail[1]}]:${tail[2]} (address ${tail[1]}, port ${tail[2]})? An IPv6 address takes a port only in brackets; write [${s}] for the address ${s}`)
     return {host: s}
   }
@@ -50,7 +50,7 @@ function splitSource(src: string): {host: string} {
   if (br && br[2] !== '') throw new UserError(`invalid source ${quoteInput(src)}: SRC is an address; give the source port with --sport`)
   const host = br ? br[1]! : src
   const i = host.lastIndexOf(':')
-  if (isIP(host) === 0 && i > 0 && host.indexOf(':') === i && isIP(host.slice(0, i)) === 4) throw new UserError(`invalid source ${quoteInput(src)}: SRC is an address; give the source port with --sport`)
+  if (!familyOf(host) && i > 0 && host.indexOf(':') === i && familyOf(host.slice(0, i)) === 'ipv4') throw new UserError(`invalid source ${quoteInput(src)}: SRC is an address; give the source port with --sport`)
   return {host}
 }
 
@@ -62,12 +62,12 @@ export function parseFlow(a: FlowArgs): FlowSpec {
   rejectZone(a.dst, 'destination')
   const s = splitSource(a.src)
   const d = splitHostPort(a.dst)
-  const fs = isIP(s.host)
-  const fd = isIP(d.host)
-  if (fs === 0) throw new UserError(`invalid source address ${quoteInput(a.src)}: expected an IPv4 or IPv6 address, e.g. 10.42.1.80`)
-  if (fd === 0) throw new UserError(`invalid destination ${quoteInput(a.dst)}: expected ADDRESS[:PORT], e.g. 10.42.0.51:80 or [fd00::51]:80`)
+  const fs = familyOf(s.host)
+  const fd = familyOf(d.host)
+  if (!fs) throw new UserError(`invalid source address ${quoteInput(a.src)}: expected an IPv4 or IPv6 address, e.g. 10.42.1.80`)
+  if (!fd) throw new UserError(`invalid destination ${quoteInput(a.dst)}: expected ADDRESS[:PORT], e.g. 10.42.0.51:80 or [fd00::51]:80`)
   if (fs !== fd) throw new UserError(`source ${s.host} and destination ${d.host} are of different address families`)
-  const family = fs === 4 ? 'ipv4' : 'ipv6'
+  const family = fs
   let proto: Proto
   if (a.proto !== undefined) {
     const p = a.proto.toLowerCase()
