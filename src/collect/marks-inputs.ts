@@ -1,4 +1,4 @@
-import {analyseMarkAccess} from '../analyses/bpf-mark-access.js'
+import {summariseProgram} from '../bpf/interpreter.js'
 import {mergeAttachments} from '../analyses/hooks.js'
 import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromSockets, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from '../analyses/mark-sources.js'
 import type {MarkUsage} from '../analyses/mark-usage.js'
@@ -110,7 +110,7 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
       for (const d of dumps.programs) {
         const p = attached.get(d.id)
         if (!p) continue
-        add(usagesFromBpf(p, analyseMarkAccess(d.insns, {markOffset}), ids))
+        add(usagesFromBpf(p, summariseProgram(d.insns, {markOffset}), ids))
       }
     }
   }

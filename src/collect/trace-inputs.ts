@@ -1,4 +1,5 @@
-import {analyseMarkAccess, type MarkAccessReport} from '../analyses/bpf-mark-access.js'
+import {summariseProgram} from '../bpf/interpreter.js'
+import type {ProgramSummary} from '../bpf/program-summary.js'
 import {mergeAttachments} from '../analyses/hooks.js'
 import type {HookAttachment, Device} from '../model/hooks.js'
 import type {NftTable, XtRuleset} from '../model/netfilter.js'
@@ -33,7 +34,7 @@ export interface NodeFacts {
   ipRules: IpRule[]
   cilium: CiliumMaps
   /** Each program's helpers, tail calls and mark writes, from its instructions (absent: not dumped). */
-  programs: Map<number, MarkAccessReport>
+  programs: Map<number, ProgramSummary>
   markOffset?: number
   /** Devices and addresses of the named namespaces at the other end of the node's veths (pods, a peer node). */
   netnsDevices: Map<string, Device[]>
@@ -85,12 +86,12 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const byId = new Map(hooks.programs.map((p) => [p.id, p]))
   const wanted = new Set<number>(attachedIds.filter((id) => !byId.get(id) || CODE_TYPES.has(byId.get(id)!.type)))
   for (const e of cilium.policyCalls) wanted.add(e.progId)
-  const programs = new Map<number, MarkAccessReport>()
+  const programs = new Map<number, ProgramSummary>()
   if (wanted.size > 0 && markOffset !== undefined) {
     const raws = await collectBpftoolXlated(src, [...wanted].map((id) => ({id, ...(byId.get(id)?.name ? {name: byId.get(id)!.name!} : {})})))
     const dumps = parseBpftoolXlatedDumps(raws)
     for (const w of dumps.warnings) if (w.kind !== 'not-recorded') warnings.push(w)
-    for (const d of dumps.programs) programs.set(d.id, analyseMarkAccess(d.insns, {markOffset}))
+    for (const d of dumps.programs) programs.set(d.id, summariseProgram(d.insns, {markOffset}))
   }
   const label = src.meta.netns ?? src.meta.hostname ?? 'node'
   return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, cilium, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, fdb, netnsRoutes, ...(ipsets ? {ipsets} : {}), warnings: [...hooks.warnings, ...warnings]}

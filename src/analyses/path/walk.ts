@@ -8,7 +8,7 @@ import {lookupIpcache, type CiliumEndpoint} from '../../probes/cilium-maps.js'
 import type {Warning} from '../../model/warning.js'
 import {familyOf, parsePrefix, prefixContains} from '../../util/ip.js'
 import {compact} from '../../util/compact.js'
-import type {MarkAccessReport, MarkWrite} from '../bpf-mark-access.js'
+import type {ProgramSummary, MarkWrite} from '../../bpf/program-summary.js'
 import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
 
 /** Netfilter at one hook, as the evaluator (analyses/netfilter-eval) answers it. */
@@ -520,7 +520,7 @@ export class PathWalker {
   }
 
   /** Apply the constant mark writes the program's code shows (evidence: its instructions). */
-  private applyProgramMarks(code: MarkAccessReport, pkt: Packet, details: string[]): void {
+  private applyProgramMarks(code: ProgramSummary, pkt: Packet, details: string[]): void {
     for (const w of code.writes) {
       const op = markOpOf(w)
       if (!op || w.unknownBits) {
