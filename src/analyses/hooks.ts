@@ -1,7 +1,7 @@
 import type {HooksInputs} from '../collect/hooks-inputs.js'
 import {summariseFailures} from '../collect/readable.js'
 import {deviceRole, type DeviceRole, type RoleContext} from '../knowledge/devices.js'
-import {recogniseProgram, splitObjectSection, type Recognition} from '../knowledge/programs.js'
+import {recogniseAttachment, splitObjectSection, type Recognition} from '../knowledge/programs.js'
 import {HOOK_KERNEL_NAME, type AttachmentWitness, type BpfProgram, type Device, type DevicePeer, type HookAttachment, type HookKind, type TcFilterInfo, type TcxInfo, type VxlanInfo, type XdpMode} from '../model/hooks.js'
 import type {Warning} from '../model/warning.js'
 import {compact} from '../util/compact.js'
@@ -258,7 +258,7 @@ export function analyseHooks(inputs: HooksInputs, opts: AnalyseHooksOptions = {}
         tc: a.tc,
         tcx: a.tcx,
         program: p ? programInfo(p) : undefined,
-        recognised: recogniseProgram(section, p?.name, a.attachName),
+        recognised: recogniseAttachment(a, p),
         witnesses: [...a.witnesses].sort(),
       })
       view.hooks.push(h)

@@ -2,7 +2,7 @@ import {summariseProgram} from '../bpf/interpreter.js'
 import {mergeAttachments} from '../analyses/hooks.js'
 import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromSockets, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from '../analyses/mark-sources.js'
 import type {MarkUsage} from '../analyses/mark-usage.js'
-import {recogniseProgram, splitObjectSection} from '../knowledge/programs.js'
+import {recogniseAttachment} from '../knowledge/programs.js'
 import type {NftTable, XtRuleset} from '../model/netfilter.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
 import type {IpRule} from '../model/routing.js'
@@ -75,12 +75,11 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
   for (const a of mergeAttachments(hooks)) {
     const p = programs.get(a.progId)
     if (p && !SKB_PROG_TYPES.has(p.type)) continue
-    const {section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
     const hook = `${a.hook.replace('-', ' ')} ${a.devname}`
     const cur = attached.get(a.progId)
     if (cur) cur.hooks.push(hook)
     else {
-      const software = recogniseProgram(section, p?.name, a.attachName)?.software
+      const software = recogniseAttachment(a, p)?.software
       attached.set(a.progId, {progId: a.progId, ...(p?.name ? {progName: p.name} : {}), hooks: [hook], ...(software ? {software} : {})})
     }
   }

@@ -1,3 +1,5 @@
+import type {BpfProgram, HookAttachment} from '../model/hooks.js'
+
 /**
  * Known eBPF programs, recognised by the section they were loaded from (iproute2's `object:[section]` name) or by
  * their program name (Cilium >= 1.13 names its entry points `cil_*`). Data, not code paths: what each one is for.
@@ -138,7 +140,16 @@ function stripDeviceSuffix(name: string): string {
   return name.replace(/-[A-Za-z0-9_.]+$/, '')
 }
 
-export function recogniseProgram(section: string | undefined, progName: string | undefined, attachName: string | undefined): Recognition | undefined {
+/**
+ * The known program an attachment runs, if any: by the section of its iproute2 name (`bpf_lxc.o:[from-container]`,
+ * from the tc filter or bpftool's view of it), else by the program's name or the attachment's.
+ */
+export function recogniseAttachment(a: Pick<HookAttachment, 'attachName' | 'tc'>, p: Pick<BpfProgram, 'name'> | undefined): Recognition | undefined {
+  const {section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
+  return recogniseProgram(section, p?.name, a.attachName)
+}
+
+function recogniseProgram(section: string | undefined, progName: string | undefined, attachName: string | undefined): Recognition | undefined {
   for (const k of KNOWN_PROGRAMS) {
     if (section && k.sections.includes(section)) return hit(k, 'section', section)
   }

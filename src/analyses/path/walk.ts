@@ -1,5 +1,5 @@
 import type {NodeFacts} from '../../collect/trace-inputs.js'
-import {recogniseProgram, splitObjectSection} from '../../knowledge/programs.js'
+import {recogniseAttachment} from '../../knowledge/programs.js'
 import type {Device, HookAttachment} from '../../model/hooks.js'
 import {applyMarkOp, hex, type MarkOp} from '../../model/mark.js'
 import type {Hook} from '../../model/netfilter.js'
@@ -487,8 +487,7 @@ export class PathWalker {
   /** What one attached (or tail-called) program does to the packet, from its code where read, else its known role. */
   private async program(node: NodeFacts, dev: Device, a: HookAttachment, pkt: Packet, depth = 0, endpoint?: string): Promise<{next?: Device | 'deliver' | 'drop'; label: string}> {
     const p = node.hooks.programs.find((x) => x.id === a.progId)
-    const {section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
-    const rec = recogniseProgram(section, p?.name, a.attachName)
+    const rec = recogniseAttachment(a, p)
     const code = node.programs.get(a.progId)
     const label = `${a.attachName ?? p?.name ?? 'program'} (id ${a.progId})`
     const hookName = `${a.hook.replace('-', ' ')}${a.hook === 'xdp' && a.xdpMode ? ` (${a.xdpMode})` : ''}`
