@@ -6,7 +6,9 @@ import type {NftTable, XtRuleset} from '../model/netfilter.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-xlated.js'
 import {collectBridgeFdb, parseBridgeFdbJson} from '../probes/bridge-fdb.js'
 import type {FdbEntry} from '../model/routing.js'
-import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
+import type {DatapathFacts} from '../datapaths/plugin.js'
+import {DATAPATHS, factsOf} from '../datapaths/registry.js'
+import {collectDatapathFacts} from './datapath-facts.js'
 import type {IpRule} from '../model/routing.js'
 import {collectIpsets, parseIpsetSave} from '../probes/ipset.js'
 import type {Route} from '../model/routing.js'
@@ -32,7 +34,8 @@ export interface NodeFacts {
   xt: XtRuleset[]
   nft: NftTable[]
   ipRules: IpRule[]
-  cilium: CiliumMaps
+  /** What each datapath plugin read of its maps, keyed by plugin name. */
+  datapaths: DatapathFacts
   /** Each program's helpers, tail calls and mark writes, from its instructions (absent: not dumped). */
   programs: Map<number, ProgramSummary>
   markOffset?: number
@@ -50,7 +53,7 @@ export interface NodeFacts {
 /** Program types whose code is read: tc programs (mark and redirects) and XDP (redirects only). */
 const CODE_TYPES = new Set(['sched_cls', 'sched_act', 'xdp'])
 
-/** Read one node for `trace`: hooks, every rule (in full, to evaluate them), routing, Cilium's maps, program code. */
+/** Read one node for `trace`: hooks, every rule (in full, to evaluate them), routing, the datapath plugins' maps, program code. */
 export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const warnings: Warning[] = []
   // The peer namespaces are known once the links and nsids are: read them while the other probes still run.
@@ -79,13 +82,13 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
   const ipsets = ipsetOut.failure ? undefined : take('ipset save', ipsetOut, (o) => parseIpsetSave(o.stdout), undefined as Map<string, {type: string; members: string[]}> | undefined, warnings)
   const attachments = mergeAttachments(hooks)
   const attachedIds = [...new Set(attachments.map((a) => a.progId))]
-  const cilium = await collectCiliumMaps(src, {attachedProgIds: attachedIds})
-  for (const w of cilium.warnings) warnings.push(w)
+  const datapaths = await collectDatapathFacts(src, {programs: hooks.programs, attachedProgIds: attachedIds})
+  for (const w of datapaths.warnings) warnings.push(w)
 
-  // Program code: what is attached, plus what Cilium's policy prog array tail-calls into.
+  // Program code: what is attached, plus the tail-call targets the plugins' maps hold (Cilium's policy array).
   const byId = new Map(hooks.programs.map((p) => [p.id, p]))
   const wanted = new Set<number>(attachedIds.filter((id) => !byId.get(id) || CODE_TYPES.has(byId.get(id)!.type)))
-  for (const e of cilium.policyCalls) wanted.add(e.progId)
+  for (const plugin of DATAPATHS) for (const id of plugin.extraProgramIds(factsOf(plugin, datapaths.facts))) wanted.add(id)
   const programs = new Map<number, ProgramSummary>()
   if (wanted.size > 0 && markOffset !== undefined) {
     const raws = await collectBpftoolXlated(src, [...wanted].map((id) => ({id, ...(byId.get(id)?.name ? {name: byId.get(id)!.name!} : {})})))
@@ -94,5 +97,5 @@ export async function collectNodeFacts(src: Source): Promise<NodeFacts> {
     for (const d of dumps.programs) programs.set(d.id, summariseProgram(d.insns, {markOffset}))
   }
   const label = src.meta.netns ?? src.meta.hostname ?? 'node'
-  return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, cilium, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, fdb, netnsRoutes, ...(ipsets ? {ipsets} : {}), warnings: [...hooks.warnings, ...warnings]}
+  return {label, meta: src.meta, src, hooks, attachments, xt, nft, ipRules, datapaths: datapaths.facts, programs, ...(markOffset !== undefined ? {markOffset} : {}), netnsDevices, fdb, netnsRoutes, ...(ipsets ? {ipsets} : {}), warnings: [...hooks.warnings, ...warnings]}
 }
