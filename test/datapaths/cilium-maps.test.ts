@@ -1,28 +1,24 @@
-// Cilium's maps through bpftool: map show, the choice among maps of one name, and the four dump decoders on
+// Cilium's maps through bpftool (src/datapaths/cilium/, probes/bpftool-map.ts, collect/datapath-facts.ts): map show, the choice among maps of one name, and the four dump decoders on
 // raw (no BTF: Cilium 1.12) and BTF-formatted dumps. Inputs are derived from the real captures of
 // testdata/fixtures/cilium/ and docs/scenario.md#cilium-maps; testdata/cilium-maps/README.md says how each file was made.
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
+import {collectDatapathFacts} from '../../src/collect/datapath-facts.js'
+import type {CiliumFacts} from '../../src/datapaths/cilium/facts.js'
+import {parseCiliumIpcacheDump, type CiliumIpcacheEntry} from '../../src/datapaths/cilium/ipcache.js'
+import {lookupIpcache} from '../../src/datapaths/cilium/ipcache-lookup.js'
+import {parseCiliumLxcDump, type CiliumEndpoint} from '../../src/datapaths/cilium/lxc.js'
+import {selectCiliumMaps} from '../../src/datapaths/cilium/map-choice.js'
+import {ciliumMapNameOf, type CiliumMapName} from '../../src/datapaths/cilium/map-names.js'
+import {ciliumPlugin} from '../../src/datapaths/cilium/plugin.js'
+import {parseCiliumTunnelDump} from '../../src/datapaths/cilium/tunnel-map.js'
+import type {BpfMapInfo} from '../../src/model/bpf-map.js'
 import type {BpfProgram} from '../../src/model/hooks.js'
-import {
-  BPFTOOL_MAP_SHOW_ARGV,
-  bpftoolMapDumpArgv,
-  ciliumMapNameOf,
-  collectCiliumMaps,
-  lookupIpcache,
-  parseBpftoolMapShow,
-  parseCiliumIpcacheDump,
-  parseCiliumLxcDump,
-  parseCiliumTunnelDump,
-  parseIpAddress,
-  parseProgArrayDump,
-  selectCiliumMaps,
-  type BpfMapInfo,
-  type CiliumEndpoint,
-  type CiliumIpcacheEntry,
-} from '../../src/probes/cilium-maps.js'
+import {BPFTOOL_MAP_SHOW_ARGV, bpftoolMapDumpArgv, parseBpftoolMapShow, parseProgArrayDump} from '../../src/probes/bpftool-map.js'
+import {ipToBytes} from '../../src/util/ip.js'
 import {loadSnapshot, SnapshotSource} from '../../src/source/snapshot.js'
 import {runKey, type RawOutput, type RunRequest, type Source} from '../../src/source/types.js'
+import type {Warning} from '../../src/model/warning.js'
 
 const DATA = new URL('../../testdata/cilium-maps/', import.meta.url)
 const FIXTURES = new URL('../../testdata/fixtures/cilium/', import.meta.url)
@@ -252,9 +248,9 @@ describe('lookupIpcache: longest-prefix match', () => {
   })
 
   it('parses addresses', () => {
-    expect(parseIpAddress('::ffff:10.1.2.3')?.bytes.toString('hex')).toBe('00000000000000000000ffff0a010203')
-    expect(parseIpAddress('1:2:3:4:5:6:7:8')?.family).toBe('ipv6')
-    for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3', '256.1.1.1', '::g', ':::']) expect(parseIpAddress(bad), bad).toBeUndefined()
+    expect(ipToBytes('::ffff:10.1.2.3')?.bytes.toString('hex')).toBe('00000000000000000000ffff0a010203')
+    expect(ipToBytes('1:2:3:4:5:6:7:8')?.family).toBe('ipv6')
+    for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3', '256.1.1.1', '::g', ':::']) expect(ipToBytes(bad), bad).toBeUndefined()
   })
 })
 
@@ -360,6 +356,12 @@ class TableSource implements Source {
     const o = this.table.get(runKey(req.argv))
     return {argv: [...req.argv], stdout: '', stderr: '', exitCode: o ? 0 : null, durationMs: 0, ...(o ?? {failure: 'not-recorded', message: `${req.argv.join(' ')}: not recorded`})}
   }
+}
+
+/** Cilium's facts as the node's collector reads them: the generic map reader with only the Cilium plugin. */
+async function collectCiliumMaps(src: Source, opts: {attachedProgIds?: readonly number[]; maps?: readonly CiliumMapName[]} = {}): Promise<CiliumFacts & {warnings: Warning[]}> {
+  const {facts, warnings} = await collectDatapathFacts(src, {...(opts.attachedProgIds ? {attachedProgIds: opts.attachedProgIds} : {}), plugins: [ciliumPlugin(opts.maps ? {maps: opts.maps} : {})]})
+  return {...(facts.cilium as CiliumFacts), warnings}
 }
 
 describe('collectCiliumMaps', () => {
