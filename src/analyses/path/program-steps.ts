@@ -50,16 +50,18 @@ export class ProgramSteps {
     const plugin = datapathOf(at)
     const followTails = (): ProgramResult => (tailMaps.length ? this.followTailCalls(node, dev, a, recognition?.role, tailMaps, pkt, depth) : {label})
 
-    if (code && redirects.length === 0) {
-      details.push('its instructions call no redirect helper: it can only let the packet go on or drop it (assumed: on)')
-      this.rec.push(node, {kind, where, what: label, verdict: 'pass', verdictKind: 'pass', pkt, evidence: 'program', details, program})
-      return followTails()
-    }
     if (!plugin) {
-      const what = code ? `calls ${redirects.join(', ')}: may redirect; target not known` : 'its instructions were not read and its name is not known'
-      this.rec.unseen.push(`${node.label} ${dev.name} ${hookName}: ${label}: ${what}`)
-      this.rec.push(node, {kind, where, what: label, verdict: 'pass (assumed)', verdictKind: 'pass', pkt, evidence: 'assumed', details: [...details, `${what}; assumed to let the packet go on`], program})
-      return {label}
+      // Nothing models it: say what its code allows, assume it hands the packet on, and list it as unseen.
+      const could = !code
+        ? {long: 'its instructions were not read: it may pass, drop or redirect the packet', short: 'its instructions were not read'}
+        : redirects.length
+          ? {long: `its instructions call ${redirects.join(', ')}: it may pass, drop or redirect the packet (target not known)`, short: `calls ${redirects.join(', ')}: may redirect; target not known`}
+          : {long: 'its instructions call no redirect helper: it can only pass or drop the packet', short: 'calls no redirect helper: may drop'}
+      const what = recognition ? `${recognition.software}'s ${recognition.role} program` : 'this program'
+      const modelled = `no datapath plugin models ${what} (plugins: ${DATAPATHS.map((d) => d.name).join(', ')})`
+      this.rec.unseen.push(`${node.label} ${dev.name} ${hookName}: ${label}: not modelled; ${could.short}`)
+      this.rec.push(node, {kind, where, what: label, verdict: 'pass (assumed)', verdictKind: 'pass', pkt, evidence: 'assumed', details: [...details, modelled, could.long, 'assumed: it lets the packet go on'], program})
+      return followTails()
     }
     if (code && redirects.length === 0) {
       details.push('its instructions call no redirect helper: it can only let the packet go on or drop it (assumed: on)')
