@@ -14,7 +14,6 @@ import {PathRecorder} from './path-recorder.js'
 import {addressOn, attachmentsOf, isUplink, locateSource, peerNetnsOf, uplinkOf} from './placement.js'
 import {ProgramSteps} from './program-steps.js'
 
-
 /** Netfilter at one hook, as the evaluator (analyses/netfilter-eval) answers it. */
 export interface NetfilterVerdict {
   verdict: 'accept' | 'drop' | 'reject' | 'queue' | 'unknown'
