@@ -28,7 +28,7 @@ export const TOP: Val = {k: 'top'}
 
 export const NREGS = 12 // r0-r10 and r11 (AX, used by verifier rewrites)
 
-export interface Slot {
+interface Slot {
   size: MemSize
   v: Val
 }
@@ -44,7 +44,7 @@ export const scalar = (b: Bits): Val => ({k: 'scalar', b})
 /** The bits of a value for arithmetic: a non-scalar (pointer or unknown) is an unknown scalar. */
 export const bitsOf = (v: Val): Bits => (v.k === 'scalar' ? v.b : unknownBits(64))
 
-export function valEq(a: Val, b: Val): boolean {
+function valEq(a: Val, b: Val): boolean {
   if (a === b) return true
   if (a.k !== b.k) return false
   if (a.k === 'scalar') return sameBits(a.b, (b as {b: Bits}).b)
@@ -55,7 +55,7 @@ export function valEq(a: Val, b: Val): boolean {
 
 export const mayBeStack = (v: Val): boolean => v.k === 'fp' || v.k === 'fpx' || v.k === 'top'
 
-export function joinVal(a: Val, b: Val): Val {
+function joinVal(a: Val, b: Val): Val {
   if (valEq(a, b)) return a
   if (a.k === 'top' || b.k === 'top' || a.k === 'ctx' || b.k === 'ctx') return TOP
   if (a.k === 'scalar' && b.k === 'scalar') {

@@ -13,7 +13,7 @@ export const MARK = 3
 export const NOT = 35
 export const isMarkBit = (c: number): boolean => c >= MARK
 export const markIndex = (c: number): number => (c >= NOT ? c - NOT : c - MARK)
-export const flip = (c: number): number => (c === ZERO ? ONE : c === ONE ? ZERO : c === UNK ? UNK : c >= NOT ? c - 32 : c + 32)
+const flip = (c: number): number => (c === ZERO ? ONE : c === ONE ? ZERO : c === UNK ? UNK : c >= NOT ? c - 32 : c + 32)
 const complementary = (a: number, b: number): boolean => isMarkBit(a) && isMarkBit(b) && flip(a) === b
 
 export type Bits = Int8Array // 64 classes, index 0 = least significant bit

@@ -51,7 +51,7 @@ export function parseBpftoolMapShow(text: string): Parsed<BpfMapInfo[]> {
 }
 
 /** The kernel keeps 15 characters of a map name (BPF_OBJ_NAME_LEN 16 with the NUL): cilium_call_policy is `cilium_call_pol`. */
-export const KERNEL_OBJ_NAME_MAX = 15
+const KERNEL_OBJ_NAME_MAX = 15
 
 /** Whether a kernel map name is `full`, whole or cut to the kernel's 15 characters. */
 export function mapNameIs(kernelName: string, full: string): boolean {
@@ -76,7 +76,7 @@ export interface DumpedMap {
   id?: number
 }
 
-export function hexBytes(v: unknown): Buffer | undefined {
+function hexBytes(v: unknown): Buffer | undefined {
   if (!Array.isArray(v)) return undefined
   const out = Buffer.alloc(v.length)
   for (let i = 0; i < v.length; i++) {

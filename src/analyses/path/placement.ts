@@ -9,7 +9,7 @@ const netnsOf = (node: NodeFacts, d: Device): string | undefined => d.peer?.netn
 export const peerNetnsOf = netnsOf
 
 /** The host-side device of the pod that owns `ip`: a datapath's endpoint map, a host route, or the pod's own addresses. */
-export function podDeviceFor(node: NodeFacts, ip: string): {dev: Device; netns?: string; how: string} | undefined {
+function podDeviceFor(node: NodeFacts, ip: string): {dev: Device; netns?: string; how: string} | undefined {
   const devs = node.hooks.devices
   for (const plugin of DATAPATHS) {
     const ep = plugin.endpointOf(factsOf(plugin, node.datapaths), ip)
