@@ -95,7 +95,13 @@ export interface ProgramEffect {
 /** A tail call a plugin resolved: the note for the path and, on a hit, the program in the slot. */
 export interface TailCallResolution {
   note: string
-  target?: {progId: number; /** The host-side device of the endpoint the target program belongs to. */ endpointIfindex?: number}
+  target?: {
+    progId: number
+    /** The host-side device of the endpoint the target program belongs to. */
+    endpointIfindex?: number
+    /** What the program in the slot is, known from the slot (its own name may say nothing). */
+    recognition?: Recognition
+  }
 }
 
 export interface DatapathPlugin<F = unknown> {

@@ -124,8 +124,8 @@ export interface Recognition {
   software: string
   role: string
   summary: string
-  /** What matched: the section of `object:[section]`, or the program name. */
-  matchedBy: 'section' | 'program-name'
+  /** What matched: the section of `object:[section]`, the program name, or the prog-array slot a tail call took to it. */
+  matchedBy: 'section' | 'program-name' | 'tail-call'
   matched: string
   canRedirect: boolean
 }
@@ -158,6 +158,12 @@ function recogniseProgram(section: string | undefined, progName: string | undefi
     for (const n of names) if (k.names.some((kn) => nameMatches(kn, n))) return hit(k, 'program-name', n)
   }
   return undefined
+}
+
+/** A program known by where a tail call found it (`cilium_call_policy[2826]` holds endpoint 2826's to-container program), not by its name. */
+export function recogniseTailCallTarget(software: string, role: string, slot: string): Recognition | undefined {
+  const k = KNOWN_PROGRAMS.find((x) => x.software === software && x.role === role)
+  return k ? hit(k, 'tail-call', slot) : undefined
 }
 
 function hit(k: KnownProgram, matchedBy: Recognition['matchedBy'], matched: string): Recognition {

@@ -54,6 +54,13 @@ describe("Cilium's semantics", () => {
 
   it('resolves tail calls through cilium_call_policy only, and places endpoints by cilium_lxc', () => {
     expect(cilium.resolveTailCall({facts, pkt: pkt('10.42.1.81'), mapIds: [5]})).toBeUndefined()
+    const policy = {...facts, selected: [{name: 'cilium_call_policy' as const, map: {id: 5, type: 'prog_array', name: 'cilium_call_pol', keySize: 4, valueSize: 4, maxEntries: 65535, flags: 0}, candidateIds: [5], reason: 'only-one' as const, usedByProgIds: [], evidence: 'attached' as const}], policyCalls: [{key: 77, progId: 900}]}
+    // the slot's program is the endpoint's to-container, whatever its name (handle_policy)
+    expect(cilium.resolveTailCall({facts: policy, pkt: pkt('10.42.1.81'), mapIds: [5]})).toMatchObject({
+      note: 'cilium_lxc: 10.42.1.81 is endpoint 77 (ifindex 45); tail call cilium_call_policy[77] → program 900',
+      target: {progId: 900, endpointIfindex: 45, recognition: {software: 'Cilium', role: 'to-container', matchedBy: 'tail-call', matched: 'cilium_call_policy[77]'}},
+    })
+    expect(cilium.resolveTailCall({facts: policy, pkt: pkt('10.42.0.51'), mapIds: [5]})).toEqual({note: 'tail call through cilium_call_policy (map 5): 10.42.0.51 is not a local endpoint in cilium_lxc: the packet continues'})
     expect(cilium.endpointOf(facts, '10.42.1.81')).toEqual({ifindex: 45, detail: 'cilium_lxc: 10.42.1.81 is endpoint 77 on ifindex 45'})
     expect(cilium.endpointOf(facts, '10.42.0.51')).toBeUndefined()
     expect(cilium.extraProgramIds({...facts, policyCalls: [{key: 77, progId: 900}]})).toEqual([900])

@@ -1,7 +1,7 @@
 import type {NodeFacts} from '../../collect/trace-inputs.js'
 import type {ProgramAtHook} from '../../datapaths/plugin.js'
 import {DATAPATHS, datapathOf, factsOf} from '../../datapaths/registry.js'
-import {recogniseAttachment} from '../../knowledge/programs.js'
+import {recogniseAttachment, type Recognition} from '../../knowledge/programs.js'
 import type {Device, HookAttachment} from '../../model/hooks.js'
 import type {PathStep, StepKind, StepProgram} from '../../model/path.js'
 import {compact} from '../../util/compact.js'
@@ -29,9 +29,10 @@ export class ProgramSteps {
     private readonly deliver: (node: NodeFacts, dev: Device, pkt: Packet) => void,
   ) {}
 
-  run(node: NodeFacts, dev: Device, a: HookAttachment, pkt: Packet, depth = 0, endpoint?: string): ProgramResult {
+  /** `via`: what the tail call that reached the program says it is, when its name does not. */
+  run(node: NodeFacts, dev: Device, a: HookAttachment, pkt: Packet, depth = 0, endpoint?: string, via?: Recognition): ProgramResult {
     const p = node.hooks.programs.find((x) => x.id === a.progId)
-    const recognition = recogniseAttachment(a, p)
+    const recognition = recogniseAttachment(a, p) ?? via
     const code = node.programs.get(a.progId)
     const label = `${a.attachName ?? p?.name ?? 'program'} (id ${a.progId})`
     const hookName = `${a.hook.replace('-', ' ')}${a.hook === 'xdp' && a.xdpMode ? ` (${a.xdpMode})` : ''}`
@@ -103,7 +104,7 @@ export class ProgramSteps {
       if (tp?.name) target.attachName = tp.name
       const endpointIfindex = r.target.endpointIfindex
       const endpoint = endpointIfindex !== undefined ? node.hooks.devices.find((d) => d.ifindex === endpointIfindex)?.name : undefined
-      return this.run(node, dev, target, pkt, depth + 1, endpoint)
+      return this.run(node, dev, target, pkt, depth + 1, endpoint, r.target.recognition)
     }
     this.rec.unseen.push(`${node.label} ${dev.name}: tail calls through map ${mapIds.filter((x) => x !== undefined).join(', ') || '?'} (${role ?? 'unknown program'}): targets not read`)
     this.rec.note(`tail calls through map${mapIds.length > 1 ? 's' : ''} ${mapIds.join(', ')}: targets not read; assumed to let the packet go on`)

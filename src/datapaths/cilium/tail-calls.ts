@@ -1,3 +1,4 @@
+import {recogniseTailCallTarget} from '../../knowledge/programs.js'
 import type {PacketView, TailCallResolution} from '../plugin.js'
 import type {CiliumFacts} from './facts.js'
 
@@ -12,5 +13,11 @@ export function resolveCiliumTailCall(ctx: {facts: CiliumFacts; pkt: PacketView;
   const ep = facts.endpoints.find((e) => e.ip === pkt.tuple.dst && !e.isHost)
   const slot = ep ? facts.policyCalls.find((c) => c.key === ep.endpointId) : undefined
   if (!ep || !slot) return {note: `tail call through cilium_call_policy (map ${policy.map.id}): ${ep ? `no program in slot ${ep.endpointId}` : `${pkt.tuple.dst} is not a local endpoint in cilium_lxc`}: the packet continues`}
-  return {note: `cilium_lxc: ${ep.ip} is endpoint ${ep.endpointId} (ifindex ${ep.ifindex}); tail call cilium_call_policy[${ep.endpointId}] → program ${slot.progId}`, target: {progId: slot.progId, endpointIfindex: ep.ifindex}}
+  return {note: `cilium_lxc: ${ep.ip} is endpoint ${ep.endpointId} (ifindex ${ep.ifindex}); tail call cilium_call_policy[${ep.endpointId}] → program ${slot.progId}`, target: {progId: slot.progId, endpointIfindex: ep.ifindex, ...withRecognition(`cilium_call_policy[${ep.endpointId}]`)}}
+}
+
+/** The slot's program is the endpoint's to-container (policy) program, whatever its name (`handle_policy` in <= 1.12). */
+function withRecognition(slot: string): Pick<NonNullable<TailCallResolution['target']>, 'recognition'> {
+  const recognition = recogniseTailCallTarget('Cilium', 'to-container', slot)
+  return recognition ? {recognition} : {}
 }
