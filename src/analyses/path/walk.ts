@@ -2,39 +2,25 @@ import type {NodeFacts} from '../../collect/trace-inputs.js'
 import {DATAPATHS, factsOf} from '../../datapaths/registry.js'
 import type {Device} from '../../model/hooks.js'
 import {hex} from '../../model/mark.js'
-import type {Hook} from '../../model/netfilter.js'
-import type {Evidence, FlowSpec, PathStep, StepRule, TraceOutcome, Tuple} from '../../model/path.js'
+import type {Evidence, FlowSpec, PathStep, TraceOutcome} from '../../model/path.js'
 import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
 import type {Warning} from '../../model/warning.js'
 import {compact} from '../../util/compact.js'
 import {familyOf, parsePrefix, prefixContains} from '../../util/ip.js'
 import {encapsulate} from './encapsulation.js'
-import type {ConntrackState, Packet} from './packet.js'
+import type {Packet} from './packet.js'
 import {PathRecorder} from './path-recorder.js'
 import {addressOn, attachmentsOf, isUplink, locateSource, peerNetnsOf, uplinkOf} from './placement.js'
+import {NetfilterSteps, type EvaluateHook, type NetfilterVerdict} from './netfilter-steps.js'
 import {ProgramSteps} from './program-steps.js'
 
-/** Netfilter at one hook, as the evaluator (analyses/netfilter-eval) answers it. */
-export interface NetfilterVerdict {
-  verdict: 'accept' | 'drop' | 'reject' | 'queue' | 'unknown'
-  tuple: Tuple
-  mark: number
-  ctmark: number
-  /** What conntrack now knows of the connection (NAT bound, untracked), carried to the next hook. */
-  ct?: ConntrackState
-  rules: StepRule[]
-  nat?: string
-  branches: string[]
-  unknowns: string[]
-  /** Assumptions that hold for the whole hook (conntrack state NEW, …). */
-  notes?: string[]
-}
+export type {NetfilterVerdict}
 
 /** What the walk asks of the world: the kernel (live) or recorded tables (snapshot). */
 export interface WalkDeps {
   route(node: NodeFacts, q: RouteQuery): Promise<RouteAnswer>
   podRoute(node: NodeFacts, podNetns: string, dst: string): Promise<RouteAnswer | undefined>
-  netfilter?(node: NodeFacts, hook: Hook, pkt: {tuple: Tuple; mark: number; ctmark: number; ct?: ConntrackState; iif?: string; oif?: string}, masqueradeAddress?: string): NetfilterVerdict | undefined
+  netfilter?: EvaluateHook
 }
 
 export interface WalkResult {
@@ -49,18 +35,22 @@ const MAX_STEPS = 60
 
 /**
  * The walk of one flow through the nodes read: from where its source is (a pod, the node, the wire), through
- * each device's programs (program-steps.ts), netfilter at every hook, the kernel's route lookups, tunnels
- * (encapsulation.ts), to a pod, a local socket, the wire or a drop. Route lookups and netfilter come from `deps`.
+ * each device's programs (program-steps.ts), netfilter at every hook (netfilter-steps.ts), the kernel's route
+ * lookups, tunnels (encapsulation.ts), to a pod, a local socket, the wire or a drop. Route lookups and netfilter
+ * come from `deps`.
  */
 export class PathWalker {
   private readonly rec = new PathRecorder()
   private readonly programs = new ProgramSteps(this.rec, (node, dev, pkt) => this.deliverToPod(node, dev, pkt))
+  private readonly nf: NetfilterSteps
 
   constructor(
     private readonly nodes: NodeFacts[],
     private readonly flow: FlowSpec,
     private readonly deps: WalkDeps,
-  ) {}
+  ) {
+    this.nf = new NetfilterSteps(this.rec, deps.netfilter?.bind(deps))
+  }
 
   async walk(): Promise<WalkResult> {
     const pkt: Packet = {tuple: compact({src: this.flow.src, dst: this.flow.dst, proto: this.flow.proto, sport: this.flow.sport, dport: this.flow.dport}), mark: this.flow.mark, ctmark: 0}
@@ -148,7 +138,7 @@ export class PathWalker {
 
   /** The kernel stack for a received packet: PREROUTING, the route lookup, then INPUT (local) or FORWARD+POSTROUTING. */
   private async stack(node: NodeFacts, dev: Device, pkt: Packet): Promise<{at: 'egress'; dev: Device} | {at: 'ingress'; dev: Device} | undefined> {
-    if (!this.netfilter(node, 'prerouting', pkt, {iif: dev.name})) return undefined
+    if (!this.nf.run(node, 'prerouting', pkt, {iif: dev.name})) return undefined
     // After PREROUTING: a DNAT there has changed the destination the route lookup sees.
     const t = pkt.outer ?? pkt.tuple
     const q: RouteQuery = {family: familyOf(t.dst) ?? this.flow.family, dst: t.dst, src: t.src, iif: dev.name, mark: pkt.mark}
@@ -156,7 +146,7 @@ export class PathWalker {
     const local = route.type === 'local' || node.hooks.devices.some((d) => d.addresses.some((x) => x.local === t.dst))
     if (local) {
       this.rec.push(node, {kind: 'routing', where: {device: dev.name, hook: 'routing (input)'}, what: `${t.dst} is local: delivered to this node`, verdict: 'local', verdictKind: 'local', pkt, evidence: route.type === 'local' ? route.evidence : 'kernel', details: [route.type === 'local' ? route.detail : `${t.dst} is an address of this node (ip addr)`]})
-      if (!this.netfilter(node, 'input', pkt, {iif: dev.name})) return undefined
+      if (!this.nf.run(node, 'input', pkt, {iif: dev.name})) return undefined
       // VXLAN: the outer UDP datagram to the device's port is decapsulated onto that vxlan device.
       const vx = node.hooks.devices.find((d) => d.kind === 'vxlan' && d.vxlan?.port !== undefined && t.proto === 'udp' && t.dport === d.vxlan.port)
       if (vx && pkt.outer) {
@@ -179,23 +169,13 @@ export class PathWalker {
       this.rec.end('unknown', `route names device ${route.dev}, which was not read`)
       return undefined
     }
-    if (!this.netfilter(node, 'forward', pkt, {iif: dev.name, oif: out.name})) return undefined
-    if (!this.netfilter(node, 'postrouting', pkt, {oif: out.name}, route.prefsrc ?? addressOn(out, t.dst))) return undefined
+    if (!this.nf.run(node, 'forward', pkt, {iif: dev.name, oif: out.name})) return undefined
+    if (!this.nf.run(node, 'postrouting', pkt, {oif: out.name}, route.prefsrc ?? addressOn(out, t.dst))) return undefined
     this.gateway = route.gateway
     return {at: 'egress', dev: out}
   }
 
   private gateway: string | undefined
-  private ctNode: NodeFacts | undefined
-  private said = new Set<string>()
-
-  /** True the first time a note is given for a node: assumptions are stated once, not at every hook. */
-  private saidOnce(node: NodeFacts, note: string): boolean {
-    const k = `${node.label}|${note}`
-    if (this.said.has(k)) return false
-    this.said.add(k)
-    return true
-  }
 
   /** A packet the node itself sends (or a tunnel's outer packet): route, OUTPUT, POSTROUTING. */
   private async localOut(node: NodeFacts, pkt: Packet): Promise<{at: 'egress'; dev: Device} | undefined> {
@@ -218,8 +198,8 @@ export class PathWalker {
     if (route.type === 'local') {
       // Sent to one of the node's own addresses: through OUTPUT and INPUT on loopback, never on a wire.
       this.rec.push(node, {kind: 'routing', where: {hook: 'routing (output)'}, what: `${t.dst} is local: looped back on ${route.dev ?? 'lo'}`, verdict: 'local', verdictKind: 'local', pkt, evidence, details: [route.detail]})
-      if (!this.netfilter(node, 'output', pkt, {oif: route.dev ?? 'lo'})) return undefined
-      if (!this.netfilter(node, 'input', pkt, {iif: route.dev ?? 'lo'})) return undefined
+      if (!this.nf.run(node, 'output', pkt, {oif: route.dev ?? 'lo'})) return undefined
+      if (!this.nf.run(node, 'input', pkt, {iif: route.dev ?? 'lo'})) return undefined
       this.rec.end('local', `delivered to a local socket on ${node.label} (${t.dst}${t.dport ? `:${t.dport}` : ''})`)
       return undefined
     }
@@ -229,8 +209,8 @@ export class PathWalker {
       this.rec.end('unknown', `route names device ${route.dev}, which was not read`)
       return undefined
     }
-    if (!this.netfilter(node, 'output', pkt, {oif: out.name})) return undefined
-    if (!this.netfilter(node, 'postrouting', pkt, {oif: out.name}, route.prefsrc ?? addressOn(out, t.dst))) return undefined
+    if (!this.nf.run(node, 'output', pkt, {oif: out.name})) return undefined
+    if (!this.nf.run(node, 'postrouting', pkt, {oif: out.name}, route.prefsrc ?? addressOn(out, t.dst))) return undefined
     this.gateway = route.gateway
     return {at: 'egress', dev: out}
   }
@@ -284,51 +264,5 @@ export class PathWalker {
     const peerName = podDevs?.find((d) => d.ifindex === dev.peer?.ifindex)?.name ?? 'the peer device'
     this.rec.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what: `delivered through ${dev.name} to ${peerName}${dev.peer?.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex})` : ''}${ns ? ` in netns ${ns}` : ''}: ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''}`, verdict: 'deliver', verdictKind: 'deliver', pkt, evidence: owns || ep ? 'kernel' : 'assumed', details})
     this.rec.end('delivered', `reaches ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''} in ${ns ?? 'the pod'} on ${node.label}`)
-  }
-
-  /** Run one netfilter hook; false when it ends the walk (drop). Not recorded / not evaluable: said once. */
-  private netfilter(node: NodeFacts, hook: Hook, pkt: Packet, ifs: {iif?: string; oif?: string}, masq?: string): boolean {
-    const hasRules = node.xt.some((r) => r.tables.length > 0) || node.nft.length > 0
-    if (!hasRules) return true
-    if (!this.deps.netfilter) {
-      this.rec.unseen.push(`${node.label}: netfilter ${hook} not evaluated`)
-      return true
-    }
-    const target = pkt.outer ?? pkt.tuple
-    // Conntrack is per netns: a packet arriving on another node starts a new entry there.
-    if (this.ctNode !== node) {
-      this.ctNode = node
-      pkt.ct = undefined
-      pkt.ctmark = 0
-    }
-    const r = this.deps.netfilter(node, hook, {tuple: target, mark: pkt.mark, ctmark: pkt.ctmark, ...(pkt.ct ? {ct: pkt.ct} : {}), ...ifs}, masq)
-    if (!r) return true
-    pkt.ctmark = r.ctmark
-    if (r.ct) pkt.ct = r.ct
-    const changed = r.mark !== pkt.mark || r.tuple.dst !== target.dst || r.tuple.src !== target.src || r.tuple.dport !== target.dport || r.tuple.sport !== target.sport
-    const interesting = r.verdict !== 'accept' || changed || r.rules.some((x) => !/^jump |^RETURN|^ACCEPT/.test(x.action))
-    if (!interesting && r.unknowns.length === 0) return true
-    if (pkt.outer) pkt.outer = {...pkt.outer, ...r.tuple}
-    else pkt.tuple = r.tuple
-    pkt.mark = r.mark
-    // Shown: what changed or decided something; jumps and accepting policies are in `rules` for the record.
-    const decisive = r.rules.filter((x) => !/^(jump|goto) /.test(x.action) && !(x.position === 0 && /^ACCEPT/.test(x.action)) && x.action !== 'RETURN')
-    this.rec.push(node, {
-      kind: 'netfilter',
-      where: {hook: `netfilter ${hook}`, ...(ifs.iif ? {device: ifs.iif} : ifs.oif ? {device: ifs.oif} : {})},
-      what: decisive.length ? decisive.map((x) => `${x.table}/${x.chain} #${x.position}: ${x.action}`).join('; ') : `${hook}: no rule changes it`,
-      verdict: r.nat ? `${r.verdict.toUpperCase()} (${r.nat})` : r.verdict.toUpperCase(),
-      verdictKind: r.verdict,
-      pkt,
-      evidence: r.unknowns.length ? 'assumed' : 'rule',
-      details: [...(r.notes ?? []).filter((n) => this.saidOnce(node, n)), ...r.unknowns.map((u) => `unknown: ${u}`)],
-      rules: r.rules.filter((x) => !(x.position === 0 && /^ACCEPT/.test(x.action))),
-      branches: r.branches,
-    })
-    if (r.verdict === 'drop' || r.verdict === 'reject') {
-      this.rec.end('dropped', `dropped by netfilter ${hook} on ${node.label}: ${decisive[decisive.length - 1]?.raw ?? 'chain policy'}`)
-      return false
-    }
-    return true
   }
 }
