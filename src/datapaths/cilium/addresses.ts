@@ -1,6 +1,5 @@
 /** Addresses and MACs in Cilium's map layouts: the family byte of its keys and the BTF-formatted address unions. */
 import {fnum, isObj, leBytes} from '../../probes/bpftool-map.js'
-import {ipFromBytes} from '../../util/ip.js'
 
 export type IpFamily = 'ipv4' | 'ipv6'
 
@@ -9,7 +8,6 @@ export function familyOf(n: number | undefined): IpFamily | undefined {
   return n === 1 ? 'ipv4' : n === 2 ? 'ipv6' : undefined
 }
 
-export const addrStr = (family: IpFamily, b: Buffer, off = 0): string => ipFromBytes(family, b, off)
 export const isZero = (b: Buffer) => b.every((x) => x === 0)
 export const macStr = (b: Buffer, off: number) => Array.from(b.subarray(off, off + 6), (x) => x.toString(16).padStart(2, '0')).join(':')
 

@@ -20,7 +20,8 @@
 import {dumpProbe, ffield, fnum, isObj, leBytes, parseMapDumpEntries, type DumpedMap, type DumpEntry} from '../../probes/bpftool-map.js'
 import {problem} from '../../probes/parsed.js'
 import type {Parsed, ParseProblem} from '../../model/warning.js'
-import {addrStr, faddr, familyOf, isZero, type IpFamily} from './addresses.js'
+import {faddr, familyOf, isZero, type IpFamily} from './addresses.js'
+import {ipFromBytes} from '../../util/ip.js'
 import {ciliumMapNameOf} from './map-names.js'
 
 export type CiliumIpcacheFlag = 'skiptunnel' | 'hastunnel' | 'ipv6tunnel' | 'remotecluster'
@@ -172,15 +173,15 @@ export function parseCiliumIpcacheDump(text: string, map?: DumpedMap): Parsed<Ci
       continue
     }
     const entry: CiliumIpcacheEntry = {
-      prefix: `${addrStr(k.family, k.addr)}/${k.prefixLen}`,
+      prefix: `${ipFromBytes(k.family, k.addr)}/${k.prefixLen}`,
       family: k.family,
-      address: addrStr(k.family, k.addr),
+      address: ipFromBytes(k.family, k.addr),
       prefixLen: k.prefixLen,
       identity,
       layout: layout ?? 'v1',
     }
     if (k.clusterId) entry.clusterId = k.clusterId
-    if (!isZero(tep)) entry.tunnelEndpoint = addrStr(tepFamily, tep)
+    if (!isZero(tep)) entry.tunnelEndpoint = ipFromBytes(tepFamily, tep)
     if (tail.encryptKey !== undefined) entry.encryptKey = tail.encryptKey
     if (tail.nodeId) entry.nodeId = tail.nodeId
     if (tail.flags !== undefined && (layout === 'v2' || tail.flags !== 0 || !e.value)) {

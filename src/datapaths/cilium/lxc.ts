@@ -7,7 +7,8 @@
 import {dumpProbe, ffield, leBytes, parseMapDumpEntries, sizeProblem, type DumpedMap} from '../../probes/bpftool-map.js'
 import {problem} from '../../probes/parsed.js'
 import type {Parsed} from '../../model/warning.js'
-import {addrStr, macStr, type IpFamily} from './addresses.js'
+import {macStr, type IpFamily} from './addresses.js'
+import {ipFromBytes} from '../../util/ip.js'
 import {ENDPOINT_KEY_SIZE, endpointKey} from './endpoint-key.js'
 
 export interface CiliumEndpoint {
@@ -87,7 +88,7 @@ export function parseCiliumLxcDump(text: string, map?: DumpedMap): Parsed<Cilium
       continue
     }
     const ep: CiliumEndpoint = {
-      ip: addrStr(k.family, k.addr),
+      ip: ipFromBytes(k.family, k.addr),
       family: k.family,
       keyIndex: k.b17,
       endpointId,

@@ -2,7 +2,8 @@
 import {dumpProbe, ffield, parseMapDumpEntries, sizeProblem, type DumpedMap} from '../../probes/bpftool-map.js'
 import {problem} from '../../probes/parsed.js'
 import type {Parsed} from '../../model/warning.js'
-import {addrStr, faddr, familyOf, type IpFamily} from './addresses.js'
+import {faddr, familyOf, type IpFamily} from './addresses.js'
+import {ipFromBytes} from '../../util/ip.js'
 import {ENDPOINT_KEY_SIZE, endpointKey} from './endpoint-key.js'
 
 export interface CiliumTunnelEntry {
@@ -53,7 +54,7 @@ export function parseCiliumTunnelDump(text: string, map?: DumpedMap): Parsed<Cil
       problems.push(problem(probe, 'cilium_tunnel_map value with unknown family', undefined, e.raw))
       continue
     }
-    const t: CiliumTunnelEntry = {ip: addrStr(k.family, k.addr), family: k.family, tunnelEndpoint: addrStr(vfam, vaddr), encryptKey}
+    const t: CiliumTunnelEntry = {ip: ipFromBytes(k.family, k.addr), family: k.family, tunnelEndpoint: ipFromBytes(vfam, vaddr), encryptKey}
     const cid = e.key ? k.b17 : (ffield(e.fkey, 'cluster_id') ?? 0)
     if (cid) t.clusterId = cid
     if (nodeId) t.nodeId = nodeId
