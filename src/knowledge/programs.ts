@@ -2,8 +2,10 @@ import type {BpfProgram, HookAttachment} from '../model/hooks.js'
 
 /**
  * Known eBPF programs, recognised by the section they were loaded from (iproute2's `object:[section]` name) or by
- * their program name (Cilium >= 1.13 names its entry points `cil_*`). Data, not code paths: what each one is for.
- * Recognition is by name only, so the report says "recognised by name", never that the code was verified.
+ * their program name (Cilium >= 1.13 names its entry points `cil_*`), or by the prog-array slot a datapath's tail
+ * call took to it. Data, not code paths: what each one is for. Recognition is by name or slot only, so the report
+ * says how it was recognised, never that the code was verified. What a recognised program does to a packet is a
+ * datapath plugin's (src/datapaths/).
  */
 export interface KnownProgram {
   software: string
