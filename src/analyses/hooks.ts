@@ -1,7 +1,7 @@
 import type {HooksReadable, NodeState} from '../model/node-state.js'
 import {summariseFailures} from './readable.js'
 import {deviceRole, type DeviceRole, type RoleContext} from '../knowledge/devices.js'
-import {recogniseProgram, splitObjectSection, type Recognition} from '../knowledge/programs.js'
+import {recogniseAttachment, splitObjectSection, type Recognition} from '../knowledge/programs.js'
 import {HOOK_KERNEL_NAME, type AttachmentWitness, type BpfProgram, type Device, type DevicePeer, type HookAttachment, type HookKind, type TcFilterInfo, type TcxInfo, type VxlanInfo, type XdpMode} from '../model/hooks.js'
 import type {Warning} from '../model/warning.js'
 import {compact} from '../util/compact.js'
@@ -227,7 +227,7 @@ export function analyseHooks(state: NodeState, opts: AnalyseHooksOptions = {}): 
         tc: a.tc,
         tcx: a.tcx,
         program: p ? programInfo(p) : undefined,
-        recognised: recogniseProgram(section, p?.name, a.attachName),
+        recognised: recogniseAttachment(a, p),
         witnesses: [...a.witnesses].sort(),
       })
       view.hooks.push(h)

@@ -6,7 +6,7 @@ import {reachersOf, type JumpGraph, type Reacher} from '../probes/iptables-save-
 import type {IpRule} from '../model/routing.js'
 import type {XfrmPolicy, XfrmState} from '../model/xfrm.js'
 import type {SsSocket} from '../model/socket.js'
-import type {MarkAccessReport} from './bpf-mark-access.js'
+import type {ProgramSummary} from '../model/program-summary.js'
 import {markText, opBits, popcount, type MarkLocation, type MarkSubsystem, type MarkUsage} from './mark-usage.js'
 
 /** Hands out stable ids (`u1`, `u2`, …) in the order usages are found. */
@@ -221,7 +221,7 @@ export interface AttachedProgram {
 }
 
 /** Mark writes and compares inferred from one program's instructions: always `program` evidence. */
-export function usagesFromBpf(p: AttachedProgram, report: MarkAccessReport, ids: UsageIds): MarkUsage[] {
+export function usagesFromBpf(p: AttachedProgram, report: ProgramSummary, ids: UsageIds): MarkUsage[] {
   const out: MarkUsage[] = []
   const signals: AttributionSignals = p.software ? {programSoftware: p.software} : {}
   const base = (pc: number): MarkLocation => ({hooks: [...p.hooks], progId: p.progId, ...(p.progName ? {progName: p.progName} : {}), pc})

@@ -1,4 +1,4 @@
-import {recogniseProgram, splitObjectSection} from '../knowledge/programs.js'
+import {recogniseAttachment} from '../knowledge/programs.js'
 import {SKB_PROG_TYPES} from '../knowledge/program-types.js'
 import type {NodeState} from '../model/node-state.js'
 import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromSockets, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from './mark-sources.js'
@@ -35,12 +35,11 @@ function attachedPrograms(state: NodeState): Map<number, AttachedProgram> {
   for (const a of state.attachments) {
     const p = programs.get(a.progId)
     if (p && !SKB_PROG_TYPES.has(p.type)) continue
-    const {section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
     const hook = `${a.hook.replace('-', ' ')} ${a.devname}`
     const cur = attached.get(a.progId)
     if (cur) cur.hooks.push(hook)
     else {
-      const software = recogniseProgram(section, p?.name, a.attachName)?.software
+      const software = recogniseAttachment(a, p)?.software
       attached.set(a.progId, {progId: a.progId, ...(p?.name ? {progName: p.name} : {}), hooks: [hook], ...(software ? {software} : {})})
     }
   }

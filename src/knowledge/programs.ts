@@ -1,7 +1,11 @@
+import type {BpfProgram, HookAttachment} from '../model/hooks.js'
+
 /**
  * Known eBPF programs, recognised by the section they were loaded from (iproute2's `object:[section]` name) or by
- * their program name (Cilium >= 1.13 names its entry points `cil_*`). Data, not code paths: what each one is for.
- * Recognition is by name only, so the report says "recognised by name", never that the code was verified.
+ * their program name (Cilium >= 1.13 names its entry points `cil_*`), or by the prog-array slot a datapath's tail
+ * call took to it. Data, not code paths: what each one is for. Recognition is by name or slot only, so the report
+ * says how it was recognised, never that the code was verified. What a recognised program does to a packet is a
+ * datapath plugin's (src/datapaths/).
  */
 export interface KnownProgram {
   software: string
@@ -122,8 +126,8 @@ export interface Recognition {
   software: string
   role: string
   summary: string
-  /** What matched: the section of `object:[section]`, or the program name. */
-  matchedBy: 'section' | 'program-name'
+  /** What matched: the section of `object:[section]`, the program name, or the prog-array slot a tail call took to it. */
+  matchedBy: 'section' | 'program-name' | 'tail-call'
   matched: string
   canRedirect: boolean
 }
@@ -138,7 +142,16 @@ function stripDeviceSuffix(name: string): string {
   return name.replace(/-[A-Za-z0-9_.]+$/, '')
 }
 
-export function recogniseProgram(section: string | undefined, progName: string | undefined, attachName: string | undefined): Recognition | undefined {
+/**
+ * The known program an attachment runs, if any: by the section of its iproute2 name (`bpf_lxc.o:[from-container]`,
+ * from the tc filter or bpftool's view of it), else by the program's name or the attachment's.
+ */
+export function recogniseAttachment(a: Pick<HookAttachment, 'attachName' | 'tc'>, p: Pick<BpfProgram, 'name'> | undefined): Recognition | undefined {
+  const {section} = splitObjectSection(a.tc?.bpfName ?? a.attachName)
+  return recogniseProgram(section, p?.name, a.attachName)
+}
+
+function recogniseProgram(section: string | undefined, progName: string | undefined, attachName: string | undefined): Recognition | undefined {
   for (const k of KNOWN_PROGRAMS) {
     if (section && k.sections.includes(section)) return hit(k, 'section', section)
   }
@@ -147,6 +160,12 @@ export function recogniseProgram(section: string | undefined, progName: string |
     for (const n of names) if (k.names.some((kn) => nameMatches(kn, n))) return hit(k, 'program-name', n)
   }
   return undefined
+}
+
+/** A program known by where a tail call found it (`cilium_call_policy[2826]` holds endpoint 2826's to-container program), not by its name. */
+export function recogniseTailCallTarget(software: string, role: string, slot: string): Recognition | undefined {
+  const k = KNOWN_PROGRAMS.find((x) => x.software === software && x.role === role)
+  return k ? hit(k, 'tail-call', slot) : undefined
 }
 
 function hit(k: KnownProgram, matchedBy: Recognition['matchedBy'], matched: string): Recognition {

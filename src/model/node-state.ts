@@ -1,13 +1,15 @@
-import type {MarkAccessReport} from '../analyses/bpf-mark-access.js'
 import type {MarkRulesDump} from '../probes/iptables-save-marks.js'
-import type {CiliumMaps} from '../probes/cilium-maps.js'
 import type {BpfHelperFacts, BpfLink, BpfProgram, BpftoolNetFacts, Device, HookAttachment, TcFilterFacts} from './hooks.js'
 import type {NftTable, XtRuleset} from './netfilter.js'
 import type {SourceMeta} from './node-meta.js'
+import type {ProgramSummary} from './program-summary.js'
 import type {FdbEntry, IpRule, Neighbour, Route} from './routing.js'
 import type {SsSocket} from './socket.js'
 import type {Warning} from './warning.js'
 import type {XfrmPolicy, XfrmState} from './xfrm.js'
+
+/** Each datapath plugin's facts of a node, keyed by the plugin's name; only the plugin reads its own. */
+export type DatapathFacts = Readonly<Record<string, unknown>>
 
 /** One source a command reads, and why it could not be read (absent: it was read). */
 export interface SourceRead {
@@ -66,7 +68,7 @@ export interface NodeState {
   /** Every hook attachment, the sources (bpftool net, tc, the helper) merged: one entry per program on a hook. */
   attachments: HookAttachment[]
   /** Each program's helpers, tail calls and mark reads and writes, from its code (absent: its code was not read). */
-  code: Map<number, MarkAccessReport>
+  code: Map<number, ProgramSummary>
   /** The kernel's offset of skb->mark (BTF); unknown: no program's mark use can be read. */
   markOffset?: number
   /** iptables/ip6tables rulesets (nft and legacy backends), in full: what `trace` evaluates. */
@@ -87,7 +89,8 @@ export interface NodeState {
   netnsDevices: Map<string, Device[]>
   /** Routes of those namespaces: pods' own lookups, recomputed when replaying a snapshot. */
   netnsRoutes: Map<string, Route[]>
-  cilium: CiliumMaps
+  /** What each datapath plugin (src/datapaths/registry.ts) read of its maps, keyed by plugin name. */
+  datapaths: DatapathFacts
   /**
    * Each source of mark use and whether it was read: iptables/ip6tables (the legacy dumps only where their tools
    * exist), nft, ip rule, xfrm, ss, tc filters and the eBPF programs on hooks. All failed: `marks` has no answer.

@@ -64,15 +64,57 @@ export interface PathStep {
   rules?: StepRule[]
   /** pass, redirect to cilium_vxlan, ACCEPT, DNAT to …, DROP, deliver, … */
   verdict: string
+  /** What the verdict does to the packet, for programs that classify steps (renderers): the text stays for people. */
+  verdictKind: VerdictKind
   /** The packet after this step (inner packet when tunnelled), its outer header when encapsulated, and its mark. */
   tuple: Tuple
   outer?: Tuple & {vni?: number}
   mark: number
+  /** Bits of `mark` whose value is not known (a program stored a value the analysis could not follow); absent when every bit is known. */
+  markUnknown?: number
   evidence: Evidence
   /** Why: map lookups, routes, rules, assumptions. */
   details: string[]
   /** Alternatives the packet could have taken (statistic/numgen branches). */
   branches?: string[]
+}
+
+/**
+ * What a step did with the packet:
+ * - `arrive`: it arrives from the wire (its source is on no node read);
+ * - `route`: a route lookup sends it on (the pod's own, forward or output);
+ * - `local`: the destination is an address of the node;
+ * - `no-route`, `black-hole`: the route lookup ends it;
+ * - `pass`: a program hands it on (to the next program, or the stack);
+ * - `redirect`: a program sends it to another device (or into a pod's);
+ * - `tail-call`: a program hands it to another program;
+ * - `accept`, `drop`, `reject`, `queue`, `unknown`: a netfilter hook's verdict (`unknown`: not decidable);
+ * - `encapsulate`, `decapsulate`: a tunnel device wraps or unwraps it;
+ * - `leave`: it leaves the node on a wire;
+ * - `deliver`: it reaches the pod.
+ */
+export type VerdictKind =
+  | 'arrive'
+  | 'route'
+  | 'local'
+  | 'no-route'
+  | 'black-hole'
+  | 'pass'
+  | 'redirect'
+  | 'tail-call'
+  | 'accept'
+  | 'drop'
+  | 'reject'
+  | 'queue'
+  | 'unknown'
+  | 'encapsulate'
+  | 'decapsulate'
+  | 'leave'
+  | 'deliver'
+
+/** Verdicts after which the packet goes nowhere: a renderer shows them as failures. */
+export function endsThePacket(kind: VerdictKind): boolean {
+  return kind === 'drop' || kind === 'reject' || kind === 'no-route' || kind === 'black-hole'
 }
 
 export type OutcomeKind = 'delivered' | 'dropped' | 'black-hole' | 'left-node' | 'local' | 'unknown'

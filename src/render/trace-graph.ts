@@ -1,5 +1,5 @@
 import type {TraceReport} from '../analyses/path/trace.js'
-import type {PathStep} from '../model/path.js'
+import {endsThePacket, type PathStep} from '../model/path.js'
 import {printableReport} from '../util/printable.js'
 
 const short = (s: PathStep): string => {
@@ -20,7 +20,7 @@ export function renderTraceDot(report: TraceReport): string {
   let i = 0
   for (const [node, steps] of byNode) {
     out.push(`  subgraph cluster_${i++} {`, `    label="${esc(node)}";`)
-    for (const s of steps) out.push(`    s${s.n} [label="${esc(short(s))}\\n[${s.evidence}]"${s.verdict.startsWith('DROP') || s.kind === 'unseen' ? ', color=red' : ''}];`)
+    for (const s of steps) out.push(`    s${s.n} [label="${esc(short(s))}\\n[${s.evidence}]"${endsThePacket(s.verdictKind) || s.kind === 'unseen' ? ', color=red' : ''}];`)
     out.push('  }')
   }
   for (let k = 1; k < r.steps.length; k++) out.push(`  s${r.steps[k - 1]!.n} -> s${r.steps[k]!.n} [label="${esc(r.steps[k - 1]!.verdict.slice(0, 40))}"];`)

@@ -1,19 +1,19 @@
 import {Box, Text, renderToString} from 'ink'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {hex} from '../model/mark.js'
-import type {PathStep, Tuple} from '../model/path.js'
+import {endsThePacket, type PathStep, type Tuple} from '../model/path.js'
 import {printableReport} from '../util/printable.js'
 
 const tupleText = (t: Tuple) => `${t.proto} ${t.src}${t.sport ? `:${t.sport}` : ''} → ${t.dst}${t.dport ? `:${t.dport}` : ''}`
 
 function Step({s, prev}: {s: PathStep; prev?: PathStep}) {
   const where = [s.where.inPod ? `pod ${s.where.inPod}` : undefined, s.where.device, s.where.hook].filter(Boolean).join(' · ')
-  const changed = !prev || tupleText(prev.tuple) !== tupleText(s.tuple) || prev.mark !== s.mark || JSON.stringify(prev.outer) !== JSON.stringify(s.outer)
+  const changed = !prev || tupleText(prev.tuple) !== tupleText(s.tuple) || prev.mark !== s.mark || prev.markUnknown !== s.markUnknown || JSON.stringify(prev.outer) !== JSON.stringify(s.outer)
   const lines: string[] = []
   for (const d of s.details) lines.push(d)
   for (const r of s.rules ?? []) lines.push(`rule ${r.table}/${r.chain} #${r.position}: ${r.raw}  → ${r.action}`)
   for (const b of s.branches ?? []) lines.push(`branch: ${b}`)
-  if (changed) lines.push(`packet now: ${tupleText(s.tuple)}${s.outer ? `  in ${tupleText(s.outer)}${s.outer.vni !== undefined ? ` vni ${s.outer.vni}` : ''}` : ''}  mark ${hex(s.mark)}`)
+  if (changed) lines.push(`packet now: ${tupleText(s.tuple)}${s.outer ? `  in ${tupleText(s.outer)}${s.outer.vni !== undefined ? ` vni ${s.outer.vni}` : ''}` : ''}  mark ${hex(s.mark)}${s.markUnknown ? ` (bits ${hex(s.markUnknown)} unknown)` : ''}`)
   return (
     <Box flexDirection="column">
       <Box>
@@ -25,7 +25,7 @@ function Step({s, prev}: {s: PathStep; prev?: PathStep}) {
             <Text dimColor>{where ? `${where}  ` : ''}</Text>
             <Text>{s.what}</Text>
             <Text>{'  ⇒ '}</Text>
-            <Text bold color={/DROP|no route|black/i.test(s.verdict) ? 'red' : undefined}>{s.verdict}</Text>
+            <Text bold color={endsThePacket(s.verdictKind) ? 'red' : undefined}>{s.verdict}</Text>
             <Text dimColor>{`  [${s.evidence}]`}</Text>
           </Text>
         </Box>

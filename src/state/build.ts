@@ -1,7 +1,6 @@
-import type {MarkAccessReport} from '../analyses/bpf-mark-access.js'
+import type {ProgramSummary} from '../model/program-summary.js'
 import type {NodeState, NodeStateNeeds, SourceRead} from '../model/node-state.js'
 import type {Warning} from '../model/warning.js'
-import {collectCiliumMaps, type CiliumMaps} from '../probes/cilium-maps.js'
 import {bridgeFdbProbe} from '../probes/bridge-fdb.js'
 import {ipRulesProbe} from '../probes/ip-rule.js'
 import {ipsetSaveProbe} from '../probes/ipset.js'
@@ -22,8 +21,7 @@ import {readProgramCode} from './program-code.js'
 import {sourceRead} from './readable.js'
 import {runProbes} from './run-probes.js'
 import {codeWantedForMarks, codeWantedForTrace} from './code-wanted.js'
-
-const NO_CILIUM: CiliumMaps = {found: [], selected: [], ipcache: [], endpoints: [], tunnels: [], policyCalls: [], attachedProgIds: [], notes: [], warnings: []}
+import {collectDatapathFacts} from './datapath-facts.js'
 
 /**
  * Read one node into a NodeState: the probes its commands need (`needs`), in parallel where they do not depend on
@@ -62,17 +60,18 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
   for (const w of probes.warnings) if (w.probe === probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
 
   const attachments = mergeAttachments(hooks)
-  const cilium = needs.trace ? await collectCiliumMaps(src, {attachedProgIds: [...new Set(attachments.map((a) => a.progId))]}) : NO_CILIUM
-  for (const w of cilium.warnings) if (needs.trace) warnings.push(w)
+  // The datapath plugins' maps (Cilium's endpoints, ipcache, tunnels, policy tail calls): only trace reads them.
+  const datapaths = needs.trace ? await collectDatapathFacts(src, {programs: hooks.programs, attachedProgIds: [...new Set(attachments.map((a) => a.progId))]}) : {facts: {}, warnings: []}
+  for (const w of datapaths.warnings) warnings.push(w)
 
-  const code = new Map<number, MarkAccessReport>()
+  const code = new Map<number, ProgramSummary>()
   if (needs.marks) {
     const wanted = codeWantedForMarks(hooks, attachments)
     if (wanted.length > 0 && markOffset === undefined) {
       warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${wanted.length} attached program(s) is not read`})
     } else if (markOffset !== undefined) await readProgramCode(src, wanted, markOffset, code, warnings)
   }
-  if (needs.trace && markOffset !== undefined) await readProgramCode(src, codeWantedForTrace(hooks, attachments, cilium), markOffset, code, warnings, {quietNotRecorded: true})
+  if (needs.trace && markOffset !== undefined) await readProgramCode(src, codeWantedForTrace(hooks, attachments, datapaths.facts), markOffset, code, warnings, {quietNotRecorded: true})
 
   const markSourcesRead: SourceRead[] = needs.marks && xtOuts
     ? [
@@ -103,7 +102,7 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
     ...(facts.ipsets ? {ipsets: facts.ipsets} : {}),
     netnsDevices: peers?.devices ?? new Map(),
     netnsRoutes: peers?.routes ?? new Map(),
-    cilium,
+    datapaths: datapaths.facts,
     markSourcesRead,
     warnings: [...hooks.warnings, ...warnings],
   }

@@ -1,6 +1,6 @@
 import type {BpfProgram, HookAttachment} from '../model/hooks.js'
-import type {HooksFacts} from '../model/node-state.js'
-import type {CiliumMaps} from '../probes/cilium-maps.js'
+import type {DatapathFacts, HooksFacts} from '../model/node-state.js'
+import {DATAPATHS, factsOf} from '../datapaths/registry.js'
 import {SKB_PROG_TYPES, TRACE_CODE_TYPES} from '../knowledge/program-types.js'
 
 type CodeRequest = {id: number; name?: string}
@@ -22,11 +22,11 @@ export function codeWantedForMarks(hooks: Pick<HooksFacts, 'programs'>, attachme
   return [...ids].map((id) => request(id, byId))
 }
 
-/** What `trace` reads the code of: what is attached, plus what Cilium's policy prog array tail-calls into. */
-export function codeWantedForTrace(hooks: Pick<HooksFacts, 'programs'>, attachments: readonly HookAttachment[], cilium: Pick<CiliumMaps, 'policyCalls'>): CodeRequest[] {
+/** What `trace` reads the code of: what is attached, plus what the datapath plugins' tail calls reach (Cilium's policy prog array). */
+export function codeWantedForTrace(hooks: Pick<HooksFacts, 'programs'>, attachments: readonly HookAttachment[], datapaths: DatapathFacts): CodeRequest[] {
   const byId = new Map(hooks.programs.map((p) => [p.id, p]))
   const attachedIds = [...new Set(attachments.map((a) => a.progId))]
   const wanted = new Set<number>(attachedIds.filter((id) => !byId.get(id) || TRACE_CODE_TYPES.has(byId.get(id)!.type)))
-  for (const e of cilium.policyCalls) wanted.add(e.progId)
+  for (const plugin of DATAPATHS) for (const id of plugin.extraProgramIds(factsOf(plugin, datapaths))) wanted.add(id)
   return [...wanted].map((id) => request(id, byId))
 }

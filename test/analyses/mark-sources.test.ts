@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import type {MarkAccessReport} from '../../src/analyses/bpf-mark-access.js'
+import type {ProgramSummary} from '../../src/model/program-summary.js'
 import {UsageIds, usagesFromBpf, usagesFromTc} from '../../src/analyses/mark-sources.js'
 
 describe('usagesFromTc', () => {
@@ -24,7 +24,7 @@ describe('usagesFromTc', () => {
 })
 
 describe('usagesFromBpf', () => {
-  const report = (over: Partial<MarkAccessReport>): MarkAccessReport => ({markOffset: 164, loads: [], writes: [], matches: [], helperCalls: [], helpers: [], families: [], subprogramCalls: [], mapIds: [], uncertain: [], notes: [], ...over})
+  const report = (over: Partial<ProgramSummary>): ProgramSummary => ({markOffset: 164, loads: [], writes: [], matches: [], helperCalls: [], helpers: [], families: [], subprogramCalls: [], mapIds: [], uncertain: [], notes: [], ...over})
   it('turns instruction-level writes and compares into program-evidence uses owned by the recognised software', () => {
     const u = usagesFromBpf(
       {progId: 77, progName: 'cil_from_container', hooks: ['tc ingress lxc1'], software: 'Cilium'},

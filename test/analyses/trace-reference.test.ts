@@ -1,9 +1,12 @@
 import {describe, expect, it} from 'vitest'
 import {parseFlow} from '../../src/analyses/path/flow.js'
 import {traceFlow} from '../../src/analyses/path/trace.js'
+import type {KernelOracle} from '../../src/model/oracle.js'
 import {liveSource} from '../../src/state/sources.js'
 import {snapshotSource, traceNodes} from '../helpers/nodes.js'
 import {ROOT} from '../helpers/fixtures.js'
+import {helperFamily} from '../../src/bpf/helpers.js'
+import type {ProgramSummary} from '../../src/model/program-summary.js'
 
 async function nodes(...ns: Array<1 | 2>) {
   return traceNodes(await Promise.all(ns.map((n) => snapshotSource(`${ROOT}testdata/reference/node${n}.json`))))
@@ -52,6 +55,60 @@ describe('trace on the two reference nodes of docs/scenario.md', () => {
     const {nodes: one, oracle} = await nodes(1)
     const r = await traceFlow(one, parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'}), oracle)
     expect(r.outcome).toMatchObject({kind: 'left-node', text: 'leaves ubuntu-dev2 on eth0 towards 192.168.1.13'})
+  })
+})
+
+describe('a program no datapath plugin models', () => {
+  /** Node 1 with its from-container program (id 2901) renamed: `name` for the program, its code as given. */
+  async function renamed(name: string, code?: ProgramSummary) {
+    const {nodes: [n], oracle: o} = await nodes(1)
+    oracle = o
+    n!.attachments = n!.attachments.map((a) => (a.progId === 2901 ? {...a, attachName: name, ...(a.tc ? {tc: {...a.tc, bpfName: name}} : {})} : a))
+    n!.hooks.programs = n!.hooks.programs.map((p) => (p.id === 2901 ? {...p, name} : p))
+    if (code) n!.code.set(2901, code)
+    return n!
+  }
+  let oracle: KernelOracle
+  const flow = parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'})
+  const summary = (helpers: string[]): ProgramSummary => ({markOffset: 164, loads: [], writes: [], matches: [], helperCalls: helpers.map((h, i) => ({pc: i, disasm: `(85) call ${h}#1`, evidence: 'program', helper: h, symbol: h, family: helperFamily(h), args: []})), helpers, families: [...new Set(helpers.map(helperFamily))], subprogramCalls: [], mapIds: [], uncertain: [], notes: []})
+
+  it('is an assumed pass that names it, says nothing models it and what its code allows, and the walk goes on', async () => {
+    const r = await traceFlow([await renamed('foreign_ingress', summary(['bpf_redirect']))], flow, oracle)
+    const s = r.steps.find((x) => x.program?.id === 2901)!
+    expect(s).toMatchObject({kind: 'bpf', what: 'foreign_ingress (id 2901)', verdict: 'pass (assumed)', verdictKind: 'pass', evidence: 'assumed'})
+    expect(s.details).toEqual(['no datapath plugin models this program (plugins: cilium)', 'its instructions call bpf_redirect: it may pass, drop or redirect the packet (target not known)', 'assumed: it lets the packet go on'])
+    expect(r.unseen).toContain('ubuntu-dev2 lxc48c4aa0637ce tc ingress: foreign_ingress (id 2901): not modelled; calls bpf_redirect: may redirect; target not known')
+    // as if it passed: the stack routes the packet on
+    expect(r.steps[r.steps.indexOf(s) + 1]!.kind).toBe('routing')
+  })
+
+  it('a program that calls no redirect helper can only pass or drop: still assumed, not "program" evidence', async () => {
+    const r = await traceFlow([await renamed('foreign_ingress', summary(['bpf_map_lookup_elem']))], flow, oracle)
+    const s = r.steps.find((x) => x.program?.id === 2901)!
+    expect(s).toMatchObject({verdict: 'pass (assumed)', evidence: 'assumed'})
+    expect(s.details).toContain('its instructions call no redirect helper: it can only pass or drop the packet')
+  })
+
+  it('a mark write the analysis could not follow leaves its bits unknown from there on, never "unchanged"', async () => {
+    const w = {pc: 7, disasm: '(63) *(u32 *)(r1 +164) = r2', evidence: 'program' as const, op: 'unknown' as const, value: 0x100, mask: 0xffff, unknownBits: 0xfeff, expr: 'mark = <computed>: bits 0xfeff not known, 0x100 set, 0xffff0000 kept'}
+    const r = await traceFlow([await renamed('foreign_ingress', {...summary([]), writes: [w]})], parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80', mark: '0x12340001'}), oracle)
+    const i = r.steps.findIndex((x) => x.program?.id === 2901)
+    expect(r.steps[i]).toMatchObject({mark: 0x12340100, markUnknown: 0xfeff})
+    expect(r.steps[i]!.details).toContain(`writes skb->mark with a value the analysis could not follow (${w.expr}, insn 7): bits 0xfeff unknown after it (shown as 0)`)
+    expect(r.steps.slice(i).every((x) => x.markUnknown === 0xfeff)).toBe(true)
+    expect(r.steps.slice(0, i).every((x) => x.markUnknown === undefined)).toBe(true)
+  })
+
+  it("Calico's programs are recognised but not modelled: no Cilium semantics for them", async () => {
+    const r = await traceFlow([await renamed('calico_tc_main')], flow, oracle)
+    const s = r.steps.find((x) => x.program?.id === 2901)!
+    expect(s).toMatchObject({verdict: 'pass (assumed)', evidence: 'assumed', program: {software: 'Calico (eBPF dataplane)', role: 'from-workload'}})
+    expect(s.details).toEqual([
+      'recognised as Calico (eBPF dataplane) from-workload by program-name "calico_tc_main": workload egress (packets leaving the pod): policy, NAT, then forward',
+      "no datapath plugin models Calico (eBPF dataplane)'s from-workload program (plugins: cilium)",
+      'its instructions were not read: it may pass, drop or redirect the packet',
+      'assumed: it lets the packet go on',
+    ])
   })
 })
 

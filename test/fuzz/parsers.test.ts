@@ -12,7 +12,12 @@ import {parseBpftoolProgJson, parseBpftoolProgText} from '../../src/probes/bpfto
 import {parseBpftoolXlatedDumps, parseBpftoolXlatedJson, parseBpftoolXlatedPrograms, parseBpftoolXlatedText, type XlatedRaw} from '../../src/probes/bpftool-xlated.js'
 import {parseBridgeFdbJson} from '../../src/probes/bridge-fdb.js'
 import {parseBtfStructOffsets, parseSkBuffLayout, SK_BUFF_FIELDS} from '../../src/probes/btf-sk-buff.js'
-import {CILIUM_MAP_NAMES, parseBpftoolMapShow, parseCiliumIpcacheDump, parseCiliumLxcDump, parseCiliumTunnelDump, parseProgArrayDump, type DumpedMap} from '../../src/probes/cilium-maps.js'
+import {parseCiliumIpcacheDump} from '../../src/datapaths/cilium/ipcache.js'
+import {parseCiliumLxcDump} from '../../src/datapaths/cilium/lxc.js'
+import {CILIUM_MAP_NAMES} from '../../src/datapaths/cilium/map-names.js'
+import {parseCiliumTunnelDump} from '../../src/datapaths/cilium/tunnel-map.js'
+import {parseBpftoolMapShow, parseProgArrayDump, type DumpedMap} from '../../src/probes/bpftool-map.js'
+import {ipToBytes} from '../../src/util/ip.js'
 import {parseAllNetnsAddresses, parseAllNetnsRoutes} from '../../src/probes/ip-netns-all.js'
 import {parseIpNetnsListId} from '../../src/probes/ip-netns.js'
 import {parseIpLinkJson, parseIpLinkText} from '../../src/probes/ip-link.js'
@@ -101,7 +106,7 @@ const xtOpts: fc.Arbitrary<IptablesSaveOptions> = fc.record(
   {requiredKeys: ['family', 'backend']},
 )
 
-const ciliumDumps = seeds(files('cilium-maps', (n) => n.endsWith('.json')), recorded('bpftool -j map dump'), docExamples('src/probes/cilium-maps.ts'))
+const ciliumDumps = seeds(files('cilium-maps', (n) => n.endsWith('.json')), recorded('bpftool -j map dump'), docExamples('src/probes/bpftool-map.ts'), docExamples('src/datapaths/cilium/ipcache.ts'), docExamples('src/datapaths/cilium/lxc.ts'))
 const xtSeeds = seeds(
   files('fixtures/iptables-save'),
   files('marks/iptables-save', (n) => n.endsWith('.txt')),
@@ -173,11 +178,11 @@ describe(`fuzz: every probe parser (${RUNS} cases each)`, () => {
     })
   }, TEST_TIMEOUT)
 
-  it('parseIpAddress returns bytes of the family length or nothing', () => {
+  it('ipToBytes returns bytes of the family length or nothing', () => {
     const addr = fc.oneof(fc.ipV4(), fc.ipV6(), fc.ipV4Extended(), fc.string({maxLength: 50}))
     check(fc.tuple(addr, fc.array(fc.record({at: fc.nat(), s: NASTY}), {maxLength: 2})), ([a, ins]) => {
       const s = ins.reduce((x, {at, s: y}) => x.slice(0, at % (x.length + 1)) + y + x.slice(at % (x.length + 1)), a)
-      const r = timed(() => parseIpAddress(s))
+      const r = timed(() => ipToBytes(s))
       if (r) expect(r.bytes.length).toBe(r.family === 'ipv4' ? 4 : 16)
     })
   }, TEST_TIMEOUT)

@@ -1,6 +1,6 @@
 // Xlated dumps of the same program differ from one kernel build to the next in a few places that say nothing about
 // the program: these helpers replace them, so a dump captured on one machine compares with what another produces.
-import {analyseMarkAccess} from '../../src/analyses/bpf-mark-access.js'
+import {summariseProgram} from '../../src/bpf/interpreter.js'
 import type {XlatedInsn} from '../../src/model/xlated.js'
 
 /**
@@ -26,14 +26,14 @@ export function normaliseXlatedDisasm(disasm: string): string {
  * name: `*(u32 *)(r1 +164)` -> `*(u32 *)(r1 +skb.mark)` when `layout.mark` is 164. The verifier rewrites
  * `__sk_buff.mark` into offsetof(struct sk_buff, mark), which depends on the kernel's configuration
  * (docs/kernel-notes.md#kn-4-xlated-mark-offset).
- * Which accesses go through the ctx is decided by the same dataflow as mark accesses (analyseMarkAccess, run
+ * Which accesses go through the ctx is decided by the same dataflow as mark accesses (summariseProgram, run
  * once per field), so a store at the same offset into a map value or the stack keeps its number.
  */
 export function nameSkBuffFields(insns: readonly XlatedInsn[], layout: Readonly<Record<string, {offsetBytes: number; sizeBits?: number}>>): string[] {
   const names = new Map<number, string>()
   for (const [field, {offsetBytes, sizeBits}] of Object.entries(layout)) {
     if (sizeBits !== 32) continue
-    const r = analyseMarkAccess(insns, {markOffset: offsetBytes})
+    const r = summariseProgram(insns, {markOffset: offsetBytes})
     // Only accesses it is sure go through the ctx: an uncertain one keeps its number.
     for (const f of [...r.loads, ...r.writes]) names.set(f.pc, `${field}:${offsetBytes}`)
   }

@@ -12,13 +12,28 @@ import {labStatus} from '../../src/lab/status.js'
 import {existingLabNamespaces, labDown, mountsAt} from '../../src/lab/teardown.js'
 import {LAB_RUN_ROOT, labTopology} from '../../src/lab/topology.js'
 import {labUp} from '../../src/lab/up.js'
-import {collectCiliumMaps, lookupIpcache, type CiliumEndpoint, type CiliumIpcacheEntry, type CiliumTunnelEntry} from '../../src/probes/cilium-maps.js'
+import {collectDatapathFacts} from '../../src/state/datapath-facts.js'
+import type {CiliumFacts} from '../../src/datapaths/cilium/facts.js'
+import type {CiliumIpcacheEntry} from '../../src/datapaths/cilium/ipcache.js'
+import {lookupIpcache} from '../../src/datapaths/cilium/ipcache-lookup.js'
+import type {CiliumEndpoint} from '../../src/datapaths/cilium/lxc.js'
+import type {CiliumMapName} from '../../src/datapaths/cilium/map-names.js'
+import {ciliumPlugin} from '../../src/datapaths/cilium/plugin.js'
+import type {CiliumTunnelEntry} from '../../src/datapaths/cilium/tunnel-map.js'
+import type {Warning} from '../../src/model/warning.js'
+import type {Source} from '../../src/source/types.js'
 import {bpfHelperPath} from '../../src/source/live.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {RecordingSource} from '../../src/source/snapshot.js'
 import {cli} from '../helpers/cli.js'
 import {hostStateSnapshot, LIVE_LAB_TEST_TIMEOUT} from './live.js'
 import {readFlowRecords, type FlowRecord} from '../support/flow-records.js'
+
+/** Cilium's facts as the node's collector reads them: the generic map reader with only the Cilium plugin. */
+async function collectCiliumMaps(src: Source, opts: {attachedProgIds?: readonly number[]; maps?: readonly CiliumMapName[]} = {}): Promise<CiliumFacts & {warnings: Warning[]}> {
+  const {facts, warnings} = await collectDatapathFacts(src, {...(opts.attachedProgIds ? {attachedProgIds: opts.attachedProgIds} : {}), plugins: [ciliumPlugin(opts.maps ? {maps: opts.maps} : {})]})
+  return {...(facts.cilium as CiliumFacts), warnings}
+}
 
 const pre = checkLabPrerequisites()
 const helperReason = existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()} (run: make -C native)`

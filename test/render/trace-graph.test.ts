@@ -50,3 +50,14 @@ describe('renderTraceMermaid', () => {
     expect(mmd).toContain('subgraph n0["node-a\\x1b 0 owned\\x07\\x1b 2J\\x1b H\\x00\\u202e\\x9b31m\\x7f\\x0d\\x0a\\x09end"]')
   })
 })
+
+describe('both graphs classify steps by verdictKind', () => {
+  it('marks the steps that end the packet by their verdict kind, whatever the verdict says', () => {
+    const r = traceReport((s) => s)
+    r.steps[1] = {...r.steps[1]!, verdict: 'REJECT (icmp-port-unreachable)', verdictKind: 'reject'}
+    r.steps[2] = {...r.steps[2]!, verdict: 'DROP-looking text', verdictKind: 'deliver'}
+    const dot = renderTraceDot(r)
+    expect(dot).toMatch(/s2 \[label="[^\n]*", color=red\];/)
+    expect(dot).not.toMatch(/s3 \[label="[^\n]*", color=red\];/)
+  })
+})

@@ -24,4 +24,11 @@ describe('renderTraceTree with names from a hostile node', () => {
     expect(performance.now() - t0).toBeLessThan(2000)
     expect(text).toContain('(72,005 chars)')
   })
+
+  it('shows the mark bits a program left unknown, and colours by verdict kind, not by the verdict text', () => {
+    const r = traceReport((s) => s)
+    r.steps[0]!.mark = 0x100
+    r.steps[0]!.markUnknown = 0xfeff
+    expect(renderTraceTree(r, 200)).toContain('packet now: tcp 10.42.1.80:40000 → 10.42.0.51:80  mark 0x100 (bits 0xfeff unknown)')
+  })
 })

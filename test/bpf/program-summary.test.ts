@@ -2,7 +2,9 @@ import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, u
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {analyseMarkAccess, helperFamily, type MarkAccessReport} from '../../src/analyses/bpf-mark-access.js'
+import {helperFamily} from '../../src/bpf/helpers.js'
+import {summariseProgram} from '../../src/bpf/interpreter.js'
+import type {ProgramSummary} from '../../src/model/program-summary.js'
 import {readSkBuffLayout} from '../../src/probes/btf-sk-buff.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps, parseBpftoolXlatedJson, parseBpftoolXlatedText} from '../../src/probes/bpftool-xlated.js'
 import type {XlatedInsn} from '../../src/model/xlated.js'
@@ -35,12 +37,12 @@ function xl(...lines: string[]): XlatedInsn[] {
   return parsed.facts
 }
 
-const analyse = (insns: readonly XlatedInsn[]): MarkAccessReport => analyseMarkAccess(insns, {markOffset: MARK})
-const writes = (r: MarkAccessReport): string[] => r.writes.map((w) => `${w.pc}: ${w.op} ${hex(w.value)}/${hex(w.mask)}${w.unknownBits ? ` unknown ${hex(w.unknownBits)}` : ''}`)
-const matches = (r: MarkAccessReport): string[] =>
+const analyse = (insns: readonly XlatedInsn[]): ProgramSummary => summariseProgram(insns, {markOffset: MARK})
+const writes = (r: ProgramSummary): string[] => r.writes.map((w) => `${w.pc}: ${w.op} ${hex(w.value)}/${hex(w.mask)}${w.unknownBits ? ` unknown ${hex(w.unknownBits)}` : ''}`)
+const matches = (r: ProgramSummary): string[] =>
   r.matches.map((m) => `${m.pc}: ${m.kind} ${hex(m.value)}/${hex(m.mask)}${m.negated ? ' negated' : ''}${m.satisfiable ? '' : ' never'}`)
 
-describe('analyseMarkAccess: mark writes', () => {
+describe('summariseProgram: mark writes', () => {
   it('a whole-mark set, with its evidence', () => {
     const r = analyse(xl('(b7) r2 = 4660', '(63) *(u32 *)(r1 +164) = r2', '(b7) r0 = 0', '(95) exit'))
     expect(r).toEqual({
@@ -233,7 +235,7 @@ describe('analyseMarkAccess: mark writes', () => {
   })
 })
 
-describe('analyseMarkAccess: compares', () => {
+describe('summariseProgram: compares', () => {
   it('bit tests, shifted fields, the zero-extension idiom, impossible and ordered compares', () => {
     const r = analyse(
       xl(
@@ -278,7 +280,7 @@ describe('analyseMarkAccess: compares', () => {
   })
 })
 
-describe('analyseMarkAccess: helpers, maps, subprograms', () => {
+describe('summariseProgram: helpers, maps, subprograms', () => {
   it('redirect family, tail calls with map and index, other families, unresolved names', () => {
     const r = analyse(
       xl(
@@ -359,7 +361,7 @@ describe('analyseMarkAccess: helpers, maps, subprograms', () => {
   })
 })
 
-describe('analyseMarkAccess: honest when it loses track', () => {
+describe('summariseProgram: honest when it loses track', () => {
   it('a register that is the ctx on one path and a map value on another', () => {
     const r = analyse(xl('(bf) r6 = r1', '(15) if r2 == 0x0 goto pc+2', '(18) r6 = map[id:7][0]+0', '(b7) r3 = 1', '(63) *(u32 *)(r6 +164) = r3', '(95) exit'))
     expect(r.writes).toEqual([])
@@ -430,7 +432,7 @@ const PROGRAMS: Record<string, Expect> = {
   subprog: {writes: ['or 0x100/0x100'], loads: 2, matches: ['match 0x0/0x4 negated'], helpers: [], subprogramCalls: 1, mapIds: 0},
 }
 
-function summary(r: MarkAccessReport): Expect & {uncertain: number; notes: string[]} {
+function summary(r: ProgramSummary): Expect & {uncertain: number; notes: string[]} {
   return {
     writes: r.writes.map((w) => `${w.op} ${hex(w.value)}/${hex(w.mask)}`),
     loads: r.loads.length,
@@ -443,7 +445,7 @@ function summary(r: MarkAccessReport): Expect & {uncertain: number; notes: strin
   }
 }
 
-function checkProgram(name: string, r: MarkAccessReport): void {
+function checkProgram(name: string, r: ProgramSummary): void {
   expect(summary(r), name).toEqual({...PROGRAMS[name]!, uncertain: 0, notes: []})
   if (name === 'redirect') expect(r.helperCalls.find((h) => h.helper === 'bpf_redirect')!.args.slice(0, 2)).toEqual([2, 0])
   if (name === 'tail_call') expect(r.helperCalls[0]).toMatchObject({family: 'tail-call', mapId: r.mapIds[0], args: [null, null, 1, null, null]})
@@ -473,7 +475,7 @@ function liveSkipReason(): string {
 }
 
 const SKIP = liveSkipReason()
-if (SKIP) console.log(`bpf-mark-access live tests skipped: ${SKIP}`)
+if (SKIP) console.log(`program summary live tests skipped: ${SKIP}`)
 
 /** Objects to build: or_mark twice (cpu v1 and v3); set_mark loaded twice so two programs share a name. */
 const LIVE = [
@@ -567,7 +569,7 @@ describe.skipIf(SKIP !== '')(`live programs (${SKIP || 'root, clang, bpftool'})`
     for (const [pin, prog] of loaded) {
       const insns = dumps.programs.find((p) => p.id === prog.id)?.insns
       expect(insns, pin).toBeDefined()
-      const r = analyseMarkAccess(insns!, {markOffset})
+      const r = summariseProgram(insns!, {markOffset})
       checkProgram(pin === 'set_mark_2' ? 'set_mark' : pin, r)
       expect(r.mapIds, pin).toEqual([...prog.mapIds].sort((a, b) => a - b))
     }

@@ -1,28 +1,24 @@
-// Cilium's maps through bpftool: map show, the choice among maps of one name, and the four dump decoders on
+// Cilium's maps through bpftool (src/datapaths/cilium/, probes/bpftool-map.ts, collect/datapath-facts.ts): map show, the choice among maps of one name, and the four dump decoders on
 // raw (no BTF: Cilium 1.12) and BTF-formatted dumps. Inputs are derived from the real captures of
 // testdata/fixtures/cilium/ and docs/scenario.md#cilium-maps; testdata/cilium-maps/README.md says how each file was made.
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
+import {collectDatapathFacts} from '../../src/state/datapath-facts.js'
+import type {CiliumFacts} from '../../src/datapaths/cilium/facts.js'
+import {parseCiliumIpcacheDump, type CiliumIpcacheEntry} from '../../src/datapaths/cilium/ipcache.js'
+import {lookupIpcache} from '../../src/datapaths/cilium/ipcache-lookup.js'
+import {parseCiliumLxcDump, type CiliumEndpoint} from '../../src/datapaths/cilium/lxc.js'
+import {selectCiliumMaps} from '../../src/datapaths/cilium/map-choice.js'
+import {ciliumMapNameOf, type CiliumMapName} from '../../src/datapaths/cilium/map-names.js'
+import {ciliumPlugin} from '../../src/datapaths/cilium/plugin.js'
+import {parseCiliumTunnelDump} from '../../src/datapaths/cilium/tunnel-map.js'
+import type {BpfMapInfo} from '../../src/model/bpf-map.js'
 import type {BpfProgram} from '../../src/model/hooks.js'
-import {
-  BPFTOOL_MAP_SHOW_ARGV,
-  bpftoolMapDumpArgv,
-  ciliumMapNameOf,
-  collectCiliumMaps,
-  lookupIpcache,
-  parseBpftoolMapShow,
-  parseCiliumIpcacheDump,
-  parseCiliumLxcDump,
-  parseCiliumTunnelDump,
-  parseProgArrayDump,
-  selectCiliumMaps,
-  type BpfMapInfo,
-  type CiliumEndpoint,
-  type CiliumIpcacheEntry,
-} from '../../src/probes/cilium-maps.js'
+import {BPFTOOL_MAP_SHOW_ARGV, bpftoolMapDumpArgv, parseBpftoolMapShow, parseProgArrayDump} from '../../src/probes/bpftool-map.js'
+import {ipToBytes} from '../../src/util/ip.js'
 import {loadSnapshot, SnapshotSource} from '../../src/source/snapshot.js'
 import {runKey, type RawOutput, type RunRequest, type Source} from '../../src/source/types.js'
-import {parseIpAddress} from '../../src/util/ip.js'
+import type {Warning} from '../../src/model/warning.js'
 
 const DATA = new URL('../../testdata/cilium-maps/', import.meta.url)
 const FIXTURES = new URL('../../testdata/fixtures/cilium/', import.meta.url)
@@ -67,8 +63,7 @@ function endpointsFromCiliumText(text: string): CiliumEndpoint[] {
 const byPrefix = (a: {prefix: string}, b: {prefix: string}) => a.prefix.localeCompare(b.prefix)
 const byIp = (a: {ip: string}, b: {ip: string}) => a.ip.localeCompare(b.ip)
 
-describe('bpftool -j map show', () => {
-  // As bpftool 7.1 printed them on this kernel (names cut to 15 characters by the kernel).
+describe('Cilium map names in bpftool -j map show', () => {
   const text = JSON.stringify([
     {id: 98, type: 'array', name: 'nit_vals', flags: 0, bytes_key: 4, bytes_value: 168, max_entries: 1, bytes_memlock: 480, frozen: 0, btf_id: 1323},
     {id: 102, type: 'lpm_trie', name: 'cilium_ipcache', flags: 1, bytes_key: 24, bytes_value: 12, max_entries: 512000, bytes_memlock: 0, frozen: 0},
@@ -76,15 +71,6 @@ describe('bpftool -j map show', () => {
     {id: 104, type: 'lpm_trie', name: 'cilium_ipcache_', flags: 1, bytes_key: 24, bytes_value: 24, max_entries: 100, bytes_memlock: 0, frozen: 0, pinned: ['/run/x/v2']},
     {id: 141, type: 'hash', name: 'cilium_tunnel_m', flags: 1, bytes_key: 20, bytes_value: 20, max_entries: 65536, bytes_memlock: 1049576, frozen: 0},
   ])
-
-  it('reads every field, keeping the kernel names as printed', () => {
-    const {facts, problems} = parseBpftoolMapShow(text)
-    expect(problems).toEqual([])
-    expect(facts[1]).toEqual({id: 102, type: 'lpm_trie', name: 'cilium_ipcache', keySize: 24, valueSize: 12, maxEntries: 512000, flags: 1})
-    expect(facts[2]).toMatchObject({id: 103, name: 'cilium_call_pol', ownerProgType: 'sched_cls'})
-    expect(facts[3]).toMatchObject({id: 104, pinned: ['/run/x/v2']})
-    expect(facts[0]!.btfId).toBe(1323)
-  })
 
   it('knows Cilium maps by their full or 15-character names, or a pin', () => {
     const names = parseBpftoolMapShow(text).facts.map((m) => ciliumMapNameOf(m) ?? null)
@@ -94,15 +80,6 @@ describe('bpftool -j map show', () => {
     expect(ciliumMapNameOf({name: 'cilium_lx'})).toBeUndefined()
     expect(ciliumMapNameOf({name: 'cilium_calls_00'})).toBeUndefined()
     expect(ciliumMapNameOf({name: '', pinned: ['/sys/fs/bpf/tc/globals/cilium_lxc']})).toBe('cilium_lxc')
-  })
-
-  it('reports errors and malformed entries', () => {
-    expect(parseBpftoolMapShow('{"error":"can\'t get next map: Operation not permitted"}').problems[0]!.message).toBe("bpftool error: can't get next map: Operation not permitted")
-    expect(parseBpftoolMapShow('').problems[0]!.message).toBe('empty output')
-    expect(parseBpftoolMapShow('[{"id":1').problems[0]!.message).toMatch(/^not valid JSON/)
-    const bad = parseBpftoolMapShow('[{"id":7,"type":"hash","name":"x"},{"id":8,"type":33,"name":"y","bytes_key":4,"bytes_value":4}]')
-    expect(bad.problems.map((p) => p.message)).toEqual(['map entry lacks id, type, bytes_key or bytes_value'])
-    expect(bad.facts).toEqual([{id: 8, type: '33', name: 'y', keySize: 4, valueSize: 4, maxEntries: 0, flags: 0}])
   })
 })
 
@@ -252,9 +229,9 @@ describe('lookupIpcache: longest-prefix match', () => {
   })
 
   it('parses addresses', () => {
-    expect(parseIpAddress('::ffff:10.1.2.3')?.bytes.toString('hex')).toBe('00000000000000000000ffff0a010203')
-    expect(parseIpAddress('1:2:3:4:5:6:7:8')?.family).toBe('ipv6')
-    for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3', '256.1.1.1', '::g', ':::']) expect(parseIpAddress(bad), bad).toBeUndefined()
+    expect(ipToBytes('::ffff:10.1.2.3')?.bytes.toString('hex')).toBe('00000000000000000000ffff0a010203')
+    expect(ipToBytes('1:2:3:4:5:6:7:8')?.family).toBe('ipv6')
+    for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3', '256.1.1.1', '::g', ':::']) expect(ipToBytes(bad), bad).toBeUndefined()
   })
 })
 
@@ -360,6 +337,12 @@ class TableSource implements Source {
     const o = this.table.get(runKey(req.argv))
     return {argv: [...req.argv], stdout: '', stderr: '', exitCode: o ? 0 : null, durationMs: 0, ...(o ?? {failure: 'not-recorded', message: `${req.argv.join(' ')}: not recorded`})}
   }
+}
+
+/** Cilium's facts as the node's collector reads them: the generic map reader with only the Cilium plugin. */
+async function collectCiliumMaps(src: Source, opts: {attachedProgIds?: readonly number[]; maps?: readonly CiliumMapName[]} = {}): Promise<CiliumFacts & {warnings: Warning[]}> {
+  const {facts, warnings} = await collectDatapathFacts(src, {...(opts.attachedProgIds ? {attachedProgIds: opts.attachedProgIds} : {}), plugins: [ciliumPlugin(opts.maps ? {maps: opts.maps} : {})]})
+  return {...(facts.cilium as CiliumFacts), warnings}
 }
 
 describe('collectCiliumMaps', () => {
