@@ -67,6 +67,11 @@ export interface XtChain {
   priority?: number
   line?: number
   rules: XtRule[]
+  /**
+   * Rules the parse did not build (a parse for `marks` builds only the rules that mention a mark): how many, and
+   * the chains they jump or go to, so the chain graph stays whole. Absent when every rule was built.
+   */
+  unbuilt?: {rules: number; jumps: string[]}
 }
 
 export interface XtRule {
