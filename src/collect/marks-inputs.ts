@@ -1,6 +1,8 @@
 import {analyseMarkAccess} from '../analyses/bpf-mark-access.js'
 import {mergeAttachments} from '../analyses/hooks.js'
-import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromSockets, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from '../analyses/mark-sources.js'
+import {MARK_SOURCES} from '../analyses/mark-sources/registry.js'
+import type {AttachedProgram, MarkFacts} from '../analyses/mark-sources/source.js'
+import {UsageIds} from '../analyses/mark-sources/usage.js'
 import type {MarkUsage} from '../analyses/mark-usage.js'
 import {recogniseProgram, splitObjectSection} from '../knowledge/programs.js'
 import type {NftTable, XtRuleset} from '../model/netfilter.js'
@@ -8,7 +10,7 @@ import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../probes/bpftool-x
 import type {IpRule} from '../model/routing.js'
 import {collectIpXfrmPolicy, collectIpXfrmState, parseIpXfrmPolicy, parseIpXfrmState} from '../probes/ip-xfrm.js'
 import type {XfrmPolicy, XfrmState} from '../model/xfrm.js'
-import {parseIptablesSaveForMarks} from '../probes/iptables-save-marks.js'
+import {parseIptablesSaveForMarks} from '../probes/iptables-save.js'
 import {collectNftChains} from '../probes/nft-ruleset.js'
 import {collectNativeNftTables} from './native-nft.js'
 import type {Warning} from '../model/warning.js'
@@ -60,8 +62,7 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
     collectSkBuffLayout(src),
     collectSsMarks(src),
   ])
-  const dumps = parseXtDumps(xtOuts, warnings, parseIptablesSaveForMarks)
-  const xt = dumps.map((d) => d.ruleset)
+  const xt = parseXtDumps(xtOuts, warnings, parseIptablesSaveForMarks)
   const nftTables = await collectNativeNftTables(src, nftOut, xt, warnings)
   const ipRules = parseIpRulesBoth(rules, warnings)
   const xfrmStates = take('ip xfrm state', xs, (o) => parseIpXfrmState(o.stdout), [] as XfrmState[], warnings)
@@ -84,19 +85,7 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
       attached.set(a.progId, {progId: a.progId, ...(p?.name ? {progName: p.name} : {}), hooks: [hook], ...(software ? {software} : {})})
     }
   }
-  const ids = new UsageIds()
-  const usages: MarkUsage[] = []
-  // One loop per source, never push(...xs): a spread passes every element as an argument and overflows the
-  // stack past ~120k of them (a large Calico node).
-  const add = (xs: readonly MarkUsage[]) => {
-    for (const u of xs) usages.push(u)
-  }
-  for (const d of dumps) add(usagesFromXt(d.ruleset, ids, d.jumps))
-  if (nftTables) add(usagesFromNft(nftTables, ids))
-  add(usagesFromIpRules(ipRules, ids))
-  add(usagesFromXfrm(xfrmStates, xfrmPolicies, ids))
-  add(usagesFromTc(hooks.tc.other, ids))
-  add(usagesFromSockets(sockets, ids))
+  const programsRead: MarkFacts['programs'][number][] = []
   if (attached.size > 0) {
     if (markOffset === undefined) {
       warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${attached.size} attached program(s) is not read`})
@@ -109,11 +98,16 @@ export async function collectMarksInputs(src: Source): Promise<MarksInputs> {
       for (const w of dumps.warnings) warnings.push(w)
       for (const d of dumps.programs) {
         const p = attached.get(d.id)
-        if (!p) continue
-        add(usagesFromBpf(p, analyseMarkAccess(d.insns, {markOffset}), ids))
+        if (p) programsRead.push({program: p, access: analyseMarkAccess(d.insns, {markOffset})})
       }
     }
   }
+  const facts: MarkFacts = {xt, ...(nftTables ? {nft: nftTables} : {}), ipRules, xfrmStates, xfrmPolicies, tcFilters: hooks.tc.other, sockets, programs: programsRead}
+  const ids = new UsageIds()
+  const usages: MarkUsage[] = []
+  // One loop per source, never push(...xs): a spread passes every element as an argument and overflows the
+  // stack past ~120k of them (a large Calico node).
+  for (const source of MARK_SOURCES) for (const u of source.usages(facts, ids)) usages.push(u)
   const readable: SourceRead[] = [
     ...xtOuts.outputs.filter((o) => !(o.backend === 'legacy' && o.out.failure === 'missing-binary')).map((o) => sourceRead(o.out.argv.join(' '), o.out)),
     sourceRead('nft -j list chains', nftOut),

@@ -12,6 +12,7 @@ import type {RawOutput, Source} from '../source/types.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import {parseRuleBody, ruleJumpTarget} from './iptables-save/rule-body.js'
+import {skimAppend} from './iptables-save/rule-skim.js'
 import {COUNTERS_RE, TableBuilder} from './iptables-save/table-builder.js'
 import {isQuoted, tokenize} from './iptables-save/tokenizer.js'
 
@@ -160,6 +161,14 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
       table.declare(trimmed, lineNo, line, problems, probe)
       continue
     }
+    // A rule not to build: counted and its jump kept, without tokenizing it when its words are plain.
+    if (opts.keepRule && table && !opts.keepRule(line)) {
+      const skim = skimAppend(line)
+      if (skim) {
+        table.skipRule(table.chainForRule(skim.chain, lineNo, line, problems, probe, ruleSpec), skim.jump)
+        continue
+      }
+    }
     // A rule: `-A CHAIN …`, `[p:b] -A CHAIN …` (iptables-save -c), or -P/-N/-I in rule-spec / restore input.
     const tok = tokenize(line)
     if (tok.error) {
@@ -241,6 +250,15 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
   }
   checkBackend(rs, opts, probe, problems)
   return {facts: rs, problems}
+}
+
+/**
+ * What `marks` needs of a dump: every table and chain, the rules that mention a mark built in full, the others
+ * counted and their jumps kept (XtChain.unbuilt), so the chain graph is whole. The same grammar as
+ * parseIptablesSave, reading less.
+ */
+export function parseIptablesSaveForMarks(text: string, opts: IptablesSaveOptions): Parsed<XtRuleset> {
+  return parseIptablesSave(text, {...opts, keepRule: mentionsMark})
 }
 
 /** `iptables -S` output has -P/-N/-A lines and no `*table` line anywhere. */

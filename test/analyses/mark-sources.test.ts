@@ -1,6 +1,12 @@
 import {describe, expect, it} from 'vitest'
 import type {MarkAccessReport} from '../../src/analyses/bpf-mark-access.js'
-import {UsageIds, usagesFromBpf, usagesFromTc} from '../../src/analyses/mark-sources.js'
+import {usagesFromBpf} from '../../src/analyses/mark-sources/ebpf.js'
+import {usagesFromTc} from '../../src/analyses/mark-sources/tc.js'
+import {usagesFromXt} from '../../src/analyses/mark-sources/iptables.js'
+import {UsageIds} from '../../src/analyses/mark-sources/usage.js'
+import {xtChainReachability} from '../../src/model/chain-graph.js'
+import {parseIptablesSave, parseIptablesSaveForMarks} from '../../src/probes/iptables-save.js'
+import {fixtures} from '../helpers/fixtures.js'
 
 describe('usagesFromTc', () => {
   it('reads fw classifier handles, flower/u32 mark keys and skbedit mark actions', () => {
@@ -46,4 +52,20 @@ describe('usagesFromBpf', () => {
     expect(w!.uncertain).toBe('bits 0xffff come from a value the analysis could not follow')
     expect(w!.owner).toBeUndefined()
   })
+})
+
+describe('usagesFromXt on a dump parsed for marks', () => {
+  const opts = {family: 'ipv4', backend: 'legacy'} as const
+  for (const f of fixtures('iptables-save')) {
+    it(`gives exactly the uses of the full parse: ${f.name}`, () => {
+      const full = parseIptablesSave(f.text, opts)
+      const marks = parseIptablesSaveForMarks(f.text, opts)
+      expect(usagesFromXt(marks.facts, new UsageIds())).toEqual(usagesFromXt(full.facts, new UsageIds()))
+      // the rules not built are counted, and their jumps keep the chain graph whole
+      for (const [i, t] of marks.facts.tables.entries()) {
+        expect(xtChainReachability({...marks.facts, tables: [t]})).toEqual(xtChainReachability({...full.facts, tables: [full.facts.tables[i]!]}))
+        for (const [j, c] of t.chains.entries()) expect(c.rules.length + (c.unbuilt?.rules ?? 0)).toBe(full.facts.tables[i]!.chains[j]!.rules.length)
+      }
+    })
+  }
 })

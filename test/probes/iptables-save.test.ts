@@ -1,6 +1,7 @@
 import {afterAll, describe, expect, it} from 'vitest'
 import {applyMarkOp, type MarkOp} from '../../src/model/mark.js'
-import {xtChainReachability, xtRuleMarkUses, type XtRule, type XtRuleset} from '../../src/model/netfilter.js'
+import {xtChainReachability} from '../../src/model/chain-graph.js'
+import {xtRuleMarkUses, type XtRule, type XtRuleset} from '../../src/model/netfilter.js'
 import {
   collectIptablesLegacySave,
   collectIptablesSave,
