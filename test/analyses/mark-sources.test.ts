@@ -6,7 +6,9 @@ import {usagesFromXt} from '../../src/analyses/mark-sources/iptables.js'
 import {UsageIds} from '../../src/analyses/mark-sources/usage.js'
 import {xtChainReachability} from '../../src/model/chain-graph.js'
 import {parseIptablesSave, parseIptablesSaveForMarks} from '../../src/probes/iptables-save.js'
-import {fixtures} from '../helpers/fixtures.js'
+import {fixtures, testdata} from '../helpers/fixtures.js'
+import {usagesFromNft} from '../../src/analyses/mark-sources/nft.js'
+import {parseNftJson} from '../../src/probes/nft-ruleset.js'
 
 describe('usagesFromTc', () => {
   it('reads fw classifier handles, flower/u32 mark keys and skbedit mark actions', () => {
@@ -68,4 +70,16 @@ describe('usagesFromXt on a dump parsed for marks', () => {
       }
     })
   }
+})
+
+describe('usagesFromNft', () => {
+  it('shows a rule as trace does (nft list syntax, comment last)', () => {
+    const tables = parseNftJson(testdata('marks/nft/k3s-kube-proxy-nftables-mode-table.nft.json')).facts.tables
+    const u = usagesFromNft(tables, new UsageIds())
+    expect(u.map((x) => [x.where.place, x.raw])).toEqual([
+      ['nft ip kube-proxy masquerading #1', 'meta mark & 0x4000 == 0x0 return'],
+      ['nft ip kube-proxy masquerading #2', 'meta mark set meta mark ^ 0x4000'],
+      ['nft ip kube-proxy mark-for-masquerade #1', 'meta mark set meta mark | 0x4000'],
+    ])
+  })
 })

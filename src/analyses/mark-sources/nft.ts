@@ -3,6 +3,7 @@ import {nftChainGraph, reachersOf} from '../../model/chain-graph.js'
 import {FULL_MASK, formatMarkOp, hex} from '../../model/mark.js'
 import type {NftTable} from '../../model/netfilter.js'
 import type {MarkLocation, MarkUsage} from '../mark-usage.js'
+import {renderRule} from '../netfilter-eval/nft-render.js'
 import type {MarkSource} from './source.js'
 import {enrich, matchUsage, writeUsage, type UsageIds} from './usage.js'
 
@@ -18,7 +19,7 @@ export function usagesFromNft(tables: readonly NftTable[], ids: UsageIds): MarkU
         const reach = c.base ? [] : reachersOf(graph, c.name)
         const hooks = c.base ? [`${tname}/${c.name} (${c.base.hook} prio ${c.base.prio})`] : reach.length ? [...new Set(reach.map((x) => `${x.table}/${x.builtin}`))] : ['unreachable (no base chain jumps here)']
         const where: MarkLocation = {table: tname, chain: c.name, position: r.position, hooks, place: `nft ${tname} ${c.name} #${r.position}`, showHooks: true}
-        const raw = r.comment ? `${nftRuleText(r.expr)} comment "${r.comment}"` : nftRuleText(r.expr)
+        const raw = renderRule(r)
         const signals: AttributionSignals = {chain: c.name, nftTable: t.name, comments: r.comment ? [r.comment] : [], reachedFrom: reach.flatMap((x) => x.path.slice(0, -1).reverse())}
         for (const m of r.markMatches) {
           const mark = m.mark ?? {value: 0, mask: FULL_MASK}
@@ -40,18 +41,6 @@ export function usagesFromNft(tables: readonly NftTable[], ids: UsageIds): MarkU
     }
   }
   return out
-}
-
-/** A short nft-like rendering of an expression list, for evidence (not a faithful re-printer). */
-function nftRuleText(expr: readonly unknown[]): string {
-  return expr
-    .map((e) => {
-      const o = e as Record<string, unknown>
-      const k = Object.keys(o)[0] ?? '?'
-      return k === 'counter' ? 'counter' : `${k} ${JSON.stringify(o[k])}`
-    })
-    .join(' ')
-    .slice(0, 300)
 }
 
 /** Native nft tables. */

@@ -65,7 +65,7 @@ class NftTableWalk {
   }
 
   ruleHit(c: NftChain, r: NftRule, action: string): RuleHit {
-    const h: RuleHit = {engine: 'nft', table: this.label, chain: c.name, position: r.position, raw: renderRule(r.expr), action, markAfter: this.w.pkt.mark, ctmarkAfter: this.w.pkt.ctmark}
+    const h: RuleHit = {engine: 'nft', table: this.label, chain: c.name, position: r.position, raw: renderRule(r), action, markAfter: this.w.pkt.mark, ctmarkAfter: this.w.pkt.ctmark}
     if (r.handle !== undefined) h.handle = r.handle
     return h
   }
