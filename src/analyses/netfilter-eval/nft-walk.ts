@@ -65,6 +65,7 @@ class NftTableWalk {
     const w = this.w
     const where = this.where(c, r)
     const effects: string[] = []
+    let markWrites = 0
     const done = (verdict: Verdict | undefined, action: string): RuleResult => {
       const h = this.ruleHit(c, r, [...effects, action].filter((s) => s !== '').join('; '))
       w.trail.push(h)
@@ -124,7 +125,20 @@ class NftTableWalk {
             effects.push(text)
             continue
           }
+          // The parse read each mark write in order (NftRule.markWrites): the value, folded into one mark
+          // operation where it is the marks' own arithmetic, is applied as MARK's is (applyMarkOp).
+          const write = r.markWrites[markWrites++]
           if (target === 'conntrack' && w.untracked) return stop() // no conntrack entry: nft_ct_set_eval has nothing to write
+          const op = write?.op
+          // Reading ct mark without a conntrack entry breaks the rule (nft_ct_get_eval): left to the evaluation below.
+          if (op && !(op.kind === 'bitwise' && op.source === 'conntrack' && w.untracked)) {
+            const s = applyMarkOp(op, {packet: w.pkt.mark, conntrack: w.pkt.ctmark})
+            w.pkt.mark = s.packet
+            w.pkt.ctmark = s.conntrack
+            effects.push(text)
+            continue
+          }
+          // Maps, shifts, other keys: evaluated as any nft value.
           const v = this.numberValue(o.value, c, r, where)
           if (v === undefined) return stop()
           if (v === 'unknown') {
