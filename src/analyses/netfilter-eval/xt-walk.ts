@@ -10,7 +10,8 @@ import {applyNat, bindNat, type NatSpec} from './nat.js'
 import {chainsByName, walkChainStack, type StackMove} from './chain-stack.js'
 import type {ChainOutcome, Walk} from './state.js'
 import type {Engine, RuleHit} from './types.js'
-import {evalXtMatch, isCoreMatch, statisticProbability} from './xt-match.js'
+import {evalXtMatch, isCoreMatch} from './xt-match.js'
+import {statisticProbability} from './xt-matches/statistic.js'
 
 export interface XtBaseChain {
   rs: XtRuleset
