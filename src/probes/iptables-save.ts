@@ -57,7 +57,7 @@ export interface IptablesSaveOptions {
  * --restore-mark, --tproxy-mark, -m mark, --restore-skmark, rpfilter --validmark): a rule without it cannot use
  * the mark.
  */
-export function mentionsMark(line: string): boolean {
+function mentionsMark(line: string): boolean {
   return MARKISH.test(line)
 }
 

@@ -25,7 +25,8 @@ export function parseIface(v: string): XtInterface {
   return v.endsWith('+') ? {name: v.slice(0, -1), wildcard: true} : {name: v, wildcard: false}
 }
 
-function portNumber(s: string, bad: Bad, what: string): number | undefined {
+/** One port (`--on-port 15001`). */
+export function portNumber(s: string, bad: Bad, what: string): number | undefined {
   if (!/^\d+$/.test(s)) {
     bad(`${what}: port "${s}" is not a number (iptables-save prints numbers)`)
     return undefined
@@ -36,11 +37,6 @@ function portNumber(s: string, bad: Bad, what: string): number | undefined {
     return undefined
   }
   return n
-}
-
-/** One port (`--on-port 15001`). */
-export function portValue(s: string, bad: Bad, what: string): number | undefined {
-  return portNumber(s, bad, what)
 }
 
 /** `80`, `1000:2000`, `:1024`, `1024:`; multiport adds commas: `80,443,8000:8080`. */
