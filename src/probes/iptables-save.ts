@@ -224,8 +224,7 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
       table.skipRule(chain, ruleJumpTarget(ws, rest)?.name)
       continue
     }
-    const tb = table
-    const parsed = parseRuleBody(ws, rest, (name) => tb.has(name), opts.family, (msg) => problems.push(problem(probe, msg, lineNo, line)))
+    const parsed = parseRuleBody(ws, rest, table, opts.family, (msg) => problems.push(problem(probe, msg, lineNo, line)))
     if (parsed.counters) counters = parsed.counters
     const rule: XtRule = {line: lineNo, raw: line, table: table.name, chain: chainName, position: table.nextPosition(chain), matches: parsed.matches, comments: parsed.comments}
     if (counters) rule.counters = counters

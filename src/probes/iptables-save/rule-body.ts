@@ -2,7 +2,7 @@ import {FULL_MASK} from '../../model/mark.js'
 import type {Counters, IpFamily, XtAddress, XtCoreMatch, XtMatch, XtOption, XtTarget} from '../../model/netfilter.js'
 import type {Bad} from './extension.js'
 import {buildMatch} from './match.js'
-import {buildTarget} from './target.js'
+import {buildTarget, type ChainNames} from './target.js'
 import {isQuoted, type Words} from './tokenizer.js'
 import {parseIface} from './values.js'
 
@@ -75,7 +75,7 @@ export function ruleJumpTarget(ws: Words, start: number): {name: string; goto: b
 }
 
 /** The words after `-A CHAIN`: core matches, `-m` modules with their options, the target and its options; `!` negates the next option. One pass. */
-export function parseRuleBody(ws: Words, start: number, hasChain: (name: string) => boolean, family: IpFamily, bad: Bad): RuleBody {
+export function parseRuleBody(ws: Words, start: number, chains: ChainNames, family: IpFamily, bad: Bad): RuleBody {
   const items: Array<XtCoreMatch | PendingModule> = []
   const body: RuleBody = {matches: [], comments: []}
   let neg = false
@@ -238,7 +238,7 @@ export function parseRuleBody(ws: Words, start: number, hasChain: (name: string)
     body.matches.push(m)
     if (m.kind === 'comment') body.comments.push(m.text)
   }
-  if (target) body.target = buildTarget(target.name, target.goto, target.options, hasChain, bad)
+  if (target) body.target = buildTarget(target.name, target.goto, target.options, chains, bad)
   return body
 }
 

@@ -6,13 +6,18 @@ import {KNOWN_TARGETS, targetParser} from './targets/registry.js'
  * What `-j NAME` / `-g NAME` with its options means: a chain of the table, a target extension (typed where
  * its registry entry reads it), or a jump to a missing chain (reported when the table ends).
  */
-export function buildTarget(name: string, isGoto: boolean, options: XtOption[], hasChain: (name: string) => boolean, bad: Bad): XtTarget {
+/** The chains of the table being read (TableBuilder). */
+export interface ChainNames {
+  has(name: string): boolean
+}
+
+export function buildTarget(name: string, isGoto: boolean, options: XtOption[], chains: ChainNames, bad: Bad): XtTarget {
   if (isGoto) {
     if (options.length > 0) bad(`-g ${name} takes no options`)
     return {name, kind: 'goto', chain: name}
   }
   // A declared chain wins: iptables refuses to create a chain named like a target.
-  if (hasChain(name) && !KNOWN_TARGETS.has(name)) {
+  if (chains.has(name) && !KNOWN_TARGETS.has(name)) {
     if (options.length > 0) bad(`-j ${name} (a chain) takes no options`)
     return {name, kind: 'jump', chain: name}
   }
