@@ -18,8 +18,6 @@ export interface Counters {
   bytes: number
 }
 
-// ------------------------------------------------------------------------------------------------ iptables
-
 /** One `iptables-save` (or `iptables -S`) dump of one family and backend. */
 export interface XtRuleset {
   family: IpFamily
@@ -281,8 +279,6 @@ export function xtTargetIsTerminal(t: XtTarget): boolean {
   }
 }
 
-// ------------------------------------------------------------------------------------------- marks
-
 /** Where a rule reads or writes a mark. */
 export type MarkUse =
   | {role: 'match'; on: MarkTarget; negated: boolean; mark: Mark; via: string}
@@ -304,8 +300,6 @@ export function xtRuleMarkUses(r: XtRule): MarkUse[] {
   else if (t?.kind === 'tproxy' && t.mark) uses.push({role: 'write', op: {kind: 'set-xmark', target: 'packet', value: t.mark.value, mask: t.mark.mask}, via: '-j TPROXY'})
   return uses
 }
-
-// ------------------------------------------------------------------------------------------------ nftables
 
 export type NftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev'
 
