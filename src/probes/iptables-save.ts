@@ -47,7 +47,8 @@ export interface IptablesSaveOptions {
   /**
    * Build only the rules whose line this accepts (`marks` keeps those that mention a mark: mentionsMark). The
    * others are counted in their chain's positions and their jumps kept (XtChain.unbuilt), and read no further:
-   * a kube-proxy-sized dump then costs its tokenizing, not 110k rule objects.
+   * a kube-proxy-sized dump then costs one scan of each line, not 110k rule objects. Positions count -A lines
+   * (all iptables-save prints); a rule inserted with -I among rules not built is placed among the built ones.
    */
   keepRule?: (line: string) => boolean
 }
@@ -161,7 +162,7 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
       table.declare(trimmed, lineNo, line, problems, probe)
       continue
     }
-    // A rule not to build: counted and its jump kept, without tokenizing it when its words are plain.
+    // A rule not to build: counted and its jump kept, without tokenizing it (rule-skim.ts) when it is an -A line.
     if (opts.keepRule && table && !opts.keepRule(line)) {
       const skim = skimAppend(line)
       if (skim) {
