@@ -37,6 +37,13 @@ export interface MarkLocation {
   detail?: string
   /** Owning process of a socket. */
   process?: string
+  /**
+   * The location as people read it, written by the source that found the use: `iptables nat KUBE-SVC-X #3`,
+   * `ip rule pref 9`, `prog 77 cil_from_container @9`, `tailscaled: 2 sockets, e.g. …`.
+   */
+  place: string
+  /** Whether `hooks` says more than `place` (a rule in a user chain, a program on devices): shown under it as `reached from …`. */
+  showHooks: boolean
 }
 
 /** One place on the node that sets, clears, compares or routes on mark bits. */

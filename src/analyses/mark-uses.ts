@@ -1,35 +1,34 @@
 import {recogniseAttachment} from '../knowledge/programs.js'
 import {SKB_PROG_TYPES} from '../knowledge/program-types.js'
 import type {NodeState} from '../model/node-state.js'
-import {UsageIds, usagesFromBpf, usagesFromIpRules, usagesFromNft, usagesFromSockets, usagesFromTc, usagesFromXfrm, usagesFromXt, type AttachedProgram} from './mark-sources.js'
+import type {ProgramSummary} from '../model/program-summary.js'
+import {MARK_SOURCES} from './mark-sources/registry.js'
+import type {AttachedProgram, MarkFacts} from './mark-sources/source.js'
+import {UsageIds} from './mark-sources/usage.js'
 import type {MarkUsage} from './mark-usage.js'
 
-/** Every use of the mark on a node, from every source of mark use its state holds, numbered u1, u2… in source order. */
+/** Every use of the mark on a node, from every source of mark use (mark-sources/registry.ts), numbered u1, u2… in source order. */
 export function markUsagesOf(state: NodeState): MarkUsage[] {
+  const facts: MarkFacts = {
+    xt: state.xt,
+    ...(state.nft ? {nft: state.nft} : {}),
+    ipRules: state.ipRules,
+    xfrmStates: state.xfrmStates,
+    xfrmPolicies: state.xfrmPolicies,
+    tcFilters: state.hooks.tc.other,
+    sockets: state.sockets,
+    programs: attachedProgramCode(state),
+  }
   const ids = new UsageIds()
   const usages: MarkUsage[] = []
-  // One loop per source, never push(...xs): a spread passes every element as an argument and overflows the
-  // stack past ~120k of them (a large Calico node).
-  const add = (xs: readonly MarkUsage[]) => {
-    for (const u of xs) usages.push(u)
-  }
-  for (const d of state.xtMarks) add(usagesFromXt(d.ruleset, ids, d.jumps))
-  if (state.nft) add(usagesFromNft(state.nft, ids))
-  add(usagesFromIpRules(state.ipRules, ids))
-  add(usagesFromXfrm(state.xfrmStates, state.xfrmPolicies, ids))
-  add(usagesFromTc(state.hooks.tc.other, ids))
-  add(usagesFromSockets(state.sockets, ids))
-  // In the order their code was read, as the usage ids have always been numbered.
-  const attached = attachedPrograms(state)
-  for (const [id, code] of state.code) {
-    const p = attached.get(id)
-    if (p) add(usagesFromBpf(p, code, ids))
-  }
+  // One loop per use, never push(...xs): a spread passes every element as an argument and overflows the stack
+  // past ~120k of them (a large Calico node).
+  for (const source of MARK_SOURCES) for (const u of source.usages(facts, ids)) usages.push(u)
   return usages
 }
 
-/** The programs on the node's hooks whose context is an skb, with every hook each sits on. */
-function attachedPrograms(state: NodeState): Map<number, AttachedProgram> {
+/** The programs on the node's hooks whose context is an skb, with every hook each sits on and its code, in the order their code was read. */
+function attachedProgramCode(state: NodeState): Array<{program: AttachedProgram; access: ProgramSummary}> {
   const programs = new Map(state.hooks.programs.map((p) => [p.id, p]))
   const attached = new Map<number, AttachedProgram>()
   for (const a of state.attachments) {
@@ -43,5 +42,10 @@ function attachedPrograms(state: NodeState): Map<number, AttachedProgram> {
       attached.set(a.progId, {progId: a.progId, ...(p?.name ? {progName: p.name} : {}), hooks: [hook], ...(software ? {software} : {})})
     }
   }
-  return attached
+  const out: Array<{program: AttachedProgram; access: ProgramSummary}> = []
+  for (const [id, access] of state.code) {
+    const program = attached.get(id)
+    if (program) out.push({program, access})
+  }
+  return out
 }

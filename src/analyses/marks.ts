@@ -258,7 +258,7 @@ function findFindings(usages: MarkUsage[]): MarkFinding[] {
   for (const a of writes) {
     for (const b of a.owner ? otherWrites(ownerOf(a)) : []) {
       if (a.id >= b.id || ownerOf(a) === ownerOf(b) || !a.owner || !b.owner) continue
-      const overlap = a.setsBits & b.setsBits & ~(a.style === 'whole' ? 0 : 0)
+      const overlap = a.setsBits & b.setsBits
       if (!overlap) continue
       const key = `${ownerOf(a)}|${ownerOf(b)}|${overlap}`
       if (seenPair.has(key)) continue

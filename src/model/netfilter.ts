@@ -18,8 +18,6 @@ export interface Counters {
   bytes: number
 }
 
-// ------------------------------------------------------------------------------------------------ iptables
-
 /** One `iptables-save` (or `iptables -S`) dump of one family and backend. */
 export interface XtRuleset {
   family: IpFamily
@@ -67,6 +65,11 @@ export interface XtChain {
   priority?: number
   line?: number
   rules: XtRule[]
+  /**
+   * Rules the parse did not build (a parse for `marks` builds only the rules that mention a mark): how many, and
+   * the chains they jump or go to, so the chain graph stays whole. Absent when every rule was built.
+   */
+  unbuilt?: {rules: number; jumps: string[]}
 }
 
 export interface XtRule {
@@ -276,78 +279,6 @@ export function xtTargetIsTerminal(t: XtTarget): boolean {
   }
 }
 
-// -------------------------------------------------------------------------------------- reachability
-
-/** A built-in chain that reaches a chain through jumps/gotos, with the shortest chain path (built-in first). */
-export interface ChainReacher {
-  table: string
-  builtin: string
-  hook?: Hook
-  path: string[]
-}
-
-export interface ChainReach {
-  table: string
-  chain: string
-  /** Empty for a chain no built-in chain reaches (dead rules: they never see a packet). */
-  reachedFrom: ChainReacher[]
-}
-
-/**
- * For every user chain, which built-in chains (so which table/hook) reach it through jumps and gotos.
- * Breadth-first from each built-in chain (at most 5 per table): O(B·(chains + jumps)).
- */
-export function xtChainReachability(rs: XtRuleset): ChainReach[] {
-  const out: ChainReach[] = []
-  for (const t of rs.tables) {
-    const edges = new Map<string, string[]>()
-    for (const c of t.chains) {
-      const to: string[] = []
-      for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) to.push(r.target.chain)
-      edges.set(c.name, to)
-    }
-    const reach = new Map<string, ChainReacher[]>()
-    for (const c of t.chains) if (!c.builtin) reach.set(c.name, [])
-    for (const b of t.chains) {
-      if (!b.builtin) continue
-      for (const [chain, path] of bfsPaths(b.name, edges)) {
-        const list = reach.get(chain)
-        if (!list) continue
-        const r: ChainReacher = {table: t.name, builtin: b.name, path}
-        if (b.hook) r.hook = b.hook
-        list.push(r)
-      }
-    }
-    for (const [chain, reachedFrom] of reach) out.push({table: t.name, chain, reachedFrom})
-  }
-  return out
-}
-
-/** Shortest path from `start` to every chain it reaches (start excluded). */
-export function bfsPaths(start: string, edges: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
-  const parent = new Map<string, string>()
-  const seen = new Set<string>([start])
-  const order: string[] = []
-  const queue: string[] = [start]
-  for (let i = 0; i < queue.length; i++) {
-    const cur = queue[i]!
-    for (const next of edges.get(cur) ?? []) {
-      if (seen.has(next)) continue
-      seen.add(next)
-      parent.set(next, cur)
-      order.push(next)
-      queue.push(next)
-    }
-  }
-  const paths = new Map<string, string[]>()
-  paths.set(start, [start])
-  for (const n of order) paths.set(n, [...paths.get(parent.get(n)!)!, n])
-  paths.delete(start)
-  return paths
-}
-
-// ------------------------------------------------------------------------------------------- marks
-
 /** Where a rule reads or writes a mark. */
 export type MarkUse =
   | {role: 'match'; on: MarkTarget; negated: boolean; mark: Mark; via: string}
@@ -369,8 +300,6 @@ export function xtRuleMarkUses(r: XtRule): MarkUse[] {
   else if (t?.kind === 'tproxy' && t.mark) uses.push({role: 'write', op: {kind: 'set-xmark', target: 'packet', value: t.mark.value, mask: t.mark.mask}, via: '-j TPROXY'})
   return uses
 }
-
-// ------------------------------------------------------------------------------------------------ nftables
 
 export type NftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev'
 
@@ -493,47 +422,4 @@ export function nftTablesToEvaluate(nft: NftRuleset, xt: readonly XtRuleset[]): 
     for (const name of rs.incompatibleTables) incompatible.add(`${rs.family === 'ipv4' ? 'ip' : 'ip6'}/${name}`)
   }
   return nft.tables.filter((t) => t.readThrough === 'nft' || incompatible.has(`${t.family}/${t.name}`))
-}
-
-/**
- * For every regular nft chain, which base chains reach it through jump/goto, inline verdict maps and named
- * verdict maps (kube-proxy's nftables mode dispatches services through `vmap @service-ips`).
- */
-export function nftChainReachability(rs: NftRuleset): ChainReach[] {
-  const out: ChainReach[] = []
-  for (const t of rs.tables) {
-    const edges = new Map<string, string[]>()
-    for (const c of t.chains) {
-      const to: string[] = []
-      for (const r of c.rules) for (const target of nftRuleJumps(r)) to.push(target)
-      edges.set(c.name, to)
-    }
-    const reach = new Map<string, ChainReacher[]>()
-    for (const c of t.chains) if (!c.base) reach.set(c.name, [])
-    for (const b of t.chains) {
-      if (!b.base) continue
-      for (const [chain, path] of bfsPaths(b.name, edges)) {
-        const list = reach.get(chain)
-        if (!list) continue
-        const r: ChainReacher = {table: `${t.family} ${t.name}`, builtin: b.name, path}
-        if (isHook(b.base.hook)) r.hook = b.base.hook
-        list.push(r)
-      }
-    }
-    for (const [chain, reachedFrom] of reach) out.push({table: `${t.family} ${t.name}`, chain, reachedFrom})
-  }
-  return out
-}
-
-/** Chains a rule can jump or go to, from any statement (not only the last). */
-export function nftRuleJumps(r: NftRule): string[] {
-  const out: string[] = []
-  if (r.verdict?.target) out.push(r.verdict.target)
-  // A verdict map can name thousands of chains (kube-proxy's nftables mode): no argument spread.
-  if (r.verdict?.targets) for (const t of r.verdict.targets) out.push(t)
-  return out
-}
-
-function isHook(h: string): h is Hook {
-  return h === 'prerouting' || h === 'input' || h === 'forward' || h === 'output' || h === 'postrouting'
 }

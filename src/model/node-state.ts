@@ -1,4 +1,3 @@
-import type {MarkRulesDump} from '../probes/iptables-save-marks.js'
 import type {BpfHelperFacts, BpfLink, BpfProgram, BpftoolNetFacts, Device, HookAttachment, TcFilterFacts} from './hooks.js'
 import type {NftTable, XtRuleset} from './netfilter.js'
 import type {SourceMeta} from './node-meta.js'
@@ -71,10 +70,12 @@ export interface NodeState {
   code: Map<number, ProgramSummary>
   /** The kernel's offset of skb->mark (BTF); unknown: no program's mark use can be read. */
   markOffset?: number
-  /** iptables/ip6tables rulesets (nft and legacy backends), in full: what `trace` evaluates. */
+  /**
+   * iptables/ip6tables rulesets (nft and legacy backends). In full when `trace` is among the needs (it evaluates
+   * them); for `marks` alone, only the rules that mention a mark are built, the others counted with their jumps
+   * (XtChain.unbuilt), which is all the mark analysis reads.
+   */
   xt: XtRuleset[]
-  /** The same dumps, mark-related rules only, with their chain graph: what `marks` reads. */
-  xtMarks: MarkRulesDump[]
   /** Native nft tables (iptables-nft's own are read through iptables-save). Absent: nft not installed or not recorded. */
   nft?: NftTable[]
   ipRules: IpRule[]

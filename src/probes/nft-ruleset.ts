@@ -6,11 +6,13 @@
  * `{"xt":{"type":"target","name":"MARK"}}` (docs/kernel-notes.md#kn-7-nft-json-hides-xt): those tables are flagged to be read through
  * iptables-save instead, so no rule is counted twice.
  */
-import {FULL_MASK, parseU32, type Mark, type MarkOp, type MarkTarget} from '../model/mark.js'
-import type {NftBaseChain, NftChain, NftMarkMatch, NftMarkWrite, NftRule, NftRuleset, NftSet, NftTable, NftTableOwner, NftVerdict} from '../model/netfilter.js'
+import type {NftBaseChain, NftChain, NftRule, NftRuleset, NftSet, NftTable} from '../model/netfilter.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
+import {int, isObj, str, type Json} from './nft-ruleset/json.js'
+import {classifyOwner} from './nft-ruleset/owners.js'
+import {readStatements, resolveNamedVmaps} from './nft-ruleset/statements.js'
 
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const
 /** 110k iptables-nft rules take nft -j ~7 s and 854 MB (docs/kernel-notes.md#kn-8-ruleset-scale). */
@@ -22,25 +24,8 @@ export function collectNftRuleset(src: Source): Promise<RawOutput> {
 
 const PROBE = 'nft -j list ruleset'
 
-/** The table names iptables-nft creates in family ip/ip6; iptables-nft-save lists exactly these. */
-const IPTABLES_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])
-const IPTABLES_BASE_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'])
 /** Objects nft lists that hold no rules and that nothing here evaluates. */
 const IGNORED_OBJECTS = new Set(['counter', 'quota', 'ct helper', 'ct timeout', 'ct expectation', 'limit', 'secmark', 'synproxy', 'flowtable', 'element', 'tunnel'])
-
-type Json = Record<string, unknown>
-
-function isObj(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined
-}
-
-function int(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isInteger(v) ? v : undefined
-}
 
 /**
  * Parse `nft -j list ruleset`, e.g.
@@ -199,193 +184,6 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
     const table = str(o.table)
     return family === undefined || table === undefined ? undefined : tables.get(key(family, table))
   }
-}
-
-// --------------------------------------------------------------------------------------- statements
-
-const VERDICTS = new Set(['accept', 'drop', 'return', 'continue', 'jump', 'goto', 'queue', 'reject'])
-
-function readStatements(r: NftRule, expr: unknown[]): void {
-  for (const st of expr) {
-    if (!isObj(st)) continue
-    const kind = Object.keys(st)[0] ?? ''
-    const body = st[kind]
-    if (kind === 'xt' && isObj(body)) {
-      r.xt.push({type: str(body.type) ?? '', name: str(body.name) ?? ''})
-    } else if (kind === 'match' && isObj(body)) {
-      const m = markMatch(body)
-      if (m) r.markMatches.push(m)
-    } else if (kind === 'mangle' && isObj(body)) {
-      const target = markKey(body.key)
-      if (target) r.markWrites.push(markWrite(target, body.value))
-    } else if (kind === 'vmap' && isObj(body)) {
-      const on = markOperand(body.key)
-      if (on) r.markMatches.push({on: on.on, op: 'vmap', right: body.data})
-      r.verdict = vmapVerdict(body.data)
-    } else if (VERDICTS.has(kind)) {
-      const v: NftVerdict = {kind: kind as NftVerdict['kind']}
-      if ((kind === 'jump' || kind === 'goto') && isObj(body) && typeof body.target === 'string') v.target = body.target
-      r.verdict = v
-    }
-  }
-}
-
-/** `{"meta":{"key":"mark"}}` → packet, `{"ct":{"key":"mark"}}` → conntrack. */
-function markKey(v: unknown): MarkTarget | undefined {
-  if (!isObj(v)) return undefined
-  if (isObj(v.meta) && v.meta.key === 'mark') return 'packet'
-  if (isObj(v.ct) && v.ct.key === 'mark') return 'conntrack'
-  return undefined
-}
-
-/** `meta mark` or `meta mark & 0x4000` (either operand order) as the left side of a match. */
-function markOperand(v: unknown): {on: MarkTarget; mask: number} | undefined {
-  const direct = markKey(v)
-  if (direct) return {on: direct, mask: FULL_MASK}
-  if (!isObj(v) || !Array.isArray(v['&']) || v['&'].length !== 2) return undefined
-  const [a, b] = v['&'] as unknown[]
-  const ka = markKey(a)
-  const kb = markKey(b)
-  const na = u32(a)
-  const nb = u32(b)
-  if (ka && nb !== undefined) return {on: ka, mask: nb}
-  if (kb && na !== undefined) return {on: kb, mask: na}
-  return undefined
-}
-
-function markMatch(m: Json): NftMarkMatch | undefined {
-  const left = markOperand(m.left)
-  if (!left) return undefined
-  const out: NftMarkMatch = {on: left.on, op: str(m.op) ?? '==', right: m.right}
-  const value = u32(m.right)
-  if (value !== undefined) out.mark = {value, mask: left.mask} satisfies Mark
-  return out
-}
-
-/** nft prints mark values as JSON numbers; accept "0x4000"-style strings too. */
-function u32(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= FULL_MASK ? v : undefined
-  if (typeof v === 'string') {
-    const r = parseU32(v)
-    return 'value' in r ? r.value : undefined
-  }
-  return undefined
-}
-
-interface Folded {
-  source: MarkTarget | 'none'
-  and: number
-  xor: number
-}
-
-/**
- * Fold a value expression into nft's own kernel form `(source & and) ^ xor` (the bitwise expression nft
- * compiles `meta mark set meta mark | 0x4000` and `mark and 0xffff0000 or 0x4000` into). Undefined for
- * forms we do not fold: map lookups, shifts, other keys.
- */
-function fold(v: unknown): Folded | undefined {
-  const n = u32(v)
-  if (n !== undefined) return {source: 'none', and: 0, xor: n}
-  const k = markKey(v)
-  if (k) return {source: k, and: FULL_MASK, xor: 0}
-  if (!isObj(v)) return undefined
-  for (const op of ['&', '|', '^'] as const) {
-    const args = v[op]
-    if (!Array.isArray(args) || args.length !== 2) continue
-    // nft prints [expression, constant]; accept the mirror image too (all three operators commute)
-    const [a, b] = args as unknown[]
-    const cb = u32(b)
-    const ca = u32(a)
-    const inner = cb !== undefined ? fold(a) : ca !== undefined ? fold(b) : undefined
-    const c = cb !== undefined ? cb : ca
-    if (!inner || c === undefined) return undefined
-    if (op === '&') return {source: inner.source, and: (inner.and & c) >>> 0, xor: (inner.xor & c) >>> 0}
-    if (op === '|') return {source: inner.source, and: (inner.and & ~c) >>> 0, xor: (inner.xor | c) >>> 0}
-    return {source: inner.source, and: inner.and, xor: (inner.xor ^ c) >>> 0}
-  }
-  return undefined
-}
-
-function markWrite(target: MarkTarget, value: unknown): NftMarkWrite {
-  const w: NftMarkWrite = {target, value}
-  const f = fold(value)
-  if (!f) return w
-  const op: MarkOp = f.source === 'none' || f.and === 0 ? {kind: 'set', target, value: f.xor} : {kind: 'bitwise', target, source: f.source, and: f.and, xor: f.xor}
-  w.op = op
-  return w
-}
-
-function vmapVerdict(data: unknown): NftVerdict {
-  const v: NftVerdict = {kind: 'vmap'}
-  if (typeof data === 'string') {
-    v.map = data
-    return v
-  }
-  const targets = verdictTargets(isObj(data) && Array.isArray(data.set) ? data.set : [])
-  if (targets.length > 0) v.targets = targets
-  return v
-}
-
-/** jump/goto targets in a list of `[key, verdict]` map elements. */
-function verdictTargets(elements: unknown[]): string[] {
-  const out: string[] = []
-  for (const e of elements) {
-    if (!Array.isArray(e) || e.length < 2) continue
-    const verdict = e[1]
-    if (!isObj(verdict)) continue
-    for (const k of ['jump', 'goto'] as const) {
-      const j = verdict[k]
-      if (isObj(j) && typeof j.target === 'string' && !out.includes(j.target)) out.push(j.target)
-    }
-  }
-  return out
-}
-
-/** `vmap @service-ips`: the chains come from the named map's elements. */
-function resolveNamedVmaps(t: NftTable): void {
-  for (const c of t.chains)
-    for (const r of c.rules) {
-      const v = r.verdict
-      if (v?.kind !== 'vmap' || v.map === undefined) continue
-      const m = t.sets.find((s) => s.kind === 'map' && `@${s.name}` === v.map)
-      if (!m) continue
-      const targets = verdictTargets(m.elements)
-      if (targets.length > 0) v.targets = targets
-    }
-}
-
-// ------------------------------------------------------------------------------------------- owners
-
-/**
- * nft itself prints "# Warning: table ip nat is managed by iptables-nft, do not touch!" when a table holds xt
- * statements (nftables src/rule.c, `table->has_xt_stmts`). An iptables table name with only iptables-named
- * base chains and no xt (kubelet's empty `ip mangle` with KUBE-IPTABLES-HINT) is iptables-nft's as well:
- * iptables-nft-save lists it.
- */
-function classifyOwner(t: NftTable): void {
-  const baseNames = t.chains.filter((c) => c.base).map((c) => c.name)
-  const iptNamed = IPTABLES_TABLES.has(t.name) && baseNames.every((n) => IPTABLES_BASE_CHAINS.has(n))
-  let owner: NftTableOwner = 'nft'
-  let reason: string | undefined
-  if (t.family === 'ip' || t.family === 'ip6') {
-    if (t.xtCount > 0) {
-      owner = 'iptables-nft'
-      reason = `${t.xtCount} xt expression${t.xtCount === 1 ? '' : 's'} (iptables extensions nft cannot show)`
-    } else if (iptNamed) {
-      owner = 'iptables-nft'
-      reason = `iptables table name "${t.name}"${baseNames.length ? ` with iptables base chains (${baseNames.join(', ')})` : ' with no base chains'}`
-    }
-  } else if (t.family === 'bridge' && (t.xtCount > 0 || (['filter', 'nat', 'broute'].includes(t.name) && baseNames.length > 0 && baseNames.every((n) => /^[A-Z]+$/.test(n))))) {
-    owner = 'ebtables-nft'
-    reason = t.xtCount > 0 ? `${t.xtCount} xt expressions` : `ebtables table name "${t.name}" with upper-case base chains`
-  } else if (t.family === 'arp' && (t.xtCount > 0 || (t.name === 'filter' && baseNames.length > 0 && baseNames.every((n) => /^[A-Z]+$/.test(n))))) {
-    owner = 'arptables-nft'
-    reason = t.xtCount > 0 ? `${t.xtCount} xt expressions` : 'arptables table "filter" with upper-case base chains'
-  }
-  t.owner = owner
-  if (reason !== undefined) t.ownerReason = reason
-  t.readThrough =
-    owner === 'iptables-nft' ? (t.family === 'ip6' ? 'ip6tables-save' : 'iptables-save') : owner === 'ebtables-nft' ? 'ebtables-save' : owner === 'arptables-nft' ? 'arptables-save' : 'nft'
 }
 
 /**

@@ -85,18 +85,11 @@ function groupLines(g: MarkFlowGroup, names: Names): string[] {
   return [`${line}: ${g.pairs.toLocaleString('en-US')} pairs`, `      ${ownerLabel(names, g.from.owner)}: ${g.from.operation} [${g.from.hooks.join(', ')}] → ${ownerLabel(names, g.to.owner)}: ${g.to.operation}${vals} [${g.to.hooks.join(', ')}]`]
 }
 
+/** The use's place, as its source wrote it, and the hooks that reach it when they say more. */
 function whereText(u: MarkUsage): string {
   const w = u.where
-  const parts: string[] = []
-  if (u.subsystem === 'ip-rule') parts.push(`ip rule pref ${w.priority}`)
-  else if (u.subsystem === 'ebpf') parts.push(`prog ${w.progId}${w.progName ? ` ${w.progName}` : ''} @${w.pc}`)
-  else if (u.subsystem === 'tc') parts.push(`tc ${w.direction} ${w.device} pref ${w.priority ?? '?'}`)
-  else if (u.subsystem === 'xfrm') parts.push(w.detail ?? 'xfrm')
-  else if (u.subsystem === 'socket') parts.push(`${w.process ?? 'socket'}: ${w.detail ?? ''}`)
-  else if (w.table) parts.push(`${u.subsystem} ${w.table} ${w.chain}${w.position !== undefined ? ` #${w.position}` : ''}`)
-  const hooks = w.hooks.filter((h) => !(u.subsystem.startsWith('ip') && u.subsystem !== 'ip-rule' && h === `${w.table}/${w.chain}`))
-  if (hooks.length && u.subsystem !== 'ip-rule' && u.subsystem !== 'xfrm' && u.subsystem !== 'socket') parts.push(hooks[0]!.startsWith('unreachable') ? hooks[0]! : `reached from ${hooks.join(', ')}`)
-  return parts.join('\n')
+  if (!w.showHooks || w.hooks.length === 0) return w.place
+  return `${w.place}\n${w.hooks[0]!.startsWith('unreachable') ? w.hooks[0]! : `reached from ${w.hooks.join(', ')}`}`
 }
 
 function ownerText(u: MarkUsage): string {

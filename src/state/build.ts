@@ -4,8 +4,7 @@ import type {Warning} from '../model/warning.js'
 import {bridgeFdbProbe} from '../probes/bridge-fdb.js'
 import {ipRulesProbe} from '../probes/ip-rule.js'
 import {ipsetSaveProbe} from '../probes/ipset.js'
-import {parseIptablesSave} from '../probes/iptables-save.js'
-import {parseIptablesSaveForMarks} from '../probes/iptables-save-marks.js'
+import {parseIptablesSave, parseIptablesSaveForMarks} from '../probes/iptables-save.js'
 import {xfrmPolicyProbe, xfrmStateProbe} from '../probes/ip-xfrm.js'
 import {collectNftChains, NFT_LIST_CHAINS_ARGV} from '../probes/nft-ruleset.js'
 import {probeLabel} from '../probes/descriptor.js'
@@ -48,9 +47,9 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
   }
   const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, rules ? collectXtDumps(src) : undefined, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
   const {facts, outputs} = probes
-  const xt = needs.trace && xtOuts ? parseXtDumps(xtOuts, warnings, parseIptablesSave) : []
-  const xtMarks = needs.marks && xtOuts ? parseXtDumps(xtOuts, needs.trace ? [] : warnings, parseIptablesSaveForMarks) : []
-  const nft = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, needs.trace ? xt : xtMarks.map((d) => d.ruleset), warnings) : undefined
+  // One parse of each dump: in full for trace, which evaluates every rule; for marks alone, only the mark rules built.
+  const xt = xtOuts ? parseXtDumps(xtOuts, warnings, needs.trace ? parseIptablesSave : parseIptablesSaveForMarks) : []
+  const nft = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
   const markOffset = facts.skb?.mark
   // Not recorded (an older snapshot) FDB, and ipset missing or not recorded, are not worth a warning: their facts
   // stay unknown (the evaluator says so where a rule matches a set).
@@ -92,7 +91,6 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
     code,
     ...(markOffset !== undefined ? {markOffset} : {}),
     xt,
-    xtMarks,
     ...(nft ? {nft} : {}),
     ipRules: [...(facts.rules4 ?? []), ...(facts.rules6 ?? [])],
     xfrmStates: facts.xfrmStates ?? [],

@@ -1,6 +1,14 @@
 import {describe, expect, it} from 'vitest'
 import type {ProgramSummary} from '../../src/model/program-summary.js'
-import {UsageIds, usagesFromBpf, usagesFromTc} from '../../src/analyses/mark-sources.js'
+import {usagesFromBpf} from '../../src/analyses/mark-sources/ebpf.js'
+import {usagesFromTc} from '../../src/analyses/mark-sources/tc.js'
+import {usagesFromXt} from '../../src/analyses/mark-sources/iptables.js'
+import {UsageIds} from '../../src/analyses/mark-sources/usage.js'
+import {xtChainReachability} from '../../src/model/chain-graph.js'
+import {parseIptablesSave, parseIptablesSaveForMarks} from '../../src/probes/iptables-save.js'
+import {fixtures, testdata} from '../helpers/fixtures.js'
+import {usagesFromNft} from '../../src/analyses/mark-sources/nft.js'
+import {parseNftJson} from '../../src/probes/nft-ruleset.js'
 
 describe('usagesFromTc', () => {
   it('reads fw classifier handles, flower/u32 mark keys and skbedit mark actions', () => {
@@ -45,5 +53,33 @@ describe('usagesFromBpf', () => {
     const [w] = usagesFromBpf({progId: 5, hooks: ['tcx egress eth0']}, report({writes: [{pc: 3, disasm: '(63) *(u32 *)(r1 +164) = r3', evidence: 'program', op: 'unknown', value: 0, mask: 0xffff, unknownBits: 0xffff, expr: 'unknown'}]}), new UsageIds())
     expect(w!.uncertain).toBe('bits 0xffff come from a value the analysis could not follow')
     expect(w!.owner).toBeUndefined()
+  })
+})
+
+describe('usagesFromXt on a dump parsed for marks', () => {
+  const opts = {family: 'ipv4', backend: 'legacy'} as const
+  for (const f of fixtures('iptables-save')) {
+    it(`gives exactly the uses of the full parse: ${f.name}`, () => {
+      const full = parseIptablesSave(f.text, opts)
+      const marks = parseIptablesSaveForMarks(f.text, opts)
+      expect(usagesFromXt(marks.facts, new UsageIds())).toEqual(usagesFromXt(full.facts, new UsageIds()))
+      // the rules not built are counted, and their jumps keep the chain graph whole
+      for (const [i, t] of marks.facts.tables.entries()) {
+        expect(xtChainReachability({...marks.facts, tables: [t]})).toEqual(xtChainReachability({...full.facts, tables: [full.facts.tables[i]!]}))
+        for (const [j, c] of t.chains.entries()) expect(c.rules.length + (c.unbuilt?.rules ?? 0)).toBe(full.facts.tables[i]!.chains[j]!.rules.length)
+      }
+    })
+  }
+})
+
+describe('usagesFromNft', () => {
+  it('shows a rule as trace does (nft list syntax, comment last)', () => {
+    const tables = parseNftJson(testdata('marks/nft/k3s-kube-proxy-nftables-mode-table.nft.json')).facts.tables
+    const u = usagesFromNft(tables, new UsageIds())
+    expect(u.map((x) => [x.where.place, x.raw])).toEqual([
+      ['nft ip kube-proxy masquerading #1', 'meta mark & 0x4000 == 0x0 return'],
+      ['nft ip kube-proxy masquerading #2', 'meta mark set meta mark ^ 0x4000'],
+      ['nft ip kube-proxy mark-for-masquerade #1', 'meta mark set meta mark | 0x4000'],
+    ])
   })
 })

@@ -4,10 +4,11 @@ import {describe, expect, it} from 'vitest'
 import {calicoRuleset, endpointsFor} from '../../bench/calico-mark-rules.mjs'
 import {selectRules} from '../../src/analyses/mark-focus.js'
 import {flowBetween, isRead, isWrite} from '../../src/analyses/mark-flows.js'
-import {UsageIds, usagesFromXt} from '../../src/analyses/mark-sources.js'
+import {usagesFromXt} from '../../src/analyses/mark-sources/iptables.js'
+import {UsageIds} from '../../src/analyses/mark-sources/usage.js'
 import type {MarkUsage} from '../../src/analyses/mark-usage.js'
 import {analyseMarks, MAX_FLOW_PAIRS, type AnalyseMarksOptions} from '../../src/analyses/marks.js'
-import {parseIptablesSaveForMarks} from '../../src/probes/iptables-save-marks.js'
+import {parseIptablesSaveForMarks} from '../../src/probes/iptables-save.js'
 import {renderMarks} from '../../src/render/marks-table.js'
 
 function calicoUsages(markRules: number): MarkUsage[] {
@@ -15,7 +16,7 @@ function calicoUsages(markRules: number): MarkUsage[] {
   // felix's dump came from a legacy iptables-save v1.8.4 (no "(nf_tables)" in its header)
   const d = parseIptablesSaveForMarks(rs.text, {family: 'ipv4', backend: 'legacy'})
   expect(d.problems).toEqual([])
-  const u = usagesFromXt(d.facts.ruleset, new UsageIds(), d.facts.jumps)
+  const u = usagesFromXt(d.facts, new UsageIds())
   expect(u.length).toBe(rs.markRules + 1) // one use per mark rule, two in felix's "-m mark … -m rpfilter --validmark"
   return u
 }

@@ -1,5 +1,7 @@
 import {describe, expect, it} from 'vitest'
-import {UsageIds, usagesFromIpRules, usagesFromXt} from '../../src/analyses/mark-sources.js'
+import {usagesFromIpRules} from '../../src/analyses/mark-sources/ip-rules.js'
+import {usagesFromXt} from '../../src/analyses/mark-sources/iptables.js'
+import {UsageIds} from '../../src/analyses/mark-sources/usage.js'
 import {opBits} from '../../src/analyses/mark-usage.js'
 import {flowBetween} from '../../src/analyses/mark-flows.js'
 import {analyseMarks, type AnalyseMarksOptions} from '../../src/analyses/marks.js'

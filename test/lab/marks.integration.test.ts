@@ -2,7 +2,8 @@
 // node 1 with the right evidence, program ids, hooks, bits and findings; and a real kube-proxy ruleset loaded
 // with iptables-restore into a lab namespace gives, read back live, the same uses as the fixture file itself.
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {usagesFromXt, UsageIds} from '../../src/analyses/mark-sources.js'
+import {usagesFromXt} from '../../src/analyses/mark-sources/iptables.js'
+import {UsageIds} from '../../src/analyses/mark-sources/usage.js'
 import type {MarkUsage} from '../../src/analyses/mark-usage.js'
 import {analyseMarks, type MarksReport} from '../../src/analyses/marks.js'
 import {labRun} from '../../src/lab/exec.js'

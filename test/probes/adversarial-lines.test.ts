@@ -13,7 +13,7 @@ import {parseIpRuleText} from '../../src/probes/ip-rule.js'
 import {parseIpXfrmPolicy, parseIpXfrmState} from '../../src/probes/ip-xfrm.js'
 import {parseIpsetSave} from '../../src/probes/ipset.js'
 import {parseIptablesSave} from '../../src/probes/iptables-save.js'
-import {parseIptablesSaveForMarks} from '../../src/probes/iptables-save-marks.js'
+import {parseIptablesSaveForMarks} from '../../src/probes/iptables-save.js'
 import {parseSsSockets} from '../../src/probes/ss-marks.js'
 import {parseTcFilterText} from '../../src/probes/tc-filter.js'
 

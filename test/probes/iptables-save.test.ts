@@ -1,6 +1,7 @@
 import {afterAll, describe, expect, it} from 'vitest'
 import {applyMarkOp, type MarkOp} from '../../src/model/mark.js'
-import {xtChainReachability, xtRuleMarkUses, type XtRule, type XtRuleset} from '../../src/model/netfilter.js'
+import {xtChainReachability} from '../../src/model/chain-graph.js'
+import {xtRuleMarkUses, type XtRule, type XtRuleset} from '../../src/model/netfilter.js'
 import {
   collectIptablesLegacySave,
   collectIptablesSave,
@@ -8,6 +9,7 @@ import {
   IPTABLES_LEGACY_SAVE_ARGV,
   IPTABLES_SAVE_ARGV,
   parseIptablesSave,
+  parseIptablesSaveForMarks,
   type IptablesSaveOptions,
 } from '../../src/probes/iptables-save.js'
 import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
@@ -593,5 +595,36 @@ describe.skipIf(skip !== undefined)('live: restore each capture in a throwaway n
     expect(p.problems).toEqual([])
     expect(p.facts.incompatibleTables).toEqual(['filter'])
     expect(p.facts.tables.map((t) => t.name)).toEqual(['nat'])
+  })
+})
+
+describe('parseIptablesSaveForMarks', () => {
+  it('skims the rules it does not build with the tokenizer\'s quoting: the same chains, positions and jumps', () => {
+    const dump = [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      ':A - [0:0]',
+      ':B - [0:0]',
+      ':C - [0:0]',
+      ':D - [0:0]',
+      '[3:120] -A PREROUTING -m comment --comment "x -j D" -j A',
+      '-A PREROUTING -m comment --comment a"b c"d --jump B',
+      '-A PREROUTING -j "C"',
+      '-A PREROUTING -m comment --comment "it\\"s -g D" -g C',
+      '-A A -j MARK --set-xmark 0x4000/0x4000',
+      '-A A -m comment --comment "unterminated -j D',
+      'COMMIT',
+      '',
+    ].join('\n')
+    const opts = {family: 'ipv4', backend: 'legacy'} as const
+    const full = parseIptablesSave(dump, opts)
+    const marks = parseIptablesSaveForMarks(dump, opts)
+    // a rule not built is not read further: its options are not checked (line 8); an unterminated quote still is
+    expect(marks.problems).toEqual(full.problems.filter((p) => p.line !== 8))
+    expect(xtChainReachability(marks.facts)).toEqual(xtChainReachability(full.facts))
+    const pre = marks.facts.tables[0]!.chains[0]!
+    expect(pre.rules).toEqual([])
+    expect(pre.unbuilt).toEqual({rules: 4, jumps: ['A', 'B', 'C']})
+    expect(marks.facts.tables[0]!.chains[1]!.rules.map((r) => [r.position, r.line])).toEqual([[1, 11]])
   })
 })

@@ -21,6 +21,7 @@ describe('renderMarks with strings from a hostile node', () => {
     r.node.note = hostile('note')
     const sock = r.usages.find((u) => u.subsystem === 'socket')!
     sock.where.process = hostile('tailscaled')
+    sock.where.place = `${sock.where.process}: ${sock.where.detail}` // the place as the socket source writes it
     sock.operation = hostile('SO_MARK')
     const owned = r.usages.find((u) => u.owner)!
     owned.owner!.matched = hostile('comment')
@@ -41,6 +42,7 @@ describe('renderMarks with strings from a hostile node', () => {
     owned.owner!.matched = 'c'.repeat(72_000) // one value: clipped
     const rule = r.usages.find((u) => u.subsystem === 'iptables')!
     rule.where.hooks = Array.from({length: 3000}, (_, i) => `nat/KUBE-SEP-${i}`) // many short values: all shown, wrapped
+    rule.where.showHooks = true
     const t0 = performance.now()
     const text = renderMarks(r)
     expect(performance.now() - t0).toBeLessThan(2000)

@@ -136,6 +136,11 @@ function natTarget(o: Json): string {
   return addr.includes(':') && !addr.startsWith('[') ? `[${addr}]:${port}` : `${addr}:${port}`
 }
 
-export function renderRule(expr: readonly unknown[]): string {
-  return expr.map(renderStatement).join(' ')
+/**
+ * One nft rule as `nft list` prints it, its comment last: how both `trace` (RuleHit.raw) and `marks`
+ * (MarkUsage.raw) show a rule.
+ */
+export function renderRule(r: {expr: readonly unknown[]; comment?: string}): string {
+  const text = r.expr.map(renderStatement).join(' ')
+  return r.comment === undefined ? text : `${text} comment ${JSON.stringify(r.comment)}`
 }

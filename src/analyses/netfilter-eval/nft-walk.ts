@@ -8,8 +8,13 @@ import {applyMarkOp} from '../../model/mark.js'
 import type {NftChain, NftRule, NftTable} from '../../model/netfilter.js'
 import {applyNat, bindNat, type NatSpec} from './nat.js'
 import {renderExpr, renderRule, renderStatement} from './nft-render.js'
-import {evalExpr, evalNumber, lookup, namedSet, relate, type NftEnv} from './nft-value.js'
-import {MAX_DEPTH, MAX_STEPS, type ChainOutcome, type Walk} from './state.js'
+import {evalExpr} from './nft-value/expr.js'
+import {evalNumber} from './nft-value/number.js'
+import {relate} from './nft-value/relate.js'
+import {lookup, namedSet} from './nft-value/sets.js'
+import type {NftEnv} from './nft-value/value.js'
+import {chainsByName, walkChainStack, type StackMove} from './chain-stack.js'
+import type {ChainOutcome, Walk} from './state.js'
 import type {RuleHit} from './types.js'
 
 export interface NftBaseChain {
@@ -19,17 +24,6 @@ export interface NftBaseChain {
 
 type Json = Record<string, unknown>
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-const chainMaps = new WeakMap<NftTable, Map<string, NftChain>>()
-
-function chainMap(t: NftTable): Map<string, NftChain> {
-  let m = chainMaps.get(t)
-  if (!m) {
-    m = new Map(t.chains.map((c) => [c.name, c]))
-    chainMaps.set(t, m)
-  }
-  return m
-}
 
 export function nftTableLabel(t: NftTable): string {
   return `${t.family} ${t.name}`
@@ -65,7 +59,7 @@ class NftTableWalk {
   }
 
   ruleHit(c: NftChain, r: NftRule, action: string): RuleHit {
-    const h: RuleHit = {engine: 'nft', table: this.label, chain: c.name, position: r.position, raw: renderRule(r.expr), action, markAfter: this.w.pkt.mark, ctmarkAfter: this.w.pkt.ctmark}
+    const h: RuleHit = {engine: 'nft', table: this.label, chain: c.name, position: r.position, raw: renderRule(r), action, markAfter: this.w.pkt.mark, ctmarkAfter: this.w.pkt.ctmark}
     if (r.handle !== undefined) h.handle = r.handle
     return h
   }
@@ -75,6 +69,7 @@ class NftTableWalk {
     const w = this.w
     const where = this.where(c, r)
     const effects: string[] = []
+    let markWrites = 0
     const done = (verdict: Verdict | undefined, action: string): RuleResult => {
       const h = this.ruleHit(c, r, [...effects, action].filter((s) => s !== '').join('; '))
       w.trail.push(h)
@@ -134,7 +129,20 @@ class NftTableWalk {
             effects.push(text)
             continue
           }
+          // The parse read each mark write in order (NftRule.markWrites): the value, folded into one mark
+          // operation where it is the marks' own arithmetic, is applied as MARK's is (applyMarkOp).
+          const write = r.markWrites[markWrites++]
           if (target === 'conntrack' && w.untracked) return stop() // no conntrack entry: nft_ct_set_eval has nothing to write
+          const op = write?.op
+          // Reading ct mark without a conntrack entry breaks the rule (nft_ct_get_eval): left to the evaluation below.
+          if (op && !(op.kind === 'bitwise' && op.source === 'conntrack' && w.untracked)) {
+            const s = applyMarkOp(op, {packet: w.pkt.mark, conntrack: w.pkt.ctmark})
+            w.pkt.mark = s.packet
+            w.pkt.ctmark = s.conntrack
+            effects.push(text)
+            continue
+          }
+          // Maps, shifts, other keys: evaluated as any nft value.
           const v = this.numberValue(o.value, c, r, where)
           if (v === undefined) return stop()
           if (v === 'unknown') {
@@ -347,15 +355,9 @@ function verdictText(v: Verdict): string {
   return v.kind === 'jump' || v.kind === 'goto' ? `${v.kind} ${v.target}` : v.kind.toUpperCase()
 }
 
-interface Frame {
-  chain: NftChain
-  i: number
-}
-
 export function runNftChain(w: Walk, base: NftBaseChain): ChainOutcome {
   const x = new NftTableWalk(w, base.table)
-  const chains = chainMap(base.table)
-  const frames: Frame[] = [{chain: base.chain, i: 0}]
+  const chains = chainsByName(base.table)
   const policy = (): ChainOutcome => {
     const b = base.chain.base
     const pol = (b?.policy ?? 'accept').toLowerCase()
@@ -366,48 +368,38 @@ export function runNftChain(w: Walk, base: NftBaseChain): ChainOutcome {
     if (pol === 'drop') return {verdict: 'drop', by: h, text: 'DROP (policy)'}
     return {verdict: 'accept', by: h, text: 'ACCEPT (policy)'}
   }
-  for (;;) {
-    if (++w.steps > MAX_STEPS) return {verdict: 'unknown', text: `UNKNOWN: more than ${MAX_STEPS} rules visited (a loop?)`}
-    const f = frames[frames.length - 1]!
-    if (f.i >= f.chain.rules.length) {
-      if (frames.length === 1) return policy()
-      frames.pop()
-      continue
-    }
-    const rule = f.chain.rules[f.i++]!
-    w.rulesVisited++
-    const res = x.runRule(f.chain, rule)
+  const rules = (chain: NftChain): (() => NftRule | undefined) => {
+    let i = 0
+    return () => chain.rules[i++]
+  }
+  const run = (chain: NftChain, rule: NftRule): StackMove<NftChain> => {
+    const res = x.runRule(chain, rule)
     const v = res.verdict
-    if (!v || v.kind === 'continue') continue
+    const end = (verdict: ChainOutcome['verdict'], text: string): StackMove<NftChain> => ({kind: 'end', outcome: {verdict, by: res.hit, text}})
+    if (!v || v.kind === 'continue') return {kind: 'next'}
     switch (v.kind) {
       case 'accept':
-        return {verdict: 'accept', by: res.hit, text: res.hit?.action.split('; ').pop() ?? 'ACCEPT'}
+        return end('accept', res.hit?.action.split('; ').pop() ?? 'ACCEPT')
       case 'drop':
-        return {verdict: 'drop', by: res.hit, text: 'DROP'}
+        return end('drop', 'DROP')
       case 'reject':
-        return {verdict: 'reject', by: res.hit, text: 'REJECT'}
+        return end('reject', 'REJECT')
       case 'queue':
-        return {verdict: 'queue', by: res.hit, text: 'QUEUE'}
+        return end('queue', 'QUEUE')
       case 'unknown':
-        return {verdict: 'unknown', by: res.hit, text: 'UNKNOWN'}
+        return end('unknown', 'UNKNOWN')
       case 'return':
-        if (frames.length === 1) return policy()
-        frames.pop()
-        continue
+        return {kind: 'return'}
       case 'jump':
       case 'goto': {
         const next = chains.get(v.target)
         if (!next) {
-          w.unknown(`${x.where(f.chain, rule)}: ${v.kind} ${v.target}: no such chain in ${x.label}: assumed it returns`)
-          continue
+          w.unknown(`${x.where(chain, rule)}: ${v.kind} ${v.target}: no such chain in ${x.label}: assumed it returns`)
+          return {kind: 'next'}
         }
-        if (v.kind === 'goto') frames[frames.length - 1] = {chain: next, i: 0}
-        else {
-          if (frames.length >= MAX_DEPTH) return {verdict: 'unknown', by: res.hit, text: `UNKNOWN: jumps nested deeper than ${MAX_DEPTH}`}
-          frames.push({chain: next, i: 0})
-        }
-        continue
+        return v.kind === 'goto' ? {kind: 'goto', chain: next} : {kind: 'jump', chain: next, ...(res.hit ? {by: res.hit} : {})}
       }
     }
   }
+  return walkChainStack(w, {base: base.chain, rules, run, policy})
 }

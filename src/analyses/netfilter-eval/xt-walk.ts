@@ -7,9 +7,11 @@ import {applyMarkOp, type MarkOp} from '../../model/mark.js'
 import {xtTargetIsTerminal, type XtChain, type XtModuleMatch, type XtRule, type XtRuleset, type XtTable, type XtTarget} from '../../model/netfilter.js'
 import {parseIp} from './addr.js'
 import {applyNat, bindNat, type NatSpec} from './nat.js'
-import {MAX_DEPTH, MAX_STEPS, type ChainOutcome, type Walk} from './state.js'
+import {chainsByName, walkChainStack, type StackMove} from './chain-stack.js'
+import type {ChainOutcome, Walk} from './state.js'
 import type {Engine, RuleHit} from './types.js'
-import {evalXtMatch, isCoreMatch, statisticProbability} from './xt-match.js'
+import {evalXtMatch, isCoreMatch} from './xt-match.js'
+import {statisticProbability} from './xt-matches/statistic.js'
 
 export interface XtBaseChain {
   rs: XtRuleset
@@ -25,20 +27,6 @@ export function xtEngine(rs: XtRuleset): Engine {
 const PASSIVE_TARGETS = new Set(['TCPMSS', 'CLASSIFY', 'CHECKSUM', 'DSCP', 'TOS', 'TTL', 'HL', 'ECN', 'SET', 'AUDIT', 'IDLETIMER', 'LED', 'SECMARK', 'CONNSECMARK', 'TRACE', 'RATEEST', 'TCPOPTSTRIP', 'TEE', 'ULOG'])
 /** Targets that end traversal in ways this evaluator does not model. */
 const OPAQUE_TERMINAL_TARGETS = new Set(['SYNPROXY', 'NETMAP', 'CLUSTERIP', 'DNPT', 'SNPT', 'MIRROR'])
-
-/** Chains by name, per table, built once (a jump must not search the table's chain list). */
-const chainMaps = new WeakMap<XtTable, Map<string, XtChain>>()
-
-function chainMap(t: XtTable): Map<string, XtChain> {
-  let m = chainMaps.get(t)
-  if (!m) {
-    m = new Map(t.chains.map((c) => [c.name, c]))
-    chainMaps.set(t, m)
-  }
-  return m
-}
-
-// ------------------------------------------------------------------------------ destination index
 
 /**
  * Chains this long get a lazy index of the rules with an exact `-d ADDR/32` (kube-proxy's KUBE-SERVICES: one
@@ -93,14 +81,6 @@ function candidates(c: XtChain, dst: string): number[] | null {
   return out
 }
 
-// ------------------------------------------------------------------------------------------ walk
-
-interface Frame {
-  chain: XtChain
-  order: number[] | null
-  k: number
-}
-
 /** What every step of one table walk needs to name and record a rule. */
 class XtTableWalk {
   readonly engine: Engine
@@ -132,11 +112,10 @@ export function runXtChain(w: Walk, base: XtBaseChain): ChainOutcome {
   const {rs, table} = base
   const x = new XtTableWalk(w, rs, table)
   const {engine} = x
-  const chains = chainMap(table)
-  const frame = (chain: XtChain): Frame => ({chain, order: candidates(chain, w.pkt.dst), k: 0})
-  const frames: Frame[] = [frame(base.chain)]
+  const chains = chainsByName(table)
   const hit = (r: XtRule, action: string) => x.hit(r, action)
   const where = (r: XtRule) => x.where(r)
+  const end = (outcome: ChainOutcome): StackMove<XtChain> => ({kind: 'end', outcome})
   const policy = (): ChainOutcome => {
     const c = base.chain
     const pol = (c.policy ?? 'ACCEPT').toUpperCase()
@@ -148,83 +127,68 @@ export function runXtChain(w: Walk, base: XtBaseChain): ChainOutcome {
     if (pol !== 'ACCEPT') w.unknown(`${engine} ${table.name}/${c.name}: policy "${pol}" not understood: assumed ACCEPT`)
     return {verdict: 'accept', by: h, text: 'ACCEPT (policy)'}
   }
-
-  for (;;) {
-    if (++w.steps > MAX_STEPS) return {verdict: 'unknown', text: `UNKNOWN: more than ${MAX_STEPS} rules visited (a loop?)`}
-    const f = frames[frames.length - 1]!
-    const idx = f.order ? f.order[f.k++] : f.k < f.chain.rules.length ? f.k++ : undefined
-    if (idx === undefined) {
-      // End of a chain: a user chain returns to its caller, a built-in chain (or a chain reached from it only by
-      // gotos) ends in the built-in chain's policy.
-      if (frames.length === 1) return policy()
-      frames.pop()
-      continue
-    }
-    const rule = f.chain.rules[idx]!
-    w.rulesVisited++
-    if (!ruleHolds(x, rule, f.chain, idx)) continue
+  /** Rule indexes in visiting order: every rule, or for a long chain only those the destination can match. */
+  const rules = (chain: XtChain): (() => number | undefined) => {
+    const order = candidates(chain, w.pkt.dst)
+    let k = 0
+    return () => (order ? order[k++] : k < chain.rules.length ? k++ : undefined)
+  }
+  const run = (chain: XtChain, idx: number): StackMove<XtChain> => {
+    const rule = chain.rules[idx]!
+    if (!ruleHolds(x, rule, chain, idx)) return NEXT
     const t = rule.target
     if (!t) {
       hit(rule, '(no target: counts only)')
-      continue
+      return NEXT
     }
     if (t.uninterpreted?.length) w.unknown(`${where(rule)}: -j ${t.name} option${t.uninterpreted.length > 1 ? 's' : ''} ${t.uninterpreted.map((o) => `--${o}`).join(' ')} not evaluated: assumed no effect`)
     switch (t.kind) {
       case 'jump':
       case 'goto': {
         const next = chains.get(t.chain)
+        const h = hit(rule, `${t.kind} ${t.chain}`)
         if (!next) {
-          hit(rule, `${t.kind} ${t.chain}`)
           w.unknown(`${where(rule)}: ${t.kind === 'jump' ? '-j' : '-g'} ${t.chain}: no such chain in the dump: assumed it returns`)
-          continue
+          return NEXT
         }
-        hit(rule, `${t.kind} ${t.chain}`)
-        if (t.kind === 'goto') frames[frames.length - 1] = frame(next)
-        else {
-          if (frames.length >= MAX_DEPTH) return {verdict: 'unknown', by: w.trail[w.trail.length - 1], text: `UNKNOWN: jumps nested deeper than ${MAX_DEPTH}`}
-          frames.push(frame(next))
-        }
-        continue
+        return t.kind === 'goto' ? {kind: 'goto', chain: next} : {kind: 'jump', chain: next, by: h}
       }
-      case 'return': {
+      case 'return':
         hit(rule, 'RETURN')
-        if (frames.length === 1) return policy()
-        frames.pop()
-        continue
-      }
+        return {kind: 'return'}
       case 'accept':
-        return {verdict: 'accept', by: hit(rule, 'ACCEPT'), text: 'ACCEPT'}
+        return end({verdict: 'accept', by: hit(rule, 'ACCEPT'), text: 'ACCEPT'})
       case 'drop':
-        return {verdict: 'drop', by: hit(rule, 'DROP'), text: 'DROP'}
+        return end({verdict: 'drop', by: hit(rule, 'DROP'), text: 'DROP'})
       case 'reject':
-        return {verdict: 'reject', by: hit(rule, `REJECT${t.rejectWith ? ` --reject-with ${t.rejectWith}` : ''}`), text: 'REJECT'}
+        return end({verdict: 'reject', by: hit(rule, `REJECT${t.rejectWith ? ` --reject-with ${t.rejectWith}` : ''}`), text: 'REJECT'})
       case 'queue':
         w.unknown(`${where(rule)}: QUEUE hands the packet to a user-space program, whose verdict is not known`)
-        return {verdict: 'queue', by: hit(rule, 'QUEUE'), text: 'QUEUE'}
+        return end({verdict: 'queue', by: hit(rule, 'QUEUE'), text: 'QUEUE'})
       case 'mark':
       case 'connmark': {
         // CONNMARK needs a conntrack entry; after NOTRACK there is none and the target does nothing.
         if (t.kind === 'mark' || !w.untracked) applyMark(w, t.op)
         hit(rule, targetText(rule))
-        continue
+        return NEXT
       }
       case 'log':
       case 'nflog':
         hit(rule, targetText(rule))
-        continue
+        return NEXT
       case 'notrack':
         w.setCt('untracked')
         hit(rule, 'NOTRACK')
-        continue
+        return NEXT
       case 'ct':
         if (t.notrack) w.setCt('untracked')
         hit(rule, targetText(rule))
-        continue
+        return NEXT
       case 'tproxy': {
         // TPROXY: a matching socket gets the packet (mark set, NF_ACCEPT); no socket → NF_DROP.
         w.unknown(`${where(rule)}: TPROXY needs a socket listening on ${t.onIp ?? '0.0.0.0'}:${t.onPort ?? '?'}: assumed one is (mark set, packet accepted)`)
         if (t.mark) applyMark(w, {kind: 'set-xmark', target: 'packet', value: t.mark.value, mask: t.mark.mask})
-        return {verdict: 'accept', by: hit(rule, targetText(rule)), text: 'ACCEPT (TPROXY)'}
+        return end({verdict: 'accept', by: hit(rule, targetText(rule)), text: 'ACCEPT (TPROXY)'})
       }
       case 'dnat':
       case 'snat':
@@ -234,25 +198,28 @@ export function runXtChain(w: Walk, base: XtBaseChain): ChainOutcome {
         const h = hit(rule, action)
         if (change) bindNat(w, change, h)
         // The NAT targets return NF_ACCEPT: the rest of this table is not evaluated.
-        return {verdict: 'accept', by: h, text: action}
+        return end({verdict: 'accept', by: h, text: action})
       }
       case 'other': {
         if (t.name === 'NFQUEUE') {
           w.unknown(`${where(rule)}: NFQUEUE hands the packet to a user-space program, whose verdict is not known`)
-          return {verdict: 'queue', by: hit(rule, targetText(rule)), text: 'QUEUE'}
+          return end({verdict: 'queue', by: hit(rule, targetText(rule)), text: 'QUEUE'})
         }
         if (OPAQUE_TERMINAL_TARGETS.has(t.name) || xtTargetIsTerminal(t)) {
           const h = hit(rule, targetText(rule))
           w.unknown(`${where(rule)}: -j ${t.name} not evaluated: traversal stops here`)
-          return {verdict: 'unknown', by: h, text: `UNKNOWN: -j ${t.name}`}
+          return end({verdict: 'unknown', by: h, text: `UNKNOWN: -j ${t.name}`})
         }
         if (!PASSIVE_TARGETS.has(t.name)) w.unknown(`${where(rule)}: -j ${t.name} not evaluated: assumed the packet goes on unchanged`)
         hit(rule, targetText(rule))
-        continue
+        return NEXT
       }
     }
   }
+  return walkChainStack(w, {base: base.chain, rules, run, policy})
 }
+
+const NEXT = {kind: 'next'} as const
 
 function applyMark(w: Walk, op: MarkOp): void {
   const s = applyMarkOp(op, {packet: w.pkt.mark, conntrack: w.pkt.ctmark})

@@ -1,0 +1,119 @@
+import {xtBuiltinChain, type IpFamily, type XtChain, type XtRule, type XtTable} from '../../model/netfilter.js'
+import type {ParseProblem} from '../../model/warning.js'
+import {problem} from '../parsed.js'
+import {KNOWN_TARGETS} from './targets/registry.js'
+
+export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
+
+/** One `*table … COMMIT` block (or the one table of `iptables -S` output) as its lines arrive. */
+export class TableBuilder {
+  committed = false
+  /** Rules whose -j/-g chain was not known when they were read (checked when the table ends). */
+  readonly unresolved: XtRule[] = []
+  /** Chains where -I shifted positions. */
+  readonly renumber = new Set<XtChain>()
+  private readonly chains = new Map<string, XtChain>()
+  private readonly unbuilt = new Map<XtChain, {rules: number; jumps: Set<string>}>()
+  readonly declared = new Set<string>()
+  constructor(
+    readonly name: string,
+    readonly line: number | undefined,
+    readonly family: IpFamily,
+  ) {}
+
+  declare(trimmed: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string): void {
+    // `:PREROUTING ACCEPT [320:53261]` or `:ISTIO_OUTPUT - [0:0]` (counters absent in hand-written restore files)
+    const parts = trimmed.slice(1).split(/\s+/)
+    const name = parts[0] ?? ''
+    const policy = parts[1]
+    if (name === '' || policy === undefined || parts.length > 3) {
+      problems.push(problem(probe, 'bad chain declaration', lineNo, raw))
+      if (name === '') return
+    }
+    if (this.chains.has(name)) problems.push(problem(probe, `chain ${name} declared twice`, lineNo, raw))
+    const c = this.ensure(name, lineNo, policy !== undefined && policy !== '-')
+    if (policy !== undefined && policy !== '-') c.policy = policy
+    const cnt = parts[2]
+    if (cnt !== undefined) {
+      const m = COUNTERS_RE.exec(cnt)
+      if (m) c.counters = {packets: Number(m[1]), bytes: Number(m[2])}
+      else problems.push(problem(probe, `bad chain counters "${cnt}"`, lineNo, raw))
+    }
+  }
+
+  policy(name: string, rest: string[], lineNo: number, raw: string, problems: ParseProblem[], probe: string): void {
+    // `-P INPUT ACCEPT` or, from `iptables -S -v`, `-P INPUT ACCEPT -c 0 0`
+    const c = this.ensure(name, lineNo, true)
+    const pol = rest[0]
+    if (pol === undefined) problems.push(problem(probe, '-P without a policy', lineNo, raw))
+    else c.policy = pol
+    if (rest[1] === '-c') {
+      const p = rest[2]
+      const b = rest[3]
+      if (p !== undefined && b !== undefined && /^\d+$/.test(p) && /^\d+$/.test(b)) c.counters = {packets: Number(p), bytes: Number(b)}
+      else problems.push(problem(probe, 'bad -c counters', lineNo, raw))
+    } else if (rest.length > 1) problems.push(problem(probe, 'unexpected words after -P CHAIN POLICY', lineNo, raw))
+  }
+
+  newChain(name: string, lineNo: number): void {
+    this.ensure(name, lineNo, false)
+  }
+
+  chainForRule(name: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string, ruleSpec: boolean): XtChain {
+    const have = this.chains.get(name)
+    if (have) return have
+    // iptables-restore accepts rules in built-in chains without a `:CHAIN` line; a user chain must be declared.
+    const builtin = xtBuiltinChain(this.name, name) !== undefined
+    if (!builtin) problems.push(problem(probe, `rule for chain ${name}, which is not declared${ruleSpec ? ' (no -N line)' : ' (no :CHAIN line)'}`, lineNo, raw))
+    return this.ensure(name, lineNo, builtin)
+  }
+
+  /** The 1-based position the next rule appended to `c` takes, rules not built included. */
+  nextPosition(c: XtChain): number {
+    return c.rules.length + (this.unbuilt.get(c)?.rules ?? 0) + 1
+  }
+
+  /** A rule read no further (IptablesSaveOptions.keepRule): counted, and its jump kept for the chain graph. */
+  skipRule(c: XtChain, target: string | undefined): void {
+    let u = this.unbuilt.get(c)
+    if (!u) this.unbuilt.set(c, (u = {rules: 0, jumps: new Set()}))
+    u.rules++
+    if (target !== undefined && !KNOWN_TARGETS.has(target)) u.jumps.add(target)
+  }
+
+  has(name: string): boolean {
+    return this.chains.has(name)
+  }
+
+  private ensure(name: string, lineNo: number, builtin: boolean): XtChain {
+    let c = this.chains.get(name)
+    if (!c) {
+      c = {name, builtin, line: lineNo, rules: []}
+      this.chains.set(name, c)
+      this.declared.add(name)
+    } else if (builtin) c.builtin = true
+    return c
+  }
+
+  finish(problems: ParseProblem[], probe: string): XtTable {
+    const chains = [...this.chains.values()]
+    for (const c of chains) {
+      if (!c.builtin) continue
+      const b = xtBuiltinChain(this.name, c.name)
+      if (b) {
+        c.hook = b.hook
+        if (b.priority !== undefined) c.priority = b.priority
+      }
+    }
+    for (const [c, u] of this.unbuilt) c.unbuilt = {rules: u.rules, jumps: [...u.jumps]}
+    for (const c of this.renumber) c.rules.forEach((r, i) => (r.position = i + 1))
+    for (const r of this.unresolved) {
+      const t = r.target
+      if (t && (t.kind === 'jump' || t.kind === 'goto') && !this.chains.has(t.chain))
+        problems.push(problem(probe, `${t.kind === 'goto' ? '-g' : '-j'} ${t.chain}: no such chain in table ${this.name}`, r.line, r.raw))
+    }
+    const t: XtTable = {name: this.name, committed: this.committed, chains}
+    if (this.line !== undefined) t.line = this.line
+    return t
+  }
+}
