@@ -6,7 +6,7 @@ import {HOOK_KERNEL_NAME, type AttachmentWitness, type BpfProgram, type Device, 
 import type {Warning} from '../model/warning.js'
 import {compact} from '../util/compact.js'
 
-export const HOOKS_SCHEMA = 'nodeinspect.hooks/v1'
+const HOOKS_SCHEMA = 'nodeinspect.hooks/v1'
 
 /** `nodeinspect hooks --json`: see docs/json-hooks.md. Field names and meanings are stable within v1. */
 export interface HooksReport {
@@ -39,7 +39,7 @@ export interface NodeIdentity {
   note?: string
 }
 
-export interface PodIp {
+interface PodIp {
   ip: string
   /** `route`: a host route `IP dev <this device>`; `neighbour`: an ARP/ND entry on this device. */
   evidence: 'route' | 'neighbour'
@@ -63,7 +63,7 @@ export interface DeviceHooks {
   hooks: HookView[]
 }
 
-export interface ProgramInfo {
+interface ProgramInfo {
   id: number
   type: string
   name?: string
@@ -116,6 +116,7 @@ const HOOK_RANK: Record<HookKind, number> = {xdp: 0, 'tcx-ingress': 1, 'tc-ingre
  * `*` any run of characters, `?` one, everything else itself. Matched with the greedy two-pointer walk, not a
  * RegExp: `.*` repeated backtracks exponentially (30 stars then a miss ran for minutes) and 20,000 of them
  * overflow V8's regexp compiler.
+ * @internal tested directly (a test seam)
  */
 export function globMatcher(pattern: string): (s: string) => boolean {
   return (s) => {

@@ -14,7 +14,7 @@ export interface MarkFlow {
 }
 
 /** One side of a flow group: uses that share an owner, an operation (writers) or a compared mask (readers), and hooks. */
-export interface FlowEnd {
+interface FlowEnd {
   owner: string
   /** Writers: the one operation they all perform. Readers: the first reader's operation (the others compare the same mask). */
   operation: string
@@ -57,12 +57,13 @@ export interface FlowSummary {
 }
 
 /** Enough for any real node (a group is a distinct operation × reader class); past it the count still comes. */
-export const MAX_FLOW_GROUPS = 5_000
+const MAX_FLOW_GROUPS = 5_000
 const EXAMPLES = 3
 const VALUES = 8
 
 const SUBSYSTEM_FAMILY: Record<string, string> = {iptables: 'netfilter', ip6tables: 'netfilter', 'iptables-legacy': 'netfilter', 'ip6tables-legacy': 'netfilter', nft: 'netfilter', 'ip-rule': 'ip rule', tc: 'tc', xfrm: 'xfrm', socket: 'socket', ebpf: 'ebpf'}
 
+/** @internal tested directly (a test seam) */
 export function isWrite(u: MarkUsage): boolean {
   return u.role === 'set' || u.role === 'restore' || u.role === 'save'
 }
@@ -98,7 +99,7 @@ export function effectOn(w: MarkUsage, r: MarkUsage): {effect: 'decides' | 'part
   return {effect: 'decides', matches: eq !== !!r.negated}
 }
 
-/** The flow from w to r, or undefined when w cannot change what r sees. */
+/** The flow from w to r, or undefined when w cannot change what r sees. @internal tested directly (a test seam) */
 export function flowBetween(w: MarkUsage, r: MarkUsage): MarkFlow | undefined {
   if (w.id === r.id || writesKind(w) !== readsKind(r)) return undefined
   if (((w.setsBits | w.clearsBits) & r.readsBits) === 0) return undefined

@@ -9,10 +9,10 @@ export type MarkSubsystem = 'iptables' | 'ip6tables' | 'iptables-legacy' | 'ip6t
  * selects a policy-routing rule by them, `save`/`restore` copy between the packet mark and the connection's,
  * `lookup` feeds them to a lookup whose outcome the rules cannot show (rpfilter --validmark, xfrm selectors).
  */
-export type MarkRole = 'set' | 'match' | 'route' | 'save' | 'restore' | 'lookup'
+type MarkRole = 'set' | 'match' | 'route' | 'save' | 'restore' | 'lookup'
 
 /** How the use is known: a rule read from the node (`rule`), the kernel's own state (`kernel`), or inferred from a program's instructions (`program`). */
-export type MarkEvidence = 'rule' | 'kernel' | 'program'
+type MarkEvidence = 'rule' | 'kernel' | 'program'
 
 export interface MarkLocation {
   table?: string
@@ -129,7 +129,7 @@ export function markText(value: number, mask: number): string {
   return (mask >>> 0) === FULL_MASK ? hex(value) : `${hex(value)}/${hex(mask)}`
 }
 
-export function bitsOf(mask: number): number[] {
+function bitsOf(mask: number): number[] {
   const out: number[] = []
   for (let b = 0; b < 32; b++) if ((mask >>> b) & 1) out.push(b)
   return out

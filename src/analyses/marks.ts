@@ -7,15 +7,14 @@ import {effectOn, isRead, listFlows, summariseFlows, type MarkFlow, type MarkFlo
 import {bitRange, markText, ownerOf, popcount, UNATTRIBUTED, type MarkUsage} from './mark-usage.js'
 
 /** v2: `flows` are groups (MarkFlowGroup); the pairs themselves are `flowPairs`, on request and bounded. */
-export const MARKS_SCHEMA = 'nodeinspect.marks/v2'
+const MARKS_SCHEMA = 'nodeinspect.marks/v2'
 
-export {bitRange, UNATTRIBUTED}
-export type {MarkFlow, MarkFlowGroup}
+export {UNATTRIBUTED}
 
 /** Pairs listed in `flowPairs` at most: the groups always count them all. */
 export const MAX_FLOW_PAIRS = 10_000
 
-export interface BitRow {
+interface BitRow {
   bit: number
   hex: string
   /** Owner ids (or "unattributed") of the uses that may turn this bit on / off / read it. Whole-mark writers clear every bit; they are listed under clearedBy only, except for the bits they set. */
@@ -27,7 +26,7 @@ export interface BitRow {
   usages: string[]
 }
 
-export interface FieldValue {
+interface FieldValue {
   value: number
   hex: string
   meaning?: string
@@ -38,7 +37,7 @@ export interface FieldValue {
 }
 
 /** A group of bits used together under one mask (Cilium's 0x0f00 nibble, kube-proxy's 0x4000 flag…). */
-export interface MarkField {
+interface MarkField {
   markKind: 'packet' | 'conntrack'
   mask: number
   hex: string
@@ -47,9 +46,9 @@ export interface MarkField {
   values: FieldValue[]
 }
 
-export type FindingKind = 'owner-overlap' | 'whole-mark-clobber' | 'dead-match' | 'set-never-read' | 'connmark-cross-owner' | 'ip-rule-steered'
+type FindingKind = 'owner-overlap' | 'whole-mark-clobber' | 'dead-match' | 'set-never-read' | 'connmark-cross-owner' | 'ip-rule-steered'
 
-export interface MarkFinding {
+interface MarkFinding {
   kind: FindingKind
   severity: 'high' | 'medium' | 'low' | 'info'
   message: string
@@ -192,10 +191,6 @@ export function analyseMarks(node: NodeIdentity, all: MarkUsage[], warnings: War
   }
   if (opts.bit !== undefined || opts.mask !== undefined || opts.rule) report.focus = compact({bit: opts.bit, mask: opts.mask !== undefined ? hex(opts.mask) : undefined, rule: opts.rule?.spec})
   return report
-}
-
-function contextOf(u: MarkUsage): string {
-  return u.where.hooks.join(', ')
 }
 
 /** Group sets and matches by (mark kind, mask): the fields each owner uses and the values it gives them. */

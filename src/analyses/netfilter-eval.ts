@@ -16,7 +16,7 @@ import {natKindOfHook, Walk, type ChainOutcome} from './netfilter-eval/state.js'
 import type {Engine, EvalContext, HookResult, PacketState, RuleHit, TableResult} from './netfilter-eval/types.js'
 import {runXtChain, xtEngine} from './netfilter-eval/xt-walk.js'
 
-export type {Branch, Engine, EvalContext, Hook, HookResult, NatChange, PacketState, RuleHit, TableResult} from './netfilter-eval/types.js'
+export type {EvalContext, HookResult, PacketState} from './netfilter-eval/types.js'
 
 /** The rules of one node: iptables-save dumps (each family and backend) and the native nft tables. */
 export interface NetfilterRules {

@@ -1,11 +1,4 @@
-/**
- * A datapath plugin: what one CNI's eBPF datapath does, for the path walk. It says which recognised programs it
- * models, which of the kernel's maps it wants read (as data: chosen from `bpftool map show`, decoded from their
- * dumps by its own pure parsers into its own facts), and, from those facts, what a program does to a packet at
- * a hook and where its tail calls lead. Everything here is pure: the state builder runs the dumps, the walker
- * asks the plugin. Adding a CNI is a folder beside cilium/ and one line in registry.ts.
- */
-import type {DatapathFacts} from '../model/node-state.js'
+
 import type {ProgramSummary} from '../model/program-summary.js'
 import type {Recognition} from '../knowledge/programs.js'
 import type {BpfMapInfo} from '../model/bpf-map.js'
@@ -43,7 +36,7 @@ export interface ProgramAtHook {
 }
 
 /** What a plugin may read of the node besides its own facts. */
-export interface DatapathNode {
+interface DatapathNode {
   label: string
   devices: readonly Device[]
   programs: readonly BpfProgram[]
@@ -67,7 +60,7 @@ export interface SemanticsContext<F> {
 }
 
 /** One step a program's semantics add to the path; the first one is the program's own (its where/what/program by default). */
-export interface ProgramStep {
+interface ProgramStep {
   kind?: 'bpf' | 'tail-call'
   where?: PathStep['where']
   what?: string

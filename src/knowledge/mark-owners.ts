@@ -71,7 +71,7 @@ function numbers(text: string): number[] | undefined {
   return t.split(/[/|]/).map((x) => Number.parseInt(x.trim(), 16) >>> 0)
 }
 
-export const MARK_FACTS: MarkFact[] = (facts as Array<Record<string, unknown>>).map((f) => {
+const MARK_FACTS: MarkFact[] = (facts as Array<Record<string, unknown>>).map((f) => {
   const valueText = String(f.value)
   const maskText = String(f.mask)
   const fact: MarkFact = {
@@ -95,16 +95,17 @@ export const MARK_FACTS: MarkFact[] = (facts as Array<Record<string, unknown>>).
   return fact
 })
 
-export function ownerOfSoftware(software: string): MarkOwner | undefined {
+function ownerOfSoftware(software: string): MarkOwner | undefined {
   return MARK_OWNERS.find((o) => o.softwarePrefixes.some((p) => software.startsWith(p)))
 }
 
+/** @internal tested directly (a test seam) */
 export function factsOf(owner: MarkOwner): MarkFact[] {
   return MARK_FACTS.filter((f) => owner.softwarePrefixes.some((p) => f.software.startsWith(p)))
 }
 
 /** How an owner was decided, weakest last. */
-export type AttributionBasis = 'chain' | 'comment' | 'nft-table' | 'ip-rule-table' | 'program' | 'process' | 'value'
+type AttributionBasis = 'chain' | 'comment' | 'nft-table' | 'ip-rule-table' | 'program' | 'process' | 'value'
 
 export interface Attribution {
   owner: string

@@ -7,7 +7,7 @@ import type {BpfProgram, HookAttachment} from '../model/hooks.js'
  * says how it was recognised, never that the code was verified. What a recognised program does to a packet is a
  * datapath plugin's (src/datapaths/).
  */
-export interface KnownProgram {
+interface KnownProgram {
   software: string
   /** The program's role in that software's datapath, as its sources name it. */
   role: string
@@ -19,7 +19,7 @@ export interface KnownProgram {
   canRedirect?: boolean
 }
 
-export const KNOWN_PROGRAMS: KnownProgram[] = [
+const KNOWN_PROGRAMS: KnownProgram[] = [
   {
     software: 'Cilium',
     role: 'from-container',

@@ -28,7 +28,7 @@ export interface ChainReacher {
   path: string[]
 }
 
-export interface ChainReach {
+interface ChainReach {
   table: string
   chain: string
   /** Empty for a chain no base chain reaches (dead rules: they never see a packet). */
@@ -126,7 +126,7 @@ function bfsParents(start: string, edges: ReadonlyMap<string, ReadonlySet<string
   return parent
 }
 
-/** For every user chain of a dump, which built-in chains (so which table/hook) reach it. */
+/** For every user chain of a dump, which built-in chains (so which table/hook) reach it. @internal tested directly (a test seam) */
 export function xtChainReachability(rs: XtRuleset): ChainReach[] {
   const out: ChainReach[] = []
   for (const t of rs.tables) {
@@ -136,7 +136,7 @@ export function xtChainReachability(rs: XtRuleset): ChainReach[] {
   return out
 }
 
-/** For every regular nft chain, which base chains reach it. */
+/** For every regular nft chain, which base chains reach it. @internal tested directly (a test seam) */
 export function nftChainReachability(rs: {tables: readonly NftTable[]}): ChainReach[] {
   const out: ChainReach[] = []
   for (const t of rs.tables) {

@@ -64,7 +64,7 @@ export function tryParseMarkSpec(text: string): {mark: Mark} | {error: MarkSpecE
   return {mark: {value: v.value, mask: m.value}}
 }
 
-/** `"0x200/0xf00"` → {value: 0x200, mask: 0xf00}; throws {@link MarkSpecError}. */
+/** `"0x200/0xf00"` → {value: 0x200, mask: 0xf00}; throws {@link MarkSpecError}. @internal tested directly (a test seam) */
 export function parseMarkSpec(text: string): Mark {
   const r = tryParseMarkSpec(text)
   if ('error' in r) throw r.error
@@ -75,7 +75,7 @@ export function hex(n: number): string {
   return `0x${(n >>> 0).toString(16)}`
 }
 
-/** `0x200/0xf00`, or `0x4000` when the mask is the whole word (as iptables and ip print it). */
+/** `0x200/0xf00`, or `0x4000` when the mask is the whole word (as iptables and ip print it). @internal tested directly (a test seam) */
 export function formatMark(m: Mark): string {
   return (m.mask >>> 0) === FULL_MASK ? hex(m.value) : `${hex(m.value)}/${hex(m.mask)}`
 }
@@ -85,24 +85,24 @@ export function markMatches(mark: number, m: Mark): boolean {
   return ((mark & m.mask) >>> 0) === m.value >>> 0
 }
 
-/** A match whose value has bits outside its mask can never be true (e.g. a typo like 0x4000/0x400). */
+/** A match whose value has bits outside its mask can never be true (e.g. a typo like 0x4000/0x400). @internal tested directly (a test seam) */
 export function markMatchIsSatisfiable(m: Mark): boolean {
   return ((m.value & ~m.mask) >>> 0) === 0
 }
 
 // ---- the operations, one pure function each (iptables-extensions(8), kernel xt_MARK.c / xt_connmark.c) ----
 
-/** MARK --set-mark V (no mask) and nft `meta mark set V`: the whole word. */
+/** MARK --set-mark V (no mask) and nft `meta mark set V`: the whole word. @internal tested directly (a test seam) */
 export const markSet = (_mark: number, value: number): number => value >>> 0
-/** MARK/CONNMARK --set-xmark V/M and TPROXY --tproxy-mark V/M: "zero out the bits given by mask and XOR value". */
+/** MARK/CONNMARK --set-xmark V/M and TPROXY --tproxy-mark V/M: "zero out the bits given by mask and XOR value". @internal tested directly (a test seam) */
 export const markSetXmark = (mark: number, value: number, mask: number): number => ((mark & ~mask) ^ value) >>> 0
-/** MARK/CONNMARK --set-mark V/M: "zero out the bits given by mask and OR value" (libxt stores it as xmark V/(V|M)). */
+/** MARK/CONNMARK --set-mark V/M: "zero out the bits given by mask and OR value" (libxt stores it as xmark V/(V|M)). @internal tested directly (a test seam) */
 export const markSetMasked = (mark: number, value: number, mask: number): number => ((mark & ~mask) | value) >>> 0
-/** --and-mark B (saved by iptables-save as --set-xmark 0x0/~B). */
+/** --and-mark B (saved by iptables-save as --set-xmark 0x0/~B). @internal tested directly (a test seam) */
 export const markAnd = (mark: number, bits: number): number => (mark & bits) >>> 0
-/** --or-mark B (saved as --set-xmark B/B). */
+/** --or-mark B (saved as --set-xmark B/B). @internal tested directly (a test seam) */
 export const markOr = (mark: number, bits: number): number => (mark | bits) >>> 0
-/** --xor-mark B (saved as --set-xmark B/0x0). */
+/** --xor-mark B (saved as --set-xmark B/0x0). @internal tested directly (a test seam) */
 export const markXor = (mark: number, bits: number): number => (mark ^ bits) >>> 0
 
 /** CONNMARK rev 2 `--left-shift-mark N` / `--right-shift-mark N`, applied to the copied bits. */
@@ -116,17 +116,17 @@ function shifted(x: number, shift?: MarkShift): number {
   return (shift.dir === 'left' ? x << shift.bits : x >>> shift.bits) >>> 0
 }
 
-/** CONNMARK --save-mark: `ctmark = (ctmark & ~ctmask) ^ (nfmark & nfmask)`; returns the new ctmark. */
+/** CONNMARK --save-mark: `ctmark = (ctmark & ~ctmask) ^ (nfmark & nfmask)`; returns the new ctmark. @internal tested directly (a test seam) */
 export function connmarkSave(nfmark: number, ctmark: number, nfmask = FULL_MASK, ctmask = FULL_MASK, shift?: MarkShift): number {
   return ((ctmark & ~ctmask) ^ shifted(nfmark & nfmask, shift)) >>> 0
 }
 
-/** CONNMARK --restore-mark: `nfmark = (nfmark & ~nfmask) ^ (ctmark & ctmask)`; returns the new nfmark. */
+/** CONNMARK --restore-mark: `nfmark = (nfmark & ~nfmask) ^ (ctmark & ctmask)`; returns the new nfmark. @internal tested directly (a test seam) */
 export function connmarkRestore(nfmark: number, ctmark: number, nfmask = FULL_MASK, ctmask = FULL_MASK, shift?: MarkShift): number {
   return ((nfmark & ~nfmask) ^ shifted(ctmark & ctmask, shift)) >>> 0
 }
 
-/** nft's kernel bitwise expression: `dst = (src & and) ^ xor`; `src` absent for a constant. */
+/** nft's kernel bitwise expression: `dst = (src & and) ^ xor`; `src` absent for a constant. @internal tested directly (a test seam) */
 export function markBitwise(src: number, and: number, xor: number): number {
   return ((src & and) ^ xor) >>> 0
 }
@@ -202,16 +202,10 @@ function applyToWord(op: Extract<MarkOp, {kind: 'set' | 'set-xmark' | 'set-mark'
   }
 }
 
-/** The mark an operation writes (the packet mark for restore and from-socket, the conntrack mark for save). */
-export function markOpTarget(op: MarkOp): MarkTarget {
-  if (op.kind === 'save') return 'conntrack'
-  if (op.kind === 'restore' || op.kind === 'from-socket') return 'packet'
-  return op.target
-}
-
 /**
  * The bits of the written mark that the operation may change. 0xffffffff means it may rewrite the whole word
  * (a "whole" writer, which clobbers every other user's bits: docs/kernel-notes.md#kn-10-mark-write-style).
+ * @internal tested directly (a test seam)
  */
 export function markOpWrites(op: MarkOp): number {
   switch (op.kind) {
@@ -242,7 +236,7 @@ function shiftedMask(clearMask: number, copyMask: number, shift?: MarkShift): nu
   return (clearMask | shifted(copyMask, shift)) >>> 0
 }
 
-/** 'whole' when the operation may rewrite all 32 bits, else 'bitwise' (docs/kernel-notes.md#kn-10-mark-write-style). */
+/** 'whole' when the operation may rewrite all 32 bits, else 'bitwise' (docs/kernel-notes.md#kn-10-mark-write-style). @internal tested directly (a test seam) */
 export function markOpStyle(op: MarkOp): 'whole' | 'bitwise' {
   return markOpWrites(op) === FULL_MASK ? 'whole' : 'bitwise'
 }

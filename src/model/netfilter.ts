@@ -222,7 +222,7 @@ export type XtTarget = XtTargetBase &
   )
 
 /** Built-in chains of each iptables table with the hook they sit on and the table's priority there. */
-export const XT_BUILTIN_CHAINS: Readonly<Record<string, Readonly<Record<string, {hook: Hook; priority: number}>>>> = {
+const XT_BUILTIN_CHAINS: Readonly<Record<string, Readonly<Record<string, {hook: Hook; priority: number}>>>> = {
   raw: {PREROUTING: {hook: 'prerouting', priority: -300}, OUTPUT: {hook: 'output', priority: -300}},
   mangle: {
     PREROUTING: {hook: 'prerouting', priority: -150},
@@ -301,7 +301,7 @@ export function xtRuleMarkUses(r: XtRule): MarkUse[] {
   return uses
 }
 
-export type NftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev'
+type NftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev'
 
 /** `nft -j list ruleset`. */
 export interface NftRuleset {

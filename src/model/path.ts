@@ -1,6 +1,6 @@
 /** The path of one flow through one or more nodes: what `nodeinspect trace` reports. Plain JSON data. */
 
-export type IpFamily = 'ipv4' | 'ipv6'
+type IpFamily = 'ipv4' | 'ipv6'
 export type Proto = 'tcp' | 'udp' | 'icmp' | 'icmpv6'
 
 /** The packet as the user described it. */

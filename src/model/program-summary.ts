@@ -40,7 +40,7 @@ export interface MarkLoad extends ProgramFinding {
  *                 the bits that may change; of those, the ones outside `unknownBits` become the bits of `value`.
  * In every case `mask` is the set of bits the write may change (0 for a store of the unchanged mark).
  */
-export type MarkWriteOp = 'set' | 'or' | 'and' | 'xor' | 'set-masked' | 'set-xmark' | 'unknown'
+type MarkWriteOp = 'set' | 'or' | 'and' | 'xor' | 'set-masked' | 'set-xmark' | 'unknown'
 
 export interface MarkWrite extends ProgramFinding {
   op: MarkWriteOp

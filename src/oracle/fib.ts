@@ -68,7 +68,7 @@ function asPrefix(p: {address: string; prefixLen: number}, family: 'ipv4' | 'ipv
   return parsePrefix(`${p.address}/${p.prefixLen}`, family) ?? parsePrefix('default', family)!
 }
 
-export function routeText(r: Route): string {
+function routeText(r: Route): string {
   return [r.type !== 'unicast' ? r.type : undefined, r.dst, r.gateway ? `via ${r.gateway}` : undefined, r.dev ? `dev ${r.dev}` : undefined, r.table !== 'main' ? `table ${r.table}` : undefined, r.prefsrc ? `src ${r.prefsrc}` : undefined]
     .filter(Boolean)
     .join(' ')

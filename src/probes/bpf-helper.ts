@@ -11,7 +11,7 @@ import {probe} from './descriptor.js'
  * Debian 12's bpftool 7.1 and tc cannot see at all (docs/kernel-notes.md#kn-3-tcx-invisible-to-debian-tools).
  * One process for every device of a netns.
  */
-export const BPF_HELPER_QUERY_ARGV = [BPF_HELPER, 'query'] as const
+const BPF_HELPER_QUERY_ARGV = [BPF_HELPER, 'query'] as const
 const PROBE = 'nodeinspect-bpf query'
 
 export const bpfHelperQueryProbe = probe({argv: BPF_HELPER_QUERY_ARGV}, (t) => parseBpfHelperQuery(t), {attachments: []} as BpfHelperFacts)
@@ -23,7 +23,7 @@ const ATTACH: Record<string, HookKind> = {
   netkit_peer: 'netkit-peer',
 }
 
-/** e.g. `{"helper":"nodeinspect-bpf","version":1,"queried":5,"tcx_supported":true,"attachments":[{"ifindex":2,"devname":"eth0","attach_type":"tcx_ingress","revision":3,"progs":[{"prog_id":140,"link_id":91}]}],"errors":[]}` */
+/** e.g. `{"helper":"nodeinspect-bpf","version":1,"queried":5,"tcx_supported":true,"attachments":[{"ifindex":2,"devname":"eth0","attach_type":"tcx_ingress","revision":3,"progs":[{"prog_id":140,"link_id":91}]}],"errors":[]}` @internal tested directly (a test seam) */
 export function parseBpfHelperQuery(text: string): Parsed<BpfHelperFacts> {
   const facts: BpfHelperFacts = {attachments: []}
   const {value, problem: p} = parseJson(PROBE, text)

@@ -9,7 +9,7 @@ import {probe} from './descriptor.js'
  * no direction (docs/kernel-notes.md#kn-3-tcx-invisible-to-debian-tools). Used to tell the user how many tcx/netkit
  * links exist when nothing else can place them.
  */
-export const BPFTOOL_LINK_ARGV = ['bpftool', '-j', 'link', 'show'] as const
+const BPFTOOL_LINK_ARGV = ['bpftool', '-j', 'link', 'show'] as const
 const PROBE = 'bpftool -j link show'
 
 export const bpftoolLinkProbe = probe({argv: BPFTOOL_LINK_ARGV}, (t) => parseBpftoolLinkJson(t), [] as BpfLink[])
@@ -17,6 +17,7 @@ export const bpftoolLinkProbe = probe({argv: BPFTOOL_LINK_ARGV}, (t) => parseBpf
 /** BPF_LINK_TYPE numbers bpftool 7.1 prints raw (include/uapi/linux/bpf.h). */
 const LINK_TYPES: Record<number, string> = {6: 'xdp', 11: 'tcx', 12: 'uprobe_multi', 13: 'netkit', 14: 'sockmap'}
 
+/** @internal tested directly (a test seam) */
 export function parseBpftoolLinkJson(text: string): Parsed<BpfLink[]> {
   if (text.trim() === '') return {facts: [], problems: []}
   const {value, problem: p} = parseJson(PROBE, text)

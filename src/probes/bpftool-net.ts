@@ -1,5 +1,4 @@
 import type {HookAttachment, HookKind, XdpMode} from '../model/hooks.js'
-import type {Source, RawOutput} from '../source/types.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {BpftoolNetFacts} from '../model/hooks.js'
@@ -12,7 +11,7 @@ const PROBE = 'bpftool -j net show'
 export const bpftoolNetProbe = probe({argv: BPFTOOL_NET_ARGV}, (t) => parseBpftoolNetJson(t), {attachments: [], flowDissectorProgIds: [], netfilterProgs: 0} as BpftoolNetFacts)
 
 /** bpftool's `kind` for tc entries: "clsact/ingress", "tcx/egress", "netkit/primary"… */
-export function hookFromBpftoolKind(kind: string): HookKind | undefined {
+function hookFromBpftoolKind(kind: string): HookKind | undefined {
   switch (kind) {
     case 'clsact/ingress':
       return 'tc-ingress'
@@ -31,7 +30,7 @@ export function hookFromBpftoolKind(kind: string): HookKind | undefined {
   }
 }
 
-export function xdpModeOf(mode: string): XdpMode {
+function xdpModeOf(mode: string): XdpMode {
   switch (mode) {
     case 'driver':
     case 'generic':
@@ -128,6 +127,7 @@ const TEXT_XDP_RE = /^(\S+)\((\d+)\) (\S+)(?: .*?)? (?:id|prog_id) (\d+)\s*$/
 /**
  * Plain-text form, as people paste it, e.g. `eth0(2) clsact/ingress bpf_netdev_eth0.o:[from-netdev] id 2823`,
  * `node0(1691) tcx/ingress revnat_ingress prog_id 31356 link_id 600`, `nk1(22) netkit/peer tc1 prog_id 43 link_id 12`.
+ * @internal tested directly (a test seam)
  */
 export function parseBpftoolNetText(text: string): Parsed<BpftoolNetFacts> {
   const facts: BpftoolNetFacts = {attachments: [], flowDissectorProgIds: [], netfilterProgs: 0}

@@ -68,6 +68,7 @@ const HEAD_RE = /^(\d+): (\S+)(.*)$/
  * `2490: sched_cls  name cil_from_container  tag 2547a15a9196a2d0  gpl` / `        loaded_at 2023-12-05T07:09:11+0000  uid 0` /
  * `        xlated 696B  jited 532B  memlock 4096B  map_ids 1161,53` / `        btf_id 1551`.
  * Continuation lines are indented (tab, 8 spaces or 1 space, depending on who copied them).
+ * @internal tested directly (a test seam)
  */
 export function parseBpftoolProgText(text: string): Parsed<BpfProgram[]> {
   const facts: BpfProgram[] = []

@@ -16,14 +16,14 @@ import type {XlatedProgram, XlatedInsn, XlatedOp, MemSize, JumpOp, AluOp, Xlated
 
 // ---- collect ----------------------------------------------------------------------------------------------------
 
-/** One program by id: the form that works on every bpftool. */
+/** One program by id: the form that works on every bpftool. @internal tested directly (a test seam) */
 export const BPFTOOL_XLATED_ARGV = (id: number): string[] => ['bpftool', '-j', 'prog', 'dump', 'xlated', 'id', String(id)]
 /**
  * Every program with this name, in one process. bpftool 7.1 accepts one PROG selector only (`id 1 id 2` prints
  * `null` and exits 255), but `name X` and `tag T` select every match and print `[{"id":…,"insns":[…]}, …]`
  * (only when more than one matched: a single match prints the bare instruction list).
  */
-export const BPFTOOL_XLATED_BY_NAME_ARGV = (name: string): string[] => ['bpftool', '-j', 'prog', 'dump', 'xlated', 'name', name]
+const BPFTOOL_XLATED_BY_NAME_ARGV = (name: string): string[] => ['bpftool', '-j', 'prog', 'dump', 'xlated', 'name', name]
 
 export interface XlatedRequest {
   id: number
@@ -123,6 +123,7 @@ const HELPER_ALIASES: Readonly<Record<string, string>> = {
   bpf_tc_sk_assign: 'bpf_sk_assign',
 }
 
+/** @internal tested directly (a test seam) */
 export function canonicalHelperName(symbol: string): string | undefined {
   if (/^0x[0-9a-f]+$/i.test(symbol) || symbol === 'unknown' || symbol === 'bpf_unspec' || symbol === '') return undefined
   const alias = HELPER_ALIASES[symbol]
@@ -187,6 +188,7 @@ const s32 = (text: string): number => (text.startsWith('0x') ? parseInt(text, 16
 /**
  * Decode the text after `(xx) ` (or a whole `BUG_…` line) at slot `pc`. Returns the op, the opcode byte and whether
  * it took two slots. Pure; never throws.
+ * @internal tested directly (a test seam)
  */
 export function decodeXlatedDisasm(disasm: string, pc: number): {op: XlatedOp; code?: number} {
   const line = RE.line.exec(disasm.trim())
@@ -340,6 +342,7 @@ const isInsnList = (v: unknown[]): boolean => v.length === 0 || !(typeof v[0] ==
  * `[{"proto":"int ni_set_mark(struct __sk_buff * skb)","src":"…","disasm":"(b7) r2 = 4660"},{"disasm":"(95) exit"}]`
  * and the multi-program form of `name X` / `tag T`
  * `[{"id":161,"type":"sched_cls","name":"ni_set_mark","tag":"955bad8f6279a889","gpl_compatible":true,"insns":[…]}, …]`.
+ * @internal tested directly (a test seam)
  */
 export function parseBpftoolXlatedPrograms(text: string): Parsed<XlatedProgram[]> {
   const {value, problem: p} = parseJson(PROBE, text)
@@ -373,7 +376,7 @@ export function parseBpftoolXlatedPrograms(text: string): Parsed<XlatedProgram[]
   return {facts, problems}
 }
 
-/** `bpftool -j prog dump xlated id N`: one program's instructions. A multi-program dump is a problem here. */
+/** `bpftool -j prog dump xlated id N`: one program's instructions. A multi-program dump is a problem here. @internal tested directly (a test seam) */
 export function parseBpftoolXlatedJson(text: string): Parsed<XlatedInsn[]> {
   const r = parseBpftoolXlatedPrograms(text)
   if (r.facts.length > 1 || (r.facts.length === 1 && r.facts[0]!.id !== undefined)) {
@@ -396,6 +399,7 @@ const TEXT_HEADER = /^\d+: \S+\s+(?:name \S+\s+)?tag [0-9a-f]+/
  * `; ` lines are source lines (with `linum`: `; src [file:… line_num:… line_col:…]`), a line ending in `:` is the
  * next function's prototype, an indented hex line follows an instruction under `opcodes`. The printed index is
  * the pc. A `161: sched_cls  name …  tag …` header (from a `name` dump) is accepted before the first instruction.
+ * @internal tested directly (a test seam)
  */
 export function parseBpftoolXlatedText(text: string): Parsed<XlatedInsn[]> {
   const facts: XlatedInsn[] = []
@@ -453,6 +457,7 @@ const LINE_INFO_TAIL = / line_num:\d+ line_col:\d+\]$/
  * `; if (x) [file:/src/bpf_lxc.c line_num:42 line_col:3]` (bpftool -l) without its ` [file:… ]` tail: from the
  * first `[file:` before the tail to the end. Not / ?\[file:.* line_num:…\]$/, which backtracks from every
  * `[file:` of a long source line (quadratic; the source text is the loader's).
+ * @internal tested directly (a test seam)
  */
 export function stripLineInfo(s: string): string {
   const tail = LINE_INFO_TAIL.exec(s)

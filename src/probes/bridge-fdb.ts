@@ -4,10 +4,11 @@ import type {FdbEntry} from '../model/routing.js'
 import {probe} from './descriptor.js'
 
 /** `bridge -j fdb show`: where a VXLAN device sends each MAC, e.g. `{"mac":"00:00:00:00:00:00","ifname":"cilium_vxlan","dst":"192.168.1.13","flags":["self"],"state":"permanent"}`. */
-export const BRIDGE_FDB_ARGV = ['bridge', '-j', 'fdb', 'show'] as const
+const BRIDGE_FDB_ARGV = ['bridge', '-j', 'fdb', 'show'] as const
 
 export const bridgeFdbProbe = probe({argv: BRIDGE_FDB_ARGV}, (t) => parseBridgeFdbJson(t), [] as FdbEntry[])
 
+/** @internal tested directly (a test seam) */
 export function parseBridgeFdbJson(text: string): Parsed<FdbEntry[]> {
   if (text.trim() === '') return {facts: [], problems: []}
   const {value, problem: p} = parseJson('bridge -j fdb show', text)

@@ -17,9 +17,10 @@ import {readFile} from 'node:fs/promises'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 
+/** @internal tested directly (a test seam) */
 export const VMLINUX_BTF_PATH = '/sys/kernel/btf/vmlinux'
 
-/** The sk_buff fields the marks and trace analyses care about. */
+/** The sk_buff fields the marks and trace analyses care about. @internal tested directly (a test seam) */
 export const SK_BUFF_FIELDS = ['mark', 'priority', 'tc_index', 'hash', 'protocol', 'len'] as const
 
 export interface BtfMemberOffset {
@@ -106,6 +107,7 @@ const MAX_DEPTH = 32
  * A field reached through anonymous members gets the summed offset; the first occurrence in declaration order wins
  * (struct_group's named copy, e.g. `headers.mark`, is not searched: only anonymous members are entered).
  * Fields not found are absent from `facts` and reported as problems.
+ * @internal tested directly (a test seam)
  */
 export function parseBtfStructOffsets(buf: Uint8Array, structName: string, fields: readonly string[]): Parsed<Record<string, BtfMemberOffset>> {
   const probe = `btf struct ${structName}`
@@ -257,7 +259,7 @@ export function parseBtfStructOffsets(buf: Uint8Array, structName: string, field
   return {facts, problems}
 }
 
-/** `parseBtfStructOffsets(buf, 'sk_buff', SK_BUFF_FIELDS)`: on kernel 6.18, mark=164, priority=140 (docs/kernel-notes.md#kn-4-xlated-mark-offset). */
+/** `parseBtfStructOffsets(buf, 'sk_buff', SK_BUFF_FIELDS)`: on kernel 6.18, mark=164, priority=140 (docs/kernel-notes.md#kn-4-xlated-mark-offset). @internal tested directly (a test seam) */
 export function parseSkBuffLayout(buf: Uint8Array): Parsed<Record<string, BtfMemberOffset>> {
   return parseBtfStructOffsets(buf, 'sk_buff', SK_BUFF_FIELDS)
 }
@@ -268,6 +270,7 @@ export function parseSkBuffLayout(buf: Uint8Array): Parsed<Record<string, BtfMem
  * Read a raw BTF file (mode 0444 on the kernels we target: no privileges needed). It is binary, so it does not go
  * through a Source (which carries text); a snapshot must record the derived offsets instead.
  * Never throws: a failure comes back as one "context: cause" line.
+ * @internal tested directly (a test seam)
  */
 export async function readVmlinuxBtf(path: string = VMLINUX_BTF_PATH): Promise<{bytes: Uint8Array} | {error: string}> {
   try {

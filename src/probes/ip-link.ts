@@ -5,7 +5,7 @@ import type {Parsed, ParseProblem} from '../model/warning.js'
 import {probe} from './descriptor.js'
 
 /** Links with details AND their addresses in one process: `ip -j -d addr show` carries linkinfo plus addr_info. */
-export const IP_ADDR_ARGV = ['ip', '-j', '-d', 'addr', 'show'] as const
+const IP_ADDR_ARGV = ['ip', '-j', '-d', 'addr', 'show'] as const
 const PROBE = 'ip -j -d addr show'
 
 export const ipLinksProbe = probe({argv: IP_ADDR_ARGV}, parseIpLinkJson, [] as Device[])
@@ -35,7 +35,7 @@ const KINDS: Record<string, DeviceKind> = {
   ip6gretap: 'gre',
 }
 
-export function deviceKind(infoKind: string | undefined, linkType: string | undefined, name: string): DeviceKind {
+function deviceKind(infoKind: string | undefined, linkType: string | undefined, name: string): DeviceKind {
   if (infoKind) return KINDS[infoKind] ?? 'other'
   if (linkType === 'loopback' || name === 'lo') return 'loopback'
   if (linkType === 'ether' || linkType === 'none' || linkType === undefined) return 'physical'
@@ -124,6 +124,7 @@ const HEAD_RE = /^(\d+):\s+([^:@\s]+)(?:@([^:\s]+))?:\s+<([^>]*)>(.*)$/
  * `    link/ether ee:ee:ee:ee:ee:ee brd ff:ff:ff:ff:ff:ff link-netns 22c34064-… promiscuity 0 …`
  * `    veth addrgenmode eui64 …` / `    vxlan id 4096 local 10.0.0.11 dev enp2s0 srcport 0 0 dstport 4789 …`.
  * `name@ifN` names the peer's ifindex in another netns; `name@peer` a peer (or lower device) in the same one.
+ * @internal tested directly (a test seam)
  */
 export function parseIpLinkText(text: string): Parsed<Device[]> {
   const facts: Device[] = []

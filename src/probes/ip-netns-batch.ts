@@ -10,8 +10,8 @@ import type {Parsed, ParseProblem} from '../model/warning.js'
  * The fallback when the helper is not built: one namespace's addresses and routes with one `ip -n NAME` (iproute2
  * enters the namespace once, netns_switch(), and runs both commands of the batch there): one process per namespace.
  */
-export const ipNetnsBatchArgv = (name: string): string[] => ['ip', '-n', name, '-j', '-batch', '-']
-export const IP_NETNS_BATCH_INPUT = 'addr show\nroute show table all\n'
+const ipNetnsBatchArgv = (name: string): string[] => ['ip', '-n', name, '-j', '-batch', '-']
+const IP_NETNS_BATCH_INPUT = 'addr show\nroute show table all\n'
 
 export const collectIpNetnsBatch = (src: Source, name: string): Promise<RawOutput> => src.run({argv: ipNetnsBatchArgv(name), input: IP_NETNS_BATCH_INPUT, timeoutMs: 10_000})
 

@@ -5,9 +5,9 @@ import type {Neighbour, Route} from '../model/routing.js'
 import {probe} from './descriptor.js'
 
 /** Every routing table, IPv4 and IPv6: `ip -j route show table all` (and `-6`). */
-export const IP_ROUTE_ARGV = {ipv4: ['ip', '-j', '-4', 'route', 'show', 'table', 'all'], ipv6: ['ip', '-j', '-6', 'route', 'show', 'table', 'all']} as const
+const IP_ROUTE_ARGV = {ipv4: ['ip', '-j', '-4', 'route', 'show', 'table', 'all'], ipv6: ['ip', '-j', '-6', 'route', 'show', 'table', 'all']} as const
 /** Neighbours of both families: on a Cilium/Calico node the pod IPs appear here on their host-side veth. */
-export const IP_NEIGH_ARGV = ['ip', '-j', 'neigh', 'show'] as const
+const IP_NEIGH_ARGV = ['ip', '-j', 'neigh', 'show'] as const
 
 export const routesProbe = (family: 'ipv4' | 'ipv6') => probe({argv: IP_ROUTE_ARGV[family]}, (t) => parseIpRouteJson(t, family), [] as Route[])
 export const neighboursProbe = probe({argv: IP_NEIGH_ARGV}, (t) => parseIpNeighJson(t), [] as Neighbour[])
@@ -35,7 +35,7 @@ export function parseIpRouteJson(text: string, family: 'ipv4' | 'ipv6'): Parsed<
   return {facts, problems}
 }
 
-/** e.g. `{"dst":"10.42.1.80","dev":"lxc48c4aa0637ce","lladdr":"f6:00:50:f9:92:a1","state":["REACHABLE"]}` */
+/** e.g. `{"dst":"10.42.1.80","dev":"lxc48c4aa0637ce","lladdr":"f6:00:50:f9:92:a1","state":["REACHABLE"]}` @internal tested directly (a test seam) */
 export function parseIpNeighJson(text: string): Parsed<Neighbour[]> {
   const probe = 'ip -j neigh show'
   if (text.trim() === '') return {facts: [], problems: []}

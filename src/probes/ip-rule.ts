@@ -4,13 +4,14 @@
  * fwmask are hex strings, `not` / `iif_detached` are keys with a null value, `/32` sources carry no srclen,
  * non-table actions come as `action`, `goto` or a bare key (`nop`, `l3mdev`).
  */
-import {FULL_MASK, parseU32, type Mark} from '../model/mark.js'
+import {FULL_MASK, parseU32, } from '../model/mark.js'
 import type {IpFamily, PortRange} from '../model/netfilter.js'
 import {probe} from './descriptor.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {IpRule, IpRuleAction, IpRulePrefix} from '../model/routing.js'
 
+/** @internal tested directly (a test seam) */
 export const IP_RULE_ARGV = {ipv4: ['ip', '-j', '-4', 'rule', 'show'], ipv6: ['ip', '-j', '-6', 'rule', 'show']} as const
 
 export const ipRulesProbe = (family: IpFamily) => probe({argv: IP_RULE_ARGV[family]}, (t) => parseIpRuleJson(t, family), [] as IpRule[])
@@ -45,6 +46,7 @@ const JSON_KEYS = new Set([
 /**
  * `ip -j rule show`, e.g. `{"priority":9,"src":"all","fwmark":"0x200","fwmask":"0xf00","table":"2004"}` or
  * `{"priority":150,"src":"all","fwmark":"0x4000","fwmask":"0x4000","iif":"ni-h1","iif_detached":null,"action":"blackhole"}`.
+ * @internal tested directly (a test seam)
  */
 export function parseIpRuleJson(text: string, family: IpFamily): Parsed<IpRule[]> {
   const probe = probeName(family, true)
@@ -120,6 +122,7 @@ function routeTypeAction(t: string): IpRuleAction {
 /**
  * `ip rule` text, e.g. `9:	from all fwmark 0x200/0xf00 lookup 2004` (a TAB after the colon as iproute2 prints
  * it; published captures often have it expanded to spaces).
+ * @internal tested directly (a test seam)
  */
 export function parseIpRuleText(text: string, family: IpFamily): Parsed<IpRule[]> {
   const probe = probeName(family, false)

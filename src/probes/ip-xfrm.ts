@@ -14,8 +14,9 @@ import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {XfrmPolicy, XfrmTemplate, XfrmState, XfrmAlgorithm, XfrmId, XfrmSelector, XfrmPrefix} from '../model/xfrm.js'
 import {probe} from './descriptor.js'
 
-/** `nokeys` (iproute2 ≥ 5.1, commit a6af9f2e): the keys are printed as `<<Keys hidden>>` and never reach the snapshot. */
+/** `nokeys` (iproute2 ≥ 5.1, commit a6af9f2e): the keys are printed as `<<Keys hidden>>` and never reach the snapshot. @internal tested directly (a test seam) */
 export const IP_XFRM_STATE_ARGV = ['ip', 'xfrm', 'state', 'list', 'nokeys'] as const
+/** @internal tested directly (a test seam) */
 export const IP_XFRM_POLICY_ARGV = ['ip', 'xfrm', 'policy', 'list'] as const
 
 export const xfrmStateProbe = probe({argv: IP_XFRM_STATE_ARGV}, (t) => parseIpXfrmState(t), [] as XfrmState[])
@@ -194,6 +195,7 @@ function parseAlgorithm(words: string[], bad: (m: string) => void): XfrmAlgorith
  * 	anti-replay context: seq 0x0, oseq 0x36, bitmap 0x00000000
  * 	sel src 0.0.0.0/0 dst 0.0.0.0/0
  * ```
+ * @internal tested directly (a test seam)
  */
 export function parseIpXfrmState(text: string): Parsed<XfrmState[]> {
   const problems: ParseProblem[] = []
@@ -274,6 +276,7 @@ export function parseIpXfrmState(text: string): Parsed<XfrmState[]> {
  * 	tmpl src 10.56.0.17 dst 10.56.1.238
  * 		proto esp spi 0x00000003 reqid 1 mode tunnel
  * ```
+ * @internal tested directly (a test seam)
  */
 export function parseIpXfrmPolicy(text: string): Parsed<XfrmPolicy[]> {
   const problems: ParseProblem[] = []

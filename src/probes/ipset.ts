@@ -7,10 +7,11 @@ import {probe} from './descriptor.js'
  * `create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536` / `add KUBE-CLUSTER-IP 10.96.0.1,tcp:443`.
  * Absent tool or no sets: -m set matches stay "unknown" in the evaluator, never guessed.
  */
-export const IPSET_SAVE_ARGV = ['ipset', 'save'] as const
+const IPSET_SAVE_ARGV = ['ipset', 'save'] as const
 
 export const ipsetSaveProbe = probe({argv: IPSET_SAVE_ARGV, timeoutMs: 30_000}, (t) => parseIpsetSave(t), undefined as Map<string, {type: string; members: string[]}> | undefined)
 
+/** @internal tested directly (a test seam) */
 export function parseIpsetSave(text: string): Parsed<Map<string, {type: string; members: string[]}>> {
   const facts = new Map<string, {type: string; members: string[]}>()
   const problems: ParseProblem[] = []

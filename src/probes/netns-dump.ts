@@ -15,13 +15,13 @@ import type {Parsed, ParseProblem} from '../model/warning.js'
  * It replaces `ip -all netns exec`, which forks once per namespace and, for each one it cannot enter, doubles
  * its processes (docs/netns.md).
  */
-export const netnsDumpArgv = (names: readonly string[]): string[] => [BPF_HELPER, 'netns-dump', ...names]
+const netnsDumpArgv = (names: readonly string[]): string[] => [BPF_HELPER, 'netns-dump', ...names]
 export const NETNS_DUMP_PROBE = 'nodeinspect-bpf netns-dump'
 
 export const collectNetnsDump = (src: Source, names: readonly string[]): Promise<RawOutput> => src.run({argv: netnsDumpArgv(names), timeoutMs: 30_000})
 
 /** Why one namespace could not be read: the helper's `error` word. */
-export type NetnsReadErrorKind = 'permission' | 'stale' | 'missing' | 'netlink' | 'other'
+type NetnsReadErrorKind = 'permission' | 'stale' | 'missing' | 'netlink' | 'other'
 
 export interface NetnsReadError {
   netns: string

@@ -14,10 +14,12 @@ import {int, isObj, str, type Json} from './nft-ruleset/json.js'
 import {classifyOwner} from './nft-ruleset/owners.js'
 import {readStatements, resolveNamedVmaps} from './nft-ruleset/statements.js'
 
+/** @internal tested directly (a test seam) */
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const
 /** 110k iptables-nft rules take nft -j ~7 s and 854 MB (docs/kernel-notes.md#kn-8-ruleset-scale). */
-export const NFT_LIST_RULESET_TIMEOUT_MS = 60_000
+const NFT_LIST_RULESET_TIMEOUT_MS = 60_000
 
+/** @internal tested directly (a test seam) */
 export function collectNftRuleset(src: Source): Promise<RawOutput> {
   return src.run({argv: NFT_LIST_RULESET_ARGV, timeoutMs: NFT_LIST_RULESET_TIMEOUT_MS})
 }
@@ -195,7 +197,7 @@ export const NFT_LIST_CHAINS_ARGV = ['nft', '-j', 'list', 'chains'] as const
 
 export const collectNftChains = (src: Source): Promise<RawOutput> => src.run({argv: NFT_LIST_CHAINS_ARGV, timeoutMs: NFT_LIST_RULESET_TIMEOUT_MS})
 
-export function nftListTableArgv(family: string, name: string): string[] {
+function nftListTableArgv(family: string, name: string): string[] {
   return ['nft', '-j', 'list', 'table', family, name]
 }
 

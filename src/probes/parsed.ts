@@ -1,4 +1,4 @@
-import type {RunFailure} from '../model/warning.js'
+
 import {parseToolJson} from './tool-json.js'
 import type {ParseProblem} from '../model/warning.js'
 

@@ -17,6 +17,7 @@ import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import type {SsSocket, SsProcess, SsEndpoint} from '../model/socket.js'
 
+/** @internal tested directly (a test seam) */
 export const SS_MARKS_ARGV = ['ss', '-H', '-O', '-a', '-n', '-e', '-p', '-t', '-u', '-w'] as const
 
 export const ssMarksProbe = probe({argv: SS_MARKS_ARGV}, (t) => parseSsSockets(t), [] as SsSocket[])
@@ -101,6 +102,7 @@ function processes(v: string): SsProcess[] | undefined {
 /**
  * `ss -H -O -a -n -e -p -t -u -w`, e.g.
  * `udp UNCONN 0 0 0.0.0.0:51820 0.0.0.0:* users:(("python3",pid=4106,fd=4)) ino:7306 sk:1 fwmark:0x1e00 cgroup:/ <->`.
+ * @internal tested directly (a test seam)
  */
 export function parseSsSockets(text: string): Parsed<SsSocket[]> {
   const facts: SsSocket[] = []

@@ -11,7 +11,7 @@ import type {TcFilterFacts} from '../model/hooks.js'
  * lines from stdin. The JSON has no device name, so answers are matched to commands by order; commands that
  * failed print nothing on stdout and `Command failed -:N` on stderr (checked on iproute2 6.1).
  */
-export const TC_BATCH_ARGV = ['tc', '-j', '-force', '-batch', '-'] as const
+const TC_BATCH_ARGV = ['tc', '-j', '-force', '-batch', '-'] as const
 const PROBE = 'tc -j -force -batch - (filter show)'
 
 export interface TcBatchCommand {
@@ -24,6 +24,7 @@ export interface TcBatchCommand {
  * getcmdline() cuts a line at the first '#', and makeargs() splits it on blanks, a word that starts with a quote
  * running to the next same quote; quotes and backslashes inside a word are plain characters (checked on 6.1).
  * The kernel forbids blanks in a name (dev_valid_name()) but not '#' or quotes.
+ * @internal tested directly (a test seam)
  */
 export function tcBatchWord(name: string): string | undefined {
   if (name === '' || name.includes('#') || /[ \t\r\n]/.test(name)) return undefined
@@ -54,7 +55,7 @@ export function collectTcFilters(src: Source, devnames: readonly string[]): Prom
   return src.run({argv: TC_BATCH_ARGV, input: script, okExitCodes: [1], timeoutMs: 30_000})
 }
 
-/** Split a stream of concatenated JSON values (`[...]\n[...]`) without assuming one per line. */
+/** Split a stream of concatenated JSON values (`[...]\n[...]`) without assuming one per line. @internal tested directly (a test seam) */
 export function splitJsonValues(text: string): {values: string[]; trailing: string} {
   const values: string[] = []
   let depth = 0
@@ -156,6 +157,7 @@ const TEXT_RE = /^filter(?: parent \S+)? protocol (\S+) pref (\d+) (\S+)(?: chai
  * Text form of `tc filter show dev X ingress`, as pasted in issues, e.g.
  * `filter protocol all pref 1 bpf chain 0 handle 0x1 bpf_lxc.o:[from-container] direct-action not_in_hw id 15843 tag a7a920f725fab0ef jited `
  * (old iproute2 prints no `chain` and no `id`: then the program id is unknown and only the tag identifies it).
+ * @internal tested directly (a test seam)
  */
 export function parseTcFilterText(text: string, devname: string, direction: 'ingress' | 'egress'): Parsed<{filters: Array<TcFilterInfo & {kind: string; progId?: number; tag?: string}>}> {
   const filters: Array<TcFilterInfo & {kind: string; progId?: number; tag?: string}> = []

@@ -7,6 +7,7 @@
  *
  * `escapeRawControls` writes those characters as \u00XX where they sit inside a string, and nowhere else, so the
  * strings keep their exact value. One pass, no backtracking.
+ * @internal tested directly (a test seam)
  */
 export function escapeRawControls(text: string): string {
   const parts: string[] = []

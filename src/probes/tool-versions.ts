@@ -1,7 +1,7 @@
 import type {RawOutput, Source} from '../source/types.js'
 
 /** Each tool's own version line, recorded in snapshots so a reader knows which formats produced them. */
-export const TOOL_VERSION_ARGV: Record<string, readonly string[]> = {
+const TOOL_VERSION_ARGV: Record<string, readonly string[]> = {
   bpftool: ['bpftool', 'version'],
   ip: ['ip', '-V'],
   tc: ['tc', '-V'],

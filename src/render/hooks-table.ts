@@ -80,7 +80,7 @@ function peerLine(d: DeviceHooks): string | undefined {
   return `peer: ${who || '?'} ${where}${ips}`
 }
 
-export function hookLabel(h: HookView): string {
+function hookLabel(h: HookView): string {
   switch (h.hook) {
     case 'xdp':
       return `xdp ${h.xdpMode ?? ''}`.trim()

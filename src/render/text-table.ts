@@ -64,7 +64,7 @@ export class TextTable {
       out.push(rule(y === 0 ? B.top : B.mid))
       const height = cells.reduce((m, c) => Math.max(m, c.length), 1)
       for (let i = 0; i < height; i++) {
-        out.push(`${B.v}${cells.map((c, x) => `${' '.repeat(padL)}${fit(c[i] ?? '', widths[x]! - padL - padR)}${' '.repeat(padR)}`).join(B.v)}${B.v}`)
+        out.push(`${B.v}${cells.map((c, x) => `${' '.repeat(padL)}${fitToWidth(c[i] ?? '', widths[x]! - padL - padR)}${' '.repeat(padR)}`).join(B.v)}${B.v}`)
       }
     })
     out.push(rule(B.bottom))
@@ -78,8 +78,8 @@ function maxLineWidth(s: string): number {
   return m
 }
 
-/** A line padded to `width` columns, or cut to `width - 1` and ended with `…` when it is wider. */
-export function fit(line: string, width: number): string {
+/** A line padded to `width` columns, or cut to `width - 1` and ended with `…` when it is wider. @internal tested directly (a test seam) */
+export function fitToWidth(line: string, width: number): string {
   const w = textWidth(line)
   if (w <= width) return line + ' '.repeat(width - w)
   const cut = headToWidth(line, Math.max(0, width - 1))
@@ -91,6 +91,7 @@ export function fit(line: string, width: number): string {
  * (its quirks kept so tables read as before: an empty line is dropped, the run of spaces at a break is
  * dropped, an over-long word stays whole on its own line unless `breakLong`, which hard-breaks it).
  * Each character is looked at a bounded number of times: linear in the length of the text.
+ * @internal tested directly (a test seam)
  */
 export function wrapText(text: string, max: number, breakLong = false): string[] {
   const lines: string[] = []

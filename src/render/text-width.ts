@@ -30,7 +30,7 @@ const EMOJI = /\p{Emoji_Presentation}/u
 const ZERO = /[\p{Mn}\p{Me}\u200b-\u200d\ufe00-\ufe0f]/u
 
 /** Columns taken by one code point. */
-export function codePointWidth(cp: number): number {
+function codePointWidth(cp: number): number {
   if (cp < 0x300) return 1 // ASCII and Latin: the common case, decided without a lookup
   const c = String.fromCodePoint(cp)
   if (ZERO.test(c)) return 0

@@ -17,7 +17,7 @@ export function bpfHelperPath(): string {
 const NETNS_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/
 
 /** `--netns NAME`: a name under /run/netns, as `ip netns` names them. */
-export function netnsPath(name: string): string {
+function netnsPath(name: string): string {
   if (!NETNS_NAME_RE.test(name)) throw new UserError(`invalid --netns "${name}": expected a name from 'ip netns list'`)
   const path = `/run/netns/${name}`
   if (!existsSync(path)) throw new UserError(`invalid --netns "${name}": no such network namespace (${path} does not exist)`)

@@ -16,7 +16,7 @@ export interface SpawnSpec {
 
 const PERMISSION_RE = /operation not permitted|permission denied|must be root|you must be root|EPERM|EACCES|are you root/i
 
-/** Classify a finished run. Pure, so the rules are unit-tested without spawning. */
+/** Classify a finished run. Pure, so the rules are unit-tested without spawning. @internal tested directly (a test seam) */
 export function classifyRun(r: {
   exitCode: number | null
   stdout: string
@@ -50,7 +50,7 @@ function firstErrorLine(text: string): string {
   return line.trim().slice(0, 300)
 }
 
-export function describeFailure(argv: readonly string[], failure: RunFailure, exitCode: number | null, cause: string | undefined, timeoutMs: number): string {
+function describeFailure(argv: readonly string[], failure: RunFailure, exitCode: number | null, cause: string | undefined, timeoutMs: number): string {
   const cmd = commandLine(argv)
   switch (failure) {
     case 'missing-binary':
@@ -71,7 +71,7 @@ export function describeFailure(argv: readonly string[], failure: RunFailure, ex
 
 let execaModule: Promise<typeof import('execa')> | undefined
 
-/** After SIGTERM, how long a timed-out tool's process group has to exit before SIGKILL. */
+/** After SIGTERM, how long a timed-out tool's process group has to exit before SIGKILL. @internal tested directly (a test seam) */
 export const KILL_GRACE_MS = 500
 /** After SIGKILL, how long the pipes may stay open: only a descendant that left the group (setsid) still holds them. */
 const PIPE_DRAIN_MS = 200

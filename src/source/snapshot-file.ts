@@ -9,18 +9,19 @@ import {open, type FileHandle} from 'node:fs/promises'
 import {UserError} from '../errors.js'
 
 /** The format marker every snapshot starts with: `nodeinspect snapshot` writes `{"format": "nodeinspect-snapshot", …` first. */
-export const SNAPSHOT_MARKER = '"nodeinspect-snapshot"'
+const SNAPSHOT_MARKER = '"nodeinspect-snapshot"'
 /** How far into the file the marker must appear. */
-export const SNAPSHOT_PEEK_BYTES = 1024
+const SNAPSHOT_PEEK_BYTES = 1024
+/** @internal tested directly (a test seam) */
 export const SNAPSHOT_MAX_ENV = 'NODEINSPECT_SNAPSHOT_MAX_MIB'
 /** Loading takes about 3.3 times the file's size in memory (its bytes, its text, the parsed document). */
-export const SNAPSHOT_DEFAULT_MAX_MIB = 256
+const SNAPSHOT_DEFAULT_MAX_MIB = 256
 /** V8 cannot make a string of more than 2^29-24 characters (String::kMaxLength): a larger file cannot be parsed at all. */
-export const SNAPSHOT_HARD_MAX_MIB = 511
+const SNAPSHOT_HARD_MAX_MIB = 511
 
 const MIB = 1024 * 1024
 
-/** The size limit in bytes: NODEINSPECT_SNAPSHOT_MAX_MIB, or 256 MiB. */
+/** The size limit in bytes: NODEINSPECT_SNAPSHOT_MAX_MIB, or 256 MiB. @internal tested directly (a test seam) */
 export function snapshotMaxBytes(env: Record<string, string | undefined> = process.env): number {
   const v = env[SNAPSHOT_MAX_ENV]
   if (v === undefined || v === '') return SNAPSHOT_DEFAULT_MAX_MIB * MIB
@@ -43,7 +44,7 @@ function mib(n: number): string {
 }
 
 /** The start of a snapshot: `{`, after whitespace, and the format marker in the first KiB. */
-export function checkSnapshotStart(head: Buffer, file: string): void {
+function checkSnapshotStart(head: Buffer, file: string): void {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) throw new UserError(`snapshot ${file}: gzip-compressed: decompress it first (gunzip -k ${file})`)
   const text = head.toString('utf8')
   const first = /\S/.exec(text)

@@ -4,8 +4,8 @@ import {runKey, type RawOutput, type RunRequest, type Source} from './types.js'
 import type {SourceMeta} from '../model/node-meta.js'
 import type {RunFailure} from '../model/warning.js'
 
-export const SNAPSHOT_FORMAT = 'nodeinspect-snapshot'
-export const SNAPSHOT_VERSION = 1
+const SNAPSHOT_FORMAT = 'nodeinspect-snapshot'
+const SNAPSHOT_VERSION = 1
 
 /** The file `nodeinspect snapshot` writes: raw outputs of every probe plus where and when they were taken. */
 export interface SnapshotFile {
@@ -47,6 +47,7 @@ function shown(v: unknown): string {
  * Validate a parsed snapshot; every problem becomes one clear line naming the file and the field. Every field
  * is checked for its type here, once, so nothing downstream meets a number where it formats a string.
  * Fields this version does not know are ignored.
+ * @internal tested directly (a test seam)
  */
 export function parseSnapshot(text: string, file: string): SnapshotFile {
   let doc: unknown

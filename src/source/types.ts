@@ -45,7 +45,7 @@ export function commandLine(argv: readonly string[]): string {
 export const INTERNAL = 'nodeinspect-internal'
 
 /** What an in-process probe answers: a tool's output in all but the process. */
-export interface InternalAnswer {
+interface InternalAnswer {
   stdout: string
   stderr: string
   exitCode: number

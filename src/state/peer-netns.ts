@@ -16,6 +16,7 @@ export interface PeerNetnsFacts {
   routes: Map<string, Route[]>
 }
 
+/** @internal tested directly (a test seam) */
 export const NEEDS_CAP_SYS_ADMIN = "reading pods' namespaces needs CAP_SYS_ADMIN: pod addresses not known"
 
 /** `ip netns` names as iproute2 accepts them under /run/netns, never a path (as --netns: src/source/live.ts). */
@@ -26,6 +27,7 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/
  * through `ip netns list-id` (the nsid is as seen from the inspected netns, docs/kernel-notes.md#kn-2-veth-peer-fields). Nothing else: on a host
  * that is its pods; for `--netns node1` that node's pods and its peer node, never another tenant's namespaces. A
  * peer whose nsid has no name cannot be matched by the walk anyway (it looks pods up by that name).
+ * @internal tested directly (a test seam)
  */
 export function peerNetnsNames(devices: readonly Device[], netnsNames: ReadonlyMap<number, string>): string[] {
   const names = new Set<string>()

@@ -8,7 +8,7 @@ const MAX_PROBLEMS_PER_PROBE = 5
 type ProbeSet = Record<string, ProbeDescriptor<any> | undefined>
 
 /** The facts of each probe of a set, by the same keys. A probe left out of the set (undefined) gives its empty facts. */
-export type FactsOf<S extends ProbeSet> = {[K in keyof S]: S[K] extends ProbeDescriptor<infer T> ? T : S[K] extends ProbeDescriptor<infer T> | undefined ? T | undefined : never}
+type FactsOf<S extends ProbeSet> = {[K in keyof S]: S[K] extends ProbeDescriptor<infer T> ? T : S[K] extends ProbeDescriptor<infer T> | undefined ? T | undefined : never}
 
 export interface ProbeRun<S extends ProbeSet> {
   facts: FactsOf<S>

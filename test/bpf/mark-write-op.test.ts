@@ -4,16 +4,16 @@ import type {MarkWrite} from '../../src/model/program-summary.js'
 import {applyMarkOp} from '../../src/model/mark.js'
 
 const write = (w: Pick<MarkWrite, 'op' | 'value' | 'mask' | 'unknownBits'>): MarkWrite => ({pc: 3, disasm: '(63) *(u32 *)(r1 +164) = r2', evidence: 'program', expr: '', ...w})
-const after = (w: MarkWrite, mark: number) => applyMarkOp(markWriteEffect(w).op, {packet: mark, conntrack: 0}).packet >>> 0
+const markAfter = (w: MarkWrite, mark: number) => applyMarkOp(markWriteEffect(w).op, {packet: mark, conntrack: 0}).packet >>> 0
 
 describe('markWriteEffect: one translation of a program store to skb->mark', () => {
   it('constant writes become the mark operations they are, with no unknown bits', () => {
-    expect(after(write({op: 'set', value: 0x1234, mask: 0xffffffff, unknownBits: 0}), 0xff)).toBe(0x1234)
-    expect(after(write({op: 'or', value: 0x4000, mask: 0x4000, unknownBits: 0}), 0x1)).toBe(0x4001)
-    expect(after(write({op: 'and', value: 0xffff00ff, mask: 0xff00, unknownBits: 0}), 0x1234)).toBe(0x34)
-    expect(after(write({op: 'xor', value: 0x3, mask: 0x3, unknownBits: 0}), 0x1)).toBe(0x2)
-    expect(after(write({op: 'set-masked', value: 0x200, mask: 0xf00, unknownBits: 0}), 0xc01)).toBe(0x201)
-    expect(after(write({op: 'set-xmark', value: 0x300, mask: 0x200, unknownBits: 0}), 0x100)).toBe(0x200)
+    expect(markAfter(write({op: 'set', value: 0x1234, mask: 0xffffffff, unknownBits: 0}), 0xff)).toBe(0x1234)
+    expect(markAfter(write({op: 'or', value: 0x4000, mask: 0x4000, unknownBits: 0}), 0x1)).toBe(0x4001)
+    expect(markAfter(write({op: 'and', value: 0xffff00ff, mask: 0xff00, unknownBits: 0}), 0x1234)).toBe(0x34)
+    expect(markAfter(write({op: 'xor', value: 0x3, mask: 0x3, unknownBits: 0}), 0x1)).toBe(0x2)
+    expect(markAfter(write({op: 'set-masked', value: 0x200, mask: 0xf00, unknownBits: 0}), 0xc01)).toBe(0x201)
+    expect(markAfter(write({op: 'set-xmark', value: 0x300, mask: 0x200, unknownBits: 0}), 0x100)).toBe(0x200)
     expect(markWriteEffect(write({op: 'set', value: 1, mask: 0xffffffff, unknownBits: 0})).unknownBits).toBe(0)
   })
 

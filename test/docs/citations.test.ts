@@ -26,12 +26,12 @@ function sourceFiles(): Array<{path: string; text: string}> {
 }
 
 /** `docs/x.md` or `docs/x.md#anchor`, not preceded by a path (another project's `…/docs/x.md`). */
-export function citations(text: string): Array<{file: string; anchor?: string}> {
+function citations(text: string): Array<{file: string; anchor?: string}> {
   return [...text.matchAll(/(?<![\w./-])docs\/([\w-]+(?:\.[\w-]+)*?\.md)(?:#([\w-]+))?/g)].map((m) => ({file: m[1]!, ...(m[2] ? {anchor: m[2]} : {})}))
 }
 
 /** GitHub's heading anchor: lower case, punctuation other than `-` and `_` dropped, spaces to `-`. */
-export function slug(heading: string): string {
+function slug(heading: string): string {
   return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')
 }
 

@@ -175,7 +175,6 @@ describe('parseIptablesSave on hand-written edge cases (testdata/marks/iptables-
   }
 
   const rs = parseIptablesSave(testdata('marks/iptables-save/edge-ipv4-every-operation.txt'), EDGE['edge-ipv4-every-operation.txt']!).facts
-  const opOf = (needle: string) => (ruleMatching(rs, needle).target as {op: MarkOp}).op
 
   it.each([
     ['MARK --set-xmark 0x10/0xf0', {kind: 'set-xmark', target: 'packet', value: 0x10, mask: 0xf0}],

@@ -6,7 +6,7 @@ import type {MarkLocation, MarkUsage} from '../mark-usage.js'
 import type {AttachedProgram, MarkSource} from './source.js'
 import {enrich, matchUsage, writeUsage, type UsageIds} from './usage.js'
 
-/** Mark writes and compares inferred from one program's instructions: always `program` evidence. */
+/** Mark writes and compares inferred from one program's instructions: always `program` evidence. @internal tested directly (a test seam) */
 export function usagesFromBpf(p: AttachedProgram, report: ProgramSummary, ids: UsageIds): MarkUsage[] {
   const out: MarkUsage[] = []
   const signals: AttributionSignals = p.software ? {programSoftware: p.software} : {}

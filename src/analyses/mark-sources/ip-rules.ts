@@ -3,7 +3,7 @@ import {markText, type MarkLocation, type MarkUsage} from '../mark-usage.js'
 import type {MarkSource} from './source.js'
 import {enrich, matchUsage, type UsageIds} from './usage.js'
 
-/** `ip rule … fwmark V/M lookup T`: policy routing selected by mark bits (read from the kernel). */
+/** `ip rule … fwmark V/M lookup T`: policy routing selected by mark bits (read from the kernel). @internal tested directly (a test seam) */
 export function usagesFromIpRules(rules: readonly IpRule[], ids: UsageIds): MarkUsage[] {
   const out: MarkUsage[] = []
   for (const r of rules) {

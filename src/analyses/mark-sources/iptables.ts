@@ -9,6 +9,7 @@ import {enrich, matchUsage, writeUsage, type UsageIds} from './usage.js'
 /**
  * Every mark match and write of one iptables-save dump, with the built-in hooks that reach it (the table's chain
  * graph, which a dump parsed for marks keeps whole). Linear in rules.
+ * @internal tested directly (a test seam)
  */
 export function usagesFromXt(rs: XtRuleset, ids: UsageIds): MarkUsage[] {
   const subsystem: MarkSubsystem = `${rs.family === 'ipv6' ? 'ip6tables' : 'iptables'}${rs.backend === 'legacy' ? '-legacy' : ''}` as MarkSubsystem

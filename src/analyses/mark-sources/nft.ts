@@ -7,7 +7,7 @@ import {renderRule} from '../netfilter-eval/nft-render.js'
 import type {MarkSource} from './source.js'
 import {enrich, matchUsage, writeUsage, type UsageIds} from './usage.js'
 
-/** Mark matches and writes of native nft tables (iptables-nft tables are read through iptables-save instead). */
+/** Mark matches and writes of native nft tables (iptables-nft tables are read through iptables-save instead). @internal tested directly (a test seam) */
 export function usagesFromNft(tables: readonly NftTable[], ids: UsageIds): MarkUsage[] {
   const out: MarkUsage[] = []
   for (const t of tables) {

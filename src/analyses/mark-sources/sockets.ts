@@ -8,7 +8,7 @@ import {enrich, writeUsage, type UsageIds} from './usage.js'
  * Sockets with SO_MARK: every packet they send starts with that whole mark (read by routing: `ip rule fwmark`).
  * One use per (mark, process), however many sockets share it.
  */
-export function usagesFromSockets(sockets: readonly SsSocket[], ids: UsageIds): MarkUsage[] {
+function usagesFromSockets(sockets: readonly SsSocket[], ids: UsageIds): MarkUsage[] {
   const groups = new Map<string, {mark: number; procs: string[]; sockets: SsSocket[]}>()
   for (const s of sockets) {
     if (!s.mark) continue

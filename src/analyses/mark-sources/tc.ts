@@ -7,6 +7,7 @@ import {enrich, matchUsage, writeUsage, type UsageIds} from './usage.js'
 /**
  * tc filters that match or set marks: the `fw` classifier (its handle is `mark/mask`), u32/flower `mark`
  * keys, and `skbedit mark` actions.
+ * @internal tested directly (a test seam)
  */
 export function usagesFromTc(filters: readonly TcFilter[], ids: UsageIds): MarkUsage[] {
   const out: MarkUsage[] = []

@@ -5,7 +5,7 @@ import type {MarkSource} from './source.js'
 import {enrich, matchUsage, writeUsage, type UsageIds} from './usage.js'
 
 /** IPsec states and policies selected by mark (`mark 0xd00/0xf00`), and states that set an output mark. */
-export function usagesFromXfrm(states: readonly XfrmState[], policies: readonly XfrmPolicy[], ids: UsageIds): MarkUsage[] {
+function usagesFromXfrm(states: readonly XfrmState[], policies: readonly XfrmPolicy[], ids: UsageIds): MarkUsage[] {
   const out: MarkUsage[] = []
   for (const s of states) {
     const detail = `state ${s.src} → ${s.dst} ${s.proto} spi ${s.spi !== undefined ? hex(s.spi) : '?'} reqid ${s.reqid}`

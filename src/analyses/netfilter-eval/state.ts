@@ -86,11 +86,11 @@ export class Walk {
 }
 
 /** Hooks where the packet has an input / output device (the kernel passes NULL at the others). */
-export function hookHasIif(hook: Hook): boolean {
+function hookHasIif(hook: Hook): boolean {
   return hook === 'prerouting' || hook === 'input' || hook === 'forward'
 }
 
-export function hookHasOif(hook: Hook): boolean {
+function hookHasOif(hook: Hook): boolean {
   return hook === 'forward' || hook === 'output' || hook === 'postrouting'
 }
 

@@ -3,7 +3,6 @@
  */
 import type {Hook, XtBackend} from '../../model/netfilter.js'
 
-export type {Hook}
 
 export interface PacketState {
   family: 'ipv4' | 'ipv6'

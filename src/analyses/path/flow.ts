@@ -16,6 +16,7 @@ export interface FlowArgs {
  * in brackets (RFC 3986 §3.2.2): unbracketed, `fd00::1:80` is the address fd00::1:80. Where that text is also
  * an address followed by `:PORT`, the reading is ambiguous and refused with both spellings, instead of
  * silently tracing ICMPv6 to fd00::1:80 when [fd00::1]:80 was meant.
+ * @internal tested directly (a test seam)
  */
 export function splitHostPort(s: string): {host: string; port?: number} {
   const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(s)

@@ -6,7 +6,7 @@ import {compact} from '../../util/compact.js'
 import {netfilterDeps} from './netfilter-deps.js'
 import {PathWalker} from './walk.js'
 
-export const TRACE_SCHEMA = 'nodeinspect.trace/v1'
+const TRACE_SCHEMA = 'nodeinspect.trace/v1'
 
 /** `nodeinspect trace --json`: see docs/json-trace.md. */
 export interface TraceReport {

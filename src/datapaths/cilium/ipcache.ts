@@ -24,7 +24,7 @@ import {faddr, familyOf, isZero, type IpFamily} from './addresses.js'
 import {ipFromBytes} from '../../util/ip.js'
 import {ciliumMapNameOf} from './map-names.js'
 
-export type CiliumIpcacheFlag = 'skiptunnel' | 'hastunnel' | 'ipv6tunnel' | 'remotecluster'
+type CiliumIpcacheFlag = 'skiptunnel' | 'hastunnel' | 'ipv6tunnel' | 'remotecluster'
 const IPCACHE_FLAGS: readonly CiliumIpcacheFlag[] = ['skiptunnel', 'hastunnel', 'ipv6tunnel', 'remotecluster']
 
 export interface CiliumIpcacheEntry {

@@ -3,7 +3,7 @@ import type {BpfProgram} from '../../model/hooks.js'
 import {CILIUM_MAP_NAMES, ciliumMapNameOf, type CiliumMapName} from './map-names.js'
 
 /** Why this map of a name was read when the kernel holds several (e.g. left over by an earlier agent, or one per lab node). */
-export type CiliumMapChoiceReason = 'only-one' | 'attached' | 'tail-call-family' | 'newest'
+type CiliumMapChoiceReason = 'only-one' | 'attached' | 'tail-call-family' | 'newest'
 
 export interface CiliumMapChoice {
   name: CiliumMapName

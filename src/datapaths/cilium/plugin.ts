@@ -5,7 +5,7 @@ import type {CiliumMapName} from './map-names.js'
 import {ciliumSemantics} from './semantics.js'
 import {resolveCiliumTailCall} from './tail-calls.js'
 
-/** Cilium's datapath (knowledge/programs.ts recognises its programs); `maps` restricts which of its maps are read. */
+/** Cilium's datapath (knowledge/programs.ts recognises its programs); `maps` restricts which of its maps are read. @internal tested directly (a test seam) */
 export function ciliumPlugin(opts: {maps?: readonly CiliumMapName[]} = {}): DatapathPlugin<CiliumFacts> {
   return {
     name: 'cilium',

@@ -1,4 +1,4 @@
-import {FULL_MASK} from '../../model/mark.js'
+
 import type {Counters, IpFamily, XtAddress, XtCoreMatch, XtMatch, XtOption, XtTarget} from '../../model/netfilter.js'
 import type {Bad} from './extension.js'
 import {buildMatch} from './match.js'

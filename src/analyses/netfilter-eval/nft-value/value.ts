@@ -11,7 +11,7 @@ import type {NftTable} from '../../../model/netfilter.js'
 import type {Walk} from '../state.js'
 
 /** How a value compares: numbers (addresses, ports, marks, flag words) as bigints, names as strings. */
-export type NType = 'addr' | 'int' | 'proto' | 'ifname' | 'ctstate' | 'ctstatus' | 'tcpflags' | 'icmptype' | 'icmpv6type' | 'str' | 'fiboif'
+type NType = 'addr' | 'int' | 'proto' | 'ifname' | 'ctstate' | 'ctstatus' | 'tcpflags' | 'icmptype' | 'icmpv6type' | 'str' | 'fiboif'
 
 export interface Scalar {
   type: NType

@@ -45,7 +45,7 @@ const ICMP6_TYPES: Readonly<Record<string, [number, number?]>> = {
 }
 
 /** The ICMP type of the traced packet: given, or an echo request (what starts an ICMP "connection"). */
-export function packetIcmpType(w: Walk): {type: number; assumed: boolean} {
+function packetIcmpType(w: Walk): {type: number; assumed: boolean} {
   if (w.pkt.icmpType !== undefined) return {type: w.pkt.icmpType, assumed: false}
   return {type: w.pkt.family === 'ipv4' ? 8 : 128, assumed: true}
 }

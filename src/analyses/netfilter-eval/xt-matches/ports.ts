@@ -2,7 +2,7 @@ import type {PortMatch} from '../../../model/netfilter.js'
 import {protoNumber} from '../state.js'
 import {no, yes, type XtMatchEvaluator} from './evaluator.js'
 
-export function portMatches(pm: PortMatch, port: number): boolean {
+function portMatches(pm: PortMatch, port: number): boolean {
   return pm.ranges.some((r) => port >= r.from && port <= r.to) !== pm.negated
 }
 
