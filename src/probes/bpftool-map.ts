@@ -10,6 +10,7 @@ import {parseJson, problem, rawJson} from './parsed.js'
 import {asArray, num} from './bpftool-net.js'
 import type {BpfMapInfo, ProgArrayEntry} from '../model/bpf-map.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
+import {isJsonObject} from '../util/json.js'
 
 /** `bpftool -j map show`: every map in the kernel (maps are global, not per netns). */
 export const BPFTOOL_MAP_SHOW_ARGV = ['bpftool', '-j', 'map', 'show'] as const
@@ -87,7 +88,6 @@ function hexBytes(v: unknown): Buffer | undefined {
   return out
 }
 
-export const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * bpftool's JSON. Its plain (non -j) dump of a BTF map is JSON too, except bitfields, printed bare:
@@ -104,14 +104,14 @@ export function parseMapDumpEntries(probe: string, text: string): {entries: Dump
   const {value, problem: p} = parseBpftoolJson(probe, text)
   if (p) return {entries: [], problems: [p]}
   if (!Array.isArray(value)) {
-    const err = isObj(value) ? value.error : undefined
+    const err = isJsonObject(value) ? value.error : undefined
     return {entries: [], problems: [problem(probe, typeof err === 'string' ? `bpftool error: ${err}` : 'expected a list of entries')]}
   }
   const entries: DumpEntry[] = []
   const problems: ParseProblem[] = []
   for (const e of value) {
     const raw = rawJson(e)
-    if (!isObj(e)) {
+    if (!isJsonObject(e)) {
       problems.push(problem(probe, 'entry is not an object', undefined, raw))
       continue
     }
@@ -119,7 +119,7 @@ export function parseMapDumpEntries(probe: string, text: string): {entries: Dump
       problems.push(problem(probe, `bpftool error: ${e.error}`, undefined, raw))
       continue
     }
-    if (isObj(e.value) && typeof e.value.error === 'string') {
+    if (isJsonObject(e.value) && typeof e.value.error === 'string') {
       problems.push(problem(probe, `bpftool could not read an entry: ${e.value.error}`, undefined, raw))
       continue
     }
@@ -128,9 +128,9 @@ export function parseMapDumpEntries(probe: string, text: string): {entries: Dump
     const val = hexBytes(e.value)
     if (key) d.key = key
     if (val) d.value = val
-    const f = isObj(e.formatted) ? e.formatted : e
-    if (isObj(f.key)) d.fkey = f.key
-    if (isObj(f.value)) d.fvalue = f.value
+    const f = isJsonObject(e.formatted) ? e.formatted : e
+    if (isJsonObject(f.key)) d.fkey = f.key
+    if (isJsonObject(f.value)) d.fvalue = f.value
     // Prog arrays carry plain numbers when formatted.
     if (!d.key && !d.fkey && typeof f.key === 'number') d.fkey = {'': f.key}
     if (!d.value && !d.fvalue && typeof f.value === 'number') d.fvalue = {'': f.value}

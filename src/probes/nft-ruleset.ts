@@ -10,9 +10,10 @@ import type {NftBaseChain, NftChain, NftRule, NftRuleset, NftSet, NftTable} from
 import type {RawOutput, Source} from '../source/types.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
-import {int, isObj, str, type Json} from './nft-ruleset/json.js'
+import {int, str} from './nft-ruleset/json.js'
 import {classifyOwner} from './nft-ruleset/owners.js'
 import {readStatements, resolveNamedVmaps} from './nft-ruleset/statements.js'
+import {isJsonObject, type JsonObject} from '../util/json.js'
 
 /** @internal tested directly (a test seam) */
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const
@@ -39,7 +40,7 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
   const facts: NftRuleset = {tables: []}
   const {value, problem: p} = parseJson(PROBE, text)
   if (p) return {facts, problems: [p]}
-  if (!isObj(value) || !Array.isArray(value.nftables)) {
+  if (!isJsonObject(value) || !Array.isArray(value.nftables)) {
     problems.push(problem(PROBE, 'expected {"nftables": [...]}', undefined, text.slice(0, 200)))
     return {facts, problems}
   }
@@ -53,14 +54,14 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
   let sawMeta = false
   for (let i = 0; i < items.length; i++) {
     const it = items[i]
-    if (!isObj(it)) {
+    if (!isJsonObject(it)) {
       bad(i, 'not an object', it)
       continue
     }
     const kind = Object.keys(it)[0] ?? ''
     const o = it[kind]
     if (kind === 'rule') continue
-    if (!isObj(o)) {
+    if (!isJsonObject(o)) {
       bad(i, `"${kind}" is not an object`, it)
       continue
     }
@@ -148,9 +149,9 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
   // Pass 2: rules, in the order nft lists them (chain order).
   for (let i = 0; i < items.length; i++) {
     const it = items[i]
-    if (!isObj(it) || !('rule' in it)) continue
+    if (!isJsonObject(it) || !('rule' in it)) continue
     const o = it.rule
-    if (!isObj(o)) {
+    if (!isJsonObject(o)) {
       bad(i, '"rule" is not an object', it)
       continue
     }
@@ -181,7 +182,7 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
   }
   return {facts, problems}
 
-  function tableOf(o: Json): NftTable | undefined {
+  function tableOf(o: JsonObject): NftTable | undefined {
     const family = str(o.family)
     const table = str(o.table)
     return family === undefined || table === undefined ? undefined : tables.get(key(family, table))
@@ -216,10 +217,10 @@ export function parseNftChainsJson(text: string): Parsed<NftTableSummary[]> {
   const probe = 'nft -j list chains'
   const {value, problem: p} = parseJson(probe, text)
   if (p) return {facts: [], problems: [p]}
-  if (!isObj(value) || !Array.isArray(value.nftables)) return {facts: [], problems: [problem(probe, 'expected {"nftables": [...]}', undefined, text.slice(0, 200))]}
+  if (!isJsonObject(value) || !Array.isArray(value.nftables)) return {facts: [], problems: [problem(probe, 'expected {"nftables": [...]}', undefined, text.slice(0, 200))]}
   const byKey = new Map<string, NftTableSummary>()
   for (const it of value.nftables as unknown[]) {
-    if (!isObj(it) || !isObj(it.chain)) continue
+    if (!isJsonObject(it) || !isJsonObject(it.chain)) continue
     const c = it.chain
     const family = str(c.family)
     const table = str(c.table)

@@ -1,15 +1,14 @@
+import {isJsonObject, type JsonObject} from '../../util/json.js'
 /**
  * A readable rendering of `nft -j` rule expressions, close to what `nft list` prints, for RuleHit.raw and
  * actions: `ip daddr . meta l4proto . th dport vmap @service-ips`, `meta mark & 0x4000 == 0x0 return`.
  */
-type Json = Record<string, unknown>
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Numbers next to a mark are shown in hex, as nft does. */
 function involvesMark(e: unknown): boolean {
-  if (!isObj(e)) return false
-  if (isObj(e.meta) && e.meta.key === 'mark') return true
-  if (isObj(e.ct) && e.ct.key === 'mark') return true
+  if (!isJsonObject(e)) return false
+  if (isJsonObject(e.meta) && e.meta.key === 'mark') return true
+  if (isJsonObject(e.ct) && e.ct.key === 'mark') return true
   for (const k of ['&', '|', '^']) if (Array.isArray(e[k])) return (e[k] as unknown[]).some(involvesMark)
   return false
 }
@@ -20,10 +19,10 @@ export function renderExpr(e: unknown, hexNumbers = false): string {
   if (typeof e === 'boolean') return e ? 'exists' : 'missing'
   if (e === null || e === undefined) return ''
   if (Array.isArray(e)) return e.map((x) => renderExpr(x, hexNumbers)).join(',')
-  if (!isObj(e)) return JSON.stringify(e)
+  if (!isJsonObject(e)) return JSON.stringify(e)
   const key = Object.keys(e)[0] ?? ''
   const b = e[key]
-  const o = isObj(b) ? b : {}
+  const o = isJsonObject(b) ? b : {}
   switch (key) {
     case 'payload':
       return o.protocol !== undefined ? `${String(o.protocol)} ${String(o.field)}` : `@${String(o.base)},${String(o.offset)},${String(o.len)}`
@@ -64,7 +63,7 @@ export function renderExpr(e: unknown, hexNumbers = false): string {
 }
 
 function renderVerdictOrValue(v: unknown): string {
-  if (isObj(v)) {
+  if (isJsonObject(v)) {
     const k = Object.keys(v)[0] ?? ''
     if (['accept', 'drop', 'return', 'continue', 'jump', 'goto', 'queue'].includes(k)) return renderStatement(v)
   }
@@ -72,17 +71,17 @@ function renderVerdictOrValue(v: unknown): string {
 }
 
 export function renderStatement(st: unknown): string {
-  if (!isObj(st)) return JSON.stringify(st)
+  if (!isJsonObject(st)) return JSON.stringify(st)
   const key = Object.keys(st)[0] ?? ''
   const b = st[key]
-  const o = isObj(b) ? b : {}
+  const o = isJsonObject(b) ? b : {}
   switch (key) {
     case 'match': {
       const hx = involvesMark(o.left)
       const op = String(o.op ?? '==')
       const shownOp = op === '==' || op === 'in' ? '' : `${op} `
       // nft shows `meta mark & 0x4000 == 0x0` with the operator when the left side is a bitwise expression
-      const explicit = isObj(o.left) && ('&' in o.left || '|' in o.left) && op === '==' ? '== ' : shownOp
+      const explicit = isJsonObject(o.left) && ('&' in o.left || '|' in o.left) && op === '==' ? '== ' : shownOp
       return `${renderExpr(o.left, hx)} ${explicit}${renderExpr(o.right, hx)}`
     }
     case 'accept':
@@ -115,7 +114,7 @@ export function renderStatement(st: unknown): string {
       return `${key}${port}${flags}`
     }
     case 'reject':
-      return isObj(b) && o.type !== undefined ? `reject with ${String(o.type)}${o.expr !== undefined ? ` ${String(o.expr)}` : ''}` : 'reject'
+      return isJsonObject(b) && o.type !== undefined ? `reject with ${String(o.type)}${o.expr !== undefined ? ` ${String(o.expr)}` : ''}` : 'reject'
     case 'notrack':
       return 'notrack'
     case 'queue':
@@ -129,7 +128,7 @@ export function renderStatement(st: unknown): string {
   }
 }
 
-function natTarget(o: Json): string {
+function natTarget(o: JsonObject): string {
   const addr = o.addr !== undefined ? renderExpr(o.addr) : ''
   const port = o.port !== undefined ? renderExpr(o.port) : undefined
   if (port === undefined) return addr

@@ -16,14 +16,13 @@ import type {NftEnv} from './nft-value/value.js'
 import {chainsByName, walkChainStack, type StackMove} from './chain-stack.js'
 import type {ChainOutcome, Walk} from './state.js'
 import type {RuleHit} from './types.js'
+import {isJsonObject, type JsonObject} from '../../util/json.js'
 
 export interface NftBaseChain {
   table: NftTable
   chain: NftChain
 }
 
-type Json = Record<string, unknown>
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export function nftTableLabel(t: NftTable): string {
   return `${t.family} ${t.name}`
@@ -83,7 +82,7 @@ class NftTableWalk {
       return {hit: h}
     }
     for (const st of r.expr) {
-      if (!isObj(st)) {
+      if (!isJsonObject(st)) {
         w.unknown(`${where}: statement ${JSON.stringify(st)} not understood: assumed no effect`)
         continue
       }
@@ -91,7 +90,7 @@ class NftTableWalk {
       const b = st[key]
       switch (key) {
         case 'match': {
-          if (!this.match(isObj(b) ? b : {}, where)) return stop()
+          if (!this.match(isJsonObject(b) ? b : {}, where)) return stop()
           continue
         }
         case 'accept':
@@ -106,11 +105,11 @@ class NftTableWalk {
           return done({kind: 'queue'}, 'QUEUE')
         case 'jump':
         case 'goto': {
-          const target = isObj(b) ? String(b.target) : ''
+          const target = isJsonObject(b) ? String(b.target) : ''
           return done({kind: key, target}, `${key} ${target}`)
         }
         case 'vmap': {
-          const o = isObj(b) ? b : {}
+          const o = isJsonObject(b) ? b : {}
           const data = this.mapValue(o.key, o.data, c, r, where, true)
           if (data === undefined) return stop()
           const v = verdictOf(data)
@@ -121,8 +120,8 @@ class NftTableWalk {
           return done(v, verdictText(v))
         }
         case 'mangle': {
-          const o = isObj(b) ? b : {}
-          const target = isObj(o.key) && isObj(o.key.meta) && o.key.meta.key === 'mark' ? 'packet' : isObj(o.key) && isObj(o.key.ct) && o.key.ct.key === 'mark' ? 'conntrack' : undefined
+          const o = isJsonObject(b) ? b : {}
+          const target = isJsonObject(o.key) && isJsonObject(o.key.meta) && o.key.meta.key === 'mark' ? 'packet' : isJsonObject(o.key) && isJsonObject(o.key.ct) && o.key.ct.key === 'mark' ? 'conntrack' : undefined
           const text = renderStatement(st)
           if (!target) {
             if (!HARMLESS_MANGLE.test(renderExpr(o.key))) w.unknown(`${where}: ${text} not evaluated: assumed it changes nothing evaluated here`)
@@ -164,15 +163,15 @@ class NftTableWalk {
           w.unknown(`${where}: ${renderStatement(st)} not evaluated: assumed no effect`)
           continue
         case 'limit':
-          w.unknown(`${where}: ${renderStatement(st)}: rate state is not known: assumed ${isObj(b) && b.inv ? 'under the limit (no match)' : 'under the limit (match)'}`)
-          if (isObj(b) && b.inv) return stop()
+          w.unknown(`${where}: ${renderStatement(st)}: rate state is not known: assumed ${isJsonObject(b) && b.inv ? 'under the limit (no match)' : 'under the limit (match)'}`)
+          if (isJsonObject(b) && b.inv) return stop()
           continue
         case 'tproxy':
           w.unknown(`${where}: tproxy needs a listening socket: assumed one is (the packet is assigned to it)`)
           effects.push(renderStatement(st))
           continue
         case 'xt': {
-          const o = isObj(b) ? b : {}
+          const o = isJsonObject(b) ? b : {}
           w.unknown(`${where}: iptables extension ${String(o.type)} "${String(o.name)}" is opaque in nft JSON (read this table through iptables-save): assumed ${o.type === 'match' ? 'no match' : 'no effect'}`)
           if (o.type === 'match') return stop()
           continue
@@ -181,7 +180,7 @@ class NftTableWalk {
         case 'snat':
         case 'masquerade':
         case 'redirect': {
-          const spec = this.natSpec(key, isObj(b) ? b : {}, c, r, where)
+          const spec = this.natSpec(key, isJsonObject(b) ? b : {}, c, r, where)
           if (spec === undefined) return stop()
           const {action, change} = applyNat(w, spec, where)
           const res = done({kind: 'accept'}, action)
@@ -198,7 +197,7 @@ class NftTableWalk {
   }
 
   /** A match statement: true when it holds. Unknowns are recorded with what was assumed (no match). */
-  private match(m: Json, where: string): boolean {
+  private match(m: JsonObject, where: string): boolean {
     const w = this.w
     const left = evalExpr(m.left, this.env)
     const text = renderStatement({match: m})
@@ -223,7 +222,7 @@ class NftTableWalk {
    */
   mapValue(keyExpr: unknown, data: unknown, c: NftChain, r: NftRule, where: string, verdictMap: boolean): unknown {
     const w = this.w
-    if (isObj(keyExpr) && isObj(keyExpr.numgen)) return this.numgenBranch(keyExpr.numgen, data, c, r, where, verdictMap)
+    if (isJsonObject(keyExpr) && isJsonObject(keyExpr.numgen)) return this.numgenBranch(keyExpr.numgen, data, c, r, where, verdictMap)
     const key = evalExpr(keyExpr, this.env)
     if ('absent' in key) return undefined
     if ('unknown' in key) {
@@ -239,11 +238,11 @@ class NftTableWalk {
     return found.found ? found.data : undefined
   }
 
-  private numgenBranch(ng: Json, data: unknown, c: NftChain, r: NftRule, where: string, verdictMap: boolean): unknown {
+  private numgenBranch(ng: JsonObject, data: unknown, c: NftChain, r: NftRule, where: string, verdictMap: boolean): unknown {
     const w = this.w
     const mod = Number(ng.mod)
     const offset = Number(ng.offset ?? 0)
-    const elements = typeof data === 'string' ? namedSet(this.table, data)?.elements : isObj(data) && Array.isArray(data.set) ? data.set : undefined
+    const elements = typeof data === 'string' ? namedSet(this.table, data)?.elements : isJsonObject(data) && Array.isArray(data.set) ? data.set : undefined
     if (!elements || !Number.isInteger(mod) || mod <= 0) {
       w.unknown(`${where}: numgen map ${renderExpr(data)} not understood: assumed no element matches`)
       return undefined
@@ -254,11 +253,11 @@ class NftTableWalk {
     for (const el of elements) {
       if (!Array.isArray(el) || el.length < 2) continue
       let k: unknown = el[0]
-      if (isObj(k) && isObj(k.elem)) k = k.elem.val
+      if (isJsonObject(k) && isJsonObject(k.elem)) k = k.elem.val
       let lo: number
       let hi: number
       if (typeof k === 'number') lo = hi = k
-      else if (isObj(k) && Array.isArray(k.range)) {
+      else if (isJsonObject(k) && Array.isArray(k.range)) {
         lo = Number(k.range[0])
         hi = Number(k.range[1])
       } else continue
@@ -280,7 +279,7 @@ class NftTableWalk {
 
   /** A mark value for `mangle`; 'unknown' (recorded) leaves the mark as it was, undefined breaks the rule. */
   private numberValue(e: unknown, c: NftChain, r: NftRule, where: string): number | 'unknown' | undefined {
-    if (isObj(e) && isObj(e.map)) {
+    if (isJsonObject(e) && isJsonObject(e.map)) {
       const d = this.mapValue(e.map.key, e.map.data, c, r, where, false)
       if (d === undefined) return undefined
       return this.numberValue(d, c, r, where)
@@ -295,7 +294,7 @@ class NftTableWalk {
   }
 
   /** The NAT statement's target: `dnat to 10.42.0.51:80`, a range, a (numgen) map of addresses or address . port. */
-  private natSpec(kind: 'dnat' | 'snat' | 'masquerade' | 'redirect', o: Json, c: NftChain, r: NftRule, where: string): NatSpec | undefined {
+  private natSpec(kind: 'dnat' | 'snat' | 'masquerade' | 'redirect', o: JsonObject, c: NftChain, r: NftRule, where: string): NatSpec | undefined {
     const spec: NatSpec = {kind}
     // `dnat ip to …` in an inet table carries a hidden `meta nfproto ipv4` dependency: another family breaks the rule.
     if ((o.family === 'ip' && this.w.pkt.family !== 'ipv4') || (o.family === 'ip6' && this.w.pkt.family !== 'ipv6')) return undefined
@@ -304,7 +303,7 @@ class NftTableWalk {
     for (const field of ['addr', 'port'] as const) {
       let v = o[field]
       if (v === undefined) continue
-      if (isObj(v) && isObj(v.map)) {
+      if (isJsonObject(v) && isJsonObject(v.map)) {
         v = this.mapValue(v.map.key, v.map.data, c, r, where, false)
         if (v === undefined) return undefined
       }
@@ -314,13 +313,13 @@ class NftTableWalk {
   }
 
   private fillNat(spec: NatSpec, v: unknown, field: 'addr' | 'port', where: string): boolean {
-    if (isObj(v) && Array.isArray(v.concat) && v.concat.length === 2) {
+    if (isJsonObject(v) && Array.isArray(v.concat) && v.concat.length === 2) {
       // `dnat to ip daddr . tcp dport map { … : 10.0.0.9 . 8080 }`: address and port from one element
       return this.fillNat(spec, v.concat[0], 'addr', where) && this.fillNat(spec, v.concat[1], 'port', where)
     }
     if (field === 'port') {
       if (typeof v === 'number') spec.portFrom = spec.portTo = v
-      else if (isObj(v) && Array.isArray(v.range)) {
+      else if (isJsonObject(v) && Array.isArray(v.range)) {
         spec.portFrom = Number(v.range[0])
         spec.portTo = Number(v.range[1])
       } else {
@@ -329,10 +328,10 @@ class NftTableWalk {
       return true
     }
     if (typeof v === 'string') spec.addrFrom = spec.addrTo = v
-    else if (isObj(v) && Array.isArray(v.range)) {
+    else if (isJsonObject(v) && Array.isArray(v.range)) {
       spec.addrFrom = String(v.range[0])
       spec.addrTo = String(v.range[1])
-    } else if (isObj(v) && isObj(v.prefix)) {
+    } else if (isJsonObject(v) && isJsonObject(v.prefix)) {
       spec.addrFrom = String(v.prefix.addr)
       spec.addrTo = `${String(v.prefix.addr)}/${String(v.prefix.len)}`
     } else {
@@ -344,10 +343,10 @@ class NftTableWalk {
 }
 
 function verdictOf(v: unknown): Verdict | undefined {
-  if (!isObj(v)) return undefined
+  if (!isJsonObject(v)) return undefined
   const k = Object.keys(v)[0] ?? ''
   if (k === 'accept' || k === 'drop' || k === 'return' || k === 'continue' || k === 'queue' || k === 'reject') return {kind: k}
-  if ((k === 'jump' || k === 'goto') && isObj(v[k])) return {kind: k, target: String((v[k] as Json).target)}
+  if ((k === 'jump' || k === 'goto') && isJsonObject(v[k])) return {kind: k, target: String((v[k] as JsonObject).target)}
   return undefined
 }
 

@@ -1,5 +1,6 @@
 /** Addresses and MACs in Cilium's map layouts: the family byte of its keys and the BTF-formatted address unions. */
-import {fnum, isObj, leBytes} from '../../probes/bpftool-map.js'
+import {fnum, leBytes} from '../../probes/bpftool-map.js'
+import {isJsonObject} from '../../util/json.js'
 
 export type IpFamily = 'ipv4' | 'ipv6'
 
@@ -13,7 +14,7 @@ export const macStr = (b: Buffer, off: number) => Array.from(b.subarray(off, off
 
 /** The 16 address bytes of a formatted address union: its `addr` array, else its `ip4` (IPv4 in the first four bytes). */
 export function faddr(o: unknown, depth = 0): Buffer | undefined {
-  if (!isObj(o) || depth > 4) return undefined
+  if (!isJsonObject(o) || depth > 4) return undefined
   const a = o.addr
   if (Array.isArray(a) && a.length === 16 && a.every((x) => typeof x === 'number')) return Buffer.from(a as number[])
   for (const v of Object.values(o)) {

@@ -17,12 +17,13 @@
  * - v2 value (`cilium_ipcache_v2`, Cilium >= 1.18), 24 B: u32 identity, 16-byte tunnel endpoint,
  *   u16 pad, u8 key, u8 flags (bit 0 skiptunnel, 1 hastunnel, 2 ipv6tunnel, 3 remotecluster).
  */
-import {dumpProbe, ffield, fnum, isObj, leBytes, parseMapDumpEntries, type DumpedMap, type DumpEntry} from '../../probes/bpftool-map.js'
+import {dumpProbe, ffield, fnum, leBytes, parseMapDumpEntries, type DumpedMap, type DumpEntry} from '../../probes/bpftool-map.js'
 import {problem} from '../../probes/parsed.js'
 import type {Parsed, ParseProblem} from '../../model/warning.js'
 import {faddr, familyOf, isZero, type IpFamily} from './addresses.js'
 import {ipFromBytes} from '../../util/ip.js'
 import {ciliumMapNameOf} from './map-names.js'
+import {isJsonObject} from '../../util/json.js'
 
 type CiliumIpcacheFlag = 'skiptunnel' | 'hastunnel' | 'ipv6tunnel' | 'remotecluster'
 const IPCACHE_FLAGS: readonly CiliumIpcacheFlag[] = ['skiptunnel', 'hastunnel', 'ipv6tunnel', 'remotecluster']
@@ -85,7 +86,7 @@ function ipcacheKey(probe: string, e: DumpEntry): {family: IpFamily; addr: Buffe
     addr = e.key.subarray(8, 24)
   } else {
     const k = e.fkey
-    prefixlen = ffield(isObj(k?.lpm_key) ? k.lpm_key : undefined, 'prefixlen') ?? ffield(k, 'prefixlen')
+    prefixlen = ffield(isJsonObject(k?.lpm_key) ? k.lpm_key : undefined, 'prefixlen') ?? ffield(k, 'prefixlen')
     famNum = ffield(k, 'family')
     clusterId = ffield(k, 'cluster_id') ?? 0
     addr = faddr(k)
@@ -157,10 +158,10 @@ export function parseCiliumIpcacheDump(text: string, map?: DumpedMap): Parsed<Ci
       const v = e.fvalue
       identity = ffield(v, 'sec_identity', 'sec_label')
       const te = v?.tunnel_endpoint
-      if (layout === undefined) layout = isObj(te) ? 'v2' : 'v1'
+      if (layout === undefined) layout = isJsonObject(te) ? 'v2' : 'v1'
       const bits = IPCACHE_FLAGS.reduce((acc, _f, i) => acc | ((ffield(v, ['flag_skip_tunnel', 'flag_has_tunnel_ep', 'flag_ipv6_tunnel_ep', 'flag_remote_cluster'][i]!) ?? 0) << i), 0)
       const hasFlags = v !== undefined && 'flag_has_tunnel_ep' in v
-      if (isObj(te)) {
+      if (isJsonObject(te)) {
         tepFamily = (bits & 4) !== 0 ? 'ipv6' : 'ipv4'
         const a = faddr(te)
         tep = a && (tepFamily === 'ipv6' ? a : a.subarray(0, 4))

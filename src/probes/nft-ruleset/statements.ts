@@ -5,30 +5,31 @@
  */
 import {FULL_MASK, parseU32, type Mark, type MarkOp, type MarkTarget} from '../../model/mark.js'
 import type {NftMarkMatch, NftMarkWrite, NftRule, NftTable, NftVerdict} from '../../model/netfilter.js'
-import {isObj, str, type Json} from './json.js'
+import {str} from './json.js'
+import {isJsonObject, type JsonObject} from '../../util/json.js'
 
 const VERDICTS = new Set(['accept', 'drop', 'return', 'continue', 'jump', 'goto', 'queue', 'reject'])
 
 export function readStatements(r: NftRule, expr: unknown[]): void {
   for (const st of expr) {
-    if (!isObj(st)) continue
+    if (!isJsonObject(st)) continue
     const kind = Object.keys(st)[0] ?? ''
     const body = st[kind]
-    if (kind === 'xt' && isObj(body)) {
+    if (kind === 'xt' && isJsonObject(body)) {
       r.xt.push({type: str(body.type) ?? '', name: str(body.name) ?? ''})
-    } else if (kind === 'match' && isObj(body)) {
+    } else if (kind === 'match' && isJsonObject(body)) {
       const m = markMatch(body)
       if (m) r.markMatches.push(m)
-    } else if (kind === 'mangle' && isObj(body)) {
+    } else if (kind === 'mangle' && isJsonObject(body)) {
       const target = markKey(body.key)
       if (target) r.markWrites.push(markWrite(target, body.value))
-    } else if (kind === 'vmap' && isObj(body)) {
+    } else if (kind === 'vmap' && isJsonObject(body)) {
       const on = markOperand(body.key)
       if (on) r.markMatches.push({on: on.on, op: 'vmap', right: body.data})
       r.verdict = vmapVerdict(body.data)
     } else if (VERDICTS.has(kind)) {
       const v: NftVerdict = {kind: kind as NftVerdict['kind']}
-      if ((kind === 'jump' || kind === 'goto') && isObj(body) && typeof body.target === 'string') v.target = body.target
+      if ((kind === 'jump' || kind === 'goto') && isJsonObject(body) && typeof body.target === 'string') v.target = body.target
       r.verdict = v
     }
   }
@@ -36,9 +37,9 @@ export function readStatements(r: NftRule, expr: unknown[]): void {
 
 /** `{"meta":{"key":"mark"}}` → packet, `{"ct":{"key":"mark"}}` → conntrack. */
 function markKey(v: unknown): MarkTarget | undefined {
-  if (!isObj(v)) return undefined
-  if (isObj(v.meta) && v.meta.key === 'mark') return 'packet'
-  if (isObj(v.ct) && v.ct.key === 'mark') return 'conntrack'
+  if (!isJsonObject(v)) return undefined
+  if (isJsonObject(v.meta) && v.meta.key === 'mark') return 'packet'
+  if (isJsonObject(v.ct) && v.ct.key === 'mark') return 'conntrack'
   return undefined
 }
 
@@ -46,7 +47,7 @@ function markKey(v: unknown): MarkTarget | undefined {
 function markOperand(v: unknown): {on: MarkTarget; mask: number} | undefined {
   const direct = markKey(v)
   if (direct) return {on: direct, mask: FULL_MASK}
-  if (!isObj(v) || !Array.isArray(v['&']) || v['&'].length !== 2) return undefined
+  if (!isJsonObject(v) || !Array.isArray(v['&']) || v['&'].length !== 2) return undefined
   const [a, b] = v['&'] as unknown[]
   const ka = markKey(a)
   const kb = markKey(b)
@@ -57,7 +58,7 @@ function markOperand(v: unknown): {on: MarkTarget; mask: number} | undefined {
   return undefined
 }
 
-function markMatch(m: Json): NftMarkMatch | undefined {
+function markMatch(m: JsonObject): NftMarkMatch | undefined {
   const left = markOperand(m.left)
   if (!left) return undefined
   const out: NftMarkMatch = {on: left.on, op: str(m.op) ?? '==', right: m.right}
@@ -92,7 +93,7 @@ function fold(v: unknown): Folded | undefined {
   if (n !== undefined) return {source: 'none', and: 0, xor: n}
   const k = markKey(v)
   if (k) return {source: k, and: FULL_MASK, xor: 0}
-  if (!isObj(v)) return undefined
+  if (!isJsonObject(v)) return undefined
   for (const op of ['&', '|', '^'] as const) {
     const args = v[op]
     if (!Array.isArray(args) || args.length !== 2) continue
@@ -125,7 +126,7 @@ function vmapVerdict(data: unknown): NftVerdict {
     v.map = data
     return v
   }
-  const targets = verdictTargets(isObj(data) && Array.isArray(data.set) ? data.set : [])
+  const targets = verdictTargets(isJsonObject(data) && Array.isArray(data.set) ? data.set : [])
   if (targets.length > 0) v.targets = targets
   return v
 }
@@ -136,10 +137,10 @@ function verdictTargets(elements: unknown[]): string[] {
   for (const e of elements) {
     if (!Array.isArray(e) || e.length < 2) continue
     const verdict = e[1]
-    if (!isObj(verdict)) continue
+    if (!isJsonObject(verdict)) continue
     for (const k of ['jump', 'goto'] as const) {
       const j = verdict[k]
-      if (isObj(j) && typeof j.target === 'string' && !out.includes(j.target)) out.push(j.target)
+      if (isJsonObject(j) && typeof j.target === 'string' && !out.includes(j.target)) out.push(j.target)
     }
   }
   return out

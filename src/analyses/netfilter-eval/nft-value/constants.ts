@@ -1,7 +1,8 @@
 /** The constants on the right of a match and in sets, read with the type of what they are compared with. */
 import {parseIp, prefixMask} from '../addr.js'
 import {protoNumber} from '../state.js'
-import {isObj, type Scalar} from './value.js'
+import type {Scalar} from './value.js'
+import {isJsonObject} from '../../../util/json.js'
 
 /** nft's ct state bits (NF_CT_STATE_BIT: 1 << (ctinfo + 1), invalid 1, untracked 64). */
 export const CT_STATE_BITS: Readonly<Record<string, bigint>> = {invalid: 1n, established: 2n, related: 4n, new: 8n, untracked: 64n}
@@ -14,8 +15,8 @@ export type Atom = {kind: 'eq'; v: bigint | string} | {kind: 'range'; lo: bigint
 
 /** Parse a constant with the type of the value it is compared with. Undefined when it cannot be read. */
 export function constScalar(like: Scalar, c: unknown): Atom | undefined {
-  if (isObj(c)) {
-    if (isObj(c.prefix)) {
+  if (isJsonObject(c)) {
+    if (isJsonObject(c.prefix)) {
       const base = constScalar(like, c.prefix.addr)
       const len = Number(c.prefix.len)
       if (!base || base.kind !== 'eq' || typeof base.v !== 'bigint' || !Number.isInteger(len)) return undefined

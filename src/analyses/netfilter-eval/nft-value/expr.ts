@@ -2,21 +2,22 @@
 import {addressType, familyBits, parseIp} from '../addr.js'
 import {deviceAt, protoHasPorts, protoNumber, type Walk} from '../state.js'
 import {constScalar, CT_STATE_BITS, CT_STATUS_BITS, TCP_FLAG_BITS} from './constants.js'
-import {isObj, type Eval, type Json, type NftEnv, type Scalar} from './value.js'
+import type {Eval, NftEnv, Scalar} from './value.js'
+import {isJsonObject, type JsonObject} from '../../../util/json.js'
 
 export function evalExpr(e: unknown, env: NftEnv): Eval {
-  if (!isObj(e)) return {unknown: `expression ${JSON.stringify(e)} not understood`}
+  if (!isJsonObject(e)) return {unknown: `expression ${JSON.stringify(e)} not understood`}
   const key = Object.keys(e)[0] ?? ''
   const body = e[key]
   switch (key) {
     case 'payload':
-      return isObj(body) ? payload(body, env.w) : {unknown: 'payload expression not understood'}
+      return isJsonObject(body) ? payload(body, env.w) : {unknown: 'payload expression not understood'}
     case 'meta':
-      return isObj(body) ? meta(String(body.key), env.w) : {unknown: 'meta expression not understood'}
+      return isJsonObject(body) ? meta(String(body.key), env.w) : {unknown: 'meta expression not understood'}
     case 'ct':
-      return isObj(body) ? ct(body, env.w) : {unknown: 'ct expression not understood'}
+      return isJsonObject(body) ? ct(body, env.w) : {unknown: 'ct expression not understood'}
     case 'fib':
-      return isObj(body) ? fib(body, env.w) : {unknown: 'fib expression not understood'}
+      return isJsonObject(body) ? fib(body, env.w) : {unknown: 'fib expression not understood'}
     case 'concat': {
       if (!Array.isArray(body)) return {unknown: 'concat not understood'}
       const parts: Scalar[] = []
@@ -43,7 +44,7 @@ export function evalExpr(e: unknown, env: NftEnv): Eval {
   }
 }
 
-function payload(b: Json, w: Walk): Eval {
+function payload(b: JsonObject, w: Walk): Eval {
   const proto = String(b.protocol ?? '')
   const field = String(b.field ?? '')
   const p = w.pkt
@@ -121,7 +122,7 @@ function meta(key: string, w: Walk): Eval {
   }
 }
 
-function ct(b: Json, w: Walk): Eval {
+function ct(b: JsonObject, w: Walk): Eval {
   const key = String(b.key ?? '')
   const p = w.pkt
   if (key === 'state') return {val: {type: 'ctstate', v: w.untracked ? CT_STATE_BITS.untracked! : CT_STATE_BITS.new!}}
@@ -159,7 +160,7 @@ function ct(b: Json, w: Walk): Eval {
   }
 }
 
-function fib(b: Json, w: Walk): Eval {
+function fib(b: JsonObject, w: Walk): Eval {
   const result = String(b.result ?? '')
   const flags = Array.isArray(b.flags) ? b.flags.map(String) : typeof b.flags === 'string' ? [b.flags] : []
   const p = w.pkt

@@ -1,7 +1,8 @@
 import {intConst} from './constants.js'
 import {evalExpr} from './expr.js'
 import {lookup} from './sets.js'
-import {isObj, type NftEnv} from './value.js'
+import type {NftEnv} from './value.js'
+import {isJsonObject} from '../../../util/json.js'
 
 /**
  * A number a statement writes (`meta mark set …`, `ct mark set …`): constants, the marks, `&`/`|`/`^`/shifts and
@@ -11,7 +12,7 @@ import {isObj, type NftEnv} from './value.js'
 export function evalNumber(e: unknown, env: NftEnv): {n: bigint} | {absent: string} | {unknown: string} {
   const c = intConst(e)
   if (c && c.kind === 'eq' && typeof c.v === 'bigint') return {n: c.v}
-  if (isObj(e) && isObj(e.map)) {
+  if (isJsonObject(e) && isJsonObject(e.map)) {
     const key = evalExpr(e.map.key, env)
     if (!('val' in key)) return key
     const r = lookup(e.map.data, key.val, env, true)
@@ -19,7 +20,7 @@ export function evalNumber(e: unknown, env: NftEnv): {n: bigint} | {absent: stri
     if (!r.found) return {absent: 'no map element for the key'}
     return evalNumber(r.data, env)
   }
-  if (isObj(e)) {
+  if (isJsonObject(e)) {
     const key = Object.keys(e)[0] ?? ''
     const body = e[key]
     if ((key === '&' || key === '|' || key === '^' || key === '<<' || key === '>>') && Array.isArray(body) && body.length === 2) {

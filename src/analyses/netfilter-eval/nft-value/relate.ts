@@ -1,11 +1,12 @@
 import {atomHas, constScalar} from './constants.js'
 import {lookup} from './sets.js'
-import {isObj, type NftEnv, type Val} from './value.js'
+import type {NftEnv, Val} from './value.js'
+import {isJsonObject} from '../../../util/json.js'
 
 /** `left op right` for a match statement; `unknown` when the right side cannot be read. */
 export function relate(op: string, left: Val, right: unknown, env: NftEnv): boolean | {unknown: string} {
   // Set membership: `ip daddr @cluster-ips`, `tcp dport { 22, 80-90 }`.
-  if ((typeof right === 'string' && right.startsWith('@')) || (isObj(right) && Array.isArray(right.set))) {
+  if ((typeof right === 'string' && right.startsWith('@')) || (isJsonObject(right) && Array.isArray(right.set))) {
     const r = lookup(right, left, env, false)
     if ('unknown' in r) return r
     if (op === '==' || op === 'in') return r.found
@@ -13,7 +14,7 @@ export function relate(op: string, left: Val, right: unknown, env: NftEnv): bool
     return {unknown: `operator ${op} with a set`}
   }
   if (left.type === 'concat') {
-    const parts = isObj(right) && Array.isArray(right.concat) ? right.concat : undefined
+    const parts = isJsonObject(right) && Array.isArray(right.concat) ? right.concat : undefined
     if (!parts || parts.length !== left.parts.length) return {unknown: `concatenation compared with ${JSON.stringify(right)}`}
     let all = true
     for (let i = 0; i < parts.length; i++) {

@@ -1,7 +1,8 @@
 /** Named and anonymous set/map lookups (kube-proxy's `ip daddr . meta l4proto . th dport vmap @service-ips`), indexed once per set. */
 import type {NftSet, NftTable} from '../../../model/netfilter.js'
 import {atomHas, constScalar, type Atom} from './constants.js'
-import {isObj, type NftEnv, type Scalar, type Val} from './value.js'
+import type {NftEnv, Scalar, Val} from './value.js'
+import {isJsonObject} from '../../../util/json.js'
 
 interface SetEntry {
   atoms: Atom[]
@@ -55,8 +56,8 @@ function indexSet(elements: unknown[], like: Val, isMap: boolean): SetIndex {
       data = raw[1]
     }
     // `{"elem": {"val": …, "comment": …, "timeout": …}}` wraps elements that carry options.
-    if (isObj(key) && isObj(key.elem)) key = key.elem.val
-    const keyParts = isObj(key) && Array.isArray(key.concat) ? key.concat : [key]
+    if (isJsonObject(key) && isJsonObject(key.elem)) key = key.elem.val
+    const keyParts = isJsonObject(key) && Array.isArray(key.concat) ? key.concat : [key]
     if (keyParts.length !== parts.length) {
       idx.bad++
       continue
@@ -103,7 +104,7 @@ export function lookup(ref: unknown, key: Val, env: NftEnv, isMap: boolean): Loo
     if (!s) return {unknown: `set ${ref} is not in table ${env.table.family} ${env.table.name}`}
     elements = s.elements
     label = ref
-  } else if (isObj(ref) && Array.isArray(ref.set)) {
+  } else if (isJsonObject(ref) && Array.isArray(ref.set)) {
     elements = ref.set
     label = 'anonymous set'
   } else return {unknown: `set ${JSON.stringify(ref)} not understood`}

@@ -29,5 +29,3 @@ export interface NftEnv {
   table: NftTable
 }
 
-export type Json = Record<string, unknown>
-export const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
