@@ -1,5 +1,6 @@
 import type {HookAttachment} from '../model/hooks.js'
 import type {HooksFacts} from '../model/node-state.js'
+import type {SourceMeta} from '../model/node-meta.js'
 
 /** Merge what bpftool, tc, ip-link and the helper each saw into one attachment per (device, hook, program). */
 export function mergeAttachments(inputs: Pick<HooksFacts, 'devices' | 'bpftoolNet' | 'tc' | 'helper'>): HookAttachment[] {
@@ -31,4 +32,9 @@ export function mergeAttachments(inputs: Pick<HooksFacts, 'devices' | 'bpftoolNe
     if (cur && a.tcx) cur.tcx = {...cur.tcx, ...a.tcx, linkId: a.tcx.linkId ?? cur.tcx?.linkId}
   }
   return [...byKey.values()]
+}
+
+/** How a node is named in a path: the netns it was read in, or its hostname. */
+export function nodeLabel(meta: SourceMeta): string {
+  return meta.netns ?? meta.hostname ?? 'node'
 }

@@ -1,107 +1,35 @@
-import type {ProgramSummary} from '../model/program-summary.js'
-import type {NodeState, NodeStateNeeds, SourceRead} from '../model/node-state.js'
-import type {Warning} from '../model/warning.js'
-import {bridgeFdbProbe} from '../probes/bridge-fdb.js'
-import {ipRulesProbe} from '../probes/ip-rule.js'
-import {ipsetSaveProbe} from '../probes/ipset.js'
-import {parseIptablesSave, parseIptablesSaveForMarks} from '../probes/iptables-save.js'
-import {xfrmPolicyProbe, xfrmStateProbe} from '../probes/ip-xfrm.js'
-import {collectNftChains, NFT_LIST_CHAINS_ARGV} from '../probes/nft-ruleset.js'
-import {probeLabel} from '../probes/descriptor.js'
-import {skBuffLayoutProbe} from '../probes/sk-buff-layout.js'
-import {ssMarksProbe} from '../probes/ss-marks.js'
-import {commandLine, type Source} from '../source/types.js'
-import {mergeAttachments} from './attachments.js'
-import {collectHooksFacts, TC_PROBE} from './hooks.js'
-import {collectNativeNftTables} from './native-nft.js'
-import {collectXtDumps, parseXtDumps} from './netfilter-dumps.js'
-import {collectPeerNetns} from './peer-netns.js'
-import {readProgramCode} from './program-code.js'
-import {sourceRead} from './readable.js'
-import {runProbes} from './run-probes.js'
-import {codeWantedForMarks, codeWantedForTrace} from './code-wanted.js'
-import {collectDatapathFacts} from './datapath-facts.js'
+import type {NodeState, NodeStateNeeds} from '../model/node-state.js'
+import type {Source} from '../source/types.js'
+import {mergeAttachments, nodeLabel} from './attachments.js'
+import {collectHooksFacts} from './hooks.js'
 
 /**
- * Read one node into a NodeState: the probes its commands need (`needs`), in parallel where they do not depend on
- * each other, a constant number of processes whatever the number of devices, rules or programs. Every command
- * (hooks, marks, trace, snapshot) builds its state here, so they read a node the same way.
+ * Read one node into a NodeState: the probes its commands need (`needs`). Every command (hooks, marks, trace,
+ * snapshot) builds its state here, so they read a node the same way.
  */
 export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promise<NodeState> {
-  const rules = needs.marks || needs.trace
-  const warnings: Warning[] = []
-  // The peer namespaces are known once the links and nsids are: read them while the other probes still run.
-  const hooksP = collectHooksFacts(src, {podIps: needs.hooks || needs.trace})
-  const peerWarnings: Warning[] = []
-  const peersP = needs.trace ? hooksP.then((h) => collectPeerNetns(src, h.devices, h.netnsNames, peerWarnings)) : undefined
-  // The probes that depend on no other answer, declared once: each is read when a need asks for it.
-  const probeSet = {
-    rules4: rules ? ipRulesProbe('ipv4') : undefined,
-    rules6: rules ? ipRulesProbe('ipv6') : undefined,
-    xfrmStates: needs.marks ? xfrmStateProbe : undefined,
-    xfrmPolicies: needs.marks ? xfrmPolicyProbe : undefined,
-    sockets: needs.marks ? ssMarksProbe : undefined,
-    skb: rules ? skBuffLayoutProbe : undefined,
-    fdb: needs.trace ? bridgeFdbProbe : undefined,
-    ipsets: needs.trace ? ipsetSaveProbe : undefined,
+  if (needs.marks || needs.trace) {
+    // Rules, program code and maps: their parsers load only when asked for (~100 ms of imports `hooks` does not pay).
+    const {readNodeInFull} = await import('./read-in-full.js')
+    return readNodeInFull(src, needs)
   }
-  const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, rules ? collectXtDumps(src) : undefined, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
-  const {facts, outputs} = probes
-  // One parse of each dump: in full for trace, which evaluates every rule; for marks alone, only the mark rules built.
-  const xt = xtOuts ? parseXtDumps(xtOuts, warnings, needs.trace ? parseIptablesSave : parseIptablesSaveForMarks) : []
-  const nft = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
-  const markOffset = facts.skb?.mark
-  // Not recorded (an older snapshot) FDB, and ipset missing or not recorded, are not worth a warning: their facts
-  // stay unknown (the evaluator says so where a rule matches a set).
-  const quiet = (w: Warning) => (w.probe === probeLabel(bridgeFdbProbe) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
-  for (const w of probes.warnings) if (w.probe !== probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
-  warnings.push(...peerWarnings)
-  for (const w of probes.warnings) if (w.probe === probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
-
-  const attachments = mergeAttachments(hooks)
-  // The datapath plugins' maps (Cilium's endpoints, ipcache, tunnels, policy tail calls): only trace reads them.
-  const datapaths = needs.trace ? await collectDatapathFacts(src, {programs: hooks.programs, attachedProgIds: [...new Set(attachments.map((a) => a.progId))]}) : {facts: {}, warnings: []}
-  for (const w of datapaths.warnings) warnings.push(w)
-
-  const code = new Map<number, ProgramSummary>()
-  if (needs.marks) {
-    const wanted = codeWantedForMarks(hooks, attachments)
-    if (wanted.length > 0 && markOffset === undefined) {
-      warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${wanted.length} attached program(s) is not read`})
-    } else if (markOffset !== undefined) await readProgramCode(src, wanted, markOffset, code, warnings)
-  }
-  if (needs.trace && markOffset !== undefined) await readProgramCode(src, codeWantedForTrace(hooks, attachments, datapaths.facts), markOffset, code, warnings, {quietNotRecorded: true})
-
-  const markSourcesRead: SourceRead[] = needs.marks && xtOuts
-    ? [
-        ...xtOuts.outputs.filter((o) => !(o.backend === 'legacy' && o.out.failure === 'missing-binary')).map((o) => sourceRead(o.out.argv.join(' '), o.out)),
-        sourceRead(commandLine(NFT_LIST_CHAINS_ARGV), chainsOut),
-        ...(['rules4', 'rules6', 'xfrmStates', 'xfrmPolicies', 'sockets'] as const).map((k) => sourceRead(probeLabel(probeSet[k]!), outputs[k])),
-        hooks.readable.attachmentSources.find((x) => x.probe === TC_PROBE)!,
-        // eBPF programs' mark use is read from their code, which only bpftool dumps.
-        hooks.readable.programList,
-      ]
-    : []
-
+  const hooks = await collectHooksFacts(src, {podIps: true})
   return {
-    label: src.meta.netns ?? src.meta.hostname ?? 'node',
+    label: nodeLabel(src.meta),
     meta: src.meta,
     hooks,
-    attachments,
-    code,
-    ...(markOffset !== undefined ? {markOffset} : {}),
-    xt,
-    ...(nft ? {nft} : {}),
-    ipRules: [...(facts.rules4 ?? []), ...(facts.rules6 ?? [])],
-    xfrmStates: facts.xfrmStates ?? [],
-    xfrmPolicies: facts.xfrmPolicies ?? [],
-    sockets: facts.sockets ?? [],
-    fdb: facts.fdb ?? [],
-    ...(facts.ipsets ? {ipsets: facts.ipsets} : {}),
-    netnsDevices: peers?.devices ?? new Map(),
-    netnsRoutes: peers?.routes ?? new Map(),
-    datapaths: datapaths.facts,
-    markSourcesRead,
-    warnings: [...hooks.warnings, ...warnings],
+    attachments: mergeAttachments(hooks),
+    code: new Map(),
+    xt: [],
+    ipRules: [],
+    xfrmStates: [],
+    xfrmPolicies: [],
+    sockets: [],
+    fdb: [],
+    netnsDevices: new Map(),
+    netnsRoutes: new Map(),
+    datapaths: {},
+    markSourcesRead: [],
+    warnings: [...hooks.warnings],
   }
 }
