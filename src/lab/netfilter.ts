@@ -22,7 +22,7 @@ import {CLUSTER_CIDR, KUBE_DROP_MARK, KUBE_MASQ_MARK, MARK_DROP_TARGET, type Lab
 
 export type LabVariant = 'base' | 'collide'
 export type LabRuleOwner = 'kubernetes' | 'cilium' | 'istio' | 'lab'
-export type XtTable = 'raw' | 'mangle' | 'nat' | 'filter'
+type XtTable = 'raw' | 'mangle' | 'nat' | 'filter'
 /** What iptables-restore needs of a rule (the base lab's and the CNI variants' rules alike). */
 type RestorableRule = Pick<LabXtRule, 'node' | 'table' | 'chain' | 'rule'>
 /** Targets (not chains) the lab's rules jump to: iptables-restore must not declare them as chains. */

@@ -162,7 +162,10 @@ export function readAnyLabState(topo: Pick<LabTopology, 'statePath' | 'prefix'>)
   }
 }
 
-/** The Cilium lab's state (undefined when the lab up is a CNI variant). */
+/**
+ * The Cilium lab's state (undefined when the lab up is a CNI variant).
+ * @internal tested directly (a test seam)
+ */
 export function readLabState(topo: LabTopology): LabState | undefined {
   const s = readAnyLabState(topo)
   return s && !isVariantState(s) ? s : undefined

@@ -10,6 +10,7 @@ import type {LabVariantDef} from './variant-plan.js'
 /** Today's two-node Cilium-like lab (src/lab/topology.ts, plan.ts): not a plan of this registry. */
 export const CILIUM_LAB = 'cilium'
 
+/** @internal tested directly (a test seam) */
 export const LAB_VARIANTS: readonly LabVariantDef[] = [
   bridgeVariant,
   routedVariant,

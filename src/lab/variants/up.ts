@@ -26,7 +26,10 @@ export interface LabVariantUpOptions {
 
 const run = ({step, argv, ...opts}: LabPlanCommand) => labRun(step, argv, opts)
 
-/** Why this variant cannot be built here (unknown name, or the kernel lacks what it needs), or undefined. */
+/**
+ * Why this variant cannot be built here (unknown name, or the kernel lacks what it needs), or undefined.
+ * @internal tested directly (a test seam)
+ */
 export function variantUnavailable(name: string): string | undefined {
   const def = labVariant(name)
   if (!def) return `unknown variant "${name}" (variants: ${LAB_VARIANT_NAMES.join(', ')})`
