@@ -4,7 +4,7 @@
 // counters for the rules a variant is about, lab status, lab down, and a host exactly as before. A variant this
 // kernel cannot carry skips with its reason.
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {labRun, labTry} from '../../src/lab/exec.js'
+import {LabError, labRun, labTry} from '../../src/lab/exec.js'
 import {formatLabStatus} from '../../src/lab/format.js'
 import {labStatus} from '../../src/lab/status.js'
 import {existingLabNamespaces, labDown} from '../../src/lab/teardown.js'
@@ -73,6 +73,24 @@ const PROOFS: Record<string, (s: LabVariantState) => Promise<void>> = {
 describe('lab up --variant refuses what it cannot build', () => {
   it('names the unknown variant and the known ones', async () => {
     await expect(labUpVariant({prefix, variant: 'nope'})).rejects.toThrow('lab up --variant nope: unknown variant "nope" (variants: cilium, bridge, routed, nft-kube-proxy, policy-routing, notrack, br-netfilter)')
+  })
+})
+
+describe.skipIf(labSkip !== '')('a variant whose step fails', {timeout: LIVE_LAB_TEST_TIMEOUT}, () => {
+  it('names the step in one line and leaves nothing behind (the listeners of the pods included)', async () => {
+    await sweepStaleLabs('v')
+    const before = await hostStateSnapshot(prefix)
+    const plan = labVariant('bridge')!.plan(prefix)
+    // A last command that fails after everything else of the phase ran: links, pods, rules are all there.
+    const node2 = plan.nodes[1]!.netns
+    plan.phases.at(-1)!.commands.push({step: 'broken route (node2)', argv: ['ip', '-n', node2, '-batch', '-'], input: 'route add 10.99.0.0/24 dev nosuchdev\n'})
+    const err = await labUpVariant({prefix, variant: 'bridge', plan}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(LabError)
+    expect((err as LabError).step).toBe('broken route (node2)')
+    expect((err as LabError).message).toMatch(/^broken route \(node2\): ip -n \S+ -batch -: exit 1: Cannot find device "nosuchdev" \(batch line 1: "route add 10\.99\.0\.0\/24 dev nosuchdev"\)$/)
+    expect(existingLabNamespaces(prefix)).toEqual([])
+    expect(labStatus(prefix)).toEqual({up: false, prefix})
+    expect(await hostStateSnapshot(prefix)).toEqual(before)
   })
 })
 
