@@ -6,42 +6,26 @@
  * masquerades). One TCP and one UDP Service, each with two endpoints on node 2. Like `--masquerade-all`, every
  * Service packet is marked for masquerade, so the endpoint sees node 1's flannel.1 address.
  */
-import {createHash} from 'node:crypto'
+import {kubeProxyChainHash} from '../topology.js'
 import {BRIDGE_PODS, bridgeCni} from './bridge-cni.js'
 import type {LabVariantDef, VariantService} from './variant-plan.js'
 
 const KUBE_PROXY_TABLE = 'kube-proxy'
 const MASQ_BIT = '0x00004000'
 
-/** kube-proxy's chain-name hash (hashAndTruncate): base32 of sha256, 8 characters. */
-function hash8(s: string): string {
-  const digest = createHash('sha256').update(s).digest()
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let out = ''
-  let bits = 0
-  let value = 0
-  for (const byte of digest) {
-    value = ((value << 8) | byte) & 0xffff
-    bits += 8
-    while (bits >= 5 && out.length < 8) {
-      out += alphabet[(value >>> (bits - 5)) & 31]
-      bits -= 5
-    }
-  }
-  return out
-}
+/** kube-proxy nftables' chain-name hash (hashAndTruncate): 8 characters of base32(sha256). */
+const hash8 = (s: string) => kubeProxyChainHash(s).slice(0, 8)
 
-/** `service-<hash>-<ns>/<name>/<proto>/<port name>` and its endpoints' `endpoint-<hash>-…__<ip>/<port>`. */
-function serviceChain(svc: VariantService): string {
-  const base = `${svc.name.replace(':', '/' + svc.protocol + '/')}`
-  return `service-${hash8(svc.name + svc.protocol)}-${base}`
-}
-function endpointChain(svc: VariantService, ep: {ip: string; port: number}): string {
-  const base = `${svc.name.replace(':', '/' + svc.protocol + '/')}__${ep.ip}/${ep.port}`
-  return `endpoint-${hash8(svc.name + svc.protocol + `${ep.ip}:${ep.port}`)}-${base}`
-}
+/** `<ns>/<name>/<proto>/<port name>` of a ServicePortName `<ns>/<name>:<port name>`. */
+const portPath = (svc: VariantService) => svc.name.replace(':', `/${svc.protocol}/`)
 
-/** The `nft -f` input for node 1: the table (created empty first so a rerun cannot double it), its maps and chains. */
+/** `service-<hash>-<ns>/<name>/<proto>/<port name>`. */
+const serviceChain = (svc: VariantService) => `service-${hash8(svc.name + svc.protocol)}-${portPath(svc)}`
+
+/** `endpoint-<hash>-<ns>/<name>/<proto>/<port name>__<ip>/<port>`. */
+const endpointChain = (svc: VariantService, ep: {ip: string; port: number}) => `endpoint-${hash8(`${svc.name}${svc.protocol}${ep.ip}:${ep.port}`)}-${portPath(svc)}__${ep.ip}/${ep.port}`
+
+/** The `nft -f` input for node 1 (its netns is new: the table is added once) and the chains it makes. */
 function kubeProxyTable(services: readonly VariantService[]): {text: string; chains: string[]} {
   const chains = ['mark-for-masquerade', 'masquerading', 'services', 'nat-prerouting', 'nat-output', 'nat-postrouting']
   const lines = [
