@@ -1,7 +1,8 @@
 /** Human text for the lab commands (the --json output is the data itself). */
-import type {LabState} from './state.js'
+import {isVariantState, type LabState} from './state.js'
 import type {LabStatus} from './status.js'
 import type {LabDownReport} from './teardown.js'
+import {formatVariantState} from './variants/format.js'
 
 export function formatLabState(s: LabState): string[] {
   const lines: string[] = []
@@ -49,7 +50,7 @@ export function formatLabStatus(st: LabStatus): string[] {
   const dead = st.processes.filter((p) => !p.alive)
   return [
     `lab ${st.prefix} is up (since ${st.state.createdAt})${dead.length ? `; not running: ${dead.map((p) => `${p.pod} pid ${p.pid}`).join(', ')}` : ''}`,
-    ...formatLabState(st.state),
+    ...(isVariantState(st.state) ? formatVariantState(st.state) : formatLabState(st.state)),
   ]
 }
 

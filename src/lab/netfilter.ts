@@ -23,6 +23,10 @@ import {CLUSTER_CIDR, KUBE_DROP_MARK, KUBE_MASQ_MARK, MARK_DROP_TARGET, type Lab
 export type LabVariant = 'base' | 'collide'
 export type LabRuleOwner = 'kubernetes' | 'cilium' | 'istio' | 'lab'
 type XtTable = 'raw' | 'mangle' | 'nat' | 'filter'
+/** What iptables-restore needs of a rule (the base lab's and the CNI variants' rules alike). */
+type RestorableRule = Pick<LabXtRule, 'node' | 'table' | 'chain' | 'rule'>
+/** Targets (not chains) the lab's rules jump to: iptables-restore must not declare them as chains. */
+const TARGETS = ['ACCEPT', 'DROP', 'RETURN', 'MARK', 'CONNMARK', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'TPROXY', 'LOG', 'REJECT', 'NOTRACK', 'CT']
 
 /** One iptables rule `lab up` writes. */
 export interface LabXtRule {
@@ -140,21 +144,22 @@ export function labNetfilterPlan(topo: LabTopology, variant: LabVariant = 'base'
 }
 
 /** User-defined chains of a table, in order of first appearance (as jump target or as the chain of a rule). */
-function userChains(rules: readonly LabXtRule[], table: XtTable): string[] {
+function userChains(rules: readonly RestorableRule[], table: XtTable): string[] {
   const out: string[] = []
   const note = (c: string) => {
     if (!BUILTIN[table].includes(c) && !out.includes(c)) out.push(c)
   }
   for (const r of rules.filter((x) => x.table === table)) {
     note(r.chain)
-    const j = / -j (\S+)/.exec(r.rule)
-    if (j && /^[A-Z][A-Z0-9_-]*$/.test(j[1]!) && !['ACCEPT', 'DROP', 'RETURN', 'MARK', 'CONNMARK', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'TPROXY', 'LOG', 'REJECT'].includes(j[1]!)) note(j[1]!)
+    // -j jumps, -g goes to (Calico's dispatch chains); chain names may be lowercase (cali-FORWARD).
+    const j = / -[jg] (\S+)/.exec(r.rule)
+    if (j && /^[A-Za-z][A-Za-z0-9_.-]*$/.test(j[1]!) && !TARGETS.includes(j[1]!)) note(j[1]!)
   }
   return out
 }
 
 /** The iptables-restore input (use with --noflush) for one node: each table with its chains and rules, committed. */
-export function iptablesRestoreInput(rules: readonly LabXtRule[], node: NodeName): string {
+export function iptablesRestoreInput(rules: readonly RestorableRule[], node: NodeName): string {
   const mine = rules.filter((r) => r.node === node)
   const lines: string[] = []
   for (const table of TABLE_ORDER) {
@@ -171,7 +176,6 @@ export function iptablesRestoreInput(rules: readonly LabXtRule[], node: NodeName
 
 /**
  * `-A` lines of an iptables-save dump, by table then chain, in order.
- * @internal tested directly (a test seam)
  */
 export function saveRulesByChain(save: string): Map<string, string[]> {
   const out = new Map<string, string[]>()

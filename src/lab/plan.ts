@@ -176,7 +176,7 @@ function extIpBatch(topo: LabTopology): string[] {
 }
 
 /** Sysctls, only ever inside lab namespaces. New namespaces inherit IPv4 settings from the host: set what matters. */
-function netnsSysctls(isNode: boolean): string[] {
+export function netnsSysctls(isNode: boolean): string[] {
   const s = [
     'net.ipv4.conf.all.rp_filter=0',
     'net.ipv4.conf.default.rp_filter=0',

@@ -2,6 +2,7 @@
 import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import type {LabCiliumMapName, LabCiliumNode} from './cilium-maps.js'
 import type {LabIpCommand, LabRuleOwner, LabVariant, LabXtRule} from './netfilter.js'
+import type {LabVariantState} from './variants/state.js'
 import type {AttachmentKind, ExpectedAttachment, ExpectedTailCall, FlowHook, LabExternal, LabFlow, LabNode, LabPod, LabService, LabTopology, NodeName} from './topology.js'
 
 /** 2: variant, ext, services, flows, netfilter, collide, processes[].peerLog. */
@@ -138,7 +139,15 @@ export interface LabState {
   collide?: LabCollideState
 }
 
-export function readLabState(topo: LabTopology): LabState | undefined {
+/** The state of a lab of any variant: the Cilium lab's (variant base or collide) or a CNI variant's. */
+export type AnyLabState = LabState | LabVariantState
+
+export function isVariantState(s: AnyLabState): s is LabVariantState {
+  return s.variant !== 'base' && s.variant !== 'collide'
+}
+
+/** The state file of the lab with this topology's prefix, whatever its variant. */
+export function readAnyLabState(topo: Pick<LabTopology, 'statePath' | 'prefix'>): AnyLabState | undefined {
   let text: string
   try {
     text = readFileSync(topo.statePath, 'utf8')
@@ -146,14 +155,23 @@ export function readLabState(topo: LabTopology): LabState | undefined {
     return undefined
   }
   try {
-    const s = JSON.parse(text) as LabState
+    const s = JSON.parse(text) as AnyLabState
     return s && s.version === LAB_STATE_VERSION && s.prefix === topo.prefix ? s : undefined
   } catch {
     return undefined
   }
 }
 
-export function writeLabState(state: LabState): void {
+/**
+ * The Cilium lab's state (undefined when the lab up is a CNI variant).
+ * @internal tested directly (a test seam)
+ */
+export function readLabState(topo: LabTopology): LabState | undefined {
+  const s = readAnyLabState(topo)
+  return s && !isVariantState(s) ? s : undefined
+}
+
+export function writeLabState(state: AnyLabState): void {
   const tmp = `${state.statePath}.tmp`
   writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`)
   renameSync(tmp, state.statePath)

@@ -9,7 +9,7 @@
 import {existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync} from 'node:fs'
 import {labRun, labTry, LabError, netnsFile} from './exec.js'
 import {acquireLabLock} from './lock.js'
-import {readLabState} from './state.js'
+import {readAnyLabState} from './state.js'
 import {isLabNetns, LAB_RUN_ROOT, labTopology, type LabTopology} from './topology.js'
 
 export interface LabDownReport {
@@ -192,7 +192,7 @@ export async function labDown(prefix: string): Promise<LabDownReport> {
 export async function labDownLocked(prefix: string): Promise<LabDownReport> {
   const started = performance.now()
   const topo: LabTopology = labTopology(prefix)
-  const state = readLabState(topo)
+  const state = readAnyLabState(topo)
 
   // 1. processes: anything inside a lab netns, plus recorded pids whose netns is already gone.
   const namespaces = [...new Set([...existingLabNamespaces(prefix), ...(state?.namespaces ?? []).filter((n) => isLabNetns(prefix, n) && existsSync(netnsFile(n)))])].sort()

@@ -223,8 +223,11 @@ export function isLabNetns(prefix: string, name: string): boolean {
   return /^(?:node[0-9]+|n[0-9]+-[a-z]+|ext)$/.test(name.slice(prefix.length + 1))
 }
 
-/** kube-proxy's chain hash (pkg/proxy/iptables/proxier.go portProtoHash): base32(sha256(s))[:16]. */
-function kubeProxyChainHash(s: string): string {
+/**
+ * kube-proxy's chain hash (pkg/proxy/iptables/proxier.go portProtoHash): base32(sha256(s))[:16]; its nftables
+ * mode (hashAndTruncate) keeps the first 8 of the same characters.
+ */
+export function kubeProxyChainHash(s: string): string {
   const digest = createHash('sha256').update(s).digest()
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
   let out = ''

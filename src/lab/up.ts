@@ -1,10 +1,8 @@
 /**
  * `lab up`: build the two-node Cilium-like lab of topology.ts in network namespaces by carrying out its plan
  * (plan.ts): namespaces, links, rules, maps, the lab's BPF programs attached like Cilium does, the listeners;
- * then read every attachment back (verify.ts) and write the state file. Tears down leftovers of the same prefix
- * first and refuses a lab that is up (unless rebuild); holds the lab lock and marks every process it starts as
- * the lab's, so `lab down` finds them even after a SIGKILL; on any failure it tears everything down and throws a
- * LabError naming the step.
+ * then read every attachment back (verify.ts) and write the state file. The lock, the owner mark, the refusal of
+ * a lab that is up and the teardown after a failure are up-guard.ts's (shared with the CNI variants).
  */
 import {existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
@@ -12,12 +10,10 @@ import {UserError} from '../errors.js'
 import {bpfHelperPath} from '../source/live.js'
 import {compileBpfObjects} from './bpf-objects.js'
 import {labAsset, LabError, labRun, PROJECT_ROOT, parseLabJson} from './exec.js'
-import {acquireLabLock} from './lock.js'
 import {labPlan, type LabListenerSpec, type LabPlan, type LabPlanCommand} from './plan.js'
 import {checkLabPrerequisites} from './privileges.js'
 import {LAB_STATE_VERSION, writeLabState, type LabProcessState, type LabState} from './state.js'
-import {labStatus} from './status.js'
-import {LAB_OWNER_ENV, labDownLocked} from './teardown.js'
+import {guardedLabUp} from './up-guard.js'
 import {labTopology, type ExpectedAttachment} from './topology.js'
 import {verifyLab, type TcxAttachResult} from './verify.js'
 
@@ -59,36 +55,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   if (!pre.ok) throw new UserError(`lab up: ${pre.reason}`)
   const helper = await ensureHelper()
 
-  const release = acquireLabLock(topo.prefix, 'up')
-  // Every process this run starts (compilers, ip, tc, the listeners and their children) inherits the owner mark,
-  // so `lab down` finds the ones a killed `lab up` orphaned, wherever they are.
-  const ownerBefore = process.env[LAB_OWNER_ENV]
-  process.env[LAB_OWNER_ENV] = topo.prefix
-  try {
-    // A healthy lab is not rebuilt behind its user's back; leftovers of a broken or unfinished one are.
-    const current = labStatus(topo.prefix)
-    if (current.up && !opts.rebuild)
-      throw new UserError(`lab up: lab ${topo.prefix} is already up (since ${current.state.createdAt}, variant ${current.state.variant}); use --rebuild to build it anew, or \`lab down\` first`)
-
-    step('teardown leftovers')
-    await labDownLocked(topo.prefix)
-
-    try {
-      return await build(labPlan(topo, opts), helper, step, started)
-    } catch (e) {
-      const err = e instanceof LabError || e instanceof UserError ? e : new LabError('unexpected', `unexpected: ${(e as Error).message}`)
-      try {
-        await labDownLocked(topo.prefix)
-      } catch (down) {
-        throw new LabError(err instanceof LabError ? err.step : 'unexpected', `${err.message}; teardown also failed: ${(down as Error).message}`)
-      }
-      throw err
-    }
-  } finally {
-    if (ownerBefore === undefined) delete process.env[LAB_OWNER_ENV]
-    else process.env[LAB_OWNER_ENV] = ownerBefore
-    release()
-  }
+  return guardedLabUp(topo.prefix, opts, () => build(labPlan(topo, opts), helper, step, started))
 }
 
 async function build(plan: LabPlan, helper: string, step: (s: string) => void, started: number): Promise<LabState> {
@@ -195,7 +162,7 @@ async function build(plan: LabPlan, helper: string, step: (s: string) => void, s
  * One `lab/httpd.mjs daemons` process starts every listener, each inside its own netns (nsenter), so `lab up`
  * pays for one extra Node start-up, not two per listener.
  */
-async function startListeners(specs: readonly LabListenerSpec[]): Promise<LabProcessState[]> {
+export async function startListeners(specs: readonly LabListenerSpec[]): Promise<LabProcessState[]> {
   const out = await labRun('listeners', [process.execPath, labAsset('httpd.mjs'), 'daemons'], {input: JSON.stringify(specs), timeoutMs: 15_000})
   const started = parseLabJson<Array<{name: string; pid: number; listen: string}>>('listeners', out.stdout)
   return specs.map((s) => {

@@ -34,6 +34,16 @@ export async function sweepStaleLabs(suffix: string): Promise<void> {
   for (const p of prefixes) await labDown(p)
 }
 
+const ROOT_SYSCTLS = [
+  'net.ipv4.ip_forward',
+  'net.ipv4.conf.all.rp_filter',
+  'net.ipv4.conf.default.rp_filter',
+  'net.ipv4.conf.all.proxy_arp',
+  'net.ipv4.conf.all.arp_ignore',
+  'net.ipv6.conf.all.disable_ipv6',
+  'net.bridge.bridge-nf-call-iptables',
+]
+
 /**
  * The host's own network state and mounts, to compare before and after (the root netns must be left exactly as
  * it was). Other concurrent test runs' throwaway mounts and labs are left out; this lab's are kept.
@@ -70,6 +80,15 @@ export async function hostStateSnapshot(prefix: string): Promise<Record<string, 
     .filter((m) => !m.startsWith('/run/netns ') && !m.startsWith('/run/netns/') && !others(m.split(' ')[0]!))
     .sort()
     .join('\n')
+  // The root netns's sysctls the labs set in their own namespaces (the CNI variants' br_netfilter and proxy ARP
+  // included): per-netns keys, which a lab must never change here.
+  out.sysctls = ROOT_SYSCTLS.map((k) => {
+    try {
+      return `${k} = ${readFileSync(`/proc/sys/${k.replaceAll('.', '/')}`, 'utf8').trim()}`
+    } catch {
+      return `${k} absent`
+    }
+  }).join('\n')
   out.netns = readdirSync('/run/netns')
     .filter((n) => n.startsWith(`${prefix}-`))
     .sort()

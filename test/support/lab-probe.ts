@@ -6,6 +6,7 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {labAsset, LabError, labRun} from '../../src/lab/exec.js'
+import {readAnyLabState} from '../../src/lab/state.js'
 import {labTopology} from '../../src/lab/topology.js'
 import {familyOf} from '../../src/util/ip.js'
 import type {FlowTuple} from './flow-path.js'
@@ -13,7 +14,7 @@ import type {FlowTuple} from './flow-path.js'
 export type ProbeProto = 'tcp' | 'udp'
 
 export interface ProbeRequest {
-  /** A lab pod's short name: curl, nginx, httpbin, redis. */
+  /** A pod's short name in the lab that is up (Cilium lab: curl, nginx, httpbin, redis). */
   fromPod: string
   dst: string
   dport: number
@@ -93,8 +94,10 @@ export const isPort = (n: unknown): n is number => typeof n === 'number' && Numb
  */
 export async function sendProbe(prefix: string, req: ProbeRequest): Promise<ProbeResult> {
   const topo = labTopology(prefix)
-  const pod = topo.pods.find((p) => p.name === req.fromPod)
-  if (!pod) throw new LabError('probe', `probe: no pod "${req.fromPod}" in the lab (${topo.pods.map((p) => p.name).join(', ')})`)
+  // The pods of the lab that is up (a CNI variant has its own), else the Cilium lab's.
+  const pods = readAnyLabState(topo)?.pods ?? topo.pods
+  const pod = pods.find((p) => p.name === req.fromPod)
+  if (!pod) throw new LabError('probe', `probe: no pod "${req.fromPod}" in the lab (${pods.map((p) => p.name).join(', ')})`)
   if (familyOf(req.dst) !== 'ipv4' || !isPort(req.dport) || (req.sport !== undefined && !isPort(req.sport))) throw new LabError('probe', `probe: bad destination ${req.dst}:${req.dport}`)
   const timeoutMs = req.timeoutMs ?? 2000
   const argv = [process.execPath, labAsset('probe.mjs'), req.proto ?? 'tcp', req.dst, String(req.dport), String(timeoutMs), ...(req.sport ? [String(req.sport)] : [])]
