@@ -23,7 +23,7 @@ export interface PacketState {
    * What the connection's conntrack entry already knows from earlier hooks. evaluateHook sets it (DNAT, SNAT,
    * NOTRACK), so passing one hook's `packet` to the next hook carries it on. Absent: nothing happened yet.
    */
-  ct?: {dnat?: boolean; snat?: boolean; untracked?: boolean}
+  ct?: {dnat?: boolean; snat?: boolean; untracked?: boolean; zone?: number}
 }
 
 export interface EvalContext {

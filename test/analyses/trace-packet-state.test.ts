@@ -1,0 +1,119 @@
+// The kernel's rules for what a packet keeps across boundaries (docs/kernel-notes.md#kn-11-skb-scrub-packet):
+// on the reference nodes of docs/scenario.md, changed where a rule needs something to act on.
+import {describe, expect, it} from 'vitest'
+import {parseFlow} from '../../src/analyses/path/flow.js'
+import {traceFlow} from '../../src/analyses/path/trace.js'
+import type {NodeState} from '../../src/model/node-state.js'
+import type {MarkWrite, ProgramSummary} from '../../src/model/program-summary.js'
+import {parseIptablesSave} from '../../src/probes/iptables-save.js'
+import {ROOT} from '../helpers/fixtures.js'
+import {snapshotSource, traceNodes} from '../helpers/nodes.js'
+
+async function reference() {
+  return traceNodes(await Promise.all([1, 2].map((n) => snapshotSource(`${ROOT}testdata/reference/node${n}.json`))))
+}
+
+const flow = parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80'})
+
+/** A program summary that only ORs `bits` into skb->mark. */
+function orsMark(bits: number): ProgramSummary {
+  const w: MarkWrite = {pc: 3, disasm: '(44) w2 |= 2048', evidence: 'program', op: 'or', value: bits, mask: bits, unknownBits: 0, expr: `mark |= 0x${bits.toString(16)}`}
+  return {markOffset: 164, loads: [], writes: [w], matches: [], helperCalls: [], helpers: [], families: [], subprogramCalls: [], mapIds: [], uncertain: [], notes: []}
+}
+
+function iptables(node: NodeState, dump: string): void {
+  const r = parseIptablesSave(dump, {family: 'ipv4', backend: 'nft'})
+  expect(r.problems.filter((p) => !/header has no/.test(p.message))).toEqual([])
+  node.xt = [r.facts]
+}
+
+/** Node 2 as a plain kernel datapath (no programs): the stack decapsulates and forwards. */
+function withoutPrograms(node: NodeState): void {
+  node.attachments = []
+}
+
+describe('skb->mark does not cross a wire (kn-14)', () => {
+  it('a mark ORed on node 1 by the uplink program is on the packet until it leaves, and 0 on node 2', async () => {
+    const {nodes, oracle} = await reference()
+    nodes[0]!.code.set(2832, orsMark(0x800))
+    const r = await traceFlow(nodes, flow, oracle)
+    const i = r.steps.findIndex((s) => s.program?.id === 2832)
+    const wire = r.steps.findIndex((s) => s.kind === 'wire')
+    expect(r.steps[i]!.mark).toBe(0x800)
+    expect(r.steps[wire]).toMatchObject({node: 'ubuntu-dev2', mark: 0})
+    expect(r.steps[wire]!.details).toContain('skb->mark 0x800 stays on the sending node: a wire carries only the packet\'s bytes')
+    expect(r.steps.filter((s) => s.node === 'ubuntu-dev3').every((s) => s.mark === 0)).toBe(true)
+    expect(r.outcome.kind).toBe('delivered')
+  })
+})
+
+describe('conntrack across encapsulation and decapsulation (kn-12)', () => {
+  // Node 2: the overlay's UDP port untracked in raw, accepted in INPUT, and a DNAT for the pod in nat PREROUTING.
+  const node2Rules = [
+    '*raw',
+    ':PREROUTING ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    '-A PREROUTING -p udp -m udp --dport 8472 -j NOTRACK',
+    'COMMIT',
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    '-A PREROUTING -d 10.42.0.51/32 -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j DNAT --to-destination 10.42.0.52:8080',
+    'COMMIT',
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD DROP [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    '-A INPUT -p udp -m udp --dport 8472 -j ACCEPT',
+    '-A FORWARD -m conntrack --ctstate NEW -j ACCEPT',
+    'COMMIT',
+    '',
+  ].join('\n')
+
+  it('the outer packet is UNTRACKED; the decapsulated inner packet is tracked afresh (NEW) and nat PREROUTING DNATs it', async () => {
+    const {nodes, oracle} = await reference()
+    iptables(nodes[1]!, node2Rules)
+    withoutPrograms(nodes[1]!)
+    const r = await traceFlow(nodes, flow, oracle)
+    const on2 = r.steps.filter((s) => s.node === 'ubuntu-dev3')
+    const hooks = on2.filter((s) => s.kind === 'netfilter').map((s) => `${s.where.hook} ${s.where.device} ${s.outer ? 'outer' : 'inner'} ${s.ct?.state}`)
+    expect(hooks.slice(0, 3)).toEqual(['netfilter prerouting eth0 outer UNTRACKED', 'netfilter input eth0 outer UNTRACKED', 'netfilter prerouting cilium_vxlan inner NEW'])
+    const outerPre = on2.find((s) => s.kind === 'netfilter')!
+    expect(outerPre.tables?.map((t) => `${t.table}/${t.chain} ${t.priority}: ${t.verdict}`)).toEqual([
+      'raw/PREROUTING -300: ACCEPT (policy)',
+      'nat/PREROUTING -100: skipped: untracked packet (NOTRACK): the nat core only sees tracked connections',
+    ])
+    const input = on2.find((s) => s.where.hook === 'netfilter input')!
+    expect(input).toMatchObject({what: 'filter/INPUT #1: ACCEPT', verdictKind: 'accept'})
+    const decap = on2.find((s) => s.kind === 'decap')!
+    expect(decap.ct).toBeUndefined()
+    expect(decap.details).toContain('conntrack entry dropped (__iptunnel_pull_header → skb_scrub_packet → nf_reset_ct): the next conntrack hook tracks the packet afresh (NEW)')
+    const innerPre = on2.find((s) => s.where.hook === 'netfilter prerouting' && !s.outer)!
+    expect(innerPre).toMatchObject({verdict: 'ACCEPT (DNAT 10.42.0.51:80 → 10.42.0.52:8080)', tuple: {dst: '10.42.0.52', dport: 8080}, ct: {state: 'NEW', nat: {dnat: true}}})
+  })
+
+  it('the sender: the inner packet\'s conntrack entry is dropped at encapsulation, the outer one passes OUTPUT and POSTROUTING with its own', async () => {
+    const {nodes, oracle} = await reference()
+    iptables(nodes[0]!, ['*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p udp -m udp --dport 8472 -j NOTRACK', 'COMMIT', '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT', ''].join('\n'))
+    const r = await traceFlow(nodes, flow, oracle)
+    const on1 = r.steps.filter((s) => s.node === 'ubuntu-dev2' && s.kind === 'netfilter')
+    expect(on1.map((s) => `${s.where.hook} ${s.outer ? 'outer' : 'inner'} ${s.ct?.state} ${s.what}`)).toEqual([
+      'netfilter output outer UNTRACKED raw/OUTPUT #1: NOTRACK',
+      'netfilter postrouting outer UNTRACKED no table has a base chain at postrouting: the packet passes',
+    ])
+    // The wire leaves the conntrack entry behind: node 2 starts without one.
+    expect(r.steps.find((s) => s.kind === 'wire')!.ct).toBeUndefined()
+  })
+})
+
+describe('every netfilter hook is a step, accepts included', () => {
+  it('a hook no rule decides says so: no rule matched: policy ACCEPT', async () => {
+    const {nodes, oracle} = await reference()
+    iptables(nodes[0]!, ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A OUTPUT -p tcp -j DROP', 'COMMIT', ''].join('\n'))
+    const r = await traceFlow(nodes, flow, oracle)
+    const out = r.steps.find((s) => s.node === 'ubuntu-dev2' && s.where.hook === 'netfilter output')!
+    expect(out).toMatchObject({what: 'no rule matched: policy ACCEPT', verdict: 'ACCEPT', verdictKind: 'accept', evidence: 'rule', tables: [{table: 'filter', chain: 'OUTPUT', priority: 0, verdict: 'ACCEPT (policy)'}]})
+  })
+})
