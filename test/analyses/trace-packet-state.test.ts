@@ -6,6 +6,7 @@ import {traceFlow} from '../../src/analyses/path/trace.js'
 import type {NodeState} from '../../src/model/node-state.js'
 import type {MarkWrite, ProgramSummary} from '../../src/model/program-summary.js'
 import {parseIptablesSave} from '../../src/probes/iptables-save.js'
+import {parseNftJson} from '../../src/probes/nft-ruleset.js'
 import {ROOT} from '../helpers/fixtures.js'
 import {snapshotSource, traceNodes} from '../helpers/nodes.js'
 
@@ -115,5 +116,33 @@ describe('every netfilter hook is a step, accepts included', () => {
     const r = await traceFlow(nodes, flow, oracle)
     const out = r.steps.find((s) => s.node === 'ubuntu-dev2' && s.where.hook === 'netfilter output')!
     expect(out).toMatchObject({what: 'no rule matched: policy ACCEPT', verdict: 'ACCEPT', verdictKind: 'accept', evidence: 'rule', tables: [{table: 'filter', chain: 'OUTPUT', priority: 0, verdict: 'ACCEPT (policy)'}]})
+  })
+})
+
+describe("a hook's tables run in the kernel's order, whichever tool made them", () => {
+  it('iptables-legacy, iptables-nft and native nft chains at one hook, by priority (nat inside the nat core)', async () => {
+    const {nodes, oracle} = await reference()
+    const legacy = parseIptablesSave(['*mangle', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', 'COMMIT', ''].join('\n'), {family: 'ipv4', backend: 'legacy'}).facts
+    const viaNft = parseIptablesSave(['*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT', '*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', 'COMMIT', ''].join('\n'), {family: 'ipv4', backend: 'nft'}).facts
+    const chain = (name: string, type: string, prio: number) => ({chain: {family: 'inet', table: 'fw', name, handle: prio + 1000, type, hook: 'prerouting', prio, policy: 'accept'}})
+    const json = JSON.stringify({nftables: [{metainfo: {version: '1.0.6', json_schema_version: 1}}, {table: {family: 'inet', name: 'fw', handle: 1}}, chain('early', 'filter', -310), chain('mid', 'filter', -120), chain('dnat-late', 'nat', -90), chain('late', 'filter', 5)]})
+    const parsed = parseNftJson(json)
+    expect(parsed.problems).toEqual([])
+    const n2 = nodes[1]!
+    n2.xt = [legacy, viaNft]
+    n2.nft = parsed.facts.tables
+    withoutPrograms(n2)
+    const r = await traceFlow(nodes, flow, oracle)
+    const pre = r.steps.find((s) => s.node === 'ubuntu-dev3' && s.where.hook === 'netfilter prerouting')!
+    expect(pre.tables!.map((t) => `${t.engine}${t.backend ? `-${t.backend}` : ''} ${t.table}/${t.chain} ${t.priority}`)).toEqual([
+      'nft inet fw/early -310',
+      'iptables-nft raw/PREROUTING -300',
+      'iptables-legacy mangle/PREROUTING -150',
+      'nft inet fw/mid -120',
+      // the nat core at -100 runs nat chains by their own priority: iptables' nat (-100), then nft's (-90)
+      'iptables-nft nat/PREROUTING -100',
+      'nft inet fw/dnat-late -90',
+      'nft inet fw/late 5',
+    ])
   })
 })
