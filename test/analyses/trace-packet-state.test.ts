@@ -146,3 +146,28 @@ describe("a hook's tables run in the kernel's order, whichever tool made them", 
     ])
   })
 })
+
+describe('where a packet leaves to is named', () => {
+  it('a veth into a netns that is no node read: the netns its peer is in (link_netnsid, ip netns list-id)', async () => {
+    const {nodes, oracle} = await reference()
+    const n1 = nodes[0]!
+    n1.hooks.devices = n1.hooks.devices.map((d) => (d.name === 'eth0' ? {...d, kind: 'veth' as const, peer: {ifindex: 7, netnsId: 3, sameNetns: false}} : d))
+    n1.hooks.netnsNames.set(3, 'outside-host')
+    n1.code.set(2832, orsMark(0x800))
+    const r = await traceFlow([n1], flow, oracle)
+    expect(r.outcome).toMatchObject({kind: 'left-node', text: 'leaves ubuntu-dev2 on eth0 into netns outside-host towards 192.168.1.13'})
+    const leave = r.steps[r.steps.length - 1]!
+    expect(leave.details).toContain("eth0's peer (ifindex 7 there) is in netns outside-host (link_netnsid 3, ip netns list-id)")
+    // into another netns by a veth: the mark is cleared there (__dev_forward_skb2)
+    expect(leave).toMatchObject({kind: 'wire', mark: 0})
+    expect(leave.details).toContain('skb->mark 0x800 cleared: the packet changes network namespace (__dev_forward_skb2 → skb_scrub_packet(skb, xnet=true))')
+  })
+
+  it('a peer netns with no name is named by its nsid', async () => {
+    const {nodes, oracle} = await reference()
+    const n1 = nodes[0]!
+    n1.hooks.devices = n1.hooks.devices.map((d) => (d.name === 'eth0' ? {...d, kind: 'veth' as const, peer: {ifindex: 7, netnsId: 9, sameNetns: false}} : d))
+    const r = await traceFlow([n1], flow, oracle)
+    expect(r.outcome.text).toBe('leaves ubuntu-dev2 on eth0 into the netns of nsid 9 towards 192.168.1.13')
+  })
+})

@@ -238,7 +238,7 @@ export class PathWalker {
       if (r.next && typeof r.next === 'object') return {at: 'egress', dev: r.next}
     }
     // A pod's veth: the packet is received in the pod.
-    if ((dev.kind === 'veth' || dev.kind === 'netkit') && dev.peer && !dev.peer.sameNetns && !isUplink(node, dev)) {
+    if ((dev.kind === 'veth' || dev.kind === 'netkit') && dev.peer && !dev.peer.sameNetns && !isUplink(node, dev) && this.isPodDelivery(node, dev, pkt)) {
       this.deliverToPod(node, dev, pkt)
       return undefined
     }
@@ -267,6 +267,21 @@ export class PathWalker {
     this.rec.push(node, {kind: 'wire', where: {device: dev.name, ifindex: dev.ifindex, hook: 'wire'}, what: `leaves ${node.label} on ${dev.name}${into} towards ${nextHop}`, verdict: 'leaves the node', verdictKind: 'leave', pkt, evidence: 'kernel', details})
     this.rec.end('left-node', `leaves ${node.label} on ${dev.name}${into} towards ${nextHop}`)
     return undefined
+  }
+
+  /**
+   * Whether a packet sent on a veth into another netns is delivered to a pod there, rather than leaving the node
+   * for a host, router or VM behind it: never a tunnel's outer packet nor one sent to a gateway; the peer netns
+   * holds the destination where it was read; else a datapath's endpoint or a host route for it names the device.
+   */
+  private isPodDelivery(node: NodeState, dev: Device, pkt: Packet): boolean {
+    if (pkt.outer || this.gateway) return false
+    const dst = pkt.tuple.dst
+    const ns = peerNetnsOf(node, dev)
+    const read = ns ? node.netnsDevices.get(ns) : undefined
+    if (read) return read.some((d) => d.addresses.some((a) => a.local === dst))
+    if (DATAPATHS.some((p) => p.endpointOf(factsOf(p, node.datapaths), dst)?.ifindex === dev.ifindex)) return true
+    return node.hooks.routes.some((r) => r.dev === dev.name && (r.dst === dst || r.dst === `${dst}/32` || r.dst === `${dst}/128`))
   }
 
   /** The packet leaves the node's netns: by a veth into its peer's netns (kn-13), or on a wire (kn-14). */
