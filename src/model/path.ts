@@ -60,6 +60,8 @@ export interface Conntrack {
   zone: number
   mark: number
   nat?: {dnat?: boolean; snat?: boolean}
+  /** The nat core has run for the connection's destination / source (a binding or a null one): nat chains do not run again for it. */
+  natSetUp?: {dst?: boolean; src?: boolean}
 }
 
 /** One table (base chain) registered at a netfilter hook, in the order the kernel runs them, and how it ended. */

@@ -171,3 +171,39 @@ describe('where a packet leaves to is named', () => {
     expect(r.outcome.text).toBe('leaves ubuntu-dev2 on eth0 into the netns of nsid 9 towards 192.168.1.13')
   })
 })
+
+describe('loopback keeps the skb (kn-14)', () => {
+  it("a packet to the node's own address crosses OUTPUT, POSTROUTING, PREROUTING and INPUT with its mark; nat runs once per manip type", async () => {
+    const {nodes, oracle} = await reference()
+    const n2 = nodes[1]!
+    iptables(n2, [
+      '*mangle',
+      ':PREROUTING ACCEPT [0:0]',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':POSTROUTING ACCEPT [0:0]',
+      '-A OUTPUT -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x10/0xffffffff',
+      'COMMIT',
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      ':INPUT ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':POSTROUTING ACCEPT [0:0]',
+      '-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 192.168.1.13:9090',
+      '-A INPUT -p tcp -j SNAT --to-source 192.168.1.99',
+      'COMMIT',
+      '',
+    ].join('\n'))
+    const r = await traceFlow([n2], parseFlow({src: '192.168.1.13', dst: '192.168.1.13:80'}), oracle)
+    expect(r.steps[0]!.details).toContain('looped back: skb->mark 0x0 and the conntrack entry are kept (loopback_xmit does not scrub the packet)')
+    const hooks = r.steps.filter((s) => s.kind === 'netfilter')
+    expect(hooks.map((s) => `${s.where.hook} ${s.where.device} mark ${s.mark}`)).toEqual(['netfilter output lo mark 16', 'netfilter postrouting lo mark 16', 'netfilter prerouting lo mark 16', 'netfilter input lo mark 16'])
+    // OUTPUT and POSTROUTING set up both NAT manips (null bindings): the DNAT at PREROUTING and SNAT at INPUT never run.
+    const natRow = (i: number) => hooks[i]!.tables!.find((t) => t.table === 'nat')!.verdict
+    expect(natRow(2)).toBe("skipped: this connection's destination NAT was set up at an earlier hook (nf_nat_initialized): nat chains run once per connection")
+    expect(natRow(3)).toBe("skipped: this connection's source NAT was set up at an earlier hook (nf_nat_initialized): nat chains run once per connection")
+    expect(hooks[3]!.tuple).toMatchObject({src: '192.168.1.13', dst: '192.168.1.13', dport: 80})
+    expect(r.outcome).toMatchObject({kind: 'local'})
+  })
+})

@@ -54,7 +54,7 @@ export class PathRecorder {
       outer: s.pkt.outer ? {...s.pkt.outer} : undefined,
       mark: s.pkt.mark >>> 0,
       markUnknown: s.pkt.markUnknown ? s.pkt.markUnknown >>> 0 : undefined,
-      ct: s.pkt.ct ? {...s.pkt.ct, ...(s.pkt.ct.nat ? {nat: {...s.pkt.ct.nat}} : {})} : undefined,
+      ct: s.pkt.ct ? {...s.pkt.ct, ...(s.pkt.ct.nat ? {nat: {...s.pkt.ct.nat}} : {}), ...(s.pkt.ct.natSetUp ? {natSetUp: {...s.pkt.ct.natSetUp}} : {})} : undefined,
       tables: s.tables && s.tables.length ? s.tables : undefined,
       evidence: s.evidence,
       details: s.details,
