@@ -207,3 +207,27 @@ describe('loopback keeps the skb (kn-14)', () => {
     expect(r.outcome).toMatchObject({kind: 'local'})
   })
 })
+
+describe('decapsulation keeps the mark in one netns and clears it across (kn-12)', () => {
+  const marksOuter = ['*mangle', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', '-A PREROUTING -p udp -m udp --dport 8472 -j MARK --set-xmark 0x20/0xffffffff', 'COMMIT', ''].join('\n')
+  async function innerPrerouting(underlayNetnsId?: number) {
+    const {nodes, oracle} = await reference()
+    const n2 = nodes[1]!
+    iptables(n2, marksOuter)
+    withoutPrograms(n2)
+    if (underlayNetnsId !== undefined) n2.hooks.devices = n2.hooks.devices.map((d) => (d.name === 'cilium_vxlan' ? {...d, vxlan: {...d.vxlan, underlayNetnsId}} : d))
+    const r = await traceFlow(nodes, flow, oracle)
+    return {decap: r.steps.find((s) => s.kind === 'decap')!, pre: r.steps.find((s) => s.node === 'ubuntu-dev3' && s.where.hook === 'netfilter prerouting' && !s.outer)!}
+  }
+
+  it('tunnel and underlay in one netns: the mark the outer packet got is on the inner one', async () => {
+    const {pre} = await innerPrerouting()
+    expect(pre.mark).toBe(0x20)
+  })
+
+  it("the vxlan device's underlay in another netns (link_netnsid): the mark is cleared", async () => {
+    const {decap, pre} = await innerPrerouting(4)
+    expect(decap.details).toContain('skb->mark 0x20 cleared: the packet changes network namespace (__iptunnel_pull_header → skb_scrub_packet(skb, xnet=true))')
+    expect(pre.mark).toBe(0)
+  })
+})

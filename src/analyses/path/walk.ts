@@ -153,7 +153,7 @@ export class PathWalker {
       if (!this.nf.run(node, 'input', pkt, {iif: dev.name})) return undefined
       // VXLAN: the outer UDP datagram to the device's port is decapsulated onto that vxlan device.
       const vx = node.hooks.devices.find((d) => d.kind === 'vxlan' && d.vxlan?.port !== undefined && t.proto === 'udp' && t.dport === d.vxlan.port)
-      const decap = vx ? decapsulated(pkt) : undefined
+      const decap = vx ? decapsulated(pkt, vx.vxlan?.underlayNetnsId !== undefined) : undefined
       if (vx && decap) {
         const {outer, said} = decap
         this.rec.push(node, {kind: 'decap', where: {device: vx.name, ifindex: vx.ifindex, hook: 'vxlan'}, what: `UDP ${outer.dport} from ${outer.src} decapsulated by ${vx.name}${outer.vni !== undefined ? ` (VNI ${outer.vni})` : ''}`, verdict: `inner packet received on ${vx.name}`, verdictKind: 'decapsulate', pkt, evidence: 'kernel', details: [`${vx.name} listens on UDP port ${vx.vxlan!.port} (ip -d link)`, ...said]})
