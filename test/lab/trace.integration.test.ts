@@ -64,6 +64,18 @@ function observedBaseChains(events: readonly TraceEvent[]): string[] {
   return first.filter((e) => e.kind === 'packet' && !e.table.startsWith('nilab_trace')).map((e) => `${e.table} ${e.chain}`)
 }
 
+/** The mark predicted after each netfilter hook on node 1, by the base chain name iptables gives that hook (PREROUTING…). */
+function predictedHookMarks(r: TraceReport): Array<[string, number]> {
+  return r.steps.filter((s) => s.kind === 'netfilter' && s.node === node1 && !s.outer).map((s) => [(s.where.hook ?? '').replace(/^netfilter /, '').toUpperCase(), s.mark])
+}
+
+/** The mark the kernel's trace shows when the first packet left each hook by a base chain's policy (its last such line there). */
+function observedHookMarks(events: readonly TraceEvent[]): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const e of traceGroups(events)[0]?.events ?? []) if (e.kind === 'policy' && !e.table.startsWith('nilab_trace')) out.set(e.chain, e.mark ?? 0)
+  return out
+}
+
 interface Flow {
   name: string
   dst: string
@@ -111,6 +123,9 @@ describe.skipIf(!!skipReason)(`trace against real packets in the lab (${skipReas
       }
       // 2b. every hook is a step: the base chains predicted are the ones the first packet entered, in order
       expect(predictedBaseChains(r), `netfilter base chains differ for ${f.name}`).toEqual(observedBaseChains(events))
+      // 2c. the mark after each hook the packet left by a policy is the one predicted for that hook
+      const marks = observedHookMarks(events)
+      for (const [hook, mark] of predictedHookMarks(r)) if (marks.has(hook)) expect(marks.get(hook), `mark after ${hook} differs for ${f.name}`).toBe(mark)
       // 3. outcome: delivered ⇔ connected; dropped ⇔ dropped in netfilter's trace and never connected
       if (r.outcome.kind === 'delivered') {
         expect(probe?.connected, `outcome differs for ${f.name}: predicted delivered, the probe did not connect (${probe?.error})`).toBe(true)
