@@ -1,6 +1,6 @@
 // Each boundary rule of src/analyses/path/boundaries.ts on its own (docs/kernel-notes.md#kn-11-skb-scrub-packet).
 import {describe, expect, it} from 'vitest'
-import {crossedVeth, crossedWire, decapsulated, encapsulated, loopedBack, redirectedToPeer} from '../../src/analyses/path/boundaries.js'
+import {crossedNetkit, crossedVeth, crossedWire, decapsulated, encapsulated, loopedBack, redirectedToPeer} from '../../src/analyses/path/boundaries.js'
 import type {Packet} from '../../src/analyses/path/packet.js'
 
 const tuple = {src: '10.42.1.80', dst: '10.42.0.51', proto: 'tcp' as const, sport: 40000, dport: 80}
@@ -34,6 +34,12 @@ describe('what survives each boundary', () => {
     const other = tracked()
     crossedVeth(other, true)
     expect(other).toEqual({tuple, mark: 0})
+  })
+
+  it('a netkit pair into another netns (default scrub mode): mark and conntrack go', () => {
+    const p = tracked()
+    expect(crossedNetkit(p, true)[1]).toBe('skb->mark 0x800 cleared: the packet changes network namespace (netkit_prep_forward → skb_scrub_packet(skb, xnet=true))')
+    expect(p).toEqual({tuple, mark: 0})
   })
 
   it('bpf_redirect_peer: conntrack goes, the mark stays', () => {

@@ -41,6 +41,11 @@ export function crossedVeth(pkt: Packet, xnet: boolean): string[] {
   return scrub(pkt, xnet, '__dev_forward_skb2')
 }
 
+/** netkit_xmit → netkit_prep_forward: conntrack always goes; across netns the mark too, in the default scrub mode (kn-13). */
+export function crossedNetkit(pkt: Packet, xnet: boolean): string[] {
+  return scrub(pkt, xnet, 'netkit_prep_forward')
+}
+
 /** skb_do_redirect with BPF_F_PEER → skb_scrub_packet(skb, false): conntrack goes, the mark stays (kn-13). */
 export function redirectedToPeer(pkt: Packet): string[] {
   return scrub(pkt, false, 'bpf_redirect_peer')

@@ -7,7 +7,7 @@ import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
 import type {Warning} from '../../model/warning.js'
 import {compact} from '../../util/compact.js'
 import {familyOf, parsePrefix, prefixContains} from '../../util/ip.js'
-import {crossedVeth, crossedWire, decapsulated, loopedBack, redirectedToPeer} from './boundaries.js'
+import {crossedNetkit, crossedVeth, crossedWire, decapsulated, loopedBack, redirectedToPeer} from './boundaries.js'
 import {encapsulate} from './encapsulation.js'
 import type {Packet} from './packet.js'
 import {PathRecorder} from './path-recorder.js'
@@ -286,7 +286,8 @@ export class PathWalker {
 
   /** The packet leaves the node's netns: by a veth into its peer's netns (kn-13), or on a wire (kn-14). */
   private leaveBy(dev: Device, pkt: Packet): string[] {
-    return dev.kind === 'veth' && dev.peer && !dev.peer.sameNetns ? crossedVeth(pkt, true) : crossedWire(pkt)
+    if (!dev.peer || dev.peer.sameNetns) return crossedWire(pkt)
+    return dev.kind === 'netkit' ? crossedNetkit(pkt, true) : dev.kind === 'veth' ? crossedVeth(pkt, true) : crossedWire(pkt)
   }
 
   /** `via`: how the packet crosses into the pod's netns: sent on the veth (or redirected to its egress), or bpf_redirect_peer. */
@@ -299,8 +300,8 @@ export class PathWalker {
     if (owns) details.push(`${pkt.tuple.dst} is an address of that netns (its own addresses, read inside it)`)
     if (ep) details.push(ep.detail)
     const peerName = podDevs?.find((d) => d.ifindex === dev.peer?.ifindex)?.name ?? 'the peer device'
-    // Into the pod's netns through the veth pair (a netkit pair is taken to scrub the packet the same way: assumed).
-    details.push(...(via === 'peer' ? redirectedToPeer(pkt) : crossedVeth(pkt, true)))
+    // Into the pod's netns through the pair (a netkit's scrub mode is not read: its default, scrub, is assumed).
+    details.push(...(via === 'peer' ? redirectedToPeer(pkt) : dev.kind === 'netkit' ? crossedNetkit(pkt, true) : crossedVeth(pkt, true)))
     this.rec.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what: `delivered through ${dev.name} to ${peerName}${dev.peer?.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex})` : ''}${ns ? ` in netns ${ns}` : ''}: ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''}`, verdict: 'deliver', verdictKind: 'deliver', pkt, evidence: owns || ep ? 'kernel' : 'assumed', details})
     this.rec.end('delivered', `reaches ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''} in ${ns ?? 'the pod'} on ${node.label}`)
   }
