@@ -53,6 +53,11 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
   orderNotes(runs, ctx.hook, w)
 
   const tables: TableResult[] = []
+  // nf_nat_inet_fn runs nat chains only while !nf_nat_initialized(ct, maniptype): once per connection and manip
+  // type (a looped-back packet meets PREROUTING and INPUT after OUTPUT and POSTROUTING set both up).
+  const manip = natKindOfHook(ctx.hook)
+  const natSetUpEarlier = manip !== undefined && w.pkt.ct?.natSetUp?.[manip] === true
+  let natRan = false
   let final: ChainOutcome | undefined
   let lastAccept: RuleHit | undefined
   for (const b of runs) {
@@ -62,11 +67,14 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
       row.verdict = `not reached: ${final.verdict} earlier`
     } else if (b.nat && w.untracked) {
       row.verdict = 'skipped: untracked packet (NOTRACK): the nat core only sees tracked connections'
+    } else if (b.nat && natSetUpEarlier) {
+      row.verdict = `skipped: this connection's ${manip === 'dst' ? 'destination' : 'source'} NAT was set up at an earlier hook (nf_nat_initialized): nat chains run once per connection`
     } else if (b.nat && w.natBoundBy) {
       const by = w.natBoundBy
       row.verdict = `skipped: NAT already bound by ${by.engine === 'nft' ? 'nft ' : ''}${by.table}/${by.chain} #${by.position} (${by.action})`
     } else {
       const before = {mark: w.pkt.mark, dst: w.pkt.dst}
+      if (b.nat) natRan = true
       const out = b.run(w)
       row.verdict = out.text
       const changed = [w.pkt.mark !== before.mark ? 'mark' : '', w.pkt.dst !== before.dst ? 'destination' : ''].filter((x) => x !== '')
@@ -79,6 +87,8 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
     tables.push(row)
   }
   if (runs.length === 0) w.note(`no table has a base chain at ${ctx.hook}: the packet passes unchanged`)
+  // Whatever the chains did, the nat core has now set up this manip type (a null binding when no rule matched).
+  if (natRan && manip && !w.untracked) w.pkt.ct = {...(w.pkt.ct ?? {}), natSetUp: {...(w.pkt.ct?.natSetUp ?? {}), [manip]: true}}
 
   const result: HookResult = {
     verdict: final?.verdict ?? 'accept',

@@ -36,7 +36,7 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
   static override flags = {
     proto: Flags.string({description: 'tcp, udp or icmp (default: tcp with a port, icmp without)'}),
     sport: Flags.integer({description: 'source port (default: 40000, said so)'}),
-    mark: Flags.string({description: 'the packet mark it starts with, e.g. 0x200'}),
+    mark: Flags.string({description: 'the packet mark it starts with, e.g. 0x200 (a pod\'s mark does not survive its veth into the node: the kernel clears it)'}),
     netns: Flags.string({description: 'read a node inside this named network namespace; twice for two nodes', multiple: true, exclusive: ['snapshot']}),
     snapshot: Flags.string({description: 'read a node from a snapshot file; twice for two nodes', multiple: true, exclusive: ['netns']}),
     record: Flags.string({

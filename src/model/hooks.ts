@@ -31,6 +31,8 @@ export interface VxlanInfo {
   dev?: string
   /** Collect-metadata mode: the tunnel key comes from eBPF (Cilium's cilium_vxlan). */
   external?: boolean
+  /** The nsid of the netns its UDP socket and underlay live in, when not this one (`link_netnsid`): crossing it clears the mark. */
+  underlayNetnsId?: number
   learning?: boolean
 }
 

@@ -50,6 +50,34 @@ export interface StepRule {
   action: string
 }
 
+/**
+ * The conntrack entry attached to the packet (skb->_nfct) in one netns: its state, zone, ct mark and the NAT
+ * bound so far. `NEW`: the first packet of a connection (what `trace` follows); `UNTRACKED`: a NOTRACK (raw
+ * table, `notrack`) detached it from conntrack, so nat chains do not see it.
+ */
+export interface Conntrack {
+  state: 'NEW' | 'ESTABLISHED' | 'UNTRACKED'
+  zone: number
+  mark: number
+  nat?: {dnat?: boolean; snat?: boolean}
+  /** The nat core has run for the connection's destination / source (a binding or a null one): nat chains do not run again for it. */
+  natSetUp?: {dst?: boolean; src?: boolean}
+}
+
+/** One table (base chain) registered at a netfilter hook, in the order the kernel runs them, and how it ended. */
+export interface HookTable {
+  engine: string
+  backend?: string
+  table: string
+  chain: string
+  /** Its declared priority (nat chains run inside the nat core at -100 / 100, by their own priority). */
+  priority: number
+  /** 'ACCEPT (policy)', 'ACCEPT', 'DROP', 'skipped: …', 'not reached: …'. */
+  verdict: string
+  /** The rule that ended it, as `table/chain #position: action` (absent: its policy, or it did not run). */
+  decidedBy?: string
+}
+
 export interface PathStep {
   /** 1-based, in the order the packet meets them. */
   n: number
@@ -72,6 +100,10 @@ export interface PathStep {
   mark: number
   /** Bits of `mark` whose value is not known (a program stored a value the analysis could not follow); absent when every bit is known. */
   markUnknown?: number
+  /** The packet's conntrack entry after this step (of its outermost header); absent: none attached yet in this netns. */
+  ct?: Conntrack
+  /** netfilter steps: every table at the hook, in the kernel's order. */
+  tables?: HookTable[]
   evidence: Evidence
   /** Why: map lookups, routes, rules, assumptions. */
   details: string[]

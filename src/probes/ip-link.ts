@@ -84,6 +84,8 @@ export function parseIpLinkJson(text: string): Parsed<Device[]> {
       dev.lower = linkName
     }
     if (kind === 'vxlan') dev.vxlan = vxlanFromJson((li.info_data ?? {}) as Record<string, unknown>)
+    // A vxlan device moved out of the netns it was made in keeps its underlay there: ip prints that netns's nsid.
+    if (dev.vxlan && nsid !== undefined) dev.vxlan.underlayNetnsId = nsid
     for (const a of asArray(e.addr_info)) {
       const ai = (a ?? {}) as Record<string, unknown>
       if ((ai.family === 'inet' || ai.family === 'inet6') && typeof ai.local === 'string' && num(ai.prefixlen) !== undefined) {

@@ -6,14 +6,18 @@ import {printableReport} from '../util/printable.js'
 
 const tupleText = (t: Tuple) => `${t.proto} ${t.src}${t.sport ? `:${t.sport}` : ''} → ${t.dst}${t.dport ? `:${t.dport}` : ''}`
 
+/** The packet's conntrack entry, when one is attached: `  ct NEW zone 0 ctmark 0x0 dnat`. */
+const ctText = (s: PathStep) => (s.ct ? `  ct ${s.ct.state}${s.ct.zone ? ` zone ${s.ct.zone}` : ''}${s.ct.mark ? ` ctmark ${hex(s.ct.mark)}` : ''}${s.ct.nat?.dnat ? ' dnat' : ''}${s.ct.nat?.snat ? ' snat' : ''}` : '')
+
 function Step({s, prev}: {s: PathStep; prev?: PathStep}) {
   const where = [s.where.inPod ? `pod ${s.where.inPod}` : undefined, s.where.device, s.where.hook].filter(Boolean).join(' · ')
-  const changed = !prev || tupleText(prev.tuple) !== tupleText(s.tuple) || prev.mark !== s.mark || prev.markUnknown !== s.markUnknown || JSON.stringify(prev.outer) !== JSON.stringify(s.outer)
+  const changed = !prev || tupleText(prev.tuple) !== tupleText(s.tuple) || prev.mark !== s.mark || prev.markUnknown !== s.markUnknown || JSON.stringify(prev.outer) !== JSON.stringify(s.outer) || ctText(prev) !== ctText(s)
   const lines: string[] = []
   for (const d of s.details) lines.push(d)
+  for (const t of s.tables ?? []) lines.push(`${t.engine === 'nft' ? 'nft ' : ''}${t.table}/${t.chain} (priority ${t.priority}): ${t.verdict}${t.decidedBy ? ` — ${t.decidedBy}` : ''}`)
   for (const r of s.rules ?? []) lines.push(`rule ${r.table}/${r.chain} #${r.position}: ${r.raw}  → ${r.action}`)
   for (const b of s.branches ?? []) lines.push(`branch: ${b}`)
-  if (changed) lines.push(`packet now: ${tupleText(s.tuple)}${s.outer ? `  in ${tupleText(s.outer)}${s.outer.vni !== undefined ? ` vni ${s.outer.vni}` : ''}` : ''}  mark ${hex(s.mark)}${s.markUnknown ? ` (bits ${hex(s.markUnknown)} unknown)` : ''}`)
+  if (changed) lines.push(`packet now: ${tupleText(s.tuple)}${s.outer ? `  in ${tupleText(s.outer)}${s.outer.vni !== undefined ? ` vni ${s.outer.vni}` : ''}` : ''}  mark ${hex(s.mark)}${s.markUnknown ? ` (bits ${hex(s.markUnknown)} unknown)` : ''}${ctText(s)}`)
   return (
     <Box flexDirection="column">
       <Box>
@@ -42,6 +46,51 @@ function Step({s, prev}: {s: PathStep; prev?: PathStep}) {
   )
 }
 
+/** A netfilter hook where no rule decided or changed anything and nothing was assumed: it may fold with its neighbours. */
+function passesQuietly(s: PathStep, prev: PathStep | undefined): boolean {
+  const same = prev !== undefined && tupleText(prev.tuple) === tupleText(s.tuple) && prev.mark === s.mark && JSON.stringify(prev.outer) === JSON.stringify(s.outer) && ctText(prev) === ctText(s)
+  const noRule = (s.rules ?? []).every((x) => /^(jump|goto) |^RETURN$/.test(x.action)) && (s.tables ?? []).every((t) => t.decidedBy === undefined && /^ACCEPT/.test(t.verdict))
+  return s.kind === 'netfilter' && s.verdictKind === 'accept' && s.details.length === 0 && same && noRule
+}
+
+/** A run of quiet hooks as one line: `4–6. netfilter output (eth0) · postrouting (eth0)  no rule decided  ⇒ ACCEPT`. */
+function QuietHooks({steps}: {steps: PathStep[]}) {
+  const first = steps[0]!
+  const last = steps[steps.length - 1]!
+  const label = steps.length > 1 ? `${String(first.n).padStart(3)}–${last.n}.` : `${String(first.n).padStart(3)}.`
+  const hooks = steps.map((s) => `${(s.where.hook ?? '').replace(/^netfilter /, '')}${s.where.device ? ` (${s.where.device})` : ''}`).join(' · ')
+  return (
+    <Box>
+      <Box width={Math.max(5, label.length + 1)} flexShrink={0}>
+        <Text bold>{label}</Text>
+      </Box>
+      <Box flexGrow={1}>
+        <Text>
+          <Text dimColor>{`netfilter ${hooks}  `}</Text>
+          <Text>{'no rule decided'}</Text>
+          <Text>{'  ⇒ '}</Text>
+          <Text bold>{'ACCEPT'}</Text>
+          <Text dimColor>{'  [rule]'}</Text>
+        </Text>
+      </Box>
+    </Box>
+  )
+}
+
+type Row = {kind: 'step'; s: PathStep} | {kind: 'quiet'; steps: PathStep[]}
+
+function rowsOf(steps: PathStep[], all: PathStep[]): Row[] {
+  const rows: Row[] = []
+  for (const s of steps) {
+    const last = rows[rows.length - 1]
+    if (passesQuietly(s, all[s.n - 2])) {
+      if (last?.kind === 'quiet') last.steps.push(s)
+      else rows.push({kind: 'quiet', steps: [s]})
+    } else rows.push({kind: 'step', s})
+  }
+  return rows
+}
+
 function Trace({r}: {r: TraceReport}) {
   const f = r.flow
   const groups: Array<{node: string; steps: PathStep[]}> = []
@@ -59,9 +108,7 @@ function Trace({r}: {r: TraceReport}) {
       {groups.map((g, i) => (
         <Box key={i} flexDirection="column" marginTop={1}>
           <Text bold underline>{g.node}</Text>
-          {g.steps.map((s) => (
-            <Step key={s.n} s={s} prev={r.steps[s.n - 2]} />
-          ))}
+          {rowsOf(g.steps, r.steps).map((row) => (row.kind === 'step' ? <Step key={row.s.n} s={row.s} prev={r.steps[row.s.n - 2]} /> : <QuietHooks key={row.steps[0]!.n} steps={row.steps} />))}
         </Box>
       ))}
       <Box marginTop={1}>

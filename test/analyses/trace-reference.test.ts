@@ -93,7 +93,10 @@ describe('a program no datapath plugin models', () => {
     const w = {pc: 7, disasm: '(63) *(u32 *)(r1 +164) = r2', evidence: 'program' as const, op: 'unknown' as const, value: 0x100, mask: 0xffff, unknownBits: 0xfeff, expr: 'mark = <computed>: bits 0xfeff not known, 0x100 set, 0xffff0000 kept'}
     const r = await traceFlow([await renamed('foreign_ingress', {...summary([]), writes: [w]})], parseFlow({src: '10.42.1.80', dst: '10.42.0.51:80', mark: '0x12340001'}), oracle)
     const i = r.steps.findIndex((x) => x.program?.id === 2901)
-    expect(r.steps[i]).toMatchObject({mark: 0x12340100, markUnknown: 0xfeff})
+    // The pod sent it with --mark; its veth into the node's netns cleared the mark (__dev_forward_skb2, kn-13).
+    expect(r.steps[0]).toMatchObject({kind: 'pod-route', mark: 0x12340001})
+    expect(r.steps[0]!.details).toContain('skb->mark 0x12340001 cleared: the packet changes network namespace (__dev_forward_skb2 → skb_scrub_packet(skb, xnet=true))')
+    expect(r.steps[i]).toMatchObject({mark: 0x100, markUnknown: 0xfeff})
     expect(r.steps[i]!.details).toContain(`writes skb->mark with a value the analysis could not follow (${w.expr}, insn 7): bits 0xfeff unknown after it (shown as 0)`)
     expect(r.steps.slice(i).every((x) => x.markUnknown === 0xfeff)).toBe(true)
     expect(r.steps.slice(0, i).every((x) => x.markUnknown === undefined)).toBe(true)

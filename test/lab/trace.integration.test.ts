@@ -13,7 +13,7 @@ import {labUp} from '../../src/lab/up.js'
 import {bpfHelperPath} from '../../src/source/live.js'
 import {readFlowPath, type FlowTuple} from '../support/flow-path.js'
 import {sendProbe, type ProbeResult} from '../support/lab-probe.js'
-import {traceVerdict, withNftTrace, type TraceEvent} from '../support/nft-trace.js'
+import {traceGroups, traceVerdict, withNftTrace, type TraceEvent} from '../support/nft-trace.js'
 import {cli} from '../helpers/cli.js'
 import {LIVE_LAB_TEST_TIMEOUT} from './live.js'
 
@@ -45,6 +45,35 @@ function predictedHooks(r: TraceReport): string[] {
 /** The netfilter rules the prediction says decided something: [table, chain, action]. */
 function predictedRules(r: TraceReport): Array<{table: string; chain: string; action: string}> {
   return r.steps.filter((s) => s.kind === 'netfilter' && s.node === node1).flatMap((s) => (s.rules ?? []).filter((x) => !/^(jump|goto) |^RETURN$|^ACCEPT/.test(x.action)).map((x) => ({table: x.table, chain: x.chain, action: x.action})))
+}
+
+/**
+ * Every base chain the prediction says the packet met on node 1, in order: each table at each hook that ran
+ * (accepting ones included, since every hook is a step), for the packet itself (a tunnel's outer packet is not
+ * traced: skb_scrub_packet clears nftrace).
+ */
+function predictedBaseChains(r: TraceReport): string[] {
+  return r.steps
+    .filter((s) => s.kind === 'netfilter' && s.node === node1 && !s.outer)
+    .flatMap((s) => (s.tables ?? []).filter((t) => !/^(skipped|not reached)/.test(t.verdict)).map((t) => `${t.table} ${t.chain}`))
+}
+
+/** The base chains the kernel's trace shows the flow's first packet entering on node 1 (the trace's own table left out). */
+function observedBaseChains(events: readonly TraceEvent[]): string[] {
+  const first = traceGroups(events)[0]?.events ?? []
+  return first.filter((e) => e.kind === 'packet' && !e.table.startsWith('nilab_trace')).map((e) => `${e.table} ${e.chain}`)
+}
+
+/** The mark predicted after each netfilter hook on node 1, by the base chain name iptables gives that hook (PREROUTING…). */
+function predictedHookMarks(r: TraceReport): Array<[string, number]> {
+  return r.steps.filter((s) => s.kind === 'netfilter' && s.node === node1 && !s.outer).map((s) => [(s.where.hook ?? '').replace(/^netfilter /, '').toUpperCase(), s.mark])
+}
+
+/** The mark the kernel's trace shows when the first packet left each hook by a base chain's policy (its last such line there). */
+function observedHookMarks(events: readonly TraceEvent[]): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const e of traceGroups(events)[0]?.events ?? []) if (e.kind === 'policy' && !e.table.startsWith('nilab_trace')) out.set(e.chain, e.mark ?? 0)
+  return out
 }
 
 interface Flow {
@@ -92,6 +121,11 @@ describe.skipIf(!!skipReason)(`trace against real packets in the lab (${skipReas
         const hit = events.find((e) => e.kind === 'rule' && e.table === rule.table && e.chain === rule.chain)
         expect(hit, `netfilter step differs for ${f.name}: predicted ${rule.table}/${rule.chain} ${rule.action}, the kernel's trace shows no rule there`).toBeDefined()
       }
+      // 2b. every hook is a step: the base chains predicted are the ones the first packet entered, in order
+      expect(predictedBaseChains(r), `netfilter base chains differ for ${f.name}`).toEqual(observedBaseChains(events))
+      // 2c. the mark after each hook the packet left by a policy is the one predicted for that hook
+      const marks = observedHookMarks(events)
+      for (const [hook, mark] of predictedHookMarks(r)) if (marks.has(hook)) expect(marks.get(hook), `mark after ${hook} differs for ${f.name}`).toBe(mark)
       // 3. outcome: delivered ⇔ connected; dropped ⇔ dropped in netfilter's trace and never connected
       if (r.outcome.kind === 'delivered') {
         expect(probe?.connected, `outcome differs for ${f.name}: predicted delivered, the probe did not connect (${probe?.error})`).toBe(true)

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {renderTraceTree} from '../../src/render/trace-tree.js'
 import {hostile, TERMINAL_CONTROL} from './hostile.js'
 import {traceReport} from './trace-report.js'
+import type {PathStep} from '../../src/model/path.js'
 
 describe('renderTraceTree with names from a hostile node', () => {
   it('shows control characters in node names, devices, rules, details and warnings as visible escapes', () => {
@@ -30,5 +31,17 @@ describe('renderTraceTree with names from a hostile node', () => {
     r.steps[0]!.mark = 0x100
     r.steps[0]!.markUnknown = 0xfeff
     expect(renderTraceTree(r, 200)).toContain('packet now: tcp 10.42.1.80:40000 → 10.42.0.51:80  mark 0x100 (bits 0xfeff unknown)')
+  })
+
+  it('folds a run of hooks no rule decided into one line, and lists each table of a deciding hook in order', () => {
+    const r = traceReport((s) => s)
+    const hook = (n: number, h: string, extra: Partial<PathStep> = {}): PathStep => ({n, node: 'node-b', where: {hook: `netfilter ${h}`, device: 'eth0'}, kind: 'netfilter', what: 'no rule matched: policy ACCEPT', verdict: 'ACCEPT', verdictKind: 'accept', tuple: r.steps[0]!.tuple, mark: 0, ct: {state: 'NEW', zone: 0, mark: 0}, evidence: 'rule', details: [], tables: [{engine: 'iptables', table: 'filter', chain: h.toUpperCase(), priority: 0, verdict: 'ACCEPT (policy)'}], ...extra})
+    const deciding = hook(6, 'input', {what: 'filter/INPUT #1: ACCEPT', tables: [{engine: 'iptables', table: 'raw', chain: 'PREROUTING', priority: -300, verdict: 'ACCEPT (policy)'}, {engine: 'nft', table: 'inet fw', chain: 'in', priority: 10, verdict: 'ACCEPT', decidedBy: 'inet fw/in #1: ACCEPT'}]})
+    r.steps = [...r.steps.slice(0, 2), {...r.steps[2]!, n: 3, ct: {state: 'NEW', zone: 0, mark: 0}}, hook(4, 'prerouting'), hook(5, 'forward', {rules: [{engine: 'iptables', table: 'filter', chain: 'FORWARD', position: 1, raw: '-A FORWARD -j KUBE-FORWARD', action: 'jump KUBE-FORWARD'}]}), deciding]
+    const text = renderTraceTree(r, 200)
+    expect(text).toContain('  4–5. netfilter prerouting (eth0) · forward (eth0)  no rule decided  ⇒ ACCEPT  [rule]')
+    expect(text).toContain('  6. eth0 · netfilter input  filter/INPUT #1: ACCEPT  ⇒ ACCEPT  [rule]')
+    expect(text).toContain('├─ raw/PREROUTING (priority -300): ACCEPT (policy)')
+    expect(text).toContain('└─ nft inet fw/in (priority 10): ACCEPT — inet fw/in #1: ACCEPT')
   })
 })

@@ -3,6 +3,7 @@
  * seen (trail, branches) and what could not be known (unknowns, notes).
  */
 import type {Hook} from '../../model/netfilter.js'
+import {protocolNumber} from '../../knowledge/protocols.js'
 import {parseIp, type Ip} from './addr.js'
 import type {Branch, EvalContext, NatChange, PacketState, RuleHit} from './types.js'
 
@@ -111,28 +112,9 @@ export function natKindOfHook(hook: Hook): 'dst' | 'src' | undefined {
   return undefined
 }
 
-/** Protocol numbers of the names iptables-save and nft print (and `proto` may carry). */
-const PROTO_NUMBERS: Readonly<Record<string, number>> = {
-  icmp: 1,
-  igmp: 2,
-  ipip: 4,
-  tcp: 6,
-  udp: 17,
-  gre: 47,
-  esp: 50,
-  ah: 51,
-  icmpv6: 58,
-  'ipv6-icmp': 58,
-  sctp: 132,
-  udplite: 136,
-  dccp: 33,
-}
-
+/** The number of a protocol as a rule or the packet names it (knowledge/protocols.ts: every name iptables-save and nft print). */
 export function protoNumber(p: string | number): number | undefined {
-  if (typeof p === 'number') return p
-  const s = p.toLowerCase()
-  if (/^\d+$/.test(s)) return Number(s)
-  return PROTO_NUMBERS[s]
+  return typeof p === 'number' ? p : protocolNumber(p)
 }
 
 /** Protocols with ports at the usual offsets (th sport/dport, -m multiport). */

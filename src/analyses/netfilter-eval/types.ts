@@ -23,7 +23,14 @@ export interface PacketState {
    * What the connection's conntrack entry already knows from earlier hooks. evaluateHook sets it (DNAT, SNAT,
    * NOTRACK), so passing one hook's `packet` to the next hook carries it on. Absent: nothing happened yet.
    */
-  ct?: {dnat?: boolean; snat?: boolean; untracked?: boolean}
+  ct?: {
+    dnat?: boolean
+    snat?: boolean
+    untracked?: boolean
+    zone?: number
+    /** The nat core already ran for this manip type at an earlier hook (a binding or a null one): its chains do not run again. */
+    natSetUp?: {dst?: boolean; src?: boolean}
+  }
 }
 
 export interface EvalContext {

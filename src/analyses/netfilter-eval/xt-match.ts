@@ -30,7 +30,7 @@ export function evalXtMatch(m: XtMatch, w: Walk): MatchEval {
       const want = protoNumber(m.protocol)
       const have = protoNumber(p.proto)
       if (want === undefined || have === undefined) {
-        if (m.protocol.toLowerCase() !== p.proto.toLowerCase()) return {ok: false, unknown: `-p ${m.protocol} against "${p.proto}": protocol name not known: assumed no match`}
+        if (m.protocol.toLowerCase() !== p.proto.toLowerCase()) return {ok: false, unknown: `-p ${m.protocol}: a protocol name neither /etc/protocols nor libxtables knows (knowledge/protocols.ts): unknown, assumed no match`}
         return bool(!m.negated)
       }
       return bool((want === have) !== m.negated)

@@ -182,6 +182,8 @@ export function runXtChain(w: Walk, base: XtBaseChain): ChainOutcome {
         return NEXT
       case 'ct':
         if (t.notrack) w.setCt('untracked')
+        // CT --zone N: the entry is looked up and created in zone N (nf_ct_zone_tmpl).
+        else if (t.zone !== undefined && /^\d+$/.test(String(t.zone))) w.pkt.ct = {...(w.pkt.ct ?? {}), zone: Number(t.zone)}
         hit(rule, targetText(rule))
         return NEXT
       case 'tproxy': {

@@ -3,6 +3,7 @@ import {DATAPATHS, factsOf} from '../../datapaths/registry.js'
 import type {Device} from '../../model/hooks.js'
 import type {Evidence} from '../../model/path.js'
 import {compact} from '../../util/compact.js'
+import {encapsulated} from './boundaries.js'
 import type {Packet} from './packet.js'
 import type {PathRecorder} from './path-recorder.js'
 import {uplinkOf} from './placement.js'
@@ -46,7 +47,9 @@ export function encapsulate(rec: PathRecorder, nodes: readonly NodeState[], node
   }
   // An external (collect-metadata) device takes its VNI from the tunnel key, not from its own configuration.
   const vni = dev.vxlan?.external ? pkt.outer?.vni : dev.vxlan?.vni
-  pkt.outer = compact({src: local, dst: remote, proto: 'udp' as const, sport: undefined, dport: dev.vxlan?.port ?? 8472, vni})
-  rec.push(node, {kind: 'encap', where: {device: dev.name, ifindex: dev.ifindex, hook: 'vxlan'}, what: `encapsulated by ${dev.name}: outer ${local} → ${remote} UDP ${pkt.outer.dport}${vni !== undefined ? ` VNI ${vni}` : dev.vxlan?.external ? ' (VNI from the tunnel key)' : ''}`, verdict: 'encapsulate', verdictKind: 'encapsulate', pkt, evidence, details: [`outer destination from ${how}`]})
+  const outer = compact({src: local, dst: remote, proto: 'udp' as const, sport: undefined, dport: dev.vxlan?.port ?? 8472, vni})
+  // xnet: the tunnel's underlay is in another netns (!net_eq(vxlan->net, dev_net(vxlan->dev)), kn-12).
+  const said = encapsulated(pkt, outer, dev.vxlan?.underlayNetnsId !== undefined)
+  rec.push(node, {kind: 'encap', where: {device: dev.name, ifindex: dev.ifindex, hook: 'vxlan'}, what: `encapsulated by ${dev.name}: outer ${local} → ${remote} UDP ${outer.dport}${vni !== undefined ? ` VNI ${vni}` : dev.vxlan?.external ? ' (VNI from the tunnel key)' : ''}`, verdict: 'encapsulate', verdictKind: 'encapsulate', pkt, evidence, details: [`outer destination from ${how}`, ...said]})
   return true
 }

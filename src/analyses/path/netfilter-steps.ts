@@ -1,8 +1,8 @@
 import type {NodeState} from '../../model/node-state.js'
 import {hex} from '../../model/mark.js'
 import type {Hook} from '../../model/netfilter.js'
-import type {StepRule, Tuple} from '../../model/path.js'
-import type {ConntrackState, Packet} from './packet.js'
+import type {Conntrack, HookTable, StepRule, Tuple} from '../../model/path.js'
+import type {Packet} from './packet.js'
 import type {PathRecorder} from './path-recorder.js'
 
 /** Netfilter at one hook, as the evaluator (analyses/netfilter-eval) answers it. */
@@ -10,10 +10,11 @@ export interface NetfilterVerdict {
   verdict: 'accept' | 'drop' | 'reject' | 'queue' | 'unknown'
   tuple: Tuple
   mark: number
-  ctmark: number
-  /** What conntrack now knows of the connection (NAT bound, untracked), carried to the next hook. */
-  ct?: ConntrackState
+  /** The conntrack entry after the hook (state, zone, ct mark, NAT bound). */
+  ct: Conntrack
   rules: StepRule[]
+  /** Every table at the hook, in the order the kernel runs them. */
+  tables: HookTable[]
   nat?: string
   branches: string[]
   unknowns: string[]
@@ -22,14 +23,18 @@ export interface NetfilterVerdict {
 }
 
 /** The evaluator of one hook's rules (netfilter-deps.ts: the node's iptables and nft rules against the packet). */
-export type EvaluateHook = (node: NodeState, hook: Hook, pkt: {tuple: Tuple; mark: number; ctmark: number; ct?: ConntrackState; iif?: string; oif?: string}, masqueradeAddress?: string) => NetfilterVerdict | undefined
+export type EvaluateHook = (node: NodeState, hook: Hook, pkt: {tuple: Tuple; mark: number; ct?: Conntrack; iif?: string; oif?: string}, masqueradeAddress?: string) => NetfilterVerdict | undefined
+
+/** A rule that decides or changes something: not a jump, a RETURN or a chain's accepting policy. */
+const decides = (x: StepRule) => !/^(jump|goto) /.test(x.action) && !(x.position === 0 && /^ACCEPT/.test(x.action)) && x.action !== 'RETURN'
 
 /**
- * Netfilter at the hooks the walk passes: the rules evaluated against the packet, a step where they change or
- * decide something, conntrack carried from hook to hook on one node. Without an evaluator, each hook is unseen.
+ * Netfilter at every hook the walk passes: the rules evaluated against the packet's outermost header, one step
+ * per hook with every table in the kernel's order and the rule that decided (or "no rule matched: policy
+ * ACCEPT"). The conntrack entry is the packet's (packet.ts): boundaries (boundaries.ts) reset it, not this file.
+ * Without an evaluator, each hook is unseen.
  */
 export class NetfilterSteps {
-  private ctNode: NodeState | undefined
   private said = new Set<string>()
 
   constructor(
@@ -54,28 +59,22 @@ export class NetfilterSteps {
       return true
     }
     const target = pkt.outer ?? pkt.tuple
-    // Conntrack is per netns: a packet arriving on another node starts a new entry there.
-    if (this.ctNode !== node) {
-      this.ctNode = node
-      pkt.ct = undefined
-      pkt.ctmark = 0
-    }
-    const r = this.evaluate(node, hook, {tuple: target, mark: pkt.mark, ctmark: pkt.ctmark, ...(pkt.ct ? {ct: pkt.ct} : {}), ...ifs}, masq)
+    const r = this.evaluate(node, hook, {tuple: target, mark: pkt.mark, ...(pkt.ct ? {ct: pkt.ct} : {}), ...ifs}, masq)
     if (!r) return true
-    pkt.ctmark = r.ctmark
-    if (r.ct) pkt.ct = r.ct
-    const changed = r.mark !== pkt.mark || r.tuple.dst !== target.dst || r.tuple.src !== target.src || r.tuple.dport !== target.dport || r.tuple.sport !== target.sport
-    const interesting = r.verdict !== 'accept' || changed || r.rules.some((x) => !/^jump |^RETURN|^ACCEPT/.test(x.action))
-    if (!interesting && r.unknowns.length === 0) return true
+    pkt.ct = r.ct
     if (pkt.outer) pkt.outer = {...pkt.outer, ...r.tuple}
     else pkt.tuple = r.tuple
     pkt.mark = r.mark
-    // Shown: what changed or decided something; jumps and accepting policies are in `rules` for the record.
-    const decisive = r.rules.filter((x) => !/^(jump|goto) /.test(x.action) && !(x.position === 0 && /^ACCEPT/.test(x.action)) && x.action !== 'RETURN')
+    const decisive = r.rules.filter(decides)
+    const what = decisive.length
+      ? decisive.map((x) => `${x.table}/${x.chain} #${x.position}: ${x.action}`).join('; ')
+      : r.tables.length === 0
+        ? `no table has a base chain at ${hook}: the packet passes`
+        : `no rule matched: policy ${r.verdict === 'accept' ? 'ACCEPT' : r.verdict.toUpperCase()}`
     this.rec.push(node, {
       kind: 'netfilter',
       where: {hook: `netfilter ${hook}`, ...(ifs.iif ? {device: ifs.iif} : ifs.oif ? {device: ifs.oif} : {})},
-      what: decisive.length ? decisive.map((x) => `${x.table}/${x.chain} #${x.position}: ${x.action}`).join('; ') : `${hook}: no rule changes it`,
+      what,
       verdict: r.nat ? `${r.verdict.toUpperCase()} (${r.nat})` : r.verdict.toUpperCase(),
       verdictKind: r.verdict,
       pkt,
@@ -85,7 +84,9 @@ export class NetfilterSteps {
         ...r.unknowns.map((u) => `unknown: ${u}`),
         ...(pkt.markUnknown ? [`skb->mark bits ${hex(pkt.markUnknown)} are not known (a program wrote them): the rules saw them as 0 (assumed)`] : []),
       ],
+      // Jumps stay for the record; accepting policies are in `tables`.
       rules: r.rules.filter((x) => !(x.position === 0 && /^ACCEPT/.test(x.action))),
+      tables: r.tables,
       branches: r.branches,
     })
     if (r.verdict === 'drop' || r.verdict === 'reject') {

@@ -1,24 +1,25 @@
 import type {ProgramSummary} from '../../model/program-summary.js'
 import {markWriteEffect} from '../../bpf/mark-write-op.js'
 import {applyMarkOp, hex, type MarkOp} from '../../model/mark.js'
-import type {Tuple} from '../../model/path.js'
+import type {Conntrack, Tuple} from '../../model/path.js'
 
-/** What conntrack knows of the connection (NAT bound, untracked), carried from hook to hook on one node. */
-export interface ConntrackState {
-  dnat?: boolean
-  snat?: boolean
-  untracked?: boolean
-}
-
-/** The packet as the walk carries it: inner tuple, outer header while tunnelled, marks. */
+/**
+ * The packet as the walk carries it: what the kernel keeps in the skb, so each boundary (boundaries.ts) can say
+ * what survives it.
+ * - `tuple`: the inner headers (the packet a pod or a node sent);
+ * - `outer`: the outer headers while it is encapsulated; before that, set by a program, the tunnel key
+ *   (bpf_skb_set_tunnel_key: the metadata a collect-metadata device turns into the outer header);
+ * - `mark`: skb->mark, with the bits a program left unknown;
+ * - `ct`: the conntrack entry attached to the skb (skb->_nfct), which describes the outermost header; absent
+ *   until the first conntrack hook of a netns attaches one (a connection's first packet: NEW).
+ */
 export interface Packet {
   tuple: Tuple
   outer?: Tuple & {vni?: number}
   mark: number
   /** Bits of `mark` whose value is not known (a program stored what the analysis could not follow). */
   markUnknown?: number
-  ctmark: number
-  ct?: ConntrackState
+  ct?: Conntrack
 }
 
 /** The bits an operation sets to a constant, whatever the mark was: those become known again. */

@@ -1,5 +1,5 @@
 import type {NodeState} from '../../model/node-state.js'
-import type {Evidence, OutcomeKind, PathStep, StepKind, StepProgram, StepRule, TraceOutcome, VerdictKind} from '../../model/path.js'
+import type {Evidence, HookTable, OutcomeKind, PathStep, StepKind, StepProgram, StepRule, TraceOutcome, VerdictKind} from '../../model/path.js'
 import type {Warning} from '../../model/warning.js'
 import {compact} from '../../util/compact.js'
 import type {Packet} from './packet.js'
@@ -16,6 +16,7 @@ export interface StepInput {
   details: string[]
   program?: StepProgram
   rules?: StepRule[]
+  tables?: HookTable[]
   branches?: string[]
 }
 
@@ -53,6 +54,8 @@ export class PathRecorder {
       outer: s.pkt.outer ? {...s.pkt.outer} : undefined,
       mark: s.pkt.mark >>> 0,
       markUnknown: s.pkt.markUnknown ? s.pkt.markUnknown >>> 0 : undefined,
+      ct: s.pkt.ct ? {...s.pkt.ct, ...(s.pkt.ct.nat ? {nat: {...s.pkt.ct.nat}} : {}), ...(s.pkt.ct.natSetUp ? {natSetUp: {...s.pkt.ct.natSetUp}} : {})} : undefined,
+      tables: s.tables && s.tables.length ? s.tables : undefined,
       evidence: s.evidence,
       details: s.details,
       branches: s.branches && s.branches.length ? s.branches : undefined,

@@ -8,6 +8,19 @@ const netnsOf = (node: NodeState, d: Device): string | undefined => d.peer?.netn
 /** The named netns at the other end of a veth or netkit device. */
 export const peerNetnsOf = netnsOf
 
+/**
+ * The netns a packet sent on a veth or netkit device arrives in: its peer's (link_netnsid, named by
+ * `ip netns list-id`; docs/kernel-notes.md#kn-2-veth-peer-fields). Undefined for other devices.
+ */
+export function arrivesIn(node: NodeState, dev: Device): {name: string; how: string} | undefined {
+  if ((dev.kind !== 'veth' && dev.kind !== 'netkit') || !dev.peer || dev.peer.sameNetns) return undefined
+  const peer = `${dev.name}'s peer${dev.peer.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex} there)` : ''}`
+  const ns = netnsOf(node, dev)
+  if (ns) return {name: `netns ${ns}`, how: `${peer} is in netns ${ns}${dev.peer.netnsId !== undefined ? ` (link_netnsid ${dev.peer.netnsId}, ip netns list-id)` : ''}`}
+  if (dev.peer.netnsId !== undefined) return {name: `the netns of nsid ${dev.peer.netnsId}`, how: `${peer} is in the netns of nsid ${dev.peer.netnsId}, which ip netns list-id does not name`}
+  return {name: 'another netns', how: `${peer} is in another netns, which the dump does not identify`}
+}
+
 /** The host-side device of the pod that owns `ip`: a datapath's endpoint map, a host route, or the pod's own addresses. */
 function podDeviceFor(node: NodeState, ip: string): {dev: Device; netns?: string; how: string} | undefined {
   const devs = node.hooks.devices

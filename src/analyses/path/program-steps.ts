@@ -25,8 +25,8 @@ export interface ProgramResult {
 export class ProgramSteps {
   constructor(
     private readonly rec: PathRecorder,
-    /** The packet reaches the pod behind `dev` (the walk's delivery step). */
-    private readonly deliver: (node: NodeState, dev: Device, pkt: Packet) => void,
+    /** The packet reaches the pod behind `dev` (the walk's delivery step), sent there on the veth or by bpf_redirect_peer. */
+    private readonly deliver: (node: NodeState, dev: Device, pkt: Packet, via: 'veth' | 'peer') => void,
   ) {}
 
   /** `via`: what the tail call that reached the program says it is, when its name does not. */
@@ -80,7 +80,8 @@ export class ProgramSteps {
     for (const u of effect.unseen ?? []) this.rec.unseen.push(u)
     switch (effect.next.kind) {
       case 'deliver':
-        this.deliver(node, effect.next.dev, pkt)
+        // A program whose only redirect is bpf_redirect_peer moves the packet into the pod without a veth transmit.
+        this.deliver(node, effect.next.dev, pkt, redirects.length === 1 && redirects[0] === 'bpf_redirect_peer' ? 'peer' : 'veth')
         return {next: 'deliver', label}
       case 'redirect':
         return {next: effect.next.dev, label}

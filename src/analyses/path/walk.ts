@@ -7,10 +7,11 @@ import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
 import type {Warning} from '../../model/warning.js'
 import {compact} from '../../util/compact.js'
 import {familyOf, parsePrefix, prefixContains} from '../../util/ip.js'
+import {crossedNetkit, crossedVeth, crossedWire, decapsulated, loopedBack, redirectedToPeer} from './boundaries.js'
 import {encapsulate} from './encapsulation.js'
 import type {Packet} from './packet.js'
 import {PathRecorder} from './path-recorder.js'
-import {addressOn, attachmentsOf, isUplink, locateSource, peerNetnsOf, uplinkOf} from './placement.js'
+import {addressOn, arrivesIn, attachmentsOf, isUplink, locateSource, peerNetnsOf, uplinkOf} from './placement.js'
 import {NetfilterSteps, type EvaluateHook, type NetfilterVerdict} from './netfilter-steps.js'
 import {ProgramSteps} from './program-steps.js'
 
@@ -41,7 +42,7 @@ const MAX_STEPS = 60
  */
 export class PathWalker {
   private readonly rec = new PathRecorder()
-  private readonly programs = new ProgramSteps(this.rec, (node, dev, pkt) => this.deliverToPod(node, dev, pkt))
+  private readonly programs = new ProgramSteps(this.rec, (node, dev, pkt, via) => this.deliverToPod(node, dev, pkt, via))
   private readonly nf: NetfilterSteps
 
   constructor(
@@ -53,10 +54,13 @@ export class PathWalker {
   }
 
   async walk(): Promise<WalkResult> {
-    const pkt: Packet = {tuple: compact({src: this.flow.src, dst: this.flow.dst, proto: this.flow.proto, sport: this.flow.sport, dport: this.flow.dport}), mark: this.flow.mark, ctmark: 0}
+    const pkt: Packet = {tuple: compact({src: this.flow.src, dst: this.flow.dst, proto: this.flow.proto, sport: this.flow.sport, dport: this.flow.dport}), mark: this.flow.mark}
     const start = locateSource(this.nodes, this.flow.src)
     if (start.kind === 'pod') {
       await this.podSteps(start.node, start.dev, start.podNetns, pkt)
+      if (this.rec.outcome) return this.finish(this.rec.outcome)
+      // The pod's eth0 is a veth: the packet enters the node's netns through __dev_forward_skb2.
+      for (const d of crossedVeth(pkt, true)) this.rec.note(d)
       await this.run(start.node, {at: 'ingress', dev: start.dev}, pkt)
     } else if (start.kind === 'host') {
       this.rec.note(`${this.flow.src} is an address of ${start.node.label} (${start.dev.name}): the node itself sends it`)
@@ -149,10 +153,10 @@ export class PathWalker {
       if (!this.nf.run(node, 'input', pkt, {iif: dev.name})) return undefined
       // VXLAN: the outer UDP datagram to the device's port is decapsulated onto that vxlan device.
       const vx = node.hooks.devices.find((d) => d.kind === 'vxlan' && d.vxlan?.port !== undefined && t.proto === 'udp' && t.dport === d.vxlan.port)
-      if (vx && pkt.outer) {
-        const outer = pkt.outer
-        delete pkt.outer
-        this.rec.push(node, {kind: 'decap', where: {device: vx.name, ifindex: vx.ifindex, hook: 'vxlan'}, what: `UDP ${outer.dport} from ${outer.src} decapsulated by ${vx.name}${outer.vni !== undefined ? ` (VNI ${outer.vni})` : ''}`, verdict: `inner packet received on ${vx.name}`, verdictKind: 'decapsulate', pkt, evidence: 'kernel', details: [`${vx.name} listens on UDP port ${vx.vxlan!.port} (ip -d link)`]})
+      const decap = vx ? decapsulated(pkt, vx.vxlan?.underlayNetnsId !== undefined) : undefined
+      if (vx && decap) {
+        const {outer, said} = decap
+        this.rec.push(node, {kind: 'decap', where: {device: vx.name, ifindex: vx.ifindex, hook: 'vxlan'}, what: `UDP ${outer.dport} from ${outer.src} decapsulated by ${vx.name}${outer.vni !== undefined ? ` (VNI ${outer.vni})` : ''}`, verdict: `inner packet received on ${vx.name}`, verdictKind: 'decapsulate', pkt, evidence: 'kernel', details: [`${vx.name} listens on UDP port ${vx.vxlan!.port} (ip -d link)`, ...said]})
         return {at: 'ingress', dev: vx}
       }
       this.rec.end('local', `delivered to a local socket on ${node.label} (${t.dst}${t.dport ? `:${t.dport}` : ''})`)
@@ -183,7 +187,11 @@ export class PathWalker {
     const q: RouteQuery = {family: familyOf(t.dst) ?? this.flow.family, dst: t.dst, ...(t.src ? {src: t.src} : {}), mark: pkt.mark}
     let route = await this.deps.route(node, q)
     let evidence: Evidence = route.evidence
-    if (route.error || !route.dev) {
+    if ((route.error || !route.dev) && node.hooks.devices.some((d) => d.addresses.some((a) => a.local === t.dst))) {
+      // Not recorded: every address of the node has a route in table local (fib_add_ifaddr), dev lo.
+      route = {type: 'local', dev: 'lo', evidence: 'rule', detail: `${route.detail}; ${t.dst} is an address of this node: its route in table local (routes not recorded, assumed)`}
+      evidence = 'assumed'
+    } else if (route.error || !route.dev) {
       // Not recorded: a connected subnet holding the destination is the kernel's own choice.
       const conn = node.hooks.devices.find((d) => d.addresses.some((a) => a.family === (q.family === 'ipv4' ? 'inet' : 'inet6') && a.prefixlen < (q.family === 'ipv4' ? 32 : 128) && prefixContains(parsePrefix(`${a.local}/${a.prefixlen}`, q.family)!, t.dst)))
       if (!conn) {
@@ -196,10 +204,13 @@ export class PathWalker {
       evidence = 'assumed'
     }
     if (route.type === 'local') {
-      // Sent to one of the node's own addresses: through OUTPUT and INPUT on loopback, never on a wire.
-      this.rec.push(node, {kind: 'routing', where: {hook: 'routing (output)'}, what: `${t.dst} is local: looped back on ${route.dev ?? 'lo'}`, verdict: 'local', verdictKind: 'local', pkt, evidence, details: [route.detail]})
-      if (!this.nf.run(node, 'output', pkt, {oif: route.dev ?? 'lo'})) return undefined
-      if (!this.nf.run(node, 'input', pkt, {iif: route.dev ?? 'lo'})) return undefined
+      // Sent to one of the node's own addresses: OUTPUT, POSTROUTING, loopback_xmit, PREROUTING, INPUT; never a wire.
+      const lo = route.dev ?? 'lo'
+      this.rec.push(node, {kind: 'routing', where: {hook: 'routing (output)'}, what: `${t.dst} is local: looped back on ${lo}`, verdict: 'local', verdictKind: 'local', pkt, evidence, details: [route.detail, ...loopedBack(pkt)]})
+      if (!this.nf.run(node, 'output', pkt, {oif: lo})) return undefined
+      if (!this.nf.run(node, 'postrouting', pkt, {oif: lo})) return undefined
+      if (!this.nf.run(node, 'prerouting', pkt, {iif: lo})) return undefined
+      if (!this.nf.run(node, 'input', pkt, {iif: lo})) return undefined
       this.rec.end('local', `delivered to a local socket on ${node.label} (${t.dst}${t.dport ? `:${t.dport}` : ''})`)
       return undefined
     }
@@ -227,7 +238,7 @@ export class PathWalker {
       if (r.next && typeof r.next === 'object') return {at: 'egress', dev: r.next}
     }
     // A pod's veth: the packet is received in the pod.
-    if ((dev.kind === 'veth' || dev.kind === 'netkit') && dev.peer && !dev.peer.sameNetns && !isUplink(node, dev)) {
+    if ((dev.kind === 'veth' || dev.kind === 'netkit') && dev.peer && !dev.peer.sameNetns && !isUplink(node, dev) && this.isPodDelivery(node, dev, pkt)) {
       this.deliverToPod(node, dev, pkt)
       return undefined
     }
@@ -243,17 +254,44 @@ export class PathWalker {
       if (other === node) continue
       const d = other.hooks.devices.find((x) => x.addresses.some((a) => a.local === nextHop || a.local === t.dst))
       if (d) {
-        this.rec.push(node, {kind: 'wire', where: {device: dev.name, ifindex: dev.ifindex, hook: 'wire'}, what: `leaves ${node.label} on ${dev.name} for ${nextHop}`, verdict: `to ${other.label} ${d.name}`, verdictKind: 'leave', pkt, evidence: 'kernel', details: [`${nextHop} is an address of ${other.label}'s ${d.name}`]})
+        const said = this.leaveBy(dev, pkt)
+        this.rec.push(node, {kind: 'wire', where: {device: dev.name, ifindex: dev.ifindex, hook: 'wire'}, what: `leaves ${node.label} on ${dev.name} for ${nextHop}`, verdict: `to ${other.label} ${d.name}`, verdictKind: 'leave', pkt, evidence: 'kernel', details: [`${nextHop} is an address of ${other.label}'s ${d.name}`, ...said]})
         this.gateway = undefined
         return {node: other, dev: d}
       }
     }
-    this.rec.push(node, {kind: 'wire', where: {device: dev.name, ifindex: dev.ifindex, hook: 'wire'}, what: `leaves ${node.label} on ${dev.name} towards ${nextHop}`, verdict: 'leaves the node', verdictKind: 'leave', pkt, evidence: 'kernel', details: this.nodes.length > 1 ? [`no node read holds ${nextHop}`] : ['give the receiving node too (--snapshot n2.json or --netns) to follow it there']})
-    this.rec.end('left-node', `leaves ${node.label} on ${dev.name} towards ${nextHop}`)
+    const arrives = arrivesIn(node, dev)
+    const into = arrives ? ` into ${arrives.name}` : ''
+    const said = this.leaveBy(dev, pkt)
+    const details = [...(arrives ? [arrives.how] : []), ...(this.nodes.length > 1 ? [`no node read holds ${nextHop}`] : ['give the receiving node too (--snapshot n2.json or --netns) to follow it there']), ...said]
+    this.rec.push(node, {kind: 'wire', where: {device: dev.name, ifindex: dev.ifindex, hook: 'wire'}, what: `leaves ${node.label} on ${dev.name}${into} towards ${nextHop}`, verdict: 'leaves the node', verdictKind: 'leave', pkt, evidence: 'kernel', details})
+    this.rec.end('left-node', `leaves ${node.label} on ${dev.name}${into} towards ${nextHop}`)
     return undefined
   }
 
-  private deliverToPod(node: NodeState, dev: Device, pkt: Packet): void {
+  /**
+   * Whether a packet sent on a veth into another netns is delivered to a pod there, rather than leaving the node
+   * for a host, router or VM behind it: never a tunnel's outer packet nor one sent to a gateway; the peer netns
+   * holds the destination where it was read; else a datapath's endpoint or a host route for it names the device.
+   */
+  private isPodDelivery(node: NodeState, dev: Device, pkt: Packet): boolean {
+    if (pkt.outer || this.gateway) return false
+    const dst = pkt.tuple.dst
+    const ns = peerNetnsOf(node, dev)
+    const read = ns ? node.netnsDevices.get(ns) : undefined
+    if (read) return read.some((d) => d.addresses.some((a) => a.local === dst))
+    if (DATAPATHS.some((p) => p.endpointOf(factsOf(p, node.datapaths), dst)?.ifindex === dev.ifindex)) return true
+    return node.hooks.routes.some((r) => r.dev === dev.name && (r.dst === dst || r.dst === `${dst}/32` || r.dst === `${dst}/128`))
+  }
+
+  /** The packet leaves the node's netns: by a veth into its peer's netns (kn-13), or on a wire (kn-14). */
+  private leaveBy(dev: Device, pkt: Packet): string[] {
+    if (!dev.peer || dev.peer.sameNetns) return crossedWire(pkt)
+    return dev.kind === 'netkit' ? crossedNetkit(pkt, true) : dev.kind === 'veth' ? crossedVeth(pkt, true) : crossedWire(pkt)
+  }
+
+  /** `via`: how the packet crosses into the pod's netns: sent on the veth (or redirected to its egress), or bpf_redirect_peer. */
+  private deliverToPod(node: NodeState, dev: Device, pkt: Packet, via: 'veth' | 'peer' = 'veth'): void {
     const ns = peerNetnsOf(node, dev)
     const podDevs = ns ? node.netnsDevices.get(ns) : undefined
     const owns = podDevs?.some((d) => d.addresses.some((a) => a.local === pkt.tuple.dst))
@@ -262,6 +300,8 @@ export class PathWalker {
     if (owns) details.push(`${pkt.tuple.dst} is an address of that netns (its own addresses, read inside it)`)
     if (ep) details.push(ep.detail)
     const peerName = podDevs?.find((d) => d.ifindex === dev.peer?.ifindex)?.name ?? 'the peer device'
+    // Into the pod's netns through the pair (a netkit's scrub mode is not read: its default, scrub, is assumed).
+    details.push(...(via === 'peer' ? redirectedToPeer(pkt) : dev.kind === 'netkit' ? crossedNetkit(pkt, true) : crossedVeth(pkt, true)))
     this.rec.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what: `delivered through ${dev.name} to ${peerName}${dev.peer?.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex})` : ''}${ns ? ` in netns ${ns}` : ''}: ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''}`, verdict: 'deliver', verdictKind: 'deliver', pkt, evidence: owns || ep ? 'kernel' : 'assumed', details})
     this.rec.end('delivered', `reaches ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''} in ${ns ?? 'the pod'} on ${node.label}`)
   }
