@@ -22,7 +22,7 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80',
     '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80 --snapshot node1.json --snapshot node2.json',
     '<%= config.bin %> trace 10.42.1.80 10.96.0.80:80 --netns nilab-node1 --netns nilab-node2 --format mermaid',
-    '<%= config.bin %> trace 10.42.1.80 10.42.0.52:6379 --proto tcp --mark 0x200 --json',
+    {description: "A packet the node itself sends with a mark (a pod's mark does not survive its veth into the node):", command: '<%= config.bin %> trace 192.168.1.12 10.42.0.52:6379 --proto tcp --mark 0x200 --json'},
   ]
   static override enableJsonFlag = true
   static override args = {
