@@ -54,6 +54,20 @@ export interface DevicePeer {
   sameNetns: boolean
 }
 
+/** A Linux bridge's own settings (`ip -d link`, linkinfo info_data). */
+export interface BridgeInfo {
+  /** `vlan_filtering` 1: br_handle_frame_finish admits and forwards a frame by its VLAN (`bridge vlan`). */
+  vlanFiltering?: boolean
+}
+
+/** A bridge port's settings (`ip -d link`, linkinfo info_slave_data). */
+export interface BridgePortInfo {
+  /** A frame may leave by the port it came in on only with hairpin mode on (should_deliver in br_forward.c). */
+  hairpin?: boolean
+  /** STP port state: only `forwarding` forwards. */
+  state?: string
+}
+
 /** A device as `ip -j -d addr show` (or `ip -d link show` text) reports it. */
 export interface Device {
   ifindex: number
@@ -72,6 +86,9 @@ export interface Device {
   altnames: string[]
   addresses: DeviceAddress[]
   vxlan?: VxlanInfo
+  bridge?: BridgeInfo
+  /** Set on a port of a bridge (`master` is the bridge). */
+  bridgePort?: BridgePortInfo
   peer?: DevicePeer
   /** XDP as ip-link reports it (mode and program id). */
   xdp?: {mode: XdpMode; progId?: number}

@@ -47,6 +47,13 @@ export interface HooksFacts {
   warnings: Warning[]
 }
 
+/** `net.bridge.bridge-nf-call-iptables` in the node's netns: on, off, or absent (br_netfilter not loaded, so off). */
+export interface BrNetfilterFacts {
+  callIptables: boolean
+  /** False: /proc/sys/net/bridge is absent. */
+  present: boolean
+}
+
 /** What a command needs read from a node: `hooks` ⊂ `marks`, `trace`; a snapshot holds what all of them read. */
 export interface NodeStateNeeds {
   hooks?: boolean
@@ -82,8 +89,10 @@ export interface NodeState {
   xfrmStates: XfrmState[]
   xfrmPolicies: XfrmPolicy[]
   sockets: SsSocket[]
-  /** VXLAN forwarding entries (which VTEP each MAC goes to). */
+  /** Forwarding entries: which VTEP a VXLAN sends each MAC to, which port of a bridge each MAC is behind. */
   fdb: FdbEntry[]
+  /** br_netfilter's switch for iptables (trace only); absent: not read (an older snapshot, no sysctl). */
+  brNetfilter?: BrNetfilterFacts
   /** ipset contents (`ipset save`); absent: -m set matches are unknown. */
   ipsets?: Map<string, {type: string; members: string[]}>
   /** Devices and addresses of the named namespaces at the other end of the node's veths (pods, a peer node). */

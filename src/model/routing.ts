@@ -74,7 +74,12 @@ export interface IpRule {
 
 export interface FdbEntry {
   mac: string
+  /** The port (or the device itself, for `self` entries). */
   dev: string
+  /** The bridge whose FDB holds it (a port's entry); absent for a device's own (`self`) entries. */
+  master?: string
+  /** `self`: the device's own table (a VXLAN's); no `self` with a master: the bridge's entry for that port. */
+  flags?: string[]
   /** Remote VTEP for vxlan entries. */
   dst?: string
   vni?: number

@@ -1,4 +1,4 @@
-import type {Device, DeviceAddress, DeviceKind, VxlanInfo, XdpMode} from '../model/hooks.js'
+import type {BridgeInfo, BridgePortInfo, Device, DeviceAddress, DeviceKind, VxlanInfo, XdpMode} from '../model/hooks.js'
 import {asArray, num} from './bpftool-net.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
@@ -84,6 +84,8 @@ export function parseIpLinkJson(text: string): Parsed<Device[]> {
       dev.lower = linkName
     }
     if (kind === 'vxlan') dev.vxlan = vxlanFromJson((li.info_data ?? {}) as Record<string, unknown>)
+    if (kind === 'bridge') dev.bridge = bridgeFromJson((li.info_data ?? {}) as Record<string, unknown>)
+    if (dev.slaveKind === 'bridge') dev.bridgePort = bridgePortFromJson((li.info_slave_data ?? {}) as Record<string, unknown>)
     // A vxlan device moved out of the netns it was made in keeps its underlay there: ip prints that netns's nsid.
     if (dev.vxlan && nsid !== undefined) dev.vxlan.underlayNetnsId = nsid
     for (const a of asArray(e.addr_info)) {
@@ -103,6 +105,19 @@ export function parseIpLinkJson(text: string): Parsed<Device[]> {
     facts.push(dev)
   }
   return {facts, problems}
+}
+
+function bridgeFromJson(d: Record<string, unknown>): BridgeInfo {
+  const b: BridgeInfo = {}
+  if (num(d.vlan_filtering) !== undefined) b.vlanFiltering = num(d.vlan_filtering) === 1
+  return b
+}
+
+function bridgePortFromJson(d: Record<string, unknown>): BridgePortInfo {
+  const p: BridgePortInfo = {}
+  if (typeof d.hairpin === 'boolean') p.hairpin = d.hairpin
+  if (typeof d.state === 'string') p.state = d.state
+  return p
 }
 
 function vxlanFromJson(d: Record<string, unknown>): VxlanInfo {

@@ -7,6 +7,8 @@ import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
 import type {Warning} from '../../model/warning.js'
 import {compact} from '../../util/compact.js'
 import {familyOf, parsePrefix, prefixContains} from '../../util/ip.js'
+import {bridgeOf} from './bridge-forwarding.js'
+import {BridgeSteps} from './bridge-steps.js'
 import {crossedNetkit, crossedVeth, crossedWire, decapsulated, loopedBack, redirectedToPeer} from './boundaries.js'
 import {encapsulate} from './encapsulation.js'
 import type {Packet} from './packet.js'
@@ -44,6 +46,7 @@ export class PathWalker {
   private readonly rec = new PathRecorder()
   private readonly programs = new ProgramSteps(this.rec, (node, dev, pkt, via) => this.deliverToPod(node, dev, pkt, via))
   private readonly nf: NetfilterSteps
+  private readonly bridges: BridgeSteps
 
   constructor(
     private readonly nodes: NodeState[],
@@ -51,6 +54,7 @@ export class PathWalker {
     private readonly deps: WalkDeps,
   ) {
     this.nf = new NetfilterSteps(this.rec, deps.netfilter?.bind(deps))
+    this.bridges = new BridgeSteps(this.rec, this.nf)
   }
 
   async walk(): Promise<WalkResult> {
@@ -92,6 +96,7 @@ export class PathWalker {
       if (r?.error) this.rec.end('black-hole', `the pod has no route to ${this.flow.dst}: ${r.error}`)
       return
     }
+    this.podNextHop = r.gateway ?? this.flow.dst
     this.rec.push(node, {
       kind: 'pod-route',
       where: {...where, device: r.dev ?? 'eth0'},
@@ -127,7 +132,7 @@ export class PathWalker {
   }
 
   /** Programs on a device's receive path, in kernel order; then the stack, unless one redirected. */
-  private async ingress(node: NodeState, dev: Device, pkt: Packet): Promise<{at: 'egress'; dev: Device; viaRedirect: true} | {at: 'stack'; dev: Device} | undefined> {
+  private async ingress(node: NodeState, dev: Device, pkt: Packet): Promise<{at: 'egress'; dev: Device; viaRedirect?: true} | {at: 'stack'; dev: Device} | undefined> {
     for (const a of attachmentsOf(node, dev, 'ingress')) {
       const r = this.programs.run(node, dev, a, pkt)
       if (r.next === 'drop') {
@@ -137,8 +142,19 @@ export class PathWalker {
       if (r.next === 'deliver') return undefined
       if (r.next && typeof r.next === 'object') return {at: 'egress', dev: r.next, viaRedirect: true}
     }
+    // A bridge port's rx_handler (br_handle_frame) takes the frame before the stack sees it (kn-15).
+    const br = bridgeOf(node, dev)
+    if (br) {
+      // The frame's destination MAC is its L3 next hop's: the pod's gateway, or the destination itself.
+      const nextHop = this.podNextHop ?? (pkt.outer ?? pkt.tuple).dst
+      this.podNextHop = undefined
+      return this.bridges.fromPort(node, dev, br, pkt, nextHop)
+    }
     return {at: 'stack', dev}
   }
+
+  /** The pod's own route's next hop (its gateway, or the destination on-link), for the first bridge it meets. */
+  private podNextHop: string | undefined
 
   /** The kernel stack for a received packet: PREROUTING, the route lookup, then INPUT (local) or FORWARD+POSTROUTING. */
   private async stack(node: NodeState, dev: Device, pkt: Packet): Promise<{at: 'egress'; dev: Device} | {at: 'ingress'; dev: Device} | undefined> {
@@ -236,6 +252,11 @@ export class PathWalker {
       }
       if (r.next === 'deliver') return undefined
       if (r.next && typeof r.next === 'object') return {at: 'egress', dev: r.next}
+    }
+    // A bridge: the port its FDB names for the next hop's MAC, or a flood (kn-15).
+    if (dev.kind === 'bridge') {
+      const port = this.bridges.fromRoute(node, dev, pkt, this.gateway ?? (pkt.outer ?? pkt.tuple).dst)
+      return port ? {at: 'egress', dev: port} : undefined
     }
     // A pod's veth: the packet is received in the pod.
     if ((dev.kind === 'veth' || dev.kind === 'netkit') && dev.peer && !dev.peer.sameNetns && !isUplink(node, dev) && this.isPodDelivery(node, dev, pkt)) {
