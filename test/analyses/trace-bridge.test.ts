@@ -1,0 +1,158 @@
+// Linux bridge forwarding (docs/kernel-notes.md#kn-15-bridge-forwarding) and br_netfilter (kn-16) on a synthetic
+// node: a cni0 bridge with two veth pods, as the lab's bridge variant builds it.
+import {describe, expect, it} from 'vitest'
+import {bridgeForwarding} from '../../src/analyses/path/bridge-forwarding.js'
+import {PathWalker, type NetfilterVerdict} from '../../src/analyses/path/walk.js'
+import type {Device} from '../../src/model/hooks.js'
+import type {Hook} from '../../src/model/netfilter.js'
+import type {NodeState} from '../../src/model/node-state.js'
+import type {FlowSpec, Tuple} from '../../src/model/path.js'
+
+const MAC = {cni0: '4e:c5:28:cb:aa:3f', vethA: 'ce:62:92:9f:0a:93', vethB: 'ce:62:92:9f:0b:93', podA: '02:00:00:00:00:0a', podB: '02:00:00:00:00:0b'}
+
+function dev(d: Partial<Device> & Pick<Device, 'ifindex' | 'name' | 'kind'>): Device {
+  return {flags: ['UP'], altnames: [], addresses: [], ...d}
+}
+
+/** node1: cni0 10.244.1.1/24; pod-a (10.244.1.2) behind vethA, pod-b (10.244.1.3) behind vethB. */
+function bridgeNode(): NodeState {
+  const devices: Device[] = [
+    dev({ifindex: 4, name: 'cni0', kind: 'bridge', mac: MAC.cni0, bridge: {vlanFiltering: false}, addresses: [{family: 'inet', local: '10.244.1.1', prefixlen: 24}]}),
+    dev({ifindex: 5, name: 'vethA', kind: 'veth', mac: MAC.vethA, master: 'cni0', slaveKind: 'bridge', bridgePort: {hairpin: false, state: 'forwarding'}, peer: {ifindex: 2, netnsId: 1, sameNetns: false}}),
+    dev({ifindex: 6, name: 'vethB', kind: 'veth', mac: MAC.vethB, master: 'cni0', slaveKind: 'bridge', bridgePort: {hairpin: false, state: 'forwarding'}, peer: {ifindex: 2, netnsId: 2, sameNetns: false}}),
+  ]
+  const pod = (ip: string, mac: string) => [dev({ifindex: 2, name: 'eth0', kind: 'veth', mac, addresses: [{family: 'inet', local: ip, prefixlen: 24}]})]
+  return {
+    label: 'node1',
+    meta: {kind: 'snapshot'},
+    hooks: {devices, netnsNames: new Map([[1, 'pod-a'], [2, 'pod-b']]), routes: [], neighbours: [], programs: [], links: []} as unknown as NodeState['hooks'],
+    attachments: [],
+    code: new Map(),
+    xt: [],
+    ipRules: [],
+    xfrmStates: [],
+    xfrmPolicies: [],
+    sockets: [],
+    // The bridge's local entries for its ports' own MACs (as `bridge fdb` prints them).
+    fdb: [
+      {mac: MAC.vethA, dev: 'vethA', master: 'cni0', flags: [], state: 'permanent'},
+      {mac: MAC.vethB, dev: 'vethB', master: 'cni0', flags: [], state: 'permanent'},
+    ],
+    netnsDevices: new Map([['pod-a', pod('10.244.1.2', MAC.podA)], ['pod-b', pod('10.244.1.3', MAC.podB)]]),
+    netnsRoutes: new Map(),
+    datapaths: {},
+    markSourcesRead: [],
+    warnings: [],
+  }
+}
+
+const cni0 = (n: NodeState) => n.hooks.devices.find((d) => d.name === 'cni0')!
+const port = (n: NodeState, name: string) => n.hooks.devices.find((d) => d.name === name)!
+
+describe('bridge forwarding (br_handle_frame_finish, br_dev_xmit)', () => {
+  it('an FDB entry for the destination MAC names the port (br_fdb_find_rcu → br_forward): evidence kernel', () => {
+    const n = bridgeNode()
+    n.fdb.push({mac: MAC.podB, dev: 'vethB', master: 'cni0', flags: [], state: 'reachable'})
+    const d = bridgeForwarding(n, cni0(n), '10.244.1.3', port(n, 'vethA'))
+    expect(d).toMatchObject({kind: 'port', flooded: false, evidence: 'kernel'})
+    expect(d.kind === 'port' && d.port.name).toBe('vethB')
+    expect(d.details.join('\n')).toContain(`FDB of cni0: ${MAC.podB} on port vethB`)
+  })
+
+  it("the neighbour table gives the destination MAC when it holds the next hop", () => {
+    const n = bridgeNode()
+    n.hooks.neighbours.push({dst: '10.244.1.3', dev: 'cni0', lladdr: '02:00:00:00:00:bb', state: ['REACHABLE']})
+    n.fdb.push({mac: '02:00:00:00:00:bb', dev: 'vethB', master: 'cni0', flags: []})
+    const d = bridgeForwarding(n, cni0(n), '10.244.1.3')
+    expect(d.kind === 'port' && d.port.name).toBe('vethB')
+    expect(d.details[0]).toContain('neighbour 10.244.1.3 lladdr 02:00:00:00:00:bb on cni0')
+  })
+
+  it('no FDB entry: a flood (br_flood), the port whose netns holds the address taken, evidence assumed', () => {
+    const n = bridgeNode()
+    const d = bridgeForwarding(n, cni0(n), '10.244.1.3', port(n, 'vethA'))
+    expect(d).toMatchObject({kind: 'port', flooded: true, evidence: 'assumed'})
+    expect(d.kind === 'port' && d.port.name).toBe('vethB')
+    expect(d.details.join('\n')).toContain('br_flood sends it to every port but vethA (vethB)')
+  })
+
+  it("a frame for the bridge's own address is passed up to the bridge (br_pass_frame_up)", () => {
+    const n = bridgeNode()
+    expect(bridgeForwarding(n, cni0(n), '10.244.1.1', port(n, 'vethA')).kind).toBe('up')
+  })
+
+  it('hairpin: back out of the port it came in by only with hairpin mode on (should_deliver)', () => {
+    const n = bridgeNode()
+    n.fdb.push({mac: MAC.podA, dev: 'vethA', master: 'cni0', flags: []})
+    expect(bridgeForwarding(n, cni0(n), '10.244.1.2', port(n, 'vethA'))).toMatchObject({kind: 'drop'})
+    port(n, 'vethA').bridgePort!.hairpin = true
+    const d = bridgeForwarding(n, cni0(n), '10.244.1.2', port(n, 'vethA'))
+    expect(d.kind === 'port' && d.port.name).toBe('vethA')
+  })
+
+  it('a port not in the forwarding state does not send', () => {
+    const n = bridgeNode()
+    port(n, 'vethB').bridgePort!.state = 'blocking'
+    expect(bridgeForwarding(n, cni0(n), '10.244.1.3', port(n, 'vethA'))).toMatchObject({kind: 'drop'})
+  })
+
+  it('VLAN filtering on: said not modelled, evidence assumed', () => {
+    const n = bridgeNode()
+    cni0(n).bridge = {vlanFiltering: true}
+    n.fdb.push({mac: MAC.podB, dev: 'vethB', master: 'cni0', flags: []})
+    const d = bridgeForwarding(n, cni0(n), '10.244.1.3', port(n, 'vethA'))
+    expect(d).toMatchObject({kind: 'port', evidence: 'assumed'})
+    expect(d.details[0]).toContain('VLAN filtering on')
+  })
+})
+
+const flow: FlowSpec = {family: 'ipv4', src: '10.244.1.2', dst: '10.244.1.3', proto: 'tcp', sport: 40000, dport: 6379, mark: 0}
+
+/** Walk pod-a → pod-b with a netfilter evaluator that drops at `dropAt` (and records the hooks it is asked). */
+async function walkSameNode(n: NodeState, dropAt?: Hook) {
+  const asked: string[] = []
+  n.xt = [{tables: [{}]}] as unknown as NodeState['xt']
+  const netfilter = (_node: NodeState, hook: Hook, q: {tuple: Tuple; mark: number; iif?: string; oif?: string}): NetfilterVerdict => {
+    asked.push(`${hook} iif=${q.iif ?? '-'} oif=${q.oif ?? '-'}`)
+    return {verdict: hook === dropAt ? 'drop' : 'accept', tuple: q.tuple, mark: q.mark, ct: {state: 'NEW', zone: 0, mark: 0}, rules: [], tables: [], branches: [], unknowns: []}
+  }
+  const deps = {
+    route: async () => ({type: 'unicast', evidence: 'kernel' as const, detail: 'not asked'}),
+    podRoute: async () => ({type: 'unicast', dev: 'eth0', evidence: 'kernel' as const, detail: 'ip route get 10.244.1.3 → dev eth0'}),
+    netfilter,
+  }
+  const r = await new PathWalker([n], flow, deps as never).walk()
+  return {r, asked}
+}
+
+describe('the walk through a bridge, with and without br_netfilter', () => {
+  it('same node, br_netfilter off: bridged to pod-b and delivered, no iptables hook', async () => {
+    const n = bridgeNode()
+    n.brNetfilter = {callIptables: false, present: true}
+    const {r, asked} = await walkSameNode(n, 'forward')
+    expect(asked).toEqual([])
+    expect(r.steps.map((s) => `${s.kind} ${s.verdict}`)).toEqual(['pod-route sent on the pod\'s eth0; appears on vethA (ifindex 5)', 'bridge flood to vethB', 'deliver deliver'])
+    expect(r.steps[1]!.details).toContain('net.bridge.bridge-nf-call-iptables = 0: bridged frames skip iptables')
+    expect(r.outcome).toMatchObject({kind: 'delivered', text: 'reaches 10.244.1.3:6379 in pod-b on node1'})
+    // Into pod-b's netns by vethB: the packet model's netns crossing applies (mark cleared, conntrack reset).
+    expect(r.steps[2]!.where).toMatchObject({device: 'vethB', inPod: 'pod-b'})
+  })
+
+  it('same node, br_netfilter on: PREROUTING, FORWARD, POSTROUTING with the bridge as device (br_nf_*)', async () => {
+    const n = bridgeNode()
+    n.brNetfilter = {callIptables: true, present: true}
+    const {r, asked} = await walkSameNode(n)
+    expect(asked).toEqual(['prerouting iif=cni0 oif=-', 'forward iif=cni0 oif=cni0', 'postrouting iif=- oif=cni0'])
+    expect(r.steps.map((s) => s.kind)).toEqual(['pod-route', 'netfilter', 'bridge', 'netfilter', 'netfilter', 'deliver'])
+    expect(r.outcome.kind).toBe('delivered')
+  })
+
+  it('br_netfilter on and a FORWARD drop: the bridged frame is dropped there', async () => {
+    const n = bridgeNode()
+    n.brNetfilter = {callIptables: true, present: true}
+    const {r} = await walkSameNode(n, 'forward')
+    expect(r.outcome).toMatchObject({kind: 'dropped'})
+    expect(r.outcome.text).toContain('dropped by netfilter forward on node1')
+    expect(r.steps.at(-1)).toMatchObject({kind: 'netfilter', where: {hook: 'netfilter forward', device: 'cni0'}})
+  })
+})
