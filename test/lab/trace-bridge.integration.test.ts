@@ -2,6 +2,9 @@
 // br-netfilter variants: the prediction (made before any packet is sent) is delivery into the destination pod's
 // netns where the real connection is accepted and its listener sees the client's address and port, and, with
 // br_netfilter on, the drop at the filter FORWARD rule where the kernel's own `nft monitor trace` shows it.
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {TraceReport} from '../../src/analyses/path/trace.js'
 import {labDown} from '../../src/lab/teardown.js'
@@ -79,6 +82,22 @@ for (const variant of ['bridge', 'br-netfilter'] as const) {
       const again = trace(httpbin.ip, 80, 43011)
       expectDeliveredInto(again, node2, httpbin)
       expect(again.steps.filter((s) => s.kind === 'bridge' && s.node === node2).at(-1)).toMatchObject({verdict: `forward to ${httpbin.hostDev}`, evidence: 'kernel'})
+    })
+
+    it('trace --snapshot on the snapshots a live trace recorded gives the live answer; the br_netfilter sysctl is recorded', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ni-bridge-record-'))
+      try {
+        const dst = variant === 'br-netfilter' ? nginx.ip : httpbin.ip
+        const args = ['trace', curl.ip, `${dst}:80`, '--sport', '43005', '--json']
+        const live = JSON.parse(cli([...args, '--netns', node1, '--netns', node2, '--record', dir]).stdout) as TraceReport
+        const replayed = JSON.parse(cli([...args, '--snapshot', join(dir, `${node1}.json`), '--snapshot', join(dir, `${node2}.json`)]).stdout) as TraceReport
+        const {nodes: _l, ...liveAnswer} = live
+        const {nodes: _r, ...replayedAnswer} = replayed
+        expect(replayedAnswer).toEqual(liveAnswer)
+        expect(readFileSync(join(dir, `${node1}.json`), 'utf8')).toContain('net.bridge.bridge-nf-call-iptables')
+      } finally {
+        rmSync(dir, {recursive: true, force: true})
+      }
     })
 
     if (variant === 'br-netfilter') {
