@@ -58,6 +58,8 @@ export interface DevicePeer {
 export interface BridgeInfo {
   /** `vlan_filtering` 1: br_handle_frame_finish admits and forwards a frame by its VLAN (`bridge vlan`). */
   vlanFiltering?: boolean
+  /** `nf_call_iptables` 1: br_netfilter runs iptables for this bridge's frames whatever the netns sysctl says (kn-16). */
+  nfCallIptables?: boolean
 }
 
 /** A bridge port's settings (`ip -d link`, linkinfo info_slave_data). */

@@ -110,6 +110,7 @@ export function parseIpLinkJson(text: string): Parsed<Device[]> {
 function bridgeFromJson(d: Record<string, unknown>): BridgeInfo {
   const b: BridgeInfo = {}
   if (num(d.vlan_filtering) !== undefined) b.vlanFiltering = num(d.vlan_filtering) === 1
+  if (num(d.nf_call_iptables) !== undefined) b.nfCallIptables = num(d.nf_call_iptables) === 1
   return b
 }
 

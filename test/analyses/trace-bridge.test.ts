@@ -147,6 +147,15 @@ describe('the walk through a bridge, with and without br_netfilter', () => {
     expect(r.outcome.kind).toBe('delivered')
   })
 
+  it("the bridge's own nf_call_iptables turns br_netfilter on with the sysctl at 0; not loaded, nothing does", async () => {
+    const n = bridgeNode()
+    n.brNetfilter = {callIptables: false, present: true}
+    cni0(n).bridge = {vlanFiltering: false, nfCallIptables: true}
+    expect((await walkSameNode(n)).asked).toEqual(['prerouting iif=cni0 oif=-', 'forward iif=cni0 oif=cni0', 'postrouting iif=- oif=cni0'])
+    n.brNetfilter = {callIptables: false, present: false}
+    expect((await walkSameNode(n)).asked).toEqual([])
+  })
+
   it('br_netfilter on and a FORWARD drop: the bridged frame is dropped there', async () => {
     const n = bridgeNode()
     n.brNetfilter = {callIptables: true, present: true}

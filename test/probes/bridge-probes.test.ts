@@ -13,8 +13,8 @@ describe('bridge facts', () => {
   it('a bridge: vlan_filtering read', () => {
     const {facts, problems} = parseIpLinkJson(CNI0)
     expect(problems).toEqual([])
-    expect(facts[0]).toMatchObject({name: 'cni0', kind: 'bridge', bridge: {vlanFiltering: false}})
-    expect(parseIpLinkJson(CNI0.replace('"vlan_filtering":0', '"vlan_filtering":1')).facts[0]!.bridge).toEqual({vlanFiltering: true})
+    expect(facts[0]).toMatchObject({name: 'cni0', kind: 'bridge', bridge: {vlanFiltering: false, nfCallIptables: false}})
+    expect(parseIpLinkJson(CNI0.replace('"vlan_filtering":0', '"vlan_filtering":1')).facts[0]!.bridge).toEqual({vlanFiltering: true, nfCallIptables: false})
   })
 
   it('a bridge port: its master, hairpin mode and STP state', () => {

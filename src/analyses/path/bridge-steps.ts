@@ -21,7 +21,7 @@ export class BridgeSteps {
   fromRoute(node: NodeState, bridge: Device, pkt: Packet, nextHop: string): Device | undefined {
     const d = bridgeForwarding(node, bridge, nextHop)
     // br_dev_xmit: a frame the node sends has no br_netfilter state; it crossed FORWARD/POSTROUTING as a routed packet (kn-16).
-    const said = node.brNetfilter?.callIptables ? ['sent by the node (br_dev_xmit): br_netfilter does not run iptables again for it (br_nf_post_routing: no nf_bridge state)'] : []
+    const said = brNetfilterOn(node, bridge) ? ['sent by the node (br_dev_xmit): br_netfilter does not run iptables again for it (br_nf_post_routing: no nf_bridge state)'] : []
     return this.record(node, bridge, d, pkt, said)
   }
 
@@ -36,10 +36,10 @@ export class BridgeSteps {
       return {at: 'stack', dev: bridge}
     }
     const bridged = d.kind === 'port' && familyOf(pkt.tuple.dst) === 'ipv4'
-    const nfOn = node.brNetfilter?.callIptables === true
+    const nfOn = brNetfilterOn(node, bridge)
     // br_nf_pre_routing runs at NF_BR_PRE_ROUTING, before the FDB lookup, with the bridge as input device.
     if (bridged && nfOn && !this.nf.run(node, 'prerouting', pkt, {iif: bridge.name})) return undefined
-    const said = [`in by port ${port.name} (br_handle_frame → br_handle_frame_finish)`, ...(bridged ? [brNetfilterSaid(node)] : [])]
+    const said = [`in by port ${port.name} (br_handle_frame → br_handle_frame_finish)`, ...(bridged ? [brNetfilterSaid(node, bridge)] : [])]
     const out = this.record(node, bridge, d, pkt, said)
     if (!out) return undefined
     if (bridged && nfOn) {
@@ -72,8 +72,18 @@ export class BridgeSteps {
   }
 }
 
-function brNetfilterSaid(node: NodeState): string {
+/**
+ * br_nf_pre_routing: `if (!brnet->call_iptables && !br_opt_get(br, BROPT_NF_CALL_IPTABLES)) return NF_ACCEPT`: the
+ * netns sysctl or the bridge's own nf_call_iptables; neither matters where br_netfilter is not loaded.
+ */
+function brNetfilterOn(node: NodeState, bridge: Device): boolean {
+  if (node.brNetfilter?.present === false) return false
+  return node.brNetfilter?.callIptables === true || bridge.bridge?.nfCallIptables === true
+}
+
+function brNetfilterSaid(node: NodeState, bridge: Device): string {
   const b = node.brNetfilter
+  if (b?.present !== false && !b?.callIptables && bridge.bridge?.nfCallIptables) return `${bridge.name} has nf_call_iptables 1 (ip -d link): the bridged frame crosses iptables PREROUTING, FORWARD and POSTROUTING with the bridge as device (br_netfilter)`
   if (!b) return 'net.bridge.bridge-nf-call-iptables was not read: assumed off (bridged frames skip iptables)'
   if (!b.present) return 'br_netfilter is not loaded (/proc/sys/net/bridge absent): bridged frames skip iptables'
   return b.callIptables
