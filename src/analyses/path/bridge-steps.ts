@@ -67,7 +67,7 @@ export class BridgeSteps {
       this.rec.push(node, {kind: 'bridge', where, what: d.what, verdict: `up to ${bridge.name}`, verdictKind: 'pass-up', pkt, evidence: d.evidence, details: [...said, ...d.details]})
       return undefined
     }
-    this.rec.push(node, {kind: 'bridge', where: {...where, device: bridge.name}, what: d.what, verdict: `${d.flooded ? 'flood' : 'forward'} to ${d.port.name}`, verdictKind: 'forward', pkt, evidence: d.evidence, details: [...said, ...d.details]})
+    this.rec.push(node, {kind: 'bridge', where, what: d.what, verdict: `${d.flooded ? 'flood' : 'forward'} to ${d.port.name}`, verdictKind: 'forward', pkt, evidence: d.evidence, details: [...said, ...d.details]})
     return d.port
   }
 }
