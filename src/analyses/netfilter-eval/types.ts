@@ -27,6 +27,8 @@ export interface PacketState {
     dnat?: boolean
     snat?: boolean
     untracked?: boolean
+    /** A reply of a connection conntrack already holds (ESTABLISHED, reply direction: `trace --reply`, kn-20). */
+    established?: boolean
     zone?: number
     /** The nat core already ran for this manip type at an earlier hook (a binding or a null one): its chains do not run again. */
     natSetUp?: {dst?: boolean; src?: boolean}
