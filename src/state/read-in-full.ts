@@ -2,6 +2,7 @@ import type {ProgramSummary} from '../model/program-summary.js'
 import type {NodeState, NodeStateNeeds, SourceRead} from '../model/node-state.js'
 import type {Warning} from '../model/warning.js'
 import {bridgeFdbProbe} from '../probes/bridge-fdb.js'
+import {rpFilterProbe} from '../probes/rp-filter.js'
 import {ipRulesProbe} from '../probes/ip-rule.js'
 import {ipsetSaveProbe} from '../probes/ipset.js'
 import {parseIptablesSave, parseIptablesSaveForMarks} from '../probes/iptables-save.js'
@@ -44,6 +45,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
     skb: rules ? skBuffLayoutProbe : undefined,
     fdb: needs.trace ? bridgeFdbProbe : undefined,
     ipsets: needs.trace ? ipsetSaveProbe : undefined,
+    rpFilter: needs.trace ? rpFilterProbe : undefined,
   }
   const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, rules ? collectXtDumps(src) : undefined, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
   const {facts, outputs} = probes
@@ -53,7 +55,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
   const markOffset = facts.skb?.mark
   // Not recorded (an older snapshot) FDB, and ipset missing or not recorded, are not worth a warning: their facts
   // stay unknown (the evaluator says so where a rule matches a set).
-  const quiet = (w: Warning) => (w.probe === probeLabel(bridgeFdbProbe) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
+  const quiet = (w: Warning) => ((w.probe === probeLabel(bridgeFdbProbe) || w.probe === probeLabel(rpFilterProbe)) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
   for (const w of probes.warnings) if (w.probe !== probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
   warnings.push(...peerWarnings)
   for (const w of probes.warnings) if (w.probe === probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
@@ -98,6 +100,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
     sockets: facts.sockets ?? [],
     fdb: facts.fdb ?? [],
     ...(facts.ipsets ? {ipsets: facts.ipsets} : {}),
+    ...(facts.rpFilter && (facts.rpFilter.all !== undefined || Object.keys(facts.rpFilter.devices).length) ? {rpFilter: facts.rpFilter} : {}),
     netnsDevices: peers?.devices ?? new Map(),
     netnsRoutes: peers?.routes ?? new Map(),
     datapaths: datapaths.facts,

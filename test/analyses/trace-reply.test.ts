@@ -121,3 +121,43 @@ describe('the reply is ESTABLISHED and the forward NAT is undone (kn-20)', () =>
     expect(back.outcome).toMatchObject({kind: 'delivered', text: 'the reply comes back (192.168.1.50:443 → 10.42.0.51:40000): reaches 10.42.0.51:40000 in the pod on ubuntu-dev3'})
   })
 })
+
+/** A second uplink on node 2, as policy-routing setups have (the lab variant `policy-routing`). */
+function secondUplink(n2: NodeState): void {
+  const eth0 = n2.hooks.devices.find((d) => d.name === 'eth0')!
+  n2.hooks.devices.push({...eth0, name: 'eth1', ifindex: 30, addresses: eth0.addresses.map((a) => ({...a, local: '192.168.2.13'}))})
+}
+
+describe('where the reply parts from the forward path', () => {
+  it('asymmetric routing: the reply leaves by eth1 while the forward packet came in on eth0, said on its route step and in the outcome', async () => {
+    const {n2, oracle} = await node2([...DNAT, ...FILTER_FORWARD(true)])
+    secondUplink(n2)
+    const rt = {'10.42.0.51': 'lxc65015af813d1', '192.168.1.50': 'eth0', '192.168.1.50 iif lxc65015af813d1': 'eth1'}
+    const r = await traceFlow([n2], parseFlow({src: '192.168.1.50', dst: '192.168.1.13:80'}), routes(rt, oracle), {reply: true})
+    const text = 'asymmetric routing: the reply leaves ubuntu-dev3 by eth1, but the forward packet came in on eth0 (kn-21)'
+    expect(r.reply!.steps.find((s) => s.kind === 'routing')!.details).toContain(text)
+    expect(r.reply!.outcome.text).toBe(`the reply comes back (192.168.1.13:80 → 192.168.1.50:40000): leaves ubuntu-dev3 on eth1 towards 192.168.1.50 (${text})`)
+  })
+
+  it('strict rp_filter: a pod policy-routed out eth1 with SNAT gets its answer on eth1, whose source the main table routes out eth0: dropped (kn-22)', async () => {
+    const {n2, oracle} = await node2(['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -o eth1 -j SNAT --to-source 192.168.2.13', 'COMMIT'])
+    secondUplink(n2)
+    const rt = {'10.42.0.51': 'lxc65015af813d1', '192.168.1.50': 'eth0', '192.168.1.50 iif lxc65015af813d1': 'eth1'}
+    const flow = parseFlow({src: '10.42.0.51', dst: '192.168.1.50:443'})
+    n2.rpFilter = {all: 0, devices: {eth0: 0, eth1: 1}}
+    const r = await traceFlow([n2], flow, routes(rt, oracle), {reply: true})
+    expect(r.steps[r.steps.length - 1]).toMatchObject({kind: 'wire', where: {device: 'eth1'}, tuple: {src: '192.168.2.13'}})
+    const back = r.reply!
+    // The answer arrives on the uplink the request left by, and is un-SNATed at PREROUTING.
+    expect(back.steps[0]).toMatchObject({kind: 'wire', where: {device: 'eth1'}})
+    expect(back.steps.find((s) => s.where.hook === 'netfilter prerouting')!.tuple).toMatchObject({dst: '10.42.0.51', dport: 40000})
+    expect(back.outcome).toMatchObject({
+      kind: 'dropped',
+      text: 'the reply never comes back (192.168.1.50:443 → 10.42.0.51:40000): dropped by reverse-path filtering on ubuntu-dev3: rp_filter 1 (strict) on eth1: the route back to 192.168.1.50 leaves by eth0, not eth1 (fib_validate_source: EXDEV, kn-22)',
+    })
+    // loose (2): the source has a route: the reply is delivered
+    n2.rpFilter = {all: 2, devices: {eth1: 0}}
+    const loose = await traceFlow([n2], flow, routes(rt, oracle), {reply: true})
+    expect(loose.reply!.outcome.kind).toBe('delivered')
+  })
+})

@@ -1,6 +1,7 @@
 import type {NodeState} from '../../model/node-state.js'
 import type {Conntrack, FlowSpec, PathStep, TraceOutcome, Tuple} from '../../model/path.js'
 import type {RouteAnswer, RouteQuery} from '../../model/routing.js'
+import {rpFilterMode} from '../../model/rp-filter.js'
 import {compact} from '../../util/compact.js'
 import {natKindOfHook} from '../netfilter-eval/state.js'
 import {PathWalker, type WalkDeps, type WalkResult} from './walk.js'
@@ -77,8 +78,16 @@ export async function walkReply(nodes: NodeState[], flow: FlowSpec, forward: Wal
   for (const s of forward.steps) if (s.ct && s.kind === 'netfilter') ctMarks.set(s.node, s.ct.mark)
   const routes = new RouteLog()
   const evaluate = deps.netfilter
+  const rpDrops: string[] = []
   const replyDeps: WalkDeps = routes.wrap({
     ...deps,
+    route: async (node, q) => {
+      const answer = await deps.route(node, q)
+      const refused = answer.evidence === 'kernel' ? undefined : await reversePathRefusal(node, q, answer, deps)
+      if (!refused) return answer
+      rpDrops.push(`dropped by reverse-path filtering on ${node.label}: ${refused}`)
+      return {...answer, error: refused, detail: `${answer.detail}; ${refused}`}
+    },
     ...(evaluate
       ? {
           netfilter: (node, hook, pkt, masq) => {
@@ -106,9 +115,10 @@ export async function walkReply(nodes: NodeState[], flow: FlowSpec, forward: Wal
         }
       : {}),
   })
-  const r = await new PathWalker(order, reply, replyDeps).walk()
-  markAsymmetry(r.steps, routes.asked, forwardRoutes.asked)
-  return {...r, flow: reply}
+  const r = await new PathWalker(order, reply, replyDeps, leftFrom ? last?.where.device : undefined).walk()
+  const asymmetric = markAsymmetry(r.steps, routes.asked, forwardRoutes.asked)
+  const outcome = rpDrops.length && r.outcome.kind === 'dropped' ? {...r.outcome, text: rpDrops[rpDrops.length - 1]!} : r.outcome
+  return {...r, outcome: asymmetric.length ? {...outcome, text: `${outcome.text} (${asymmetric.join('; ')})`} : outcome, flow: reply}
 }
 
 /**
@@ -116,7 +126,8 @@ export async function walkReply(nodes: NodeState[], flow: FlowSpec, forward: Wal
  * than the forward packet came in on takes another path back (asymmetric routing), which strict reverse-path
  * filtering on the way or a stateful device there may drop (kn-21). Said on the reply's route step.
  */
-function markAsymmetry(steps: PathStep[], reply: readonly AskedRoute[], forward: readonly AskedRoute[]): void {
+function markAsymmetry(steps: PathStep[], reply: readonly AskedRoute[], forward: readonly AskedRoute[]): string[] {
+  const said: string[] = []
   for (const a of reply) {
     if (!a.answer.dev || a.answer.error || a.answer.type === 'local') continue
     // The forward lookup of the same pair of addresses, the other way round, on this node, of a received packet.
@@ -125,14 +136,34 @@ function markAsymmetry(steps: PathStep[], reply: readonly AskedRoute[], forward:
     const step = steps.find((s) => s.node === a.node.label && s.kind === 'routing' && (s.outer ?? s.tuple).dst === a.q.dst && s.where.device === a.q.iif)
     const text = `asymmetric routing: the reply leaves ${a.node.label} by ${a.answer.dev}${a.answer.table && a.answer.table !== 'main' ? ` (table ${a.answer.table})` : ''}, but the forward packet came in on ${f.q.iif} (kn-21)`
     if (step) step.details.push(text)
+    said.push(text)
   }
+  return said
+}
+
+/**
+ * fib_validate_source for a received packet, where the route answer was recomputed from tables (the kernel, asked
+ * live with iif, applies it itself and answers EXDEV): rp_filter 1 (strict) refuses a packet whose source is not
+ * routed back out the device it came in on, 2 (loose) one whose source has no route at all (kn-22).
+ */
+async function reversePathRefusal(node: NodeState, q: RouteQuery, answer: RouteAnswer, deps: WalkDeps): Promise<string | undefined> {
+  if (!q.iif || !q.src || !node.rpFilter || answer.error) return undefined
+  const mode = rpFilterMode(node.rpFilter, q.iif)
+  if (mode !== 1 && mode !== 2) return undefined
+  // The reverse lookup: to the packet's source, from its destination (the mark only with src_valid_mark, off by default).
+  const back = await deps.route(node, {family: q.family, dst: q.src, src: q.dst, mark: 0})
+  const unicast = !back.error && back.dev !== undefined && back.type === 'unicast'
+  const key = `rp_filter ${mode} (${mode === 1 ? 'strict' : 'loose'}) on ${q.iif}`
+  if (!unicast) return `${key}: no route back to ${q.src} (fib_validate_source, kn-22)`
+  if (mode === 1 && back.dev !== q.iif) return `${key}: the route back to ${q.src} leaves by ${back.dev}, not ${q.iif} (fib_validate_source: EXDEV, kn-22)`
+  return undefined
 }
 
 /** The outcome of the reply as one line a user asks about: does the answer come back, and where does it stop. */
 export function replyOutcomeText(o: TraceOutcome, flow: FlowSpec, replyFlow?: FlowSpec): string {
   const back = `${flow.dst}${flow.dport ? `:${flow.dport}` : ''} → ${flow.src}${flow.sport ? `:${flow.sport}` : ''}`
   // SRC on no node read: the reply leaving towards it is all the nodes read can do for it.
-  const towardsSrc = o.kind === 'left-node' && replyFlow !== undefined && o.text.endsWith(`towards ${replyFlow.dst}`)
+  const towardsSrc = o.kind === 'left-node' && replyFlow !== undefined && (o.text.endsWith(`towards ${replyFlow.dst}`) || o.text.includes(`towards ${replyFlow.dst} (`))
   if (o.kind === 'delivered' || o.kind === 'local' || towardsSrc) return `the reply comes back (${back}): ${o.text}`
   return `the reply never comes back (${back}): ${o.text}`
 }
