@@ -160,4 +160,19 @@ describe('where the reply parts from the forward path', () => {
     const loose = await traceFlow([n2], flow, routes(rt, oracle), {reply: true})
     expect(loose.reply!.outcome.kind).toBe('delivered')
   })
+
+  it("Calico-style `-m rpfilter --invert -j DROP` in raw PREROUTING decides with the kernel's route back: the answer on eth1 is dropped, on eth0 it passes", async () => {
+    const rules = ['*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A PREROUTING -m rpfilter --invert -j DROP', 'COMMIT', '*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -o eth1 -j SNAT --to-source 192.168.2.13', 'COMMIT']
+    const {n2, oracle} = await node2(rules)
+    secondUplink(n2)
+    const flow = parseFlow({src: '10.42.0.51', dst: '192.168.1.50:443'})
+    const policy = {'10.42.0.51': 'lxc65015af813d1', '192.168.1.50': 'eth0', '192.168.1.50 iif lxc65015af813d1': 'eth1'}
+    const r = await traceFlow([n2], flow, routes(policy, oracle), {reply: true})
+    const pre = r.reply!.steps.find((s) => s.where.hook === 'netfilter prerouting')!
+    expect(pre).toMatchObject({what: 'raw/PREROUTING #1: DROP', verdictKind: 'drop', where: {device: 'eth1'}})
+    expect(r.reply!.outcome.text).toBe('the reply never comes back (192.168.1.50:443 → 10.42.0.51:40000): dropped by netfilter prerouting on ubuntu-dev3: -A PREROUTING -m rpfilter --invert -j DROP')
+    // the main table routes it out eth1 too: the check passes and the answer is delivered
+    const both = await traceFlow([n2], flow, routes({...policy, '192.168.1.50': 'eth1'}, oracle), {reply: true})
+    expect(both.reply!.outcome.kind).toBe('delivered')
+  })
 })

@@ -39,6 +39,7 @@ export const netfilterDeps: Pick<WalkDeps, 'netfilter'> = {
     if (t.dport !== undefined) state.dport = t.dport
     if (pkt.iif) state.iif = pkt.iif
     if (pkt.oif) state.oif = pkt.oif
+    if (pkt.reversePath) state.reversePath = pkt.reversePath
     const ct = evalCt(pkt.ct)
     if (ct) state.ct = ct
     const r = evaluateHook({xt: node.xt, nft: node.nft ?? []}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {}), ...(node.ipsets ? {ipsets: node.ipsets} : {})}, state)

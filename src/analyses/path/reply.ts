@@ -76,6 +76,7 @@ export async function walkReply(nodes: NodeState[], flow: FlowSpec, forward: Wal
   const addrs = new Set([flow.src, flow.dst, ...nats.flatMap((n) => [n.from.addr, n.to.addr])])
   const ctMarks = new Map<string, number>()
   for (const s of forward.steps) if (s.ct && s.kind === 'netfilter') ctMarks.set(s.node, s.ct.mark)
+  const reversePaths = await reversePathsFor(nodes, flow.family, [...addrs], deps)
   const routes = new RouteLog()
   const evaluate = deps.netfilter
   const rpDrops: string[] = []
@@ -106,7 +107,8 @@ export async function walkReply(nodes: NodeState[], flow: FlowSpec, forward: Wal
             }
             // At OUTPUT the nat core (-100) runs before filter (0): the rules there see the packet de-NATed.
             const early = hook === 'output'
-            const r = evaluate(node, hook, {...pkt, tuple: early ? undone(pkt.tuple) : pkt.tuple, ct}, masq)
+            const back = reversePaths.get(node)?.get(pkt.tuple.src)
+            const r = evaluate(node, hook, {...pkt, tuple: early ? undone(pkt.tuple) : pkt.tuple, ct, ...(back ? {reversePath: back} : {})}, masq)
             if (!r) return r
             const said = undo.map((n) => `${n.kind === 'snat' ? 'un-SNAT' : 'un-DNAT'} ${n.kind === 'snat' ? 'destination' : 'source'} ${hostPort(n.to.addr, n.to.port)} → ${hostPort(n.from.addr, n.from.port)}`)
             const notes = [...(r.notes ?? []), ...said.map((s) => `${s}: the nat core undoes the forward packet's ${s.includes('SNAT') ? 'SNAT' : 'DNAT'} on the reply (nf_nat_packet from nf_nat_inet_fn, kn-20)`)]
@@ -139,6 +141,28 @@ function markAsymmetry(steps: PathStep[], reply: readonly AskedRoute[], forward:
     said.push(text)
   }
   return said
+}
+
+/** Whether a node's rules hold an `-m rpfilter` match, which needs the route back to the packet's source. */
+function hasRpfilterMatch(node: NodeState): boolean {
+  return node.xt.some((x) => x.tables.some((t) => t.chains.some((c) => c.rules.some((r) => r.matches.some((m) => m.kind === 'rpfilter')))))
+}
+
+/**
+ * The kernel's route back to each address of the connection, on each node whose rules hold an `-m rpfilter` match
+ * (the evaluator is pure: it is asked before the walk; xt_rpfilter's lookup, kn-22).
+ */
+async function reversePathsFor(nodes: readonly NodeState[], family: FlowSpec['family'], addrs: readonly string[], deps: WalkDeps): Promise<Map<NodeState, Map<string, {dev?: string}>>> {
+  const out = new Map<NodeState, Map<string, {dev?: string}>>()
+  for (const node of nodes.filter(hasRpfilterMatch)) {
+    const m = new Map<string, {dev?: string}>()
+    for (const a of addrs) {
+      const r = await deps.route(node, {family, dst: a, mark: 0})
+      m.set(a, r.error || !r.dev || r.type !== 'unicast' ? {} : {dev: r.dev})
+    }
+    out.set(node, m)
+  }
+  return out
 }
 
 /**
