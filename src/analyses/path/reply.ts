@@ -134,7 +134,9 @@ function markAsymmetry(steps: PathStep[], reply: readonly AskedRoute[], forward:
     if (!a.answer.dev || a.answer.error || a.answer.type === 'local') continue
     // The forward lookup of the same pair of addresses, the other way round, on this node, of a received packet.
     const f = forward.find((x) => x.node === a.node && x.q.iif && x.q.src === a.q.dst && x.q.dst === a.q.src)
-    if (!f || f.q.iif === a.answer.dev) continue
+    // A bridge port and its bridge are one L3 device: a packet received on the port is routed with iif the bridge.
+    const l3 = (node: NodeState, dev: string | undefined) => node.hooks.devices.find((d) => d.name === dev)?.master ?? dev
+    if (!f || f.q.iif === a.answer.dev || l3(a.node, f.q.iif) === l3(a.node, a.answer.dev)) continue
     const step = steps.find((s) => s.node === a.node.label && s.kind === 'routing' && (s.outer ?? s.tuple).dst === a.q.dst && s.where.device === a.q.iif)
     const text = `asymmetric routing: the reply leaves ${a.node.label} by ${a.answer.dev}${a.answer.table && a.answer.table !== 'main' ? ` (table ${a.answer.table})` : ''}, but the forward packet came in on ${f.q.iif} (kn-21)`
     if (step) step.details.push(text)
