@@ -47,7 +47,9 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
   w.note(
     w.untracked
       ? 'conntrack: the packet is untracked (NOTRACK at an earlier hook): ctstate UNTRACKED, nat chains do not see it'
-      : 'conntrack: assumed the first packet of a new connection (ctstate NEW; ESTABLISHED/RELATED rules do not match; nat chains run) and conntrack active, as on any Kubernetes node',
+      : w.pkt.ct?.established
+        ? 'conntrack: a reply of a connection conntrack holds (ctstate ESTABLISHED, direction REPLY): ESTABLISHED/RELATED rules match, NEW ones do not; nat chains do not run, the bound NAT is undone by the nat core (kn-20)'
+        : 'conntrack: assumed the first packet of a new connection (ctstate NEW; ESTABLISHED/RELATED rules do not match; nat chains run) and conntrack active, as on any Kubernetes node',
   )
   const runs = baseChains(rules, ctx.hook, w)
   orderNotes(runs, ctx.hook, w)
@@ -67,6 +69,8 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
       row.verdict = `not reached: ${final.verdict} earlier`
     } else if (b.nat && w.untracked) {
       row.verdict = 'skipped: untracked packet (NOTRACK): the nat core only sees tracked connections'
+    } else if (b.nat && w.pkt.ct?.established) {
+      row.verdict = 'skipped: established connection: nf_nat_inet_fn runs nat chains only for a new one (kn-20)'
     } else if (b.nat && natSetUpEarlier) {
       row.verdict = `skipped: this connection's ${manip === 'dst' ? 'destination' : 'source'} NAT was set up at an earlier hook (nf_nat_initialized): nat chains run once per connection`
     } else if (b.nat && w.natBoundBy) {
@@ -88,7 +92,7 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
   }
   if (runs.length === 0) w.note(`no table has a base chain at ${ctx.hook}: the packet passes unchanged`)
   // Whatever the chains did, the nat core has now set up this manip type (a null binding when no rule matched).
-  if (natRan && manip && !w.untracked) w.pkt.ct = {...(w.pkt.ct ?? {}), natSetUp: {...(w.pkt.ct?.natSetUp ?? {}), [manip]: true}}
+  if (natRan && manip && !w.untracked && !w.pkt.ct?.established) w.pkt.ct = {...(w.pkt.ct ?? {}), natSetUp: {...(w.pkt.ct?.natSetUp ?? {}), [manip]: true}}
 
   const result: HookResult = {
     verdict: final?.verdict ?? 'accept',

@@ -22,6 +22,7 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80',
     '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80 --snapshot node1.json --snapshot node2.json',
     '<%= config.bin %> trace 10.42.1.80 10.96.0.80:80 --netns nilab-node1 --netns nilab-node2 --format mermaid',
+    {description: 'Does the answer come back? The reply walked from the destination to the source:', command: '<%= config.bin %> trace 10.42.1.80 10.42.0.51:80 --netns nilab-node1 --netns nilab-node2 --reply'},
     {description: "A packet the node itself sends with a mark (a pod's mark does not survive its veth into the node):", command: '<%= config.bin %> trace 192.168.1.12 10.42.0.52:6379 --proto tcp --mark 0x200 --json'},
   ]
   static override enableJsonFlag = true
@@ -43,6 +44,7 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
       description: 'also write every node read live into this directory as a snapshot (DIR/NODE.json) holding all this trace asked, route answers included: trace --snapshot on those files gives this same answer',
       exclusive: ['snapshot'],
     }),
+    reply: Flags.boolean({description: 'also walk the answer from DST back to SRC (conntrack ESTABLISHED, the forward NAT undone): where does the SYN-ACK stop?', default: false}),
     format: Flags.string({description: 'text output: a numbered tree, or a graph', options: ['text', 'dot', 'mermaid'], default: 'text'}),
     timeout: Flags.integer({description: 'per-tool timeout in milliseconds, for every tool (default: 20000; slow dumps such as iptables-save get longer)', min: 100}),
   }
@@ -62,7 +64,7 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     const nodes = await Promise.all(sources.map((s) => buildNodeState(s, {trace: true})))
     const unread = nodes.map((n) => traceNodeUnread(n.label, n.hooks.readable)).filter(Boolean)
     if (unread.length > 0) throw new NodeUnreadableError(`trace: ${unread.join('; ')}`)
-    const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))))
+    const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))), {reply: flags.reply})
     if (recordings && flags.record !== undefined) await writeRecordings(flags.record, recordings, nodes.map((n) => n.label), this.config.version)
     if (!this.jsonEnabled()) {
       if (flags.format === 'dot' || flags.format === 'mermaid') {

@@ -4,6 +4,7 @@ import type {SourceMeta} from './node-meta.js'
 import type {ProgramSummary} from './program-summary.js'
 import type {FdbEntry, IpRule, Neighbour, Route} from './routing.js'
 import type {SsSocket} from './socket.js'
+import type {RpFilter} from './rp-filter.js'
 import type {Warning} from './warning.js'
 import type {XfrmPolicy, XfrmState} from './xfrm.js'
 
@@ -95,6 +96,8 @@ export interface NodeState {
   brNetfilter?: BrNetfilterFacts
   /** ipset contents (`ipset save`); absent: -m set matches are unknown. */
   ipsets?: Map<string, {type: string; members: string[]}>
+  /** `net.ipv4.conf.*.rp_filter` (trace --reply applies it, kn-22); absent: not read or not recorded. */
+  rpFilter?: RpFilter
   /** Devices and addresses of the named namespaces at the other end of the node's veths (pods, a peer node). */
   netnsDevices: Map<string, Device[]>
   /** Routes of those namespaces: pods' own lookups, recomputed when replaying a snapshot. */

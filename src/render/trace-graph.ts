@@ -15,15 +15,28 @@ const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace
 export function renderTraceDot(report: TraceReport): string {
   const r = printableReport(report)
   const out = ['digraph trace {', '  rankdir=TB;', '  node [shape=box, fontname="monospace", fontsize=10];', `  label="${esc(`${r.flow.proto} ${r.flow.src} → ${r.flow.dst}${r.flow.dport ? `:${r.flow.dport}` : ''}: ${r.outcome.text}`)}";`]
-  const byNode = new Map<string, PathStep[]>()
-  for (const s of r.steps) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s])
   let i = 0
-  for (const [node, steps] of byNode) {
-    out.push(`  subgraph cluster_${i++} {`, `    label="${esc(node)}";`)
-    for (const s of steps) out.push(`    s${s.n} [label="${esc(short(s))}\\n[${s.evidence}]"${endsThePacket(s.verdictKind) || s.kind === 'unseen' ? ', color=red' : ''}];`)
-    out.push('  }')
+  const direction = (steps: PathStep[], id: string, title: string) => {
+    const byNode = new Map<string, PathStep[]>()
+    for (const s of steps) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s])
+    for (const [node, ofNode] of byNode) {
+      out.push(`  subgraph cluster_${i++} {`, `    label="${esc(`${title}${node}`)}";`)
+      for (const s of ofNode) out.push(`    ${id}${s.n} [label="${esc(short(s))}\\n[${s.evidence}]"${endsThePacket(s.verdictKind) || s.kind === 'unseen' ? ', color=red' : ''}];`)
+      out.push('  }')
+    }
+    for (let k = 1; k < steps.length; k++) out.push(`  ${id}${steps[k - 1]!.n} -> ${id}${steps[k]!.n} [label="${esc(steps[k - 1]!.verdict.slice(0, 40))}"];`)
   }
-  for (let k = 1; k < r.steps.length; k++) out.push(`  s${r.steps[k - 1]!.n} -> s${r.steps[k]!.n} [label="${esc(r.steps[k - 1]!.verdict.slice(0, 40))}"];`)
+  direction(r.steps, 's', '')
+  // The reply: its own clusters (r1, r2…), joined to the forward path's last step, its outcome on its last step.
+  if (r.reply) {
+    direction(r.reply.steps, 'r', 'reply · ')
+    const last = r.steps[r.steps.length - 1]
+    const first = r.reply.steps[0]
+    if (last && first) out.push(`  s${last.n} -> r${first.n} [label="reply", style=dashed];`)
+    out.push(`  reply_outcome [shape=note, label="${esc(r.reply.outcome.text)}"${r.reply.outcome.kind === 'delivered' || r.reply.outcome.kind === 'local' ? '' : ', color=red'}];`)
+    const end = r.reply.steps[r.reply.steps.length - 1]
+    if (end) out.push(`  r${end.n} -> reply_outcome;`)
+  }
   out.push('}')
   return out.join('\n')
 }
@@ -37,15 +50,25 @@ export function renderTraceMermaid(report: TraceReport): string {
   const r = printableReport(report)
   const m = (s: string) => s.replace(/["[\]{}()|<>;#%`]/g, ' ').replace(/\s+/g, ' ').trim()
   const out = ['flowchart TD']
-  const byNode = new Map<string, PathStep[]>()
-  for (const s of r.steps) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s])
   let i = 0
-  for (const [node, steps] of byNode) {
-    out.push(`  subgraph n${i++}["${m(node)}"]`)
-    for (const s of steps) out.push(`    s${s.n}["${m(short(s))} · ${s.evidence}"]`)
-    out.push('  end')
+  const direction = (steps: PathStep[], id: string, title: string) => {
+    const byNode = new Map<string, PathStep[]>()
+    for (const s of steps) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s])
+    for (const [node, ofNode] of byNode) {
+      out.push(`  subgraph n${i++}["${m(`${title}${node}`)}"]`)
+      for (const s of ofNode) out.push(`    ${id}${s.n}["${m(short(s))} · ${s.evidence}"]`)
+      out.push('  end')
+    }
+    for (let k = 1; k < steps.length; k++) out.push(`  ${id}${steps[k - 1]!.n} -->|${m(steps[k - 1]!.verdict).slice(0, 40) || 'next'}| ${id}${steps[k]!.n}`)
   }
-  for (let k = 1; k < r.steps.length; k++) out.push(`  s${r.steps[k - 1]!.n} -->|${m(r.steps[k - 1]!.verdict).slice(0, 40) || 'next'}| s${r.steps[k]!.n}`)
+  direction(r.steps, 's', '')
   out.push(`  %% outcome: ${m(r.outcome.text)}`)
+  if (r.reply) {
+    direction(r.reply.steps, 'r', 'reply · ')
+    const last = r.steps[r.steps.length - 1]
+    const first = r.reply.steps[0]
+    if (last && first) out.push(`  s${last.n} -.->|reply| r${first.n}`)
+    out.push(`  %% reply: ${m(r.reply.outcome.text)}`)
+  }
   return out.join('\n')
 }

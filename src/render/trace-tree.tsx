@@ -1,7 +1,7 @@
 import {Box, Text, renderToString} from 'ink'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {hex} from '../model/mark.js'
-import {endsThePacket, type PathStep, type Tuple} from '../model/path.js'
+import {endsThePacket, type PathStep, type TraceOutcome, type Tuple} from '../model/path.js'
 import {printableReport} from '../util/printable.js'
 
 const tupleText = (t: Tuple) => `${t.proto} ${t.src}${t.sport ? `:${t.sport}` : ''} → ${t.dst}${t.dport ? `:${t.dport}` : ''}`
@@ -91,29 +91,51 @@ function rowsOf(steps: PathStep[], all: PathStep[]): Row[] {
   return rows
 }
 
-function Trace({r}: {r: TraceReport}) {
-  const f = r.flow
+function groupsOf(steps: PathStep[]): Array<{node: string; steps: PathStep[]}> {
   const groups: Array<{node: string; steps: PathStep[]}> = []
-  for (const s of r.steps) {
+  for (const s of steps) {
     const g = groups[groups.length - 1]
     if (g && g.node === s.node) g.steps.push(s)
     else groups.push({node: s.node, steps: [s]})
   }
+  return groups
+}
+
+const outcomeColour = (o: TraceOutcome) => (o.kind === 'delivered' || o.kind === 'local' ? 'green' : o.kind === 'dropped' || o.kind === 'black-hole' ? 'red' : 'yellow')
+
+/** One direction's steps, grouped by node, and its outcome. */
+function Path({steps, outcome, label}: {steps: PathStep[]; outcome: TraceOutcome; label: string}) {
+  return (
+    <>
+      {groupsOf(steps).map((g, i) => (
+        <Box key={i} flexDirection="column" marginTop={1}>
+          <Text bold underline>{g.node}</Text>
+          {rowsOf(g.steps, steps).map((row) => (row.kind === 'step' ? <Step key={row.s.n} s={row.s} prev={steps[row.s.n - 2]} /> : <QuietHooks key={row.steps[0]!.n} steps={row.steps} />))}
+        </Box>
+      ))}
+      <Box marginTop={1}>
+        <Text bold color={outcomeColour(outcome)}>{`${label}: ${outcome.kind}${outcome.step ? ` (step ${outcome.step})` : ''}: ${outcome.text}`}</Text>
+      </Box>
+    </>
+  )
+}
+
+function Trace({r}: {r: TraceReport}) {
+  const f = r.flow
+  const back = r.reply?.flow
   return (
     <Box flexDirection="column">
       <Text bold>{`trace ${f.proto} ${f.src}${f.sport ? `:${f.sport}` : ''} → ${f.dst}${f.dport ? `:${f.dport}` : ''}  mark ${hex(f.mark)}`}</Text>
       {r.nodes.map((n) => (
         <Text key={n.label} dimColor>{`node ${n.label}${n.hostname && n.hostname !== n.label ? ` (${n.hostname})` : ''}${n.kernel ? ` · kernel ${n.kernel}` : ''} · ${n.source === 'snapshot' ? `snapshot ${n.snapshotFile ?? ''}` : 'live'}`}</Text>
       ))}
-      {groups.map((g, i) => (
-        <Box key={i} flexDirection="column" marginTop={1}>
-          <Text bold underline>{g.node}</Text>
-          {rowsOf(g.steps, r.steps).map((row) => (row.kind === 'step' ? <Step key={row.s.n} s={row.s} prev={r.steps[row.s.n - 2]} /> : <QuietHooks key={row.steps[0]!.n} steps={row.steps} />))}
+      <Path steps={r.steps} outcome={r.outcome} label="outcome" />
+      {r.reply && (
+        <Box flexDirection="column" marginTop={1}>
+          <Text bold>{`reply${back ? ` ${back.proto} ${back.src}${back.sport ? `:${back.sport}` : ''} → ${back.dst}${back.dport ? `:${back.dport}` : ''}` : ''} (conntrack ESTABLISHED, NAT undone)`}</Text>
+          <Path steps={r.reply.steps} outcome={r.reply.outcome} label="reply" />
         </Box>
-      ))}
-      <Box marginTop={1}>
-        <Text bold color={r.outcome.kind === 'delivered' ? 'green' : r.outcome.kind === 'dropped' || r.outcome.kind === 'black-hole' ? 'red' : 'yellow'}>{`outcome: ${r.outcome.kind}${r.outcome.step ? ` (step ${r.outcome.step})` : ''}: ${r.outcome.text}`}</Text>
-      </Box>
+      )}
       {r.unseen.length > 0 && (
         <Box flexDirection="column">
           <Text bold>not seen on this path:</Text>

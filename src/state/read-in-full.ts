@@ -3,6 +3,7 @@ import type {NodeState, NodeStateNeeds, SourceRead} from '../model/node-state.js
 import type {Warning} from '../model/warning.js'
 import {bridgeFdbProbe} from '../probes/bridge-fdb.js'
 import {brNetfilterProbe} from '../probes/br-netfilter-sysctl.js'
+import {rpFilterProbe} from '../probes/rp-filter.js'
 import {ipRulesProbe} from '../probes/ip-rule.js'
 import {ipsetSaveProbe} from '../probes/ipset.js'
 import {parseIptablesSave, parseIptablesSaveForMarks} from '../probes/iptables-save.js'
@@ -46,6 +47,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
     fdb: needs.trace ? bridgeFdbProbe : undefined,
     brNetfilter: needs.trace ? brNetfilterProbe : undefined,
     ipsets: needs.trace ? ipsetSaveProbe : undefined,
+    rpFilter: needs.trace ? rpFilterProbe : undefined,
   }
   const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, rules ? collectXtDumps(src) : undefined, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
   const {facts, outputs} = probes
@@ -53,9 +55,9 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
   const xt = xtOuts ? parseXtDumps(xtOuts, warnings, needs.trace ? parseIptablesSave : parseIptablesSaveForMarks) : []
   const nft = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
   const markOffset = facts.skb?.mark
-  // Not recorded (an older snapshot) FDB or br_netfilter sysctl, and ipset missing or not recorded, are not worth a warning: their facts
+  // Not recorded (an older snapshot) FDB, br_netfilter or rp_filter sysctls, and ipset missing or not recorded, are not worth a warning: their facts
   // stay unknown (the evaluator says so where a rule matches a set).
-  const quiet = (w: Warning) => ([probeLabel(bridgeFdbProbe), probeLabel(brNetfilterProbe)].includes(w.probe) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
+  const quiet = (w: Warning) => ([probeLabel(bridgeFdbProbe), probeLabel(brNetfilterProbe), probeLabel(rpFilterProbe)].includes(w.probe) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
   for (const w of probes.warnings) if (w.probe !== probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
   warnings.push(...peerWarnings)
   for (const w of probes.warnings) if (w.probe === probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
@@ -101,6 +103,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
     fdb: facts.fdb ?? [],
     ...(facts.brNetfilter ? {brNetfilter: facts.brNetfilter} : {}),
     ...(facts.ipsets ? {ipsets: facts.ipsets} : {}),
+    ...(facts.rpFilter && (facts.rpFilter.all !== undefined || Object.keys(facts.rpFilter.devices).length) ? {rpFilter: facts.rpFilter} : {}),
     netnsDevices: peers?.devices ?? new Map(),
     netnsRoutes: peers?.routes ?? new Map(),
     datapaths: datapaths.facts,

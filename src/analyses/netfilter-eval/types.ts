@@ -17,6 +17,11 @@ export interface PacketState {
   iif?: string
   /** Output device (forward, output, postrouting). */
   oif?: string
+  /**
+   * The kernel's route back to the packet's source (`ip route get SRC`), where the caller asked it: `dev` absent
+   * when there is none. -m rpfilter decides with it (kn-22); absent, it assumes the check passes.
+   */
+  reversePath?: {dev?: string}
   /** ICMP/ICMPv6 type; absent: an echo request (8 / 128) is assumed and said so. */
   icmpType?: number
   /**
@@ -27,6 +32,8 @@ export interface PacketState {
     dnat?: boolean
     snat?: boolean
     untracked?: boolean
+    /** A reply of a connection conntrack already holds (ESTABLISHED, reply direction: `trace --reply`, kn-20). */
+    established?: boolean
     zone?: number
     /** The nat core already ran for this manip type at an earlier hook (a binding or a null one): its chains do not run again. */
     natSetUp?: {dst?: boolean; src?: boolean}

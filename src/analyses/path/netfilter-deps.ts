@@ -21,13 +21,13 @@ function tableOf(t: HookResult['tables'][number]): HookTable {
 /** The packet's conntrack entry as the evaluator carries it (NAT bound, untracked, zone) and back. */
 function evalCt(ct: Conntrack | undefined): PacketState['ct'] | undefined {
   if (!ct) return undefined
-  return {...(ct.nat?.dnat ? {dnat: true} : {}), ...(ct.nat?.snat ? {snat: true} : {}), ...(ct.state === 'UNTRACKED' ? {untracked: true} : {}), ...(ct.zone ? {zone: ct.zone} : {}), ...(ct.natSetUp ? {natSetUp: {...ct.natSetUp}} : {})}
+  return {...(ct.nat?.dnat ? {dnat: true} : {}), ...(ct.nat?.snat ? {snat: true} : {}), ...(ct.state === 'UNTRACKED' ? {untracked: true} : {}), ...(ct.state === 'ESTABLISHED' ? {established: true} : {}), ...(ct.zone ? {zone: ct.zone} : {}), ...(ct.natSetUp ? {natSetUp: {...ct.natSetUp}} : {})}
 }
 
 function conntrackAfter(ct: PacketState['ct'], ctmark: number): Conntrack {
   const nat = {...(ct?.dnat ? {dnat: true} : {}), ...(ct?.snat ? {snat: true} : {})}
-  // Only a connection's first packet is traced: tracked means NEW (the reply, ESTABLISHED, is not walked yet).
-  return {state: ct?.untracked ? 'UNTRACKED' : 'NEW', zone: ct?.zone ?? 0, mark: ct?.untracked ? 0 : ctmark >>> 0, ...(Object.keys(nat).length ? {nat} : {}), ...(ct?.natSetUp ? {natSetUp: {...ct.natSetUp}} : {})}
+  // Tracked: the connection's first packet (NEW), or its reply (ESTABLISHED, `trace --reply`).
+  return {state: ct?.untracked ? 'UNTRACKED' : ct?.established ? 'ESTABLISHED' : 'NEW', zone: ct?.zone ?? 0, mark: ct?.untracked ? 0 : ctmark >>> 0, ...(Object.keys(nat).length ? {nat} : {}), ...(ct?.natSetUp ? {natSetUp: {...ct.natSetUp}} : {})}
 }
 
 /** Netfilter for the walk: the node's recorded iptables and native nft rules evaluated against the packet. */
@@ -39,6 +39,7 @@ export const netfilterDeps: Pick<WalkDeps, 'netfilter'> = {
     if (t.dport !== undefined) state.dport = t.dport
     if (pkt.iif) state.iif = pkt.iif
     if (pkt.oif) state.oif = pkt.oif
+    if (pkt.reversePath) state.reversePath = pkt.reversePath
     const ct = evalCt(pkt.ct)
     if (ct) state.ct = ct
     const r = evaluateHook({xt: node.xt, nft: node.nft ?? []}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {}), ...(node.ipsets ? {ipsets: node.ipsets} : {})}, state)

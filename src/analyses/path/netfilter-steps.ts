@@ -23,7 +23,7 @@ export interface NetfilterVerdict {
 }
 
 /** The evaluator of one hook's rules (netfilter-deps.ts: the node's iptables and nft rules against the packet). */
-export type EvaluateHook = (node: NodeState, hook: Hook, pkt: {tuple: Tuple; mark: number; ct?: Conntrack; iif?: string; oif?: string}, masqueradeAddress?: string) => NetfilterVerdict | undefined
+export type EvaluateHook = (node: NodeState, hook: Hook, pkt: {tuple: Tuple; mark: number; ct?: Conntrack; iif?: string; oif?: string; reversePath?: {dev?: string}}, masqueradeAddress?: string) => NetfilterVerdict | undefined
 
 /** A rule that decides or changes something: not a jump, a RETURN or a chain's accepting policy. */
 const decides = (x: StepRule) => !/^(jump|goto) /.test(x.action) && !(x.position === 0 && /^ACCEPT/.test(x.action)) && x.action !== 'RETURN'

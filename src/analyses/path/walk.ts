@@ -52,6 +52,8 @@ export class PathWalker {
     private readonly nodes: NodeState[],
     private readonly flow: FlowSpec,
     private readonly deps: WalkDeps,
+    /** A source on no node read arrives from the wire on this device of the first node (default: its uplink). */
+    private readonly arrivesOn?: string,
   ) {
     this.nf = new NetfilterSteps(this.rec, deps.netfilter?.bind(deps))
     this.bridges = new BridgeSteps(this.rec, this.nf)
@@ -71,7 +73,7 @@ export class PathWalker {
       await this.run(start.node, {at: 'local-out'}, pkt)
     } else {
       const node = this.nodes[0]!
-      const up = uplinkOf(node)
+      const up = node.hooks.devices.find((d) => d.name === this.arrivesOn) ?? uplinkOf(node)
       if (!up) return this.finish({kind: 'unknown', text: `${this.flow.src} is not on any node read, and ${node.label} has no uplink to receive it on`})
       this.rec.push(node, {kind: 'wire', where: {device: up.name, ifindex: up.ifindex, hook: 'wire'}, what: `${this.flow.src} is on no node read: it arrives from the wire on ${up.name}`, verdict: 'arrives', verdictKind: 'arrive', pkt, evidence: 'assumed', details: []})
       await this.run(node, {at: 'ingress', dev: up}, pkt)

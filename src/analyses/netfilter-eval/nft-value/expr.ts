@@ -125,7 +125,7 @@ function meta(key: string, w: Walk): Eval {
 function ct(b: JsonObject, w: Walk): Eval {
   const key = String(b.key ?? '')
   const p = w.pkt
-  if (key === 'state') return {val: {type: 'ctstate', v: w.untracked ? CT_STATE_BITS.untracked! : CT_STATE_BITS.new!}}
+  if (key === 'state') return {val: {type: 'ctstate', v: w.untracked ? CT_STATE_BITS.untracked! : p.ct?.established ? CT_STATE_BITS.established! : CT_STATE_BITS.new!}}
   // Every other ct key needs a conntrack entry (nft_ct_get_eval breaks without one).
   if (w.untracked) return {absent: `ct ${key} of an untracked packet`}
   switch (key) {

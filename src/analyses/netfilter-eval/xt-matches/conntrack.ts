@@ -9,10 +9,11 @@ export const conntrackEvaluator: XtMatchEvaluator<'conntrack'> = {
     // xt_conntrack without a ct (untracked): only the state test applies (conntrack_mt returns early).
     if (w.untracked) return bool(m.ctstate !== undefined)
     if (m.ctstatus) {
-      // A first packet is not yet CONFIRMED, ASSURED, EXPECTED or SEEN_REPLY.
-      if (!valueSetHas(m.ctstatus, new Set(['NONE']))) return no
+      // A first packet is not yet CONFIRMED, ASSURED, EXPECTED or SEEN_REPLY; a reply makes it CONFIRMED and SEEN_REPLY.
+      if (!valueSetHas(m.ctstatus, new Set(w.pkt.ct?.established ? ['CONFIRMED', 'SEEN_REPLY'] : ['NONE']))) return no
     }
-    if (m.ctdir && (m.ctdir.dir.toUpperCase() === 'ORIGINAL') === m.ctdir.negated) return no
+    const dir = w.pkt.ct?.established ? 'REPLY' : 'ORIGINAL'
+    if (m.ctdir && (m.ctdir.dir.toUpperCase() === dir) === m.ctdir.negated) return no
     if (m.ctproto) {
       const have = protoNumber(w.pkt.proto)
       if (m.ctproto.values.some((v) => protoNumber(v) === have) === m.ctproto.negated) return no
