@@ -9,6 +9,10 @@ import {NodeUnreadableError, UserError} from '../errors.js'
 import {loadSnapshot, RecordingSource, SnapshotSource} from '../source/snapshot.js'
 import type {Source} from '../source/types.js'
 import {liveSource} from '../state/sources.js'
+import {mapLimit} from '../util/map-limit.js'
+
+/** Nodes read at once. */
+const NODES_AT_ONCE = 4
 
 export default class Trace extends BaseCommand {
   static override summary = 'The path of a flow through the node, hook by hook, with the mark after each step and the evidence'
@@ -38,8 +42,8 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     proto: Flags.string({description: 'tcp, udp or icmp (default: tcp with a port, icmp without)'}),
     sport: Flags.integer({description: 'source port (default: 40000, said so)'}),
     mark: Flags.string({description: 'the packet mark it starts with, e.g. 0x200 (a pod\'s mark does not survive its veth into the node: the kernel clears it)'}),
-    netns: Flags.string({description: 'read a node inside this named network namespace; twice for two nodes', multiple: true, exclusive: ['snapshot']}),
-    snapshot: Flags.string({description: 'read a node from a snapshot file; twice for two nodes', multiple: true, exclusive: ['netns']}),
+    netns: Flags.string({description: 'read a node inside this named network namespace; once per node, any number of nodes', multiple: true, exclusive: ['snapshot']}),
+    snapshot: Flags.string({description: 'read a node from a snapshot file; once per node, any number of nodes', multiple: true, exclusive: ['netns']}),
     record: Flags.string({
       description: 'also write every node read live into this directory as a snapshot (DIR/NODE.json) holding all this trace asked, route answers included: trace --snapshot on those files gives this same answer',
       exclusive: ['snapshot'],
@@ -52,16 +56,16 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
   async run(): Promise<TraceReport> {
     const {args, flags} = await this.parse(Trace)
     const flow = parseFlow({src: args.src, dst: args.dst, proto: flags.proto, sport: flags.sport, mark: flags.mark})
-    // Before any snapshot is loaded: five of them would be read whole only to be refused.
-    if ((flags.snapshot?.length ?? 0) > 4 || (flags.netns?.length ?? 0) > 4) throw new UserError('trace: at most 4 nodes at a time')
-    let sources: Source[] = []
-    if (flags.snapshot?.length) for (const f of flags.snapshot) sources.push(new SnapshotSource(await loadSnapshot(f), f))
-    else if (flags.netns?.length) for (const n of flags.netns) sources.push(liveSource({netns: n, timeoutMs: flags.timeout}))
-    else sources.push(liveSource({timeoutMs: flags.timeout}))
+    // Any number of nodes; the walk picks the next one by address, not by its place on the command line. Each
+    // live node runs its own tools and each snapshot is read whole: a few at a time keeps both bounded.
+    let sources: Source[]
+    if (flags.snapshot?.length) sources = await mapLimit(flags.snapshot, NODES_AT_ONCE, async (f) => new SnapshotSource(await loadSnapshot(f), f))
+    else if (flags.netns?.length) sources = flags.netns.map((n) => liveSource({netns: n, timeoutMs: flags.timeout}))
+    else sources = [liveSource({timeoutMs: flags.timeout})]
     const recordings = flags.record === undefined ? undefined : sources.map((s) => new RecordingSource(s))
     if (recordings) sources = recordings
     const [{buildNodeState}, {traceFlow}, {SourceKernelOracle}] = await Promise.all([import('../state/build.js'), import('../analyses/path/trace.js'), import('../oracle/source-oracle.js')])
-    const nodes = await Promise.all(sources.map((s) => buildNodeState(s, {trace: true})))
+    const nodes = await mapLimit(sources, NODES_AT_ONCE, (s) => buildNodeState(s, {trace: true}))
     const unread = nodes.map((n) => traceNodeUnread(n.label, n.hooks.readable)).filter(Boolean)
     if (unread.length > 0) throw new NodeUnreadableError(`trace: ${unread.join('; ')}`)
     const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))), {reply: flags.reply})

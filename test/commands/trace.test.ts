@@ -58,8 +58,6 @@ describe('bad input: one line, exit 2, and the JSON error under --json', () => {
     [['fe80::5%eth0', '[fe80::1]:80'], /^invalid source "fe80::5%eth0": a zone index/],
     [['10.42.1.80:5000', '10.42.0.51:80'], 'invalid source "10.42.1.80:5000": SRC is an address; give the source port with --sport'],
     [['[fd00::5]:5000', '[fd00::1]:80'], 'invalid source "[fd00::5]:5000": SRC is an address; give the source port with --sport'],
-    // Refused before any of the five files is read.
-    [['10.42.1.80', '10.42.0.51', '--snapshot', 'none1', '--snapshot', 'none2', '--snapshot', 'none3'], 'trace: at most 4 nodes at a time'],
   ]
   for (const [args, line] of cases) {
     it(args.join(' '), () => {
@@ -92,5 +90,23 @@ describe('bad input: one line, exit 2, and the JSON error under --json', () => {
     const r = cli(['trace', '--help'])
     expect(r.status).toBe(0)
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('an IPv6 address takes a port only in brackets, [fd00::51]:80')
+  })
+})
+
+describe('any number of nodes, chosen by address', () => {
+  const N1 = ['--snapshot', 'testdata/reference/node1.json']
+  const N2 = ['--snapshot', 'testdata/reference/node2.json']
+  const OTHER = ['--snapshot', 'testdata/snapshots/marks-node.json']
+  const path = (args: string[]) => {
+    const r = JSON.parse(cli(['trace', '10.42.1.80', '10.42.0.51:80', ...args, '--json']).stdout) as {steps: Array<{n: number; node: string; kind: string; what: string}>; outcome: {kind: string; text: string}}
+    return {steps: r.steps.map((s) => `${s.node} ${s.kind} ${s.what}`), outcome: r.outcome}
+  }
+
+  it('gives the same path whatever the order of the nodes and however many unrelated nodes are read too', () => {
+    const two = path([...N1, ...N2])
+    expect(two.outcome.kind).toBe('delivered')
+    expect(path([...N2, ...N1])).toEqual(two)
+    // Six nodes: the two on the path and four that hold none of its addresses (more than the four read at once).
+    expect(path([...OTHER, ...N2, ...OTHER, ...OTHER, ...N1, ...OTHER])).toEqual(two)
   })
 })
