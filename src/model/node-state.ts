@@ -111,3 +111,28 @@ export interface NodeState {
   markSourcesRead: SourceRead[]
   warnings: Warning[]
 }
+
+/**
+ * A node state holding only its devices, attachments and programs, every other fact empty: what `hooks` reads
+ * (state/build.ts), and the base a test builds a node on.
+ */
+export function hooksOnlyState(label: string, meta: SourceMeta, hooks: HooksFacts, attachments: HookAttachment[]): NodeState {
+  return {
+    label,
+    meta,
+    hooks,
+    attachments,
+    code: new Map(),
+    xt: [],
+    ipRules: [],
+    xfrmStates: [],
+    xfrmPolicies: [],
+    sockets: [],
+    fdb: [],
+    netnsDevices: new Map(),
+    netnsRoutes: new Map(),
+    datapaths: {},
+    markSourcesRead: [],
+    warnings: [...hooks.warnings],
+  }
+}

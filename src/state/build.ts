@@ -1,4 +1,4 @@
-import type {NodeState, NodeStateNeeds} from '../model/node-state.js'
+import {hooksOnlyState, type NodeState, type NodeStateNeeds} from '../model/node-state.js'
 import type {Source} from '../source/types.js'
 import {mergeAttachments, nodeLabel} from './attachments.js'
 import {collectHooksFacts} from './hooks.js'
@@ -14,22 +14,5 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
     return readNodeInFull(src, needs)
   }
   const hooks = await collectHooksFacts(src, {podIps: true})
-  return {
-    label: nodeLabel(src.meta),
-    meta: src.meta,
-    hooks,
-    attachments: mergeAttachments(hooks),
-    code: new Map(),
-    xt: [],
-    ipRules: [],
-    xfrmStates: [],
-    xfrmPolicies: [],
-    sockets: [],
-    fdb: [],
-    netnsDevices: new Map(),
-    netnsRoutes: new Map(),
-    datapaths: {},
-    markSourcesRead: [],
-    warnings: [...hooks.warnings],
-  }
+  return hooksOnlyState(nodeLabel(src.meta), src.meta, hooks, mergeAttachments(hooks))
 }

@@ -5,7 +5,7 @@ import {bridgeForwarding} from '../../src/analyses/path/bridge-forwarding.js'
 import {PathWalker, type NetfilterVerdict} from '../../src/analyses/path/walk.js'
 import type {Device} from '../../src/model/hooks.js'
 import type {Hook} from '../../src/model/netfilter.js'
-import type {NodeState} from '../../src/model/node-state.js'
+import {hooksOnlyState, type NodeState} from '../../src/model/node-state.js'
 import type {FlowSpec, Tuple} from '../../src/model/path.js'
 
 const MAC = {cni0: '4e:c5:28:cb:aa:3f', vethA: 'ce:62:92:9f:0a:93', vethB: 'ce:62:92:9f:0b:93', podA: '02:00:00:00:00:0a', podB: '02:00:00:00:00:0b'}
@@ -22,27 +22,15 @@ function bridgeNode(): NodeState {
     dev({ifindex: 6, name: 'vethB', kind: 'veth', mac: MAC.vethB, master: 'cni0', slaveKind: 'bridge', bridgePort: {hairpin: false, state: 'forwarding'}, peer: {ifindex: 2, netnsId: 2, sameNetns: false}}),
   ]
   const pod = (ip: string, mac: string) => [dev({ifindex: 2, name: 'eth0', kind: 'veth', mac, addresses: [{family: 'inet', local: ip, prefixlen: 24}]})]
+  const hooks = {devices, netnsNames: new Map([[1, 'pod-a'], [2, 'pod-b']]), routes: [], neighbours: [], programs: [], links: [], warnings: []} as unknown as NodeState['hooks']
   return {
-    label: 'node1',
-    meta: {kind: 'snapshot'},
-    hooks: {devices, netnsNames: new Map([[1, 'pod-a'], [2, 'pod-b']]), routes: [], neighbours: [], programs: [], links: []} as unknown as NodeState['hooks'],
-    attachments: [],
-    code: new Map(),
-    xt: [],
-    ipRules: [],
-    xfrmStates: [],
-    xfrmPolicies: [],
-    sockets: [],
+    ...hooksOnlyState('node1', {kind: 'snapshot'}, hooks, []),
     // The bridge's local entries for its ports' own MACs (as `bridge fdb` prints them).
     fdb: [
       {mac: MAC.vethA, dev: 'vethA', master: 'cni0', flags: [], state: 'permanent'},
       {mac: MAC.vethB, dev: 'vethB', master: 'cni0', flags: [], state: 'permanent'},
     ],
     netnsDevices: new Map([['pod-a', pod('10.244.1.2', MAC.podA)], ['pod-b', pod('10.244.1.3', MAC.podB)]]),
-    netnsRoutes: new Map(),
-    datapaths: {},
-    markSourcesRead: [],
-    warnings: [],
   }
 }
 
