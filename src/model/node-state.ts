@@ -86,6 +86,11 @@ export interface NodeState {
   xt: XtRuleset[]
   /** Native nft tables (iptables-nft's own are read through iptables-save). Absent: nft not installed or not recorded. */
   nft?: NftTable[]
+  /**
+   * Every nft table, iptables-nft's included (`ip nat`, `ip kube-proxy`), in the order they were made: how the
+   * kernel orders base chains of equal priority (netfilter-eval.ts). Absent: nft not read.
+   */
+  nftTableOrder?: string[]
   ipRules: IpRule[]
   xfrmStates: XfrmState[]
   xfrmPolicies: XfrmPolicy[]

@@ -53,7 +53,8 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
   const {facts, outputs} = probes
   // One parse of each dump: in full for trace, which evaluates every rule; for marks alone, only the mark rules built.
   const xt = xtOuts ? parseXtDumps(xtOuts, warnings, needs.trace ? parseIptablesSave : parseIptablesSaveForMarks) : []
-  const nft = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
+  const nftRead = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
+  const nft = nftRead?.tables
   const markOffset = facts.skb?.mark
   // Not recorded (an older snapshot) FDB, br_netfilter or rp_filter sysctls, and ipset missing or not recorded, are not worth a warning: their facts
   // stay unknown (the evaluator says so where a rule matches a set).
@@ -96,6 +97,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
     ...(markOffset !== undefined ? {markOffset} : {}),
     xt,
     ...(nft ? {nft} : {}),
+    ...(nftRead ? {nftTableOrder: nftRead.creationOrder} : {}),
     ipRules: [...(facts.rules4 ?? []), ...(facts.rules6 ?? [])],
     xfrmStates: facts.xfrmStates ?? [],
     xfrmPolicies: facts.xfrmPolicies ?? [],
