@@ -22,6 +22,11 @@ export interface Tuple {
   proto: Proto
   sport?: number
   dport?: number
+  /**
+   * A source NAT with random ports (--random, --random-fully, nft `random`, `fully-random`) ran: the kernel picks
+   * the source port per connection (nf_nat_l4proto_unique_tuple), so `sport` is the original one, not the one sent.
+   */
+  sportRandom?: true
 }
 
 /**
