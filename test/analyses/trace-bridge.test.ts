@@ -2,11 +2,14 @@
 // node: a cni0 bridge with two veth pods, as the lab's bridge variant builds it.
 import {describe, expect, it} from 'vitest'
 import {bridgeForwarding} from '../../src/analyses/path/bridge-forwarding.js'
+import {traceFlow} from '../../src/analyses/path/trace.js'
 import {PathWalker, type NetfilterVerdict} from '../../src/analyses/path/walk.js'
 import type {Device} from '../../src/model/hooks.js'
 import type {Hook} from '../../src/model/netfilter.js'
 import {hooksOnlyState, type NodeState} from '../../src/model/node-state.js'
+import type {KernelOracle} from '../../src/model/oracle.js'
 import type {FlowSpec, Tuple} from '../../src/model/path.js'
+import {parseIptablesSave} from '../../src/probes/iptables-save.js'
 
 const MAC = {cni0: '4e:c5:28:cb:aa:3f', vethA: 'ce:62:92:9f:0a:93', vethB: 'ce:62:92:9f:0b:93', podA: '02:00:00:00:00:0a', podB: '02:00:00:00:00:0b'}
 
@@ -151,5 +154,36 @@ describe('the walk through a bridge, with and without br_netfilter', () => {
     expect(r.outcome).toMatchObject({kind: 'dropped'})
     expect(r.outcome.text).toContain('dropped by netfilter forward on node1')
     expect(r.steps.at(-1)).toMatchObject({kind: 'netfilter', where: {hook: 'netfilter forward', device: 'cni0'}})
+  })
+})
+
+describe('the reply on one bridge: a Service DNAT that the answer never crosses', () => {
+  // kube-proxy's classic need for br_netfilter: pod-a → Service 10.96.0.81:80, DNATed at PREROUTING to pod-b on the
+  // same bridge; pod-b answers pod-a directly on the bridge, so no conntrack hook undoes the DNAT.
+  const rules = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', '-A PREROUTING -d 10.96.0.81/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.244.1.3:80', 'COMMIT', '']
+  const oracle: KernelOracle = {
+    route: async (_n, q) => ({type: 'unicast', dev: 'cni0', evidence: 'kernel', detail: `ip route get ${q.dst} → dev cni0`}),
+    podRoute: async (_n, _ns, dst) => (dst.startsWith('10.244.1.') ? {type: 'unicast', dev: 'eth0', evidence: 'kernel', detail: `${dst} dev eth0`} : {type: 'unicast', dev: 'eth0', gateway: '10.244.1.1', evidence: 'kernel', detail: `${dst} via 10.244.1.1 dev eth0`}),
+  }
+  const node = (brNetfilter: boolean) => {
+    const n = bridgeNode()
+    n.brNetfilter = {callIptables: brNetfilter, present: true}
+    n.hooks.neighbours.push({dst: '10.244.1.3', dev: 'cni0', lladdr: MAC.podB, state: ['REACHABLE']}, {dst: '10.244.1.2', dev: 'cni0', lladdr: MAC.podA, state: ['REACHABLE']})
+    n.xt = [parseIptablesSave(rules.join('\n'), {family: 'ipv4', backend: 'nft'}).facts]
+    return n
+  }
+  const svc: FlowSpec = {family: 'ipv4', src: '10.244.1.2', dst: '10.96.0.81', proto: 'tcp', sport: 40000, dport: 80, mark: 0}
+
+  it('br_netfilter off: the SYN reaches pod-b, the answer arrives from 10.244.1.3:80, which no socket of pod-a matches', async () => {
+    const r = await traceFlow([node(false)], svc, oracle, {reply: true})
+    expect(r.outcome).toMatchObject({kind: 'delivered', text: 'reaches 10.244.1.3:80 in pod-b on node1'})
+    expect(r.reply!.outcome.kind).toBe('dropped')
+    expect(r.reply!.outcome.text).toMatch(/^the reply never comes back \(10\.96\.0\.81:80 → 10\.244\.1\.2:40000\): the reply arrives as 10\.244\.1\.3:80 → 10\.244\.1\.2:40000, which is not the connection the client opened .*its source is 10\.244\.1\.3:80, not 10\.96\.0\.81:80: the destination NAT was not undone.*TCP answers it with a reset \(tcp_v4_send_reset\)$/)
+  })
+
+  it('br_netfilter on: the bridged answer crosses POSTROUTING, is un-DNATed there and comes back', async () => {
+    const r = await traceFlow([node(true)], svc, oracle, {reply: true})
+    expect(r.reply!.outcome.text).toMatch(/^the reply comes back/)
+    expect(r.reply!.steps.at(-1)!.tuple).toMatchObject({src: '10.96.0.81', sport: 80})
   })
 })
