@@ -15,9 +15,9 @@ const input = (p: LabVariantPlan, step: string) => commands(p).find((c) => c.ste
 
 describe('the variant registry', () => {
   it('lists the six CNI variants after the default cilium lab', () => {
-    expect(LAB_VARIANT_NAMES).toEqual(['cilium', 'bridge', 'routed', 'nft-kube-proxy', 'policy-routing', 'notrack', 'br-netfilter'])
+    expect(LAB_VARIANT_NAMES).toEqual(['cilium', 'bridge', 'routed', 'iptables-kube-proxy', 'nft-kube-proxy', 'policy-routing', 'notrack', 'br-netfilter'])
     expect(labVariant('cilium')).toBeUndefined()
-    expect(variantUnavailable('nope')).toBe('unknown variant "nope" (variants: cilium, bridge, routed, nft-kube-proxy, policy-routing, notrack, br-netfilter)')
+    expect(variantUnavailable('nope')).toBe('unknown variant "nope" (variants: cilium, bridge, routed, iptables-kube-proxy, nft-kube-proxy, policy-routing, notrack, br-netfilter)')
   })
 })
 
