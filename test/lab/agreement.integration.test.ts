@@ -3,7 +3,8 @@
 // full depth: every decision (a rule that accepted, dropped, translated, marked or untracked; a policy) in
 // order, for the inner packet and the tunnel's outer packet; at every hook the mark, the conntrack state, the
 // input and output device; the endpoint the listener saw; the outcome. A divergence fails the test.
-import {writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {TraceReport} from '../../src/analyses/path/trace.js'
@@ -130,6 +131,53 @@ for (const def of LAB_VARIANTS.filter((v) => v.name !== 'cilium')) {
     })
 
     const flows = def.plan(prefix).flows
+
+    it('trace --snapshot on what trace --record wrote gives the live answer for every flow, reply and route answers included', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ni-agree-'))
+      let routed = 0
+      try {
+        for (const f of flows) {
+          const src = state.pods.find((p) => p.name === f.fromPod)!.ip
+          const base = ['trace', src, `${f.dst}:${f.dport}`, '--proto', f.proto, '--sport', '46000', '--reply', '--json']
+          const live = cli([...base, ...state.nodes.flatMap((n) => ['--netns', n.netns]), '--record', dir])
+          expect(live.status, live.stderr).toBe(0)
+          const replay = cli([...base, ...state.nodes.flatMap((n) => ['--snapshot', join(dir, `${n.netns}.json`)])])
+          expect(replay.status, replay.stderr).toBe(0)
+          const strip = (text: string) => {
+            const j = JSON.parse(text) as TraceReport
+            return {...j, nodes: j.nodes.map(({source: _s, snapshotFile: _f, ...n}) => n)}
+          }
+          expect(strip(replay.stdout), f.kind).toEqual(strip(live.stdout))
+          // The route answers were the kernel's, replayed, not recomputed.
+          const routing = (JSON.parse(replay.stdout) as TraceReport).steps.filter((st) => st.kind === 'routing')
+          routed += routing.length
+          expect(routing.every((st) => st.evidence === 'kernel'), f.kind).toBe(true)
+          // Without the recorded answers, routes recomputed from the recorded ip rules and tables (oracle/fib.ts)
+          // must take the same path: every step, the reply and the outcome alike; only their evidence differs.
+          const bare = join(dir, 'no-route-answers')
+          mkdirSync(bare, {recursive: true})
+          for (const n of state.nodes) {
+            const snap = JSON.parse(readFileSync(join(dir, `${n.netns}.json`), 'utf8')) as {outputs: Array<{argv?: string[]}>}
+            snap.outputs = snap.outputs.filter((o) => !(o.argv?.includes('route') && o.argv.includes('get')))
+            writeFileSync(join(bare, `${n.netns}.json`), JSON.stringify(snap))
+          }
+          const recomputed = cli([...base, ...state.nodes.flatMap((n) => ['--snapshot', join(bare, `${n.netns}.json`)])])
+          expect(recomputed.status, recomputed.stderr).toBe(0)
+          const path = (text: string) => {
+            const j = JSON.parse(text) as TraceReport
+            const steps = (ss: readonly PathStep[]) => ss.map((st) => ({n: st.n, node: st.node, kind: st.kind, where: st.where, verdictKind: st.verdictKind, tuple: st.tuple, mark: st.mark, ct: st.ct}))
+            return {steps: steps(j.steps), outcome: j.outcome, reply: j.reply && {steps: steps(j.reply.steps), outcome: j.reply.outcome}}
+          }
+          const again = JSON.parse(recomputed.stdout) as TraceReport
+          expect(again.steps.filter((st) => st.kind === 'routing').every((st) => st.evidence === 'rule'), f.kind).toBe(true)
+          expect(path(recomputed.stdout), `${f.kind}: recomputed routes`).toEqual(path(live.stdout))
+        }
+        // A bridged flow has no route lookup; the variant's others have.
+        expect(routed).toBeGreaterThan(0)
+      } finally {
+        rmSync(dir, {recursive: true, force: true})
+      }
+    })
     flows.forEach((f, i) => {
       it(`${f.kind}: ${f.description}`, async () => {
         const obs = await observe(state, f, 47000 + 100 * i)
