@@ -11,6 +11,7 @@ import {parseBpftoolNetJson, parseBpftoolNetText} from '../../src/probes/bpftool
 import {parseBpftoolProgJson, parseBpftoolProgText} from '../../src/probes/bpftool-prog.js'
 import {parseBpftoolXlatedDumps, parseBpftoolXlatedJson, parseBpftoolXlatedPrograms, parseBpftoolXlatedText, type XlatedRaw} from '../../src/probes/bpftool-xlated.js'
 import {parseBridgeFdbJson} from '../../src/probes/bridge-fdb.js'
+import {parseBridgeVlanJson} from '../../src/probes/bridge-vlan.js'
 import {parseBtfStructOffsets, parseSkBuffLayout, SK_BUFF_FIELDS} from '../../src/probes/btf-sk-buff.js'
 import {parseCiliumIpcacheDump} from '../../src/datapaths/cilium/ipcache.js'
 import {parseCiliumLxcDump} from '../../src/datapaths/cilium/lxc.js'
@@ -128,6 +129,11 @@ const SPECS: Array<Spec<any>> = [
   {name: 'parseBpftoolXlatedJson', seeds: xlatedJson, json: true, shape: 'array', run: (t) => parseBpftoolXlatedJson(t)},
   {name: 'parseBpftoolXlatedText', seeds: seeds(files('bpf/xlated', (n) => n.endsWith('.txt'))), json: false, shape: 'array', run: (t) => parseBpftoolXlatedText(t)},
   {name: 'parseBridgeFdbJson', seeds: seeds(recorded('bridge -j fdb show'), docExamples('src/probes/bridge-fdb.ts')), json: true, shape: 'array', run: (t) => parseBridgeFdbJson(t)},
+  // Unparseable output leaves the VLANs unread (undefined facts, with a problem), not "no VLANs": shown as [] here.
+  {name: 'parseBridgeVlanJson', seeds: seeds(recorded('bridge -j vlan show'), docExamples('src/probes/bridge-vlan.ts')), json: true, shape: 'array', run: (t) => {
+    const p = parseBridgeVlanJson(t)
+    return {facts: p.facts ?? [], problems: p.problems}
+  }},
   {name: 'parseBpftoolMapShow', seeds: seeds(recorded('bpftool -j map show')), json: true, shape: 'array', run: (t) => parseBpftoolMapShow(t)},
   {name: 'parseCiliumIpcacheDump', seeds: ciliumDumps, json: true, shape: 'array', extra: dumpedMap, run: (t, m) => parseCiliumIpcacheDump(t, m)},
   {name: 'parseCiliumLxcDump', seeds: ciliumDumps, json: true, shape: 'array', extra: dumpedMap, run: (t, m) => parseCiliumLxcDump(t, m)},
