@@ -183,7 +183,7 @@ function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] 
  * (net/netfilter/core.c) puts a new hook before the existing ones of the same priority, and the nat core's own
  * list of nat chains is grown the same way (nf_nat_register_fn -> nf_hook_entries_insert_raw). A base chain is
  * registered when it is made (nf_tables_addchain), so the later table, or within a table the later chain handle,
- * runs first. Assumes each table's base chains were made with the table, as iptables-nft and kube-proxy do (kn-30).
+ * runs first. Assumes each table's base chains were made with the table, as iptables-nft and kube-proxy do (kn-27).
  */
 function laterFirst(a: BaseChainRun, b: BaseChainRun): number {
   if (!a.created || !b.created) return 0

@@ -129,7 +129,7 @@ export async function walkReply(nodes: NodeState[], flow: FlowSpec, forward: Wal
  * client opened, reversed: its TCP or connected UDP socket is found by the full 4-tuple (__inet_lookup_established;
  * udp4_lib_lookup2 scores a connected socket only for its peer). A NAT the way back did not undo (no conntrack hook
  * saw the reply: bridged without br_netfilter, or routed around the node that translated it) leaves another tuple:
- * TCP answers it with a reset (tcp_v4_send_reset), UDP with ICMP port unreachable or nothing (kn-31). Undefined: it matches.
+ * TCP answers it with a reset (tcp_v4_send_reset), UDP with ICMP port unreachable or nothing (kn-28). Undefined: it matches.
  */
 function unmatchedArrival(flow: FlowSpec, steps: readonly PathStep[]): string | undefined {
   const t = steps.at(-1)?.tuple
