@@ -19,7 +19,7 @@ import {formatXlatedInsn, rawInsnFromHex, type RawInsn} from './xlated-format.js
 
 export const PROG_DUMP_PROBE = 'nodeinspect-bpf prog-dump'
 
-/** Sorted and unique, so the same set of programs is the same command (and the same snapshot key). */
+/** Sorted and unique, so the same set of programs is the same command (and the same snapshot key). @internal tested directly (a test seam) */
 export const progDumpArgv = (ids: readonly number[]): string[] => [BPF_HELPER, 'prog-dump', ...[...new Set(ids)].sort((a, b) => a - b).map(String)]
 
 export const collectBpfHelperProgDump = (src: Source, ids: readonly number[]): Promise<RawOutput> => src.run({argv: progDumpArgv(ids), timeoutMs: 60_000})
