@@ -1102,7 +1102,7 @@ static const char *const helper_names[] = {__BPF_FUNC_MAPPER(NI_FN_NAME)};
 struct ksym {
 	unsigned long addr;
 	const char *name;
-	size_t order; /* position in /proc/kallsyms: ties keep it, as glibc's (merge sort) qsort does */
+	size_t order; /* position in /proc/kallsyms: ties keep it, as the merge sort of glibc <= 2.36 (Debian 12) qsort() does */
 };
 
 struct ksyms {
