@@ -85,7 +85,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
         sourceRead(commandLine(NFT_LIST_CHAINS_ARGV), chainsOut),
         ...(['rules4', 'rules6', 'xfrmStates', 'xfrmPolicies', 'sockets'] as const).map((k) => sourceRead(probeLabel(probeSet[k]!), outputs[k])),
         hooks.readable.attachmentSources.find((x) => x.probe === TC_PROBE)!,
-        // eBPF programs' mark use is read from their code, which only bpftool dumps.
+        // eBPF programs' mark use is read from their code (the helper's prog-dump, or bpftool's), for the programs bpftool lists.
         hooks.readable.programList,
       ]
     : []

@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {parseRouteGet} from '../../src/probes/ip-route-get.js'
 import {parseBpfHelperQuery} from '../../src/probes/bpf-helper.js'
+import {parseBpfHelperProgDump} from '../../src/probes/bpf-helper-prog-dump.js'
 import {parseBpftoolLinkJson} from '../../src/probes/bpftool-link.js'
 import {parseBpftoolNetJson, parseBpftoolNetText} from '../../src/probes/bpftool-net.js'
 import {parseBpftoolProgJson, parseBpftoolProgText} from '../../src/probes/bpftool-prog.js'
@@ -120,6 +121,7 @@ const addrSeeds = seeds(recorded('ip -j -d addr show'))
 
 const SPECS: Array<Spec<any>> = [
   {name: 'parseBpfHelperQuery', seeds: seeds(recorded('nodeinspect-bpf query'), docExamples('src/probes/bpf-helper.ts')), json: true, shape: 'object', run: (t) => parseBpfHelperQuery(t)},
+  {name: 'parseBpfHelperProgDump', seeds: seeds(files('bpf/prog-dump', (n) => n === 'helper.json'), recorded('nodeinspect-bpf prog-dump'), docExamples('src/probes/bpf-helper-prog-dump.ts')), json: true, shape: 'object', run: (t) => parseBpfHelperProgDump(t)},
   {name: 'parseBpftoolLinkJson', seeds: seeds(recorded('bpftool -j link show'), docExamples('src/probes/bpftool-link.ts')), json: true, shape: 'array', run: (t) => parseBpftoolLinkJson(t)},
   {name: 'parseBpftoolNetText', seeds: seeds(files('fixtures/bpftool-net', (n) => n.endsWith('.txt'))), json: false, shape: 'object', run: (t) => parseBpftoolNetText(t)},
   {name: 'parseBpftoolNetJson', seeds: seeds(files('fixtures/bpftool-net', (n) => n.endsWith('.json')), recorded('bpftool -j net show')), json: true, shape: 'object', run: (t) => parseBpftoolNetJson(t)},
