@@ -31,6 +31,7 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
     bit: Flags.integer({description: 'focus on one bit (0-31)', min: 0, max: 31, exclusive: ['mask']}),
     mask: Flags.string({description: 'focus on the bits of this mask, e.g. 0xf00', exclusive: ['bit']}),
     rule: Flags.string({description: 'focus on these uses: ids as listed (u12, comma-separated) or rules by place, [TABLE/]CHAIN[#POSITION]'}),
+    'all-bits': Flags.boolean({description: 'list all 32 bits in the bit table, not only those in use (the text view; --json always has all 32)'}),
     flows: Flags.boolean({description: `list every write → read pair too, not only the groups (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')})`}),
     ...sourceFlags,
   }
@@ -60,7 +61,7 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
     const report = analyseMarks(node, usages, state.warnings, {bit: flags.bit, mask, rule, flows: flags.flows})
     if (!this.jsonEnabled()) {
       const [{renderMarks}, {styleFor}] = await Promise.all([import('../render/marks-table.js'), import('../render/style.js')])
-      this.log(renderMarks(report, styleFor(), process.stdout.columns || 140))
+      this.log(renderMarks(report, styleFor(), process.stdout.columns || 140, {allBits: flags['all-bits']}))
     }
     return report
   }

@@ -98,10 +98,10 @@ function ownerText(u: MarkUsage): string {
 }
 
 /**
- * The human view of a marks report: bit map, findings, fields, the 32-row bit table, the uses, flows. Linear in
+ * The human view of a marks report: bit map, findings, fields, the bit table (the bits set or matched; all 32 with allBits), the uses, flows. Linear in
  * the report and bounded: each table shows its first rows (MAX_ROWS), then how many more.
  */
-export function renderMarks(report: MarksReport, style: Style = PLAIN, columns = 120): string {
+export function renderMarks(report: MarksReport, style: Style = PLAIN, columns = 120, opts: {allBits?: boolean} = {}): string {
   const r = printableReport(report) // rule comments, process names, warnings: from the node, made printable
   const out: string[] = []
   const names = ownerNames(r)
@@ -143,10 +143,17 @@ export function renderMarks(report: MarksReport, style: Style = PLAIN, columns =
     if (skipped) out.push(more(skipped, 'field values'))
   }
 
-  out.push('', style.bold('Bits of the packet mark'))
-  const bt = table(['bit', 'hex', 'set by', 'cleared by', 'matched by', 'owner'])
-  for (const b of r.bits) bt.push([String(b.bit), b.hex, list(names, b.setBy), list(names, b.clearedBy), list(names, b.matchedBy), ownerLabel(names, b.owner)])
-  out.push(bt.toString())
+  // Most nodes use a few bits: the other rows are dashes (26 of 32 on a kube-proxy node), or only name the
+  // whole-mark writers that clear every bit. A bit is in use when something sets or matches it; --all-bits shows
+  // all 32 (the bit map above shows every bit anyway).
+  const inUse = r.bits.filter((b) => opts.allBits || b.setBy.length || b.matchedBy.length || b.owner)
+  const unused = r.bits.length - inUse.length
+  out.push('', style.bold(opts.allBits ? 'Bits of the packet mark' : `Bits of the packet mark set or matched (${inUse.length} of ${r.bits.length}${unused ? '; --all-bits lists the others' : ''})`))
+  if (inUse.length) {
+    const bt = table(['bit', 'hex', 'set by', 'cleared by', 'matched by', 'owner'])
+    for (const b of inUse) bt.push([String(b.bit), b.hex, list(names, b.setBy), list(names, b.clearedBy), list(names, b.matchedBy), ownerLabel(names, b.owner)])
+    out.push(bt.toString())
+  } else out.push('  no bit is set, cleared or matched')
 
   if (r.usages.length) {
     out.push('', style.bold('Uses'))

@@ -12,6 +12,17 @@ describe('nodeinspect marks on a recorded node (testdata/snapshots/make-marks-no
     await expect(r.stdout).toMatchFileSnapshot(golden('marks/marks-node.txt'))
   })
 
+  it('the bit table lists the bits set or matched; --all-bits lists all 32; --json always has 32', () => {
+    const rows = (out: string) => [...out.matchAll(/^│ (\d+) +│ (0x[0-9a-f]+) /gm)].map((m) => Number(m[1]))
+    const inUse = cli(['marks', '--snapshot', SNAP], {env: {COLUMNS: '140'}}).stdout
+    // The bit map: ........TTTTTTTT.K.C****..III..I. Bits 31-24, 15, 13, 7, 6, 2 and 1 are only cleared by whole-mark writers.
+    expect(rows(inUse)).toEqual([23, 22, 21, 20, 19, 18, 17, 16, 14, 12, 11, 10, 9, 8, 5, 4, 3, 0])
+    expect(inUse).toContain('Bits of the packet mark set or matched (18 of 32; --all-bits lists the others)')
+    const all = cli(['marks', '--snapshot', SNAP, '--all-bits'], {env: {COLUMNS: '140'}}).stdout
+    expect(rows(all)).toEqual(Array.from({length: 32}, (_, i) => 31 - i))
+    expect(JSON.parse(cli(['marks', '--snapshot', SNAP, '--json']).stdout).bits).toHaveLength(32)
+  })
+
   it('--json: owners from every subsystem, nothing guessed', () => {
     const r = cli(['marks', '--snapshot', SNAP, '--json'])
     expect(r.status).toBe(0)
