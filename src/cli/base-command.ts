@@ -20,6 +20,11 @@ const MAX_ARG_LENGTH = 4095
  * and under --json the error as JSON on stdout too.
  */
 export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    ...Command.baseFlags,
+    'no-color': Flags.boolean({description: 'plain text, no colour (so are NO_COLOR=1, TERM=dumb and any stdout that is not a terminal)', helpGroup: 'GLOBAL'}),
+  }
+
   // Everything printed goes through the printable guard (src/util/printable.ts): the renderers already made the
   // node's strings printable, and this is the last stop before the terminal.
   override log(message = '', ...args: unknown[]): void {

@@ -42,7 +42,7 @@ A constant number of tool runs, whatever the number of devices. --json prints th
     }
     if (!this.jsonEnabled()) {
       const [{renderHooksTable}, {styleFor}] = await Promise.all([import('../render/hooks-table.js'), import('../render/style.js')])
-      this.log(renderHooksTable(report, styleFor(), process.stdout.columns || 120))
+      this.log(renderHooksTable(report, styleFor(process.stdout, flags['no-color']), process.stdout.columns || 120))
     }
     return report
   }

@@ -61,7 +61,7 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
     const report = analyseMarks(node, usages, state.warnings, {bit: flags.bit, mask, rule, flows: flags.flows})
     if (!this.jsonEnabled()) {
       const [{renderMarks}, {styleFor}] = await Promise.all([import('../render/marks-table.js'), import('../render/style.js')])
-      this.log(renderMarks(report, styleFor(), process.stdout.columns || 140, {allBits: flags['all-bits']}))
+      this.log(renderMarks(report, styleFor(process.stdout, flags['no-color']), process.stdout.columns || 140, {allBits: flags['all-bits']}))
     }
     return report
   }

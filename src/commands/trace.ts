@@ -75,6 +75,9 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
         const {renderTraceDot, renderTraceMermaid} = await import('../render/trace-graph.js')
         this.log(flags.format === 'dot' ? renderTraceDot(report) : renderTraceMermaid(report))
       } else {
+        const {colourWanted} = await import('../render/style.js')
+        // ink colours through chalk, which reads FORCE_COLOR when it is first imported (and not NO_COLOR).
+        if (!colourWanted(process.stdout, flags['no-color'])) process.env.FORCE_COLOR = '0'
         const {renderTraceTree} = await import('../render/trace-tree.js')
         this.log(renderTraceTree(report, process.stdout.columns || 120))
       }
