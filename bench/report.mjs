@@ -142,7 +142,7 @@ export function renderResults(r) {
   out.push('# nodeinspect benchmark results', '')
   out.push(
     `Written by \`npm run bench\` (bench/run.mjs) from what it measured; do not edit by hand. Started ${r.startedAt}, took ${Math.round(r.durationS)} s; ` +
-      `${r.options.rounds} rounds of every command after one warm-up run, the commands of each node run in turn (alternately, the order rotated every round). ` +
+      `${r.options.rounds} rounds of every command${r.options.warmUp ? ' after one warm-up run' : ''}, the commands of each node run in turn (alternately, the order rotated every round). ` +
       `Raw numbers: results.json.${r.options.smoke ? ' **Smoke run at toy sizes: its figures mean nothing.**' : ''}`,
     '',
   )
@@ -162,7 +162,7 @@ export function renderResults(r) {
   })
   out.push('')
   out.push('## Every command', '')
-  out.push(`Wall time (median, min–max of ${r.options.rounds} rounds), the ratio of medians against the tool a user would run instead, peak RSS (median, max); the answer is from the warm-up run.`, '')
+  out.push(`Wall time (median, min–max of ${r.options.rounds} rounds), the ratio of medians against the tool a user would run instead, peak RSS (median, max); the answer is from the first run.`, '')
   out.push('| node | command | median | min–max | against | peak RSS | answer |', '| --- | --- | --- | --- | --- | --- | --- |')
   for (const c of r.commands) {
     const w = stats(c.wallS)

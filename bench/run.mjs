@@ -12,7 +12,8 @@
 // separate run under strace. It writes OUT/RESULTS.md and OUT/results.json (OUT: bench/, or a temporary directory
 // with --smoke) and ends with one line `N budgets met, M missed`. A missed budget is reported, not an error: the
 // exit is 0 unless the suite itself failed (1), or was used wrongly (2).
-// Usage: node bench/run.mjs [--rounds N] [--out DIR] [--smoke]
+// Usage: node bench/run.mjs [--rounds N] [--out DIR] [--smoke]; --check prints why it cannot run here (nothing if it
+// can) and exits 0.
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
@@ -24,7 +25,7 @@ import {Budgets, machine, renderResults} from './report.mjs'
 import {addEndpoints, compileProgram, run} from './scale-node.mjs'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
-const USAGE = 'usage: node bench/run.mjs [--rounds N] [--out DIR] [--smoke]'
+const USAGE = 'usage: node bench/run.mjs [--rounds N] [--out DIR] [--smoke] | --check'
 
 /** The sizes of issue 10, and toy ones that only show the suite works. */
 const SIZES = {
@@ -37,6 +38,7 @@ function parseOptions(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--smoke') o.smoke = true
+    else if (a === '--check') o.check = true
     else if (a === '--rounds' || a === '--out') {
       const v = argv[++i]
       if (v === undefined) usage(`${a} needs a value`)
@@ -49,6 +51,7 @@ function parseOptions(argv) {
     } else usage(`unexpected argument "${a}"`)
   }
   if (o.smoke && !argv.includes('--rounds')) o.rounds = 1
+  o.warmUp = !o.smoke
   return o
 }
 
@@ -157,6 +160,10 @@ function answerOf(outFile) {
 async function main() {
   const opts = parseOptions(process.argv.slice(2))
   const why = cannotRun()
+  if (opts.check) {
+    if (why) console.log(why)
+    return
+  }
   if (why) {
     console.error(`bench: cannot run here: ${why}`)
     process.exit(1)
@@ -177,16 +184,18 @@ async function main() {
   let seq = 0
 
   /**
-   * One warm-up run of each command (its answer kept), then `rounds` rounds of all of them in turn, the order
-   * rotated every round so that no command always follows the same one.
+   * One warm-up run of each command (its answer kept; none with --smoke), then `rounds` rounds of all of them in
+   * turn, the order rotated every round so that no command always follows the same one.
    */
   const measure = async (node, cmds) => {
     const recs = cmds.map((c) => ({id: `${node.id}:${c.id}`, node: node.label, label: c.label, argv: c.argv, anchor: c.anchor && `${node.id}:${c.anchor}`, wallS: [], rssKB: [], errors: []}))
     commands.push(...recs)
-    for (const c of recs) {
-      const r = await timeOne(c.argv, work, `run-${++seq}`)
-      if (r.error) c.errors.push(`warm-up: ${r.error}`)
-      else c.answer = answerOf(r.outFile)
+    if (opts.warmUp) {
+      for (const c of recs) {
+        const r = await timeOne(c.argv, work, `run-${++seq}`)
+        if (r.error) c.errors.push(`warm-up: ${r.error}`)
+        else c.answer = answerOf(r.outFile)
+      }
     }
     for (let round = 0; round < opts.rounds; round++) {
       for (let k = 0; k < recs.length; k++) {
@@ -196,6 +205,7 @@ async function main() {
         else {
           c.wallS.push(r.wallS)
           c.rssKB.push(r.rssKB)
+          c.answer ??= answerOf(r.outFile)
         }
       }
     }
@@ -358,7 +368,7 @@ async function main() {
     schema: 'nodeinspect.bench/v1',
     startedAt: started.toISOString(),
     durationS: (Date.now() - started.getTime()) / 1000,
-    options: {rounds: opts.rounds, smoke: opts.smoke, sizes},
+    options: {rounds: opts.rounds, warmUp: opts.warmUp, smoke: opts.smoke, sizes},
     machine: {...m, loadavgEnd: loadavg().map((x) => Number(x.toFixed(2)))},
     nodes,
     commands,
