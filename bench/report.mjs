@@ -102,7 +102,10 @@ export class Budgets {
     const error = [s, l].filter((c) => c.error).map((c) => `${c.label}: ${c.error}`).join('; ') || undefined
     const programs = [...new Set([...Object.keys(s.byProgram), ...Object.keys(l.byProgram)])].sort()
     const differ = programs.filter((p) => s.byProgram[p] !== l.byProgram[p]).map((p) => `${p} ${s.byProgram[p] ?? 0} → ${l.byProgram[p] ?? 0}`)
-    const note = differ.length ? `differ: ${differ.join(', ')}` : undefined
+    const notes = []
+    if (differ.length) notes.push(`differ: ${differ.join(', ')}`)
+    if (JSON.stringify(s.others) !== JSON.stringify(l.others)) notes.push(`other users' netns, BPF programs and maps changed between the counts: ${Object.values(s.others ?? {}).join('/')} → ${Object.values(l.others ?? {}).join('/')}`)
+    const note = notes.join('; ') || undefined
     this.add({text, kind: 'constant', subject: large, anchor: small, value: l.execs, against: s.execs, pass: !error && l.execs === s.execs, error, note})
   }
 

@@ -116,6 +116,8 @@ function sweepLeftovers() {
 }
 
 const PREFIX = `ni-t${process.pid}-bench`
+/** The suite's own named netns and loaded programs at this moment: the rest of the host's are other users'. */
+const own = {netns: 0, progs: 0}
 
 /** A named netns of the suite's own; `remove()` takes it away early. */
 async function netns(suffix) {
@@ -123,11 +125,13 @@ async function netns(suffix) {
   await run(['ip', 'netns', 'add', name])
   const del = () => sh(['ip', 'netns', 'del', name])
   cleanups.push(del)
+  own.netns++
   return {
     name,
     remove() {
       cleanups.splice(cleanups.indexOf(del), 1)
       del()
+      own.netns--
     },
   }
 }
@@ -215,8 +219,23 @@ async function main() {
   const hostObjects = async (what) => JSON.parse(await run(['bpftool', '-j', what, 'show'])).length
   const count = async (node, id, label, argv) => {
     const host = {namedNetns: namedNetns(), bpfProgs: await hostObjects('prog'), bpfMaps: await hostObjects('map')}
+    const others = {netns: host.namedNetns - own.netns, progs: host.bpfProgs - own.progs, maps: host.bpfMaps}
     const r = await countExecs(argv, work, `count-${++seq}`)
-    counts.push({id: `${node.id}:${id}`, node: node.label, label, ...host, ...r})
+    return {id: `${node.id}:${id}`, node: node.label, label, ...host, others, ...r}
+  }
+  const sameOthers = (a, b) => JSON.stringify(a.others) === JSON.stringify(b.others)
+  /**
+   * Two counts to compare, taken again (up to 3 times) while what other users hold on the host changed between
+   * them: BPF maps and programs are global, and `trace` reads the Cilium maps it finds.
+   */
+  const countPair = async (a, b) => {
+    let r = []
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      r = [await a(), await b()]
+      if (sameOthers(r[0], r[1])) break
+      log(`other users' netns or BPF objects changed while counting ${r[1].id}: ${JSON.stringify(r[0].others)} → ${JSON.stringify(r[1].others)}${attempt < 3 ? ', counting again' : ''}`)
+    }
+    counts.push(...r)
   }
   const setUp = async (node, f) => {
     const t0 = performance.now()
@@ -254,24 +273,31 @@ async function main() {
     const ns = await netns('pods')
     const obj = await compileProgram(work)
     let have = 0
+    const countPods = async (node) => {
+      for (const [id, label, argv] of [['marks-json', 'marks --json', ni('marks', '--json', '--netns', ns.name)], ['hooks-json', 'hooks --json', ni('hooks', '--json', '--netns', ns.name)]]) counts.push(await count(node, id, label, argv))
+    }
     for (const n of [small, large]) {
       const node = {id: `pods-${n}`, label: `${n} pods`, netns: ns.name, holds: `${n} veth pairs, each host end with its own clsact ingress program (distinct tags)`}
       await setUp(node, () => addEndpoints({ns: ns.name, bpffs, work, obj, from: have, to: n}))
       have = n
+      own.progs = n
+      // The small node's counts come after its timings and the large one's before, as close in time as they can
+      // be (the small node cannot be counted again once grown).
+      if (n === large) await countPods(node)
       await measure(node, [
         {id: 'marks-json', label: 'marks --json', argv: ni('marks', '--json', '--netns', ns.name), anchor: 'bpftool'},
         {id: 'hooks', label: 'hooks', argv: ni('hooks', '--netns', ns.name), anchor: 'bpftool'},
         {id: 'hooks-json', label: 'hooks --json', argv: ni('hooks', '--json', '--netns', ns.name), anchor: 'bpftool'},
         {id: 'bpftool', label: 'bpftool -j net show', argv: inNs(ns.name, ['bpftool', '-j', 'net', 'show'])},
       ])
-      await count(node, 'marks-json', 'marks --json', ni('marks', '--json', '--netns', ns.name))
-      await count(node, 'hooks-json', 'hooks --json', ni('hooks', '--json', '--netns', ns.name))
+      if (n === small) await countPods(node)
     }
     ns.remove()
     // The pins hold the programs (loaded programs are the host's, not the netns's): gone with the mount, so that
     // the other nodes' `bpftool prog show` does not list them.
     cleanups.splice(cleanups.indexOf(unmount), 1)
     unmount()
+    own.progs = 0
   }
 
   // ---- kube-proxy: 11k and 110k rules, on each backend, each in a netns of its own; both sizes' processes are
@@ -303,17 +329,23 @@ async function main() {
       ])
       built.push({node, ns, flow, small})
     }
-    for (const {node, ns, flow} of built) {
-      await count(node, 'marks-json', 'marks --json', ni('marks', '--json', '--netns', ns.name))
-      await count(node, 'trace-json', 'trace --json', ni('trace', ...flow, '--json', '--netns', ns.name))
+    const [a, b] = built
+    for (const [id, label, args] of [['marks-json', 'marks --json', () => []], ['trace-json', 'trace --json', (x) => x.flow]]) {
+      const argv = (x) => ni(id.split('-')[0], ...args(x), '--json', '--netns', x.ns.name)
+      await countPair(() => count(a.node, id, label, argv(a)), () => count(b.node, id, label, argv(b)))
     }
-    const first = built[0]
     if (backend === 'nft') {
-      // The same trace again with more named namespaces on the host (containerd names every pod's).
-      const extra = []
-      for (let i = 0; i < sizes.extraNetns; i++) extra.push(await netns(`x${i}`))
-      await count(first.node, 'trace-json-netns', `trace --json, ${sizes.extraNetns} more named netns`, ni('trace', ...first.flow, '--json', '--netns', first.ns.name))
-      for (const x of extra) x.remove()
+      // The same trace with more named namespaces on the host (containerd names every pod's), right after it
+      // without them.
+      const argv = ni('trace', ...a.flow, '--json', '--netns', a.ns.name)
+      const withExtra = async () => {
+        const extra = []
+        for (let i = 0; i < sizes.extraNetns; i++) extra.push(await netns(`x${i}`))
+        const r = await count(a.node, 'trace-json-netns', `trace --json, ${sizes.extraNetns} more named netns`, argv)
+        for (const x of extra) x.remove()
+        return r
+      }
+      await countPair(() => count(a.node, 'trace-json-netns0', 'trace --json, before the more named netns', argv), withExtra)
     }
     for (const {ns} of built) ns.remove()
   }
@@ -332,7 +364,7 @@ async function main() {
       {id: 'marks-json', label: 'marks --json', argv: ni('marks', '--json', '--netns', ns.name), anchor: 'nft'},
       {id: 'nft', label: 'nft list ruleset', argv: inNs(ns.name, ['nft', 'list', 'ruleset'])},
     ])
-    await count(node, 'marks-json', 'marks --json', ni('marks', '--json', '--netns', ns.name))
+    counts.push(await count(node, 'marks-json', 'marks --json', ni('marks', '--json', '--netns', ns.name)))
     ns.remove()
   }
 
@@ -360,7 +392,7 @@ async function main() {
   for (const backend of ['nft', 'legacy']) {
     for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) b.constant({text: `${what}, ${backend}: processes spawned, ${little} → ${big} rules`, small: `kp-${backend}-${sv}:${cmd}`, large: `kp-${backend}-${lv}:${cmd}`})
   }
-  b.constant({text: `\`trace --json\`: processes spawned, with ${sizes.extraNetns} more named netns on the host`, small: `kp-nft-${sv}:trace-json`, large: `kp-nft-${sv}:trace-json-netns`})
+  b.constant({text: `\`trace --json\`: processes spawned, with ${sizes.extraNetns} more named netns on the host`, small: `kp-nft-${sv}:trace-json-netns0`, large: `kp-nft-${sv}:trace-json-netns`})
   b.time({text: 'start-up (`--version`): ≤ 1.2× a bare oclif 4 CLI', subject: 'startup:ni-version', anchor: 'startup:bare-version', factor: 1.2})
   b.time({text: `tree output (ink): \`trace\` ≤ \`trace --json\` + 0.2 s (${little} rules, nft)`, subject: `kp-nft-${sv}:trace`, anchor: `kp-nft-${sv}:trace-json`, factor: 1, plusS: 0.2})
 
