@@ -1,11 +1,13 @@
 // `marks` on a node with many distinct tc programs of one name (Cilium's cil_from_container on every endpoint):
 // the processes it spawns do not grow with the programs, because the helper reads all their code in one process
 // (issue 10). In a throwaway netns `ni-t<pid>-scale` with N veth pairs, each host side with its own program (the
-// same object with one constant patched, so every tag differs). N is 50 here; NODEINSPECT_SCALE=1 makes it 500.
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+// same object with one constant patched, so every tag differs: bench/scale-node.mjs, which the benchmark suite
+// shares). N is 50 here; NODEINSPECT_SCALE=1 makes it 500.
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {addEndpoints, compileProgram, endpointMark, straceExecs} from '../../bench/scale-node.mjs'
 import {bpfHelperPath} from '../../src/source/live.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {ROOT} from '../helpers/fixtures.js'
@@ -30,26 +32,6 @@ function skipReason(): string {
 const SKIP = skipReason()
 if (SKIP) console.log(`program code scale test skipped: ${SKIP}`)
 
-/** The constant patched per program: `skb->mark |= MARKER` compiles to one ALU instruction whose imm holds it. */
-const MARKER = 0x5eed0001
-const PROG_C = `#include <linux/bpf.h>
-#include <linux/pkt_cls.h>
-#include <bpf/bpf_helpers.h>
-SEC("tc") int cil_from_container(struct __sk_buff *skb) { skb->mark |= ${MARKER}; return TC_ACT_OK; }
-char _license[] SEC("license") = "GPL";
-`
-
-/** The object with the marker's 4 bytes (little-endian, found exactly once) replaced by `value`. */
-function patched(obj: Buffer, value: number): Buffer {
-  const needle = Buffer.alloc(4)
-  needle.writeUInt32LE(MARKER)
-  const at = obj.indexOf(needle)
-  if (at < 0 || obj.indexOf(needle, at + 1) >= 0) throw new Error(`marker 0x${MARKER.toString(16)} not found exactly once in the object`)
-  const out = Buffer.from(obj)
-  out.writeUInt32LE(value >>> 0, at)
-  return out
-}
-
 describe.skipIf(SKIP !== '')(`marks with ${N} distinct tc programs of one name (${SKIP || 'root'})`, () => {
   const ns = `ni-t${process.pid}-scale`
   const base = `/run/nodeinspect-test-${process.pid}-scale`
@@ -57,28 +39,12 @@ describe.skipIf(SKIP !== '')(`marks with ${N} distinct tc programs of one name (
   let work = ''
   let mounted = false
   let nsMade = false
+  let obj: Buffer = Buffer.alloc(0)
 
   const run = async (argv: string[], opts: {input?: string; timeoutMs?: number} = {}) => {
     const out = await runCommand({file: argv[0]!, args: argv.slice(1), logicalArgv: argv, timeoutMs: opts.timeoutMs ?? 120_000, input: opts.input})
     if (out.failure) throw new Error(`${out.message}\n${out.stderr.slice(0, 2000)}`)
     return out
-  }
-
-  /** Load programs [from, to) and attach each to its own veth's ingress in the test netns (two processes per batch). */
-  const attach = async (obj: Buffer, from: number, to: number): Promise<void> => {
-    const idx = Array.from({length: to - from}, (_, k) => from + k)
-    const queue = [...idx]
-    const load = async (): Promise<void> => {
-      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-        const file = join(work, `p${i}.o`)
-        writeFileSync(file, patched(obj, 0x10000 + i))
-        await run(['bpftool', 'prog', 'load', file, `${bpffs}/p${i}`, 'type', 'classifier'])
-        rmSync(file)
-      }
-    }
-    await Promise.all([load(), load()])
-    await run(['ip', '-n', ns, '-batch', '-'], {input: idx.map((i) => `link add ni${i} type veth peer name nip${i}\nlink set ni${i} up\nlink set nip${i} up\n`).join('')})
-    await run(['tc', '-n', ns, '-batch', '-'], {input: idx.map((i) => `qdisc add dev ni${i} clsact\nfilter add dev ni${i} ingress bpf da pinned ${bpffs}/p${i}\n`).join('')})
   }
 
   /**
@@ -97,18 +63,12 @@ describe.skipIf(SKIP !== '')(`marks with ${N} distinct tc programs of one name (
       timeoutMs: 300_000,
     })
     if (out.failure) throw new Error(`${out.message}\n${out.stderr.slice(0, 2000)}`)
-    const execs: string[] = []
-    for (const f of readdirSync(dir)) {
-      for (const l of readFileSync(join(dir, f), 'utf8').split('\n')) {
-        const m = /^execve\("([^"]+)".* = 0$/.exec(l)
-        if (m) execs.push(m[1]!.split('/').pop()!)
-      }
-    }
+    const execs = straceExecs(dir)
     for (const own of ['env', 'node']) {
       const i = execs.indexOf(own)
       if (i >= 0) execs.splice(i, 1)
     }
-    return {report: JSON.parse(out.stdout), execs: execs.sort()}
+    return {report: JSON.parse(out.stdout), execs}
   }
 
   const envArgs = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`)
@@ -138,8 +98,7 @@ describe.skipIf(SKIP !== '')(`marks with ${N} distinct tc programs of one name (
     mounted = true
     await run(['ip', 'netns', 'add', ns])
     nsMade = true
-    writeFileSync(join(work, 'prog.c'), PROG_C)
-    await run(['clang', '-O2', '-g', '-Wall', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', join(work, 'prog.c'), '-o', join(work, 'prog.o')])
+    obj = await compileProgram(work)
   }, 120_000)
 
   afterAll(async () => {
@@ -151,10 +110,9 @@ describe.skipIf(SKIP !== '')(`marks with ${N} distinct tc programs of one name (
   })
 
   it(`spawns as many processes for ${N} programs as for ${FIRST}, and reads every program's code`, async () => {
-    const obj = readFileSync(join(work, 'prog.o'))
-    await attach(obj, 0, FIRST)
+    await addEndpoints({ns, bpffs, work, obj, from: 0, to: FIRST})
     const few = await marksTraced()
-    await attach(obj, FIRST, N)
+    await addEndpoints({ns, bpffs, work, obj, from: FIRST, to: N})
     const many = await marksTraced()
     const count = (xs: string[]) => Object.fromEntries([...new Set(xs)].sort().map((x) => [x, xs.filter((y) => y === x).length]))
     console.log(`[scale] marks --json: ${few.execs.length} execs for ${FIRST} programs ${JSON.stringify(count(few.execs))}; ${many.execs.length} for ${N} ${JSON.stringify(count(many.execs))}`)
@@ -163,7 +121,7 @@ describe.skipIf(SKIP !== '')(`marks with ${N} distinct tc programs of one name (
     expect(many.report.warnings ?? []).toEqual([])
     // Every program's mark write was read: mark |= 0x10000+i, one distinct value per program.
     const text = JSON.stringify(many.report)
-    for (const i of [0, FIRST, N - 1]) expect(text, `program ${i}`).toContain(`0x${(0x10000 + i).toString(16)}`)
+    for (const i of [0, FIRST, N - 1]) expect(text, `program ${i}`).toContain(`0x${endpointMark(i).toString(16)}`)
 
     const ms = [await marksTimed(), await marksTimed(), await marksTimed()].sort((a, b) => a - b)
     console.log(`[scale] marks --json --netns with ${N} programs: ${ms.join(', ')} ms (median ${ms[1]})`)
