@@ -49,7 +49,7 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
       exclusive: ['snapshot'],
     }),
     reply: Flags.boolean({description: 'also walk the answer from DST back to SRC (conntrack ESTABLISHED, the forward NAT undone): where does the SYN-ACK stop?', default: false}),
-    format: Flags.string({description: 'text output: a numbered tree, or a graph', options: ['text', 'dot', 'mermaid'], default: 'text'}),
+    format: Flags.string({description: 'text output: a numbered tree, or a graph (Graphviz DOT, Mermaid, or SVG drawn in-process: no Graphviz needed)', options: ['text', 'dot', 'mermaid', 'svg'], default: 'text'}),
     timeout: Flags.integer({description: 'per-tool timeout in milliseconds, for every tool (default: 20000; slow dumps such as iptables-save get longer)', min: 100}),
   }
 
@@ -71,7 +71,10 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))), {reply: flags.reply})
     if (recordings && flags.record !== undefined) await writeRecordings(flags.record, recordings, nodes.map((n) => n.label), this.config.version)
     if (!this.jsonEnabled()) {
-      if (flags.format === 'dot' || flags.format === 'mermaid') {
+      if (flags.format === 'svg') {
+        const {renderTraceSvg} = await import('../render/trace-svg.js')
+        this.log(await renderTraceSvg(report))
+      } else if (flags.format === 'dot' || flags.format === 'mermaid') {
         const {renderTraceDot, renderTraceMermaid} = await import('../render/trace-graph.js')
         this.log(flags.format === 'dot' ? renderTraceDot(report) : renderTraceMermaid(report))
       } else {

@@ -11,7 +11,32 @@ const short = (s: PathStep): string => {
 // would be substituted in a label), so both are escaped; line breaks become DOT's own `\n`.
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n|\r/g, '\\n')
 
-/** Graphviz: one cluster per node, the steps in order, the verdict on each edge. */
+/**
+ * A step's look, the same in DOT and SVG: eBPF programs are rounded boxes, netfilter hooks hexagons, routing
+ * ellipses, L2 (bridge, macvlan) parallelograms, tunnels and wires boxes with a double border (peripheries=2);
+ * a step that ends the packet (a drop, a reject, no route) or that nodeinspect could not see is red and filled.
+ */
+function stepShape(s: PathStep): string {
+  const shape =
+    s.kind === 'bpf' || s.kind === 'tail-call'
+      ? 'shape=box, style="rounded"'
+      : s.kind === 'netfilter'
+        ? 'shape=hexagon'
+        : s.kind === 'routing' || s.kind === 'pod-route'
+          ? 'shape=ellipse'
+          : s.kind === 'bridge' || s.kind === 'macvlan'
+            ? 'shape=parallelogram'
+            : s.kind === 'encap' || s.kind === 'decap' || s.kind === 'wire'
+              ? 'shape=box, peripheries=2'
+              : 'shape=box'
+  const bad = endsThePacket(s.verdictKind) || s.kind === 'unseen'
+  return bad ? `${shape.replace('style="rounded"', 'style="rounded,filled"')}${shape.includes('style=') ? '' : ', style=filled'}, color=red, fillcolor="#fde0e0"` : shape
+}
+
+/** The evidence and what stands behind the step, for a viewer's tooltip (SVG: the node's link title). */
+const tooltip = (s: PathStep) => [`${s.n}. ${s.what}`, `⇒ ${s.verdict}  [${s.evidence}]`, ...s.details.slice(0, 12)].join('\n')
+
+/** Graphviz: one cluster per node, the steps in order (id s<N>, reply r<N>), the verdict on each edge. */
 export function renderTraceDot(report: TraceReport): string {
   const r = printableReport(report)
   const out = ['digraph trace {', '  rankdir=TB;', '  node [shape=box, fontname="monospace", fontsize=10];', `  label="${esc(`${r.flow.proto} ${r.flow.src} → ${r.flow.dst}${r.flow.dport ? `:${r.flow.dport}` : ''}: ${r.outcome.text}`)}";`]
@@ -21,7 +46,7 @@ export function renderTraceDot(report: TraceReport): string {
     for (const s of steps) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s])
     for (const [node, ofNode] of byNode) {
       out.push(`  subgraph cluster_${i++} {`, `    label="${esc(`${title}${node}`)}";`)
-      for (const s of ofNode) out.push(`    ${id}${s.n} [label="${esc(short(s))}\\n[${s.evidence}]"${endsThePacket(s.verdictKind) || s.kind === 'unseen' ? ', color=red' : ''}];`)
+      for (const s of ofNode) out.push(`    ${id}${s.n} [id="${id}${s.n}", label="${esc(short(s))}\\n[${s.evidence}]", ${stepShape(s)}, tooltip="${esc(tooltip(s))}"];`)
       out.push('  }')
     }
     for (let k = 1; k < steps.length; k++) out.push(`  ${id}${steps[k - 1]!.n} -> ${id}${steps[k]!.n} [label="${esc(steps[k - 1]!.verdict.slice(0, 40))}"];`)

@@ -14,7 +14,9 @@ import {LAB_VARIANTS} from '../../src/lab/variants/registry.js'
 import type {LabVariantState} from '../../src/lab/variants/state.js'
 import type {VariantFlow} from '../../src/lab/variants/variant-plan.js'
 import {labUpVariant, variantUnavailable} from '../../src/lab/variants/up.js'
+import {renderTraceSvg} from '../../src/render/trace-svg.js'
 import {cli} from '../helpers/cli.js'
+import {missingSteps, xmlProblems} from '../support/svg-check.js'
 import {comparePacket, firstPacket, type PacketAgreement, predictedPacket} from '../support/agreement.js'
 import {type ObservedPacket, observedPackets, withKernelPath} from '../support/kernel-path.js'
 import {readPeerLog, sendProbe, type ProbeResult} from '../support/lab-probe.js'
@@ -216,6 +218,10 @@ for (const def of LAB_VARIANTS.filter((v) => v.name !== 'cilium')) {
           ledger.push({variant: def.name, flow: f.kind, direction: 'reply', packets: reply, agreed: reply.every((p) => p.mismatches.length === 0)})
         }
         expect([...forward, ...reply].flatMap((p) => p.mismatches)).toEqual([])
+        // The same path as a picture (trace --format svg): well-formed, every step of both directions in it.
+        const svg = await renderTraceSvg(report)
+        expect(xmlProblems(svg)).toEqual([])
+        expect(missingSteps(svg, report)).toEqual([])
       })
     })
   })

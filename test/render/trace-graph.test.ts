@@ -16,7 +16,7 @@ describe('renderTraceDot', () => {
     // No statement of the attacker's: each line is one of ours, and every `"` inside a label is escaped.
     expect(dot).not.toMatch(/^\s*evil\b/m)
     for (const l of lines.slice(1, -1)) {
-      expect(l).toMatch(/^\s*(rankdir=TB;|node \[|label="|subgraph cluster_\d+ \{|\}|s\d+ \[label="|s\d+ -> s\d+ \[label=")/)
+      expect(l).toMatch(/^\s*(rankdir=TB;|node \[|label="|subgraph cluster_\d+ \{|\}|s(\d+) \[id="s\2", label="|s\d+ -> s\d+ \[label=")/)
       // strip escaped characters; what is left must be whole quoted strings
       const unescaped = l.replace(/\\./g, '')
       expect((unescaped.match(/"/g) ?? []).length % 2, l).toBe(0)
@@ -57,7 +57,7 @@ describe('both graphs classify steps by verdictKind', () => {
     r.steps[1] = {...r.steps[1]!, verdict: 'REJECT (icmp-port-unreachable)', verdictKind: 'reject'}
     r.steps[2] = {...r.steps[2]!, verdict: 'DROP-looking text', verdictKind: 'deliver'}
     const dot = renderTraceDot(r)
-    expect(dot).toMatch(/s2 \[label="[^\n]*", color=red\];/)
-    expect(dot).not.toMatch(/s3 \[label="[^\n]*", color=red\];/)
+    expect(dot).toMatch(/s2 \[id="s2", label="[^\n]*", shape=hexagon, style=filled, color=red, fillcolor="#fde0e0", tooltip="/)
+    expect(dot).not.toMatch(/s3 \[[^\n]*color=red/)
   })
 })
