@@ -1,7 +1,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
-import {fileURLToPath} from 'node:url'
 import {DEFAULT_TIMEOUT_MS, runCommand} from './run-command.js'
+import {locateBpfHelper} from './helper-path.js'
 import {commandLine, INTERNAL, type InternalProbes, type RawOutput, type RunRequest, type Source} from './types.js'
 import type {SourceMeta} from '../model/node-meta.js'
 import type {RunFailure} from '../model/warning.js'
@@ -10,8 +10,9 @@ import {UserError} from '../errors.js'
 /** The project's own helper (native/nodeinspect-bpf.c): BPF_PROG_QUERY for tcx/netkit, which Debian 12's bpftool cannot see. */
 export const BPF_HELPER = 'nodeinspect-bpf'
 
+/** NODEINSPECT_BPF_HELPER, or the local build or the package's prebuilt one for this arch (helper-path.ts). */
 export function bpfHelperPath(): string {
-  return process.env.NODEINSPECT_BPF_HELPER ?? fileURLToPath(new URL('../../native/build/nodeinspect-bpf', import.meta.url))
+  return process.env.NODEINSPECT_BPF_HELPER ?? locateBpfHelper()
 }
 
 const NETNS_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/
