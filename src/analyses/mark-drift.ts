@@ -11,7 +11,7 @@ import {analyseMarks, type MarksReport} from './marks.js'
 import {ownerOf, type MarkUsage} from './mark-usage.js'
 
 /** One node of the fleet: its name (the node's label, or its file's where labels repeat) and its mark uses. */
-export interface FleetNodeUses {
+interface FleetNodeUses {
   name: string
   usages: readonly MarkUsage[]
 }
@@ -24,7 +24,7 @@ interface DriftNode {
   masks: Record<string, string[]>
 }
 
-export interface MarkDrift {
+interface MarkDrift {
   markKind: 'packet' | 'conntrack'
   bit: number
   hex: string
@@ -51,7 +51,7 @@ function grouped(nodes: DriftNode[], what: (n: DriftNode) => string): string {
   return [...by.entries()].map(([k, ns]) => `${k} on ${ns.join(', ')}`).join('; ')
 }
 
-/** Every bit some nodes use differently, packet mark first, bit 31 first. */
+/** Every bit some nodes use differently, packet mark first, bit 31 first. @internal tested directly */
 export function analyseMarkDrift(fleet: readonly FleetNodeUses[]): MarkDrift[] {
   const out: MarkDrift[] = []
   for (const markKind of ['packet', 'conntrack'] as const) {

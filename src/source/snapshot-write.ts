@@ -9,7 +9,7 @@ import {pipeline} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 import type {SnapshotFile} from './snapshot.js'
 
-/** The snapshot's text in pieces: the head, each output, the tail (JSON.stringify(snap, null, 1) + "\n" joined). */
+/** The snapshot's text in pieces: the head, each output, the tail (JSON.stringify(snap, null, 1) + "\n" joined). @internal tested directly */
 export function* snapshotChunks(snap: SnapshotFile): Generator<string> {
   const {outputs, ...head} = snap
   const headText = JSON.stringify(head, null, 1)

@@ -19,7 +19,7 @@ export interface IpRuleChange {
   rule: string
 }
 
-/** A route in ip's words, without its state flags (linkdown, offload…: they come and go with the link, the route stays). */
+/** A route in ip's words, without its state flags (linkdown, offload…: they come and go with the link, the route stays). @internal tested directly */
 export function routeText(r: Route): string {
   const parts = [r.type !== 'unicast' ? `${r.type} ${r.dst}` : r.dst]
   if (r.gateway) parts.push(`via ${r.gateway}`)
@@ -54,7 +54,7 @@ function actionText(r: IpRule): string {
   }
 }
 
-/** An ip rule in ip's words. */
+/** An ip rule in ip's words. @internal tested directly */
 export function ipRuleText(r: IpRule): string {
   const parts = [`${r.priority}:`, r.not ? 'not' : '', `from ${prefix(r.from)}`, r.to ? `to ${prefix(r.to)}` : '']
   if (r.tos) parts.push(`tos ${r.tos}`)
