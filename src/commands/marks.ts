@@ -9,6 +9,20 @@ import {sourceFrom} from '../state/sources.js'
 import {NodeUnreadableError, UserError} from '../errors.js'
 import {tryParseMarkSpec} from '../model/mark.js'
 import {compact} from '../util/compact.js'
+import type {MarksFleetReport} from '../analyses/mark-drift.js'
+import type {NodeIdentity} from '../analyses/hooks.js'
+import {SnapshotSource, loadSnapshot} from '../source/snapshot.js'
+import {snapshotFilesOf} from '../source/snapshot-dir.js'
+import type {Source} from '../source/types.js'
+import {mapLimit} from '../util/map-limit.js'
+
+/** Snapshots of a folder read and analysed at once. */
+const SNAPSHOTS_AT_ONCE = 8
+
+function identityOf(src: Source): NodeIdentity {
+  const m = src.meta
+  return compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
+}
 
 export default class Marks extends BaseCommand {
   static override summary = 'Who sets and who matches every bit of the packet mark, who owns it, and where owners collide'
@@ -25,6 +39,7 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
     '<%= config.bin %> marks --rule KUBE-POSTROUTING --json',
     '<%= config.bin %> marks --mask 0xf00 --netns nilab-node1',
     '<%= config.bin %> marks --snapshot node.json --json',
+    {description: 'A fleet: every snapshot in a folder, and the bits its nodes use differently:', command: '<%= config.bin %> marks --snapshot snapshots/'},
   ]
   static override enableJsonFlag = true
   static override flags = {
@@ -36,7 +51,7 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
     ...sourceFlags,
   }
 
-  async run(): Promise<MarksReport> {
+  async run(): Promise<MarksReport | MarksFleetReport> {
     const {flags} = await this.parse(Marks)
     let mask: number | undefined
     if (flags.mask !== undefined) {
@@ -45,12 +60,19 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
       if (r.mark.value === 0) throw new UserError(`invalid --mask "${flags.mask}": it selects no bit`)
       mask = r.mark.value
     }
+    if (flags.snapshot !== undefined) {
+      const {files, directory} = await snapshotFilesOf(flags.snapshot)
+      if (directory !== undefined) {
+        if (flags.bit !== undefined || mask !== undefined || flags.rule !== undefined || flags.flows)
+          throw new UserError(`--snapshot ${directory} is a folder: its nodes are compared bit by bit; --bit, --mask, --rule and --flows take one node's snapshot`)
+        return this.fleet(directory, files)
+      }
+    }
     const src = await sourceFrom(flags)
     const state = await buildNodeState(src, {marks: true})
     const unread = nothingRead(state.markSourcesRead)
     if (unread) throw new NodeUnreadableError(`marks: no source of mark use could be read: ${unread}`)
-    const m = src.meta
-    const node = compact({hostname: m.hostname, kernel: m.kernel, netns: m.netns, source: m.kind, snapshotFile: m.snapshotFile, takenAt: m.takenAt, note: m.note})
+    const node = identityOf(src)
     const usages = markUsagesOf(state)
     let rule: {spec: string; ids: Set<string>} | undefined
     if (flags.rule !== undefined) {
@@ -62,6 +84,26 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
     if (!this.jsonEnabled()) {
       const [{renderMarks}, {styleFor}] = await Promise.all([import('../render/marks-table.js'), import('../render/style.js')])
       this.log(renderMarks(report, styleFor(process.stdout, flags['no-color']), process.stdout.columns || 140, {allBits: flags['all-bits']}))
+    }
+    return report
+  }
+
+  /** `--snapshot DIR`: every node's overview and the bits they use differently. */
+  private async fleet(directory: string, files: string[]): Promise<MarksFleetReport> {
+    const nodes = await mapLimit(files, SNAPSHOTS_AT_ONCE, async (file) => {
+      const src = new SnapshotSource(await loadSnapshot(file), file)
+      const state = await buildNodeState(src, {marks: true})
+      const unread = nothingRead(state.markSourcesRead)
+      if (unread) throw new NodeUnreadableError(`marks: ${file}: no source of mark use could be read: ${unread}`)
+      return {file, label: state.label, node: identityOf(src), usages: markUsagesOf(state), warnings: state.warnings}
+    })
+    // A node is named by its label; where two files hold the same label (before/after of one node), by its file.
+    const named = nodes.map((n) => ({...n, name: nodes.filter((o) => o.label === n.label).length > 1 ? n.file.slice(directory.length).replace(/^\/+/, '') : n.label}))
+    const {analyseMarksFleet} = await import('../analyses/mark-drift.js')
+    const report = analyseMarksFleet([directory], named)
+    if (!this.jsonEnabled()) {
+      const [{renderMarksFleet}, {styleFor}] = await Promise.all([import('../render/marks-fleet.js'), import('../render/style.js')])
+      this.log(renderMarksFleet(report, styleFor(), process.stdout.columns || 140))
     }
     return report
   }

@@ -7,12 +7,15 @@ import {BaseCommand} from '../cli/base-command.js'
 import {traceNodeUnread} from '../analyses/readable.js'
 import {NodeUnreadableError, UserError} from '../errors.js'
 import {loadSnapshot, RecordingSource, SnapshotSource} from '../source/snapshot.js'
+import {expandSnapshotPaths} from '../source/snapshot-dir.js'
 import type {Source} from '../source/types.js'
 import {liveSource} from '../state/sources.js'
 import {mapLimit} from '../util/map-limit.js'
 
 /** Nodes read at once. */
 const NODES_AT_ONCE = 4
+/** Snapshot files read and parsed at once (a folder of a fleet's nodes): I/O and inflating overlap the parsing. */
+const SNAPSHOTS_AT_ONCE = 8
 
 export default class Trace extends BaseCommand {
   static override summary = 'The path of a flow through the node, hook by hook, with the mark after each step and the evidence'
@@ -43,7 +46,11 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     sport: Flags.integer({description: 'source port (default: 40000, said so)'}),
     mark: Flags.string({description: 'the packet mark it starts with, e.g. 0x200 (a pod\'s mark does not survive its veth into the node: the kernel clears it)'}),
     netns: Flags.string({description: 'read a node inside this named network namespace; once per node, any number of nodes', multiple: true, exclusive: ['snapshot']}),
-    snapshot: Flags.string({description: 'read a node from a snapshot file; once per node, any number of nodes', multiple: true, exclusive: ['netns']}),
+    snapshot: Flags.string({
+      description: 'read a node from a snapshot file (.json or .json.gz); once per node, any number of nodes; a directory stands for every *.json and *.json.gz in it',
+      multiple: true,
+      exclusive: ['netns'],
+    }),
     record: Flags.string({
       description: 'also write every node read live into this directory as a snapshot (DIR/NODE.json) holding all this trace asked, route answers included: trace --snapshot on those files gives this same answer',
       exclusive: ['snapshot'],
@@ -59,16 +66,25 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     // Any number of nodes; the walk picks the next one by address, not by its place on the command line. Each
     // live node runs its own tools and each snapshot is read whole: a few at a time keeps both bounded.
     let sources: Source[]
-    if (flags.snapshot?.length) sources = await mapLimit(flags.snapshot, NODES_AT_ONCE, async (f) => new SnapshotSource(await loadSnapshot(f), f))
+    let expanded: {files: string[]; directories: string[]} | undefined
+    if (flags.snapshot?.length) {
+      expanded = await expandSnapshotPaths(flags.snapshot)
+      sources = await mapLimit(expanded.files, SNAPSHOTS_AT_ONCE, async (f) => new SnapshotSource(await loadSnapshot(f), f))
+    }
     else if (flags.netns?.length) sources = flags.netns.map((n) => liveSource({netns: n, timeoutMs: flags.timeout}))
     else sources = [liveSource({timeoutMs: flags.timeout})]
     const recordings = flags.record === undefined ? undefined : sources.map((s) => new RecordingSource(s))
     if (recordings) sources = recordings
     const [{buildNodeState}, {traceFlow}, {SourceKernelOracle}] = await Promise.all([import('../state/build.js'), import('../analyses/path/trace.js'), import('../oracle/source-oracle.js')])
-    const nodes = await mapLimit(sources, NODES_AT_ONCE, (s) => buildNodeState(s, {trace: true}))
+    const nodes = await mapLimit(sources, expanded ? SNAPSHOTS_AT_ONCE : NODES_AT_ONCE, (s) => buildNodeState(s, {trace: true}))
     const unread = nodes.map((n) => traceNodeUnread(n.label, n.hooks.readable)).filter(Boolean)
     if (unread.length > 0) throw new NodeUnreadableError(`trace: ${unread.join('; ')}`)
     const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))), {reply: flags.reply})
+    // A folder: which of its snapshots were read, and which nodes the path crossed (the rest hold none of its addresses).
+    if (expanded && expanded.directories.length > 0) {
+      const crossed = new Set([...report.steps, ...(report.reply?.steps ?? [])].map((s) => s.node))
+      report.snapshots = {directories: expanded.directories, read: expanded.files.map((file, i) => ({file, node: nodes[i]!.label, crossed: crossed.has(nodes[i]!.label)}))}
+    }
     if (recordings && flags.record !== undefined) await writeRecordings(flags.record, recordings, nodes.map((n) => n.label), this.config.version)
     if (!this.jsonEnabled()) {
       if (flags.format === 'svg') {

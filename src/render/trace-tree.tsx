@@ -120,13 +120,20 @@ function Path({steps, outcome, label}: {steps: PathStep[]; outcome: TraceOutcome
   )
 }
 
+/** A folder of snapshots: how many were read, and that only the nodes the path crossed are listed. */
+function snapshotsLine(s: NonNullable<TraceReport['snapshots']>): string {
+  const crossed = s.read.filter((x) => x.crossed).length
+  return `${s.read.length} snapshot${s.read.length === 1 ? '' : 's'} read (${s.directories.join(', ')}); the path crosses ${crossed} of their nodes:`
+}
+
 function Trace({r}: {r: TraceReport}) {
   const f = r.flow
   const back = r.reply?.flow
   return (
     <Box flexDirection="column">
       <Text bold>{`trace ${f.proto} ${f.src}${f.sport ? `:${f.sport}` : ''} → ${f.dst}${f.dport ? `:${f.dport}` : ''}  mark ${hex(f.mark)}`}</Text>
-      {r.nodes.map((n) => (
+      {r.snapshots && <Text dimColor>{snapshotsLine(r.snapshots)}</Text>}
+      {r.nodes.filter((n) => !r.snapshots || r.snapshots.read.some((s) => s.crossed && s.node === n.label)).map((n) => (
         <Text key={n.label} dimColor>{`node ${n.label}${n.hostname && n.hostname !== n.label ? ` (${n.hostname})` : ''}${n.kernel ? ` · kernel ${n.kernel}` : ''} · ${n.source === 'snapshot' ? `snapshot ${n.snapshotFile ?? ''}` : 'live'}`}</Text>
       ))}
       <Path steps={r.steps} outcome={r.outcome} label="outcome" />

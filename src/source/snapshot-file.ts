@@ -7,6 +7,7 @@
 import {constants} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 import {UserError} from '../errors.js'
+import {isGzipFile, readGzipText} from './snapshot-gzip.js'
 
 /** The format marker every snapshot starts with: `nodeinspect snapshot` writes `{"format": "nodeinspect-snapshot", …` first. */
 const SNAPSHOT_MARKER = '"nodeinspect-snapshot"'
@@ -44,13 +45,15 @@ function mib(n: number): string {
 }
 
 /** The start of a snapshot: `{`, after whitespace, and the format marker in the first KiB. */
-function checkSnapshotStart(head: Buffer, file: string): void {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) throw new UserError(`snapshot ${file}: gzip-compressed: decompress it first (gunzip -k ${file})`)
+function checkSnapshotStart(head: Buffer, file: string, gzip = false): void {
+  // Gzip inside gzip (`gzip` run on a .gz): one layer is inflated, never more.
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) throw new UserError(`snapshot ${file}: gzip-compressed twice: decompress it once (gunzip ${file})`)
+  const where = gzip ? ' (once inflated: it is gzip-compressed)' : ''
   const text = head.toString('utf8')
   const first = /\S/.exec(text)
-  if (!first) throw new UserError(`snapshot ${file}: empty: not a nodeinspect snapshot`)
+  if (!first) throw new UserError(`snapshot ${file}: empty${where}: not a nodeinspect snapshot`)
   if (first[0] !== '{' || !text.includes(SNAPSHOT_MARKER))
-    throw new UserError(`snapshot ${file}: not a nodeinspect snapshot (it does not start with {"format": ${SNAPSHOT_MARKER}, …} as \`nodeinspect snapshot\` writes it)`)
+    throw new UserError(`snapshot ${file}: not a nodeinspect snapshot${where} (it does not start with {"format": ${SNAPSHOT_MARKER}, …} as \`nodeinspect snapshot\` writes it)`)
 }
 
 /** The text of a snapshot file, checked as the module comment says; every refusal is one UserError line. */
@@ -68,6 +71,15 @@ export async function readSnapshotText(file: string, maxBytes = snapshotMaxBytes
     const st = await fh.stat()
     if (!st.isFile()) throw new UserError(`snapshot ${file}: ${kindOf(st)}, not a regular file: a snapshot is a file written by \`nodeinspect snapshot -o FILE\``)
     if (st.size > maxBytes) throw tooBig(file, st.size, maxBytes)
+    // By its first bytes, whatever its name: `snapshot -o NODE.json.gz` writes gzip.
+    if (await isGzipFile(fh))
+      return await readGzipText(fh, {
+        maxBytes,
+        peekBytes: SNAPSHOT_PEEK_BYTES,
+        checkStart: (head) => checkSnapshotStart(head, file, true),
+        tooBig: (size) => tooBig(file, size, maxBytes, ' once inflated'),
+        corrupt: (why) => new UserError(`snapshot ${file}: corrupt gzip data (${why})`),
+      })
     // One buffer of the file's size; it grows only for a file that grows while read (or /proc, which says 0).
     let buf = Buffer.allocUnsafe(Math.max(st.size + 1, SNAPSHOT_PEEK_BYTES))
     let n = 0
@@ -101,7 +113,7 @@ export async function readSnapshotText(file: string, maxBytes = snapshotMaxBytes
   }
 }
 
-function tooBig(file: string, size: number, maxBytes: number): UserError {
+function tooBig(file: string, size: number, maxBytes: number, inflated = ''): UserError {
   const how = size > SNAPSHOT_HARD_MAX_MIB * MIB ? `Node.js cannot parse a text above ${SNAPSHOT_HARD_MAX_MIB} MiB` : `${SNAPSHOT_MAX_ENV}=N raises it to N MiB, up to ${SNAPSHOT_HARD_MAX_MIB}`
-  return new UserError(`snapshot ${file}: ${mib(size)}, above the ${mib(maxBytes)} limit for a snapshot (${how})`)
+  return new UserError(`snapshot ${file}: ${inflated ? 'more than ' : ''}${mib(size)}${inflated}, above the ${mib(maxBytes)} limit for a snapshot (${how})`)
 }

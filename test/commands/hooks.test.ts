@@ -26,12 +26,29 @@ describe('nodeinspect hooks on the reference snapshots', () => {
   })
 })
 
+describe('gzip-compressed snapshots (issue 11)', () => {
+  const dir = mkdtempSync(`${tmpdir()}/ni-gz-`)
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  const REF = 'testdata/reference/node2.json'
+  it('reads a .json.gz, and gzip under any name (by its magic bytes), giving the answer of the plain file', () => {
+    // The file's name is in the answer (node.snapshotFile, the warnings): the same name for all three.
+    const plain = cli(['hooks', '--snapshot', REF, '--json']).stdout.replaceAll(REF, 'FILE')
+    writeFileSync(`${dir}/n2.json.gz`, gzipSync(readFileSync(REF)))
+    writeFileSync(`${dir}/n2-really-gzip.json`, gzipSync(readFileSync(REF)))
+    for (const f of ['n2.json.gz', 'n2-really-gzip.json']) {
+      const r = cli(['hooks', '--snapshot', `${dir}/${f}`, '--json'])
+      expect(r.status).toBe(0)
+      expect(r.stdout.replaceAll(`${dir}/${f}`, 'FILE')).toBe(plain)
+    }
+  })
+})
+
 describe('bad input gets one line and a non-zero exit, never a stack trace; --json also prints it as JSON', () => {
   const dir = mkdtempSync(`${tmpdir()}/ni-cli-`)
   afterAll(() => rmSync(dir, {recursive: true, force: true}))
   const REF = 'testdata/reference/node1.json'
   const ref = (): Record<string, any> => JSON.parse(readFileSync(REF, 'utf8'))
-  function write(name: string, text: string): string {
+  function write(name: string, text: string | Buffer): string {
     writeFileSync(`${dir}/${name}`, text)
     return `${dir}/${name}`
   }
@@ -52,7 +69,10 @@ describe('bad input gets one line and a non-zero exit, never a stack trace; --js
     ['a FIFO (hung before)', () => ['--snapshot', fifo()], 2, `snapshot ${dir}/fifo: a FIFO (named pipe), not a regular file: a snapshot is a file written by \`nodeinspect snapshot -o FILE\``],
     ['a directory', () => ['--snapshot', dir], 2, `snapshot ${dir}: a directory, not a regular file: a snapshot is a file written by \`nodeinspect snapshot -o FILE\``],
     ['a large file that is no snapshot', () => ['--snapshot', write('array.json', `[${'1,'.repeat(1_000_000)}1]`)], 2, /^snapshot .*array\.json: not a nodeinspect snapshot \(it does not start with \{"format": "nodeinspect-snapshot"/],
-    ['a gzip-compressed snapshot', () => ['--snapshot', writeGz()], 2, `snapshot ${dir}/node1.json.gz: gzip-compressed: decompress it first (gunzip -k ${dir}/node1.json.gz)`],
+    // Issue 11: gzip is read (one layer); gzip of gzip, or gzip of something else, is refused by name.
+    ['a snapshot gzip-compressed twice', () => ['--snapshot', write('twice.json.gz', gzipSync(gzipSync(readFileSync(REF))))], 2, `snapshot ${dir}/twice.json.gz: gzip-compressed twice: decompress it once (gunzip ${dir}/twice.json.gz)`],
+    ['gzip of a text that is no snapshot', () => ['--snapshot', write('text.gz', gzipSync('hello\n'.repeat(400)))], 2, /^snapshot .*text\.gz: not a nodeinspect snapshot \(once inflated: it is gzip-compressed\)/],
+    ['a truncated gzip snapshot', () => ['--snapshot', write('cut.json.gz', gzipSync(readFileSync(REF)).subarray(0, 1000))], 2, /^snapshot .*cut\.json\.gz: corrupt gzip data \(unexpected end of file\)$/],
     // Issue 7: a corrupt snapshot names the field, instead of an internal error further on.
     ['meta.hostname as a number', () => ['--snapshot', write('host5.json', JSON.stringify({...ref(), meta: {...ref().meta, hostname: 5}}))], 2, /^snapshot .*host5\.json: corrupt: meta\.hostname is a number, expected a string$/],
     ['meta.note nested 6,000 levels deep', () => ['--snapshot', write('deep.json', JSON.stringify({...ref(), meta: {note: 0}}).replace('"note":0', `"note":${'['.repeat(6000)}${']'.repeat(6000)}`))], 2, /corrupt: meta\.note is a list, expected a string$/],
@@ -63,10 +83,6 @@ describe('bad input gets one line and a non-zero exit, never a stack trace; --js
     ['--dev of 40,000 characters (internal error before)', () => ['--snapshot', REF, '--dev', '*'.repeat(40_000)], 2, 'the value of --dev is 40000 characters long: no nodeinspect argument or flag value is longer than 4095 (PATH_MAX)'],
     ['--snapshot of 5,000 characters', () => ['--snapshot', 'x'.repeat(5000)], 2, 'the value of --snapshot is 5000 characters long: no nodeinspect argument or flag value is longer than 4095 (PATH_MAX)'],
   ]
-  function writeGz(): string {
-    writeFileSync(`${dir}/node1.json.gz`, gzipSync(readFileSync(REF)))
-    return `${dir}/node1.json.gz`
-  }
   for (const [name, args, code, line] of cases) {
     it(name, () => {
       const argv = ['hooks', ...args(), '--json']

@@ -1,5 +1,8 @@
-import {describe, expect, it} from 'vitest'
-import {cli} from '../helpers/cli.js'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {gzipSync} from 'node:zlib'
+import {afterAll, describe, expect, it} from 'vitest'
+import {cli, expectFailure} from '../helpers/cli.js'
 import {golden} from '../helpers/fixtures.js'
 
 const SNAP = 'testdata/snapshots/marks-node.json'
@@ -89,4 +92,50 @@ describe('nodeinspect marks on a recorded node (testdata/snapshots/make-marks-no
       expect(r.stderr.trim().split('\n')).toHaveLength(1)
     })
   }
+})
+
+describe('marks --snapshot DIR: the bits a fleet uses differently (issue 11)', () => {
+  const dir = mkdtempSync(`${tmpdir()}/ni-fleet-`)
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  // Node b: Cilium's match on 0x200 widened to 0xff00 (an upgrade on half the fleet), gzip-compressed.
+  const widened = () => {
+    const s = JSON.parse(readFileSync(SNAP, 'utf8'))
+    for (const o of s.outputs) if (o.argv[0] === 'iptables-save') o.stdout = o.stdout.replace('-A CILIUM_INPUT -m mark --mark 0x200/0xf00 -j ACCEPT', '-A CILIUM_INPUT -m mark --mark 0x200/0xff00 -j ACCEPT')
+    return gzipSync(JSON.stringify(s))
+  }
+  it('--json: every node and the bits whose mask differs, under fleet', () => {
+    writeFileSync(`${dir}/a.json`, readFileSync(SNAP))
+    writeFileSync(`${dir}/b.json.gz`, widened())
+    const r = cli(['marks', '--snapshot', dir, '--json'])
+    expect(r.status).toBe(0)
+    const doc = JSON.parse(r.stdout)
+    expect(doc.schema).toBe('nodeinspect.marks/v2')
+    expect(doc.fleet.nodes.map((n: {name: string; file: string}) => `${n.name} ${n.file}`)).toEqual([`a.json ${dir}/a.json`, `b.json.gz ${dir}/b.json.gz`])
+    // Bits 8-12 were Cilium's on both, now with another mask too on b; bits 13-15 were not Cilium's on a (14 is
+    // kube-proxy's masquerade bit; Istio's whole-mark write, unattributed here, covers them all).
+    expect(doc.fleet.drift.map((d: {bit: number; kind: string; owner?: string}) => `${d.bit} ${d.kind}${d.owner ? ` ${d.owner}` : ''}`)).toEqual([
+      '15 owners-differ',
+      '14 owners-differ',
+      '13 owners-differ',
+      '12 mask-differs cilium',
+      '11 mask-differs cilium',
+      '10 mask-differs cilium',
+      '9 mask-differs cilium',
+      '8 mask-differs cilium',
+    ])
+    expect(doc.fleet.drift[1].message).toBe('bit 14 (0x4000) is used by kubernetes and unattributed on a.json; cilium and kubernetes and unattributed on b.json.gz')
+    expect(doc.fleet.drift[4].message).toBe('bit 11 (0x800): cilium uses it with mask 0xf00 on a.json; 0xf00, 0xff00 on b.json.gz')
+  })
+  it('text: a bit-map line per node and the drift table', () => {
+    const r = cli(['marks', '--snapshot', dir])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain(`fleet: 2 snapshots from ${dir}`)
+    expect(r.stdout).toMatch(/a\.json\s+\.\.\.\.\.\.\.\.TTTTTTTT\.K\.C\*\*\*\*\.\.III\.\.I\s+17/)
+    expect(r.stdout).toContain('drift: 8 bits used differently across nodes')
+    expect(r.stdout).toContain('b.json.gz: cilium 0xf00, 0xff00')
+  })
+  it('refuses a one-node focus on a folder', () => {
+    const argv = ['marks', '--snapshot', dir, '--bit', '9', '--json']
+    expectFailure(cli(argv), argv, 2, `--snapshot ${dir} is a folder: its nodes are compared bit by bit; --bit, --mask, --rule and --flows take one node's snapshot`)
+  })
 })

@@ -1,6 +1,7 @@
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {describe, expect, it} from 'vitest'
+import {gzipSync} from 'node:zlib'
+import {afterAll, describe, expect, it} from 'vitest'
 import {cli, expectFailure} from '../helpers/cli.js'
 import {golden} from '../helpers/fixtures.js'
 
@@ -108,5 +109,34 @@ describe('any number of nodes, chosen by address', () => {
     expect(path([...N2, ...N1])).toEqual(two)
     // Six nodes: the two on the path and four that hold none of its addresses (more than the four read at once).
     expect(path([...OTHER, ...N2, ...OTHER, ...OTHER, ...N1, ...OTHER])).toEqual(two)
+  })
+})
+
+describe('trace --snapshot DIR: every snapshot of a folder, the nodes picked by address (issue 11)', () => {
+  const dir = mkdtempSync(`${tmpdir()}/ni-tracedir-`)
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  it('gives the two-node path from a folder holding them (one gzip) and an unrelated node, and says which were read', () => {
+    writeFileSync(`${dir}/n1.json`, readFileSync('testdata/reference/node1.json'))
+    writeFileSync(`${dir}/n2.json.gz`, gzipSync(readFileSync('testdata/reference/node2.json')))
+    writeFileSync(`${dir}/other.json`, readFileSync('testdata/snapshots/marks-node.json'))
+    writeFileSync(`${dir}/notes.txt`, 'not a snapshot')
+    const flat = (r: {steps: Array<{node: string; kind: string; what: string}>}) => r.steps.map((s) => `${s.node} ${s.kind} ${s.what}`)
+    const files = JSON.parse(cli(['trace', '10.42.1.80', '10.42.0.51:80', '--snapshot', 'testdata/reference/node1.json', '--snapshot', 'testdata/reference/node2.json', '--json']).stdout)
+    const r = cli(['trace', '10.42.1.80', '10.42.0.51:80', '--snapshot', dir, '--json'])
+    expect(r.status).toBe(0)
+    const doc = JSON.parse(r.stdout)
+    expect(flat(doc)).toEqual(flat(files))
+    expect(doc.outcome.kind).toBe('delivered')
+    expect(doc.snapshots).toEqual({
+      directories: [dir],
+      read: [
+        {file: `${dir}/n1.json`, node: 'ubuntu-dev2', crossed: true},
+        {file: `${dir}/n2.json.gz`, node: 'ubuntu-dev3', crossed: true},
+        {file: `${dir}/other.json`, node: 'ni-t3799-marksnode', crossed: false},
+      ],
+    })
+    const text = cli(['trace', '10.42.1.80', '10.42.0.51:80', '--snapshot', dir]).stdout
+    expect(text).toContain(`3 snapshots read (${dir}); the path crosses 2 of their nodes:`)
+    expect(text).not.toContain('node ni-t3799-marksnode')
   })
 })

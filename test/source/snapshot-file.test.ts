@@ -42,13 +42,25 @@ describe('reading a --snapshot file', () => {
     ['a text file', () => write('text.txt', 'hello\n'.repeat(1000)), 'not a nodeinspect snapshot (it does not start with {"format": "nodeinspect-snapshot"'],
     ['JSON of something else', () => write('other.json', `{"x": [${'1,'.repeat(2000)}1]}`), 'not a nodeinspect snapshot'],
     ['a snapshot whose marker comes after the first KiB', () => write('late2.json', `{"pad": "${'x'.repeat(1100)}", "format": "nodeinspect-snapshot"}`), 'not a nodeinspect snapshot'],
-    ['a gzip-compressed snapshot', () => write('node1.json.gz', gzipSync(readFileSync(REF))), 'gzip-compressed: decompress it first'],
+    ['a snapshot gzip-compressed twice', () => write('twice.json.gz', gzipSync(gzipSync(readFileSync(REF)))), 'gzip-compressed twice: decompress it once'],
+    ['gzip of something else', () => write('x.gz', gzipSync(`{"x": [${'1,'.repeat(2000)}1]}`)), 'not a nodeinspect snapshot (once inflated: it is gzip-compressed)'],
+    ['gzip cut short', () => write('cut.json.gz', gzipSync(readFileSync(REF)).subarray(0, 500)), 'corrupt gzip data (unexpected end of file)'],
   ]
   for (const [name, file, msg] of refused) {
     it(`refuses ${name}`, async () => {
       await expect(readSnapshotText(file())).rejects.toThrow(msg)
     })
   }
+
+  it('reads a gzip-compressed snapshot by its magic bytes, whatever its name (issue 11)', async () => {
+    expect(await readSnapshotText(write('n1.json.gz', gzipSync(readFileSync(REF))))).toBe(readFileSync(REF, 'utf8'))
+    expect(await readSnapshotText(write('n1-gz.json', gzipSync(readFileSync(REF))))).toBe(readFileSync(REF, 'utf8'))
+  })
+
+  it('holds the limit to the inflated text: a small gzip that inflates past it is refused while inflating', async () => {
+    const f = write('bomb.json.gz', gzipSync(`{"format": "nodeinspect-snapshot", "pad": "${'x'.repeat(3 * 1024 * 1024)}"}`))
+    await expect(readSnapshotText(f, 1024 * 1024)).rejects.toThrow(new RegExp(`^snapshot ${f}: more than 1\\.\\d MiB once inflated, above the 1\\.0 MiB limit for a snapshot`))
+  })
 
   it('refuses a file above the limit from its size, before reading it', async () => {
     const f = write('two-mib.json', `{"format": "nodeinspect-snapshot", "pad": "${'x'.repeat(2 * 1024 * 1024)}"}`)

@@ -18,6 +18,8 @@ export interface TraceReport {
   outcome: TraceOutcome
   /** `--reply`: the answer's walk from DST back to SRC (conntrack ESTABLISHED, the forward NAT undone). */
   reply?: {flow?: FlowSpec; steps: PathStep[]; outcome: TraceOutcome}
+  /** `--snapshot DIR`: the folders given, every snapshot read from them or beside them, and whether the path crossed its node. */
+  snapshots?: {directories: string[]; read: Array<{file: string; node: string; crossed: boolean}>}
   /** What nodeinspect could not see on this path: never skipped silently. */
   unseen: string[]
   warnings: Warning[]
