@@ -8,7 +8,7 @@
  * over each line's characters, so it stays well under a second.
  */
 import type {Counters, IpFamily, XtBackend, XtRule, XtRuleset} from '../model/netfilter.js'
-import type {RawOutput, Source} from '../source/types.js'
+import {runStreaming, type RawOutput, type RunRequest, type Source, type StdoutSink} from '../source/types.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import {parseRuleBody, ruleJumpTarget} from './iptables-save/rule-body.js'
@@ -26,14 +26,24 @@ const IPTABLES_SAVE_TIMEOUT_MS = 120_000
 /** The legacy backend dumps the same 110k rules in 0.34 s. */
 const IPTABLES_LEGACY_SAVE_TIMEOUT_MS = 30_000
 
-/** `iptables-save` / `ip6tables-save`: whichever backend the node's alternatives point at (nft on Debian 12). */
-export function collectIptablesSave(src: Source, family: IpFamily): Promise<RawOutput> {
-  return src.run({argv: IPTABLES_SAVE_ARGV[family], timeoutMs: IPTABLES_SAVE_TIMEOUT_MS})
+/** The run of one dump: `iptables-save` for whichever backend the node's alternatives point at (nft on Debian 12), `iptables-legacy-save` for the legacy tables iptables-nft only warns about. */
+function iptablesSaveRequest(family: IpFamily, backend: XtBackend): RunRequest {
+  return backend === 'legacy' ? {argv: IPTABLES_LEGACY_SAVE_ARGV[family], timeoutMs: IPTABLES_LEGACY_SAVE_TIMEOUT_MS} : {argv: IPTABLES_SAVE_ARGV[family], timeoutMs: IPTABLES_SAVE_TIMEOUT_MS}
 }
 
-/** `iptables-legacy-save`: the legacy tables iptables-nft only warns about. */
+/** `iptables-save` / `ip6tables-save`. @internal tested directly (a test seam) */
+export function collectIptablesSave(src: Source, family: IpFamily): Promise<RawOutput> {
+  return src.run(iptablesSaveRequest(family, 'nft'))
+}
+
+/** `iptables-legacy-save` / `ip6tables-legacy-save`. @internal tested directly (a test seam) */
 export function collectIptablesLegacySave(src: Source, family: IpFamily): Promise<RawOutput> {
-  return src.run({argv: IPTABLES_LEGACY_SAVE_ARGV[family], timeoutMs: IPTABLES_LEGACY_SAVE_TIMEOUT_MS})
+  return src.run(iptablesSaveRequest(family, 'legacy'))
+}
+
+/** The same run, its stdout handed to `onChunk` as the tool prints it (a 110k-rule dump is parsed meanwhile). */
+export function streamIptablesSave(src: Source, family: IpFamily, backend: XtBackend, onChunk: StdoutSink): Promise<RawOutput> {
+  return runStreaming(src, iptablesSaveRequest(family, backend), onChunk)
 }
 
 export interface IptablesSaveOptions {
@@ -60,7 +70,7 @@ export interface IptablesSaveOptions {
  * --restore-mark, --tproxy-mark, -m mark, --restore-skmark, rpfilter --validmark): a rule without it cannot use
  * the mark.
  */
-function mentionsMark(line: string): boolean {
+export function mentionsMark(line: string): boolean {
   return MARKISH.test(line)
 }
 
@@ -152,7 +162,9 @@ export class IptablesSaveParser {
     this.carry = from < chunk.length ? chunk.slice(from) : ''
   }
 
-  end(): Parsed<XtRuleset> {
+  /** The ruleset; `stderr`, known only once the tool ended, as IptablesSaveOptions.stderr. */
+  end(stderr?: string): Parsed<XtRuleset> {
+    if (stderr !== undefined && hasLegacyTablesWarning(stderr)) this.rs.legacyTablesPresent = true
     // The text after the last newline is a line, even empty (as split('\n') counts it).
     this.line(this.carry)
     this.carry = ''
@@ -343,7 +355,7 @@ export class IptablesSaveParser {
 /**
  * What `marks` needs of a dump: every table and chain, the rules that mention a mark built in full, the others
  * counted and their jumps kept (XtChain.unbuilt), so the chain graph is whole. The same grammar as
- * parseIptablesSave, reading less.
+ * parseIptablesSave, reading less. @internal tested directly (a test seam)
  */
 export function parseIptablesSaveForMarks(text: string, opts: IptablesSaveOptions): Parsed<XtRuleset> {
   return parseIptablesSave(text, {...opts, keepRule: mentionsMark})
