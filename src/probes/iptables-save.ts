@@ -234,7 +234,7 @@ export class IptablesSaveParser {
       }
       return
     }
-    let table = this.table
+    const table = this.table
     if (!ruleSpec && c0 === 42) {
       // *table
       const name = trimmed.slice(1).trim()
