@@ -100,7 +100,8 @@ function probeName(o: IptablesSaveOptions, ruleSpec: boolean): string {
  * Parse an iptables-save dump into tables → chains → rules, e.g.
  * `-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000` or
  * `-A ISTIO_PRERT -p tcp -m tcp --dport 15008 -m mark ! --mark 0x539/0xfff -j TPROXY --on-port 15008 --on-ip 0.0.0.0 --tproxy-mark 0x111/0xfff`.
- * Also reads `iptables -S` output (`-P INPUT ACCEPT`, `-N KUBE-SERVICES`, `-A …`). Never throws.
+ * Also reads `iptables -S` output (`-P INPUT ACCEPT`, `-N KUBE-SERVICES`, `-A …`). Never throws. The commands
+ * read dumps as they arrive (IptablesSaveParser); this is the same parse of a whole text. @internal tested directly (a test seam)
  */
 export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Parsed<XtRuleset> {
   const p = new IptablesSaveParser(opts)
