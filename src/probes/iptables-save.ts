@@ -8,7 +8,6 @@
  * over each line's characters, so it stays well under a second.
  */
 import type {Counters, IpFamily, XtBackend, XtRule, XtRuleset} from '../model/netfilter.js'
-import {runStreaming, type RawOutput, type RunRequest, type Source, type StdoutSink} from '../source/types.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import {parseRuleBody, ruleJumpTarget} from './iptables-save/rule-body.js'
@@ -16,35 +15,7 @@ import {skimAppend} from './iptables-save/rule-skim.js'
 import {COUNTERS_RE, TableBuilder} from './iptables-save/table-builder.js'
 import {isQuoted, tokenize} from './iptables-save/tokenizer.js'
 
-/** @internal tested directly (a test seam) */
-export const IPTABLES_SAVE_ARGV = {ipv4: ['iptables-save'], ipv6: ['ip6tables-save']} as const
-/** @internal tested directly (a test seam) */
-export const IPTABLES_LEGACY_SAVE_ARGV = {ipv4: ['iptables-legacy-save'], ipv6: ['ip6tables-legacy-save']} as const
-
-/** iptables-save on the nft backend can need ~14 s for 110k rules (docs/kernel-notes.md#kn-8-ruleset-scale); the default 20 s runner timeout is too tight. */
-const IPTABLES_SAVE_TIMEOUT_MS = 120_000
-/** The legacy backend dumps the same 110k rules in 0.34 s. */
-const IPTABLES_LEGACY_SAVE_TIMEOUT_MS = 30_000
-
-/** The run of one dump: `iptables-save` for whichever backend the node's alternatives point at (nft on Debian 12), `iptables-legacy-save` for the legacy tables iptables-nft only warns about. */
-function iptablesSaveRequest(family: IpFamily, backend: XtBackend): RunRequest {
-  return backend === 'legacy' ? {argv: IPTABLES_LEGACY_SAVE_ARGV[family], timeoutMs: IPTABLES_LEGACY_SAVE_TIMEOUT_MS} : {argv: IPTABLES_SAVE_ARGV[family], timeoutMs: IPTABLES_SAVE_TIMEOUT_MS}
-}
-
-/** `iptables-save` / `ip6tables-save`. @internal tested directly (a test seam) */
-export function collectIptablesSave(src: Source, family: IpFamily): Promise<RawOutput> {
-  return src.run(iptablesSaveRequest(family, 'nft'))
-}
-
-/** `iptables-legacy-save` / `ip6tables-legacy-save`. @internal tested directly (a test seam) */
-export function collectIptablesLegacySave(src: Source, family: IpFamily): Promise<RawOutput> {
-  return src.run(iptablesSaveRequest(family, 'legacy'))
-}
-
-/** The same run, its stdout handed to `onChunk` as the tool prints it (a 110k-rule dump is parsed meanwhile). */
-export function streamIptablesSave(src: Source, family: IpFamily, backend: XtBackend, onChunk: StdoutSink): Promise<RawOutput> {
-  return runStreaming(src, iptablesSaveRequest(family, backend), onChunk)
-}
+export {collectIptablesLegacySave, collectIptablesSave, IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from './iptables-save-run.js'
 
 export interface IptablesSaveOptions {
   family: IpFamily

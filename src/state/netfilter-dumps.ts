@@ -1,5 +1,6 @@
 import type {IpFamily, XtBackend, XtRuleset} from '../model/netfilter.js'
-import {IptablesSaveParser, mentionsMark, streamIptablesSave} from '../probes/iptables-save.js'
+import {streamIptablesSave} from '../probes/iptables-save-run.js'
+import type {IptablesSaveParser} from '../probes/iptables-save.js'
 import type {Warning} from '../model/warning.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {take} from './run-probes.js'
@@ -15,26 +16,39 @@ const DUMPS: ReadonlyArray<{family: IpFamily; backend: XtBackend}> = [
 export interface XtDumps {
   outputs: Array<{out: RawOutput; family: IpFamily; backend: XtBackend}>
   rulesets: XtRuleset[]
+  warnings: Warning[]
 }
 
 /**
  * Read the four dumps in parallel, each parsed as it is printed (iptables-save on the nft backend spends most of
  * its time fetching before it prints; its 16 MB at 110k rules then arrive in ~0.3 s and are parsed as they come):
  * in full for trace, which evaluates every rule; for marks alone (`marksOnly`), only the rules that mention a
- * mark are built. A node without the legacy tools simply has no legacy tables; any other failure is a warning
- * and the rest still comes.
+ * mark are built. The tools start before the grammar's modules are loaded (what they print meanwhile waits for
+ * it). A node without the legacy tools simply has no legacy tables; any other failure is a warning and the rest
+ * still comes.
  */
-export async function readXtDumps(src: Source, warnings: Warning[], opts: {marksOnly: boolean}): Promise<XtDumps> {
+export async function readXtDumps(src: Source, opts: {marksOnly: boolean}): Promise<XtDumps> {
+  const grammar = import('../probes/iptables-save.js')
   const runs = DUMPS.map(({family, backend}) => {
-    const parser = new IptablesSaveParser(opts.marksOnly ? {family, backend, keepRule: mentionsMark} : {family, backend})
-    return streamIptablesSave(src, family, backend, (chunk) => parser.push(chunk)).then((out) => ({out, family, backend, parser}))
+    let parser: IptablesSaveParser | undefined
+    const early: string[] = []
+    grammar
+      .then(({IptablesSaveParser, mentionsMark}) => {
+        parser = new IptablesSaveParser(opts.marksOnly ? {family, backend, keepRule: mentionsMark} : {family, backend})
+        for (const c of early) parser.push(c)
+        early.length = 0
+      })
+      .catch(() => {}) // awaited below, where a failure to load is thrown
+    return streamIptablesSave(src, family, backend, (chunk) => (parser ? parser.push(chunk) : early.push(chunk))).then((out) => ({out, family, backend, parser: () => parser!}))
   })
   const done = await Promise.all(runs)
+  await grammar
   const rulesets: XtRuleset[] = []
+  const warnings: Warning[] = []
   for (const {out, backend, parser} of done) {
     if (out.failure === 'missing-binary' && backend === 'legacy') continue
-    const v = take(out.argv.join(' '), out, (o) => parser.end(o.stderr), undefined as XtRuleset | undefined, warnings)
+    const v = take(out.argv.join(' '), out, (o) => parser().end(o.stderr), undefined as XtRuleset | undefined, warnings)
     if (v !== undefined) rulesets.push(v)
   }
-  return {outputs: done.map(({out, family, backend}) => ({out, family, backend})), rulesets}
+  return {outputs: done.map(({out, family, backend}) => ({out, family, backend})), rulesets, warnings}
 }

@@ -15,7 +15,7 @@ import {commandLine, type Source} from '../source/types.js'
 import {mergeAttachments, nodeLabel} from './attachments.js'
 import {collectHooksFacts, TC_PROBE} from './hooks.js'
 import {collectNativeNftTables} from './native-nft.js'
-import {readXtDumps} from './netfilter-dumps.js'
+import type {XtDumps} from './netfilter-dumps.js'
 import {collectPeerNetns} from './peer-netns.js'
 import {readProgramCode} from './program-code.js'
 import {sourceRead} from './readable.js'
@@ -26,14 +26,11 @@ import {collectDatapathFacts} from './datapath-facts.js'
 /**
  * A node read for marks or trace (build.ts loads this only then): hooks, rules, routing, program code and the
  * datapath plugins' maps, in parallel where they do not depend on each other, a constant number of processes
- * whatever the number of devices, rules or programs.
+ * whatever the number of devices, rules or programs. The iptables dumps (`xtP`) were started by build.ts.
  */
-export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promise<NodeState> {
+export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Promise<XtDumps> | undefined): Promise<NodeState> {
   const rules = needs.marks || needs.trace
   const warnings: Warning[] = []
-  // The dumps first: iptables-save is the longest run (~1 s at 110k rules on the nft backend), everything else fits in its shadow.
-  const xtWarnings: Warning[] = []
-  const xtP = rules ? readXtDumps(src, xtWarnings, {marksOnly: !needs.trace}) : undefined
   // The peer namespaces are known once the links and nsids are: read them while the other probes still run.
   const hooksP = collectHooksFacts(src, {podIps: needs.hooks || needs.trace})
   const peerWarnings: Warning[] = []
@@ -53,7 +50,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
   }
   const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, xtP, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
   const {facts, outputs} = probes
-  warnings.push(...xtWarnings)
+  if (xtOuts) warnings.push(...xtOuts.warnings)
   const xt = xtOuts?.rulesets ?? []
   const nft = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
   const markOffset = facts.skb?.mark
