@@ -105,6 +105,12 @@ export class IptablesSaveParser {
   private table: TableBuilder | undefined
   private readonly seenTables = new Set<string>()
   private beforeFirstTable = true
+  /** The line being read, for `bad`: one function for every rule rather than a closure per line. */
+  private curLine = ''
+  private curLineNo = 0
+  private readonly bad = (msg: string): void => {
+    this.problems.push(problem(this.probe, msg, this.curLineNo, this.curLine))
+  }
 
   constructor(opts: IptablesSaveOptions) {
     this.opts = opts
@@ -307,7 +313,9 @@ export class IptablesSaveParser {
       table.skipRule(chain, ruleJumpTarget(ws, rest)?.name)
       return
     }
-    const parsed = parseRuleBody(ws, rest, table, opts.family, (msg) => problems.push(problem(probe, msg, lineNo, line)))
+    this.curLine = line
+    this.curLineNo = lineNo
+    const parsed = parseRuleBody(ws, rest, table, opts.family, this.bad)
     if (parsed.counters) counters = parsed.counters
     const rule: XtRule = {line: lineNo, raw: line, table: table.name, chain: chainName, position: table.nextPosition(chain), matches: parsed.matches, comments: parsed.comments}
     if (counters) rule.counters = counters
