@@ -141,6 +141,7 @@ export function runCommand(spec: SpawnSpec, onStdout?: (chunk: string) => void):
     })
     sub.stderr.setEncoding('utf8')
     sub.stderr.on('data', (chunk: string) => {
+      // Only stderr's first lines are ever shown (classifyRun, warnings): a tool that floods it costs no memory.
       if (err.length < 1 << 20) err += chunk
     })
     // A tool that exits without reading its input closes the pipe: EPIPE here is not the tool's failure.
