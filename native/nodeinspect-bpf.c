@@ -14,6 +14,11 @@
  *   nodeinspect-bpf netns-dump NAME...
  *       For each named netns (/run/netns/NAME): setns into it and dump its links, addresses and routes over
  *       rtnetlink; one JSON object for all of them, with an error object for a namespace that cannot be read.
+ *   nodeinspect-bpf prog-dump ID...
+ *       For each program id: BPF_PROG_GET_FD_BY_ID + BPF_OBJ_GET_INFO_BY_FD (once for the lengths, once with
+ *       buffers) for its translated (xlated) instructions, map ids, line info (the source lines, from the
+ *       program's BTF string section) and jited symbols; every call resolved to the name bpftool would print,
+ *       with ONE read of /proc/kallsyms for all programs (bpftool 7.1 reads it once per program). One JSON object.
  *   nodeinspect-bpf version
  *
  * It uses no libbpf: the attr layouts are written out below because Debian's 6.1 UAPI headers lack tcx.
@@ -41,6 +46,8 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/btf.h>
 
 #define HELPER_NAME "nodeinspect-bpf"
 #define HELPER_VERSION 1
@@ -1076,19 +1083,451 @@ static int cmd_netns_dump(int argc, char **argv)
 	return 0;
 }
 
+/* ---- prog-dump -------------------------------------------------------------------------------- */
+
+/*
+ * The names bpftool gives calls in an xlated dump (its xlated_dumper.c and the kernel's disasm.c, read for the
+ * format only). The kernel's dump (kernel/bpf/syscall.c bpf_insn_prepare_dump) leaves a helper call's imm as the
+ * verifier set it, the helper's address minus __bpf_call_base (when the reader may see raw pointers; as root it
+ * may); a tail call comes back as `call` with imm BPF_FUNC_tail_call; a bpf-to-bpf call has its subprogram's index
+ * in imm and the relative offset in off. disasm.c names a helper from the UAPI enum when imm is a valid helper
+ * id, and asks bpftool otherwise, which looks the address up in kallsyms: an exact match of its qsort()ed
+ * table (bsearch, so among aliases at one address the one bsearch lands on), else `0x<address>`.
+ */
+
+#define NI_FN_NAME(x) "bpf_" #x
+static const char *const helper_names[] = {__BPF_FUNC_MAPPER(NI_FN_NAME)};
+#define NI_NHELPERS ((int)(sizeof(helper_names) / sizeof(helper_names[0])))
+
+struct ksym {
+	unsigned long addr;
+	const char *name;
+	size_t order; /* position in /proc/kallsyms: ties keep it, as the merge sort of glibc <= 2.36 (Debian 12) qsort() does */
+};
+
+struct ksyms {
+	char *text;            /* /proc/kallsyms, names NUL-terminated in place */
+	struct ksym *syms;
+	size_t count;
+	unsigned long call_base;
+	int loaded;            /* 1 once read (even if empty) */
+	int err;               /* errno of the read, 0 if it worked */
+};
+
+static int ksym_cmp(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr > y->addr ? 1 : -1;
+	return x->order > y->order ? 1 : x->order < y->order ? -1 : 0;
+}
+
+/* Read /proc/kallsyms once. Symbols at address 0 (kptr_restrict, or not root) are left out, as bpftool does. */
+static void ksyms_load(struct ksyms *k)
+{
+	size_t cap = 0, len = 0, scap = 0;
+	FILE *f;
+
+	k->loaded = 1;
+	f = fopen("/proc/kallsyms", "re");
+	if (!f) {
+		k->err = errno;
+		return;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len + 65536 + 1 > cap) {
+			char *t;
+
+			cap = cap ? cap * 2 : 8 << 20;
+			t = realloc(k->text, cap);
+			if (!t)
+				fail(1, "out of memory reading /proc/kallsyms");
+			k->text = t;
+		}
+		n = fread(k->text + len, 1, 65536, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f))
+		k->err = errno ? errno : EIO;
+	fclose(f);
+	if (!k->text)
+		return;
+	k->text[len] = '\0';
+	/* Lines: "ffffffff81000000 T _stext" or "ffffffffc0a01234 t bpf_prog_..._F\t[bpf]". */
+	for (char *line = k->text; line && *line;) {
+		char *next = strchr(line, '\n');
+		char *end, *name, *ne;
+		unsigned long addr;
+
+		if (next)
+			*next++ = '\0';
+		addr = strtoul(line, &end, 16);
+		if (end == line || *end != ' ' || !end[1] || end[2] != ' ')
+			goto skip;
+		name = end + 3;
+		ne = name + strcspn(name, " \t");
+		*ne = '\0';
+		if (!*name)
+			goto skip;
+		if (!strcmp(name, "__bpf_call_base"))
+			k->call_base = addr;
+		if (!addr)
+			goto skip;
+		if (k->count == scap) {
+			struct ksym *t;
+
+			scap = scap ? scap * 2 : 131072;
+			t = realloc(k->syms, scap * sizeof(*t));
+			if (!t)
+				fail(1, "out of memory reading /proc/kallsyms");
+			k->syms = t;
+		}
+		k->syms[k->count].addr = addr;
+		k->syms[k->count].name = name;
+		k->syms[k->count].order = k->count;
+		k->count++;
+skip:
+		line = next;
+	}
+	qsort(k->syms, k->count, sizeof(*k->syms), ksym_cmp);
+}
+
+/* glibc's bsearch() on bpftool's table, written out: the same midpoints, so the same alias among equals. */
+static const char *ksym_at(const struct ksyms *k, unsigned long addr)
+{
+	size_t l = 0, u = k->count;
+
+	while (l < u) {
+		size_t i = (l + u) / 2;
+
+		if (addr < k->syms[i].addr)
+			u = i;
+		else if (addr > k->syms[i].addr)
+			l = i + 1;
+		else
+			return k->syms[i].name;
+	}
+	return NULL;
+}
+
+/* A program's BTF: only its string section is kept (line info points into it). Cached by id. */
+struct btf_strings {
+	uint32_t id;
+	char *data;        /* the whole BTF blob */
+	const char *strs;  /* its string section */
+	uint32_t str_len;
+	int err;
+};
+
+static struct btf_strings *btf_cache;
+static size_t btf_cache_len;
+
+static struct btf_strings *btf_strings_get(uint32_t id)
+{
+	struct bpf_btf_info info;
+	union bpf_attr attr;
+	struct btf_strings *b;
+	struct btf_header hdr;
+	int fd;
+
+	for (size_t i = 0; i < btf_cache_len; i++)
+		if (btf_cache[i].id == id)
+			return &btf_cache[i];
+	b = realloc(btf_cache, (btf_cache_len + 1) * sizeof(*btf_cache));
+	if (!b)
+		fail(1, "out of memory");
+	btf_cache = b;
+	b = &btf_cache[btf_cache_len++];
+	memset(b, 0, sizeof(*b));
+	b->id = id;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.btf_id = id;
+	fd = sys_bpf(BPF_BTF_GET_FD_BY_ID, &attr, sizeof(attr));
+	if (fd < 0) {
+		b->err = errno;
+		return b;
+	}
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = ptr_to_u64(&info);
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) < 0 || info.btf_size < sizeof(hdr)) {
+		b->err = errno ? errno : EINVAL;
+		close(fd);
+		return b;
+	}
+	b->data = malloc(info.btf_size);
+	if (!b->data)
+		fail(1, "out of memory");
+	{
+		uint32_t size = info.btf_size;
+
+		memset(&info, 0, sizeof(info));
+		info.btf = ptr_to_u64(b->data);
+		info.btf_size = size;
+		memset(&attr, 0, sizeof(attr));
+		attr.info.bpf_fd = fd;
+		attr.info.info_len = sizeof(info);
+		attr.info.info = ptr_to_u64(&info);
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) < 0 || info.btf_size != size) {
+			b->err = errno ? errno : EINVAL;
+			close(fd);
+			return b;
+		}
+	}
+	close(fd);
+	memcpy(&hdr, b->data, sizeof(hdr));
+	if (hdr.magic != BTF_MAGIC || (uint64_t)hdr.hdr_len + hdr.str_off + hdr.str_len > info.btf_size) {
+		b->err = EINVAL;
+		return b;
+	}
+	b->strs = b->data + hdr.hdr_len + hdr.str_off;
+	b->str_len = hdr.str_len;
+	return b;
+}
+
+static void json_u32_list(const char *key, const uint32_t *v, uint32_t n)
+{
+	printf(",\"%s\":[", key);
+	for (uint32_t i = 0; i < n; i++)
+		printf("%s%u", i ? "," : "", v[i]);
+	putchar(']');
+}
+
+static void prog_error(int *first, uint32_t id, const char *kind, int err, const char *message)
+{
+	printf("%s{\"id\":%u,\"error\":\"%s\",\"errno\":%d,\"message\":", *first ? "" : ",", id, kind, err);
+	json_string(stdout, message);
+	putchar('}');
+	*first = 0;
+}
+
+static const char *errno_kind(int err)
+{
+	return err == ENOENT ? "missing" : err == EPERM || err == EACCES ? "permission" : "bpf";
+}
+
+/* The name bpftool prints for the call at insns[i] (see above), into buf. */
+static const char *call_name(struct ksyms *k, const struct bpf_insn *insn, const uint64_t *jited, uint32_t nr_jited,
+			     char *buf, size_t size)
+{
+	unsigned long addr;
+	const char *sym;
+
+	if (insn->src_reg == 0 && insn->imm >= 0 && insn->imm < NI_NHELPERS)
+		return helper_names[insn->imm];
+	if (!k->loaded)
+		ksyms_load(k);
+	addr = k->call_base + (unsigned long)(long)insn->imm;
+	if (insn->src_reg == BPF_PSEUDO_CALL && (uint32_t)insn->imm < nr_jited)
+		addr = jited[insn->imm];
+	sym = ksym_at(k, addr);
+	if (sym)
+		return sym;
+	snprintf(buf, size, "0x%lx", addr);
+	return buf;
+}
+
+static void dump_prog(int *first, uint32_t id, struct ksyms *k)
+{
+	struct bpf_prog_info info;
+	union bpf_attr attr;
+	struct bpf_insn *insns = NULL;
+	uint32_t *map_ids = NULL;
+	uint64_t *jited = NULL;
+	unsigned char *linfo = NULL;
+	uint32_t n_insns, nr_maps, nr_jited, nr_linfo, linfo_size;
+	char msg[256], tag[2 * BPF_TAG_SIZE + 1];
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_id = id;
+	fd = sys_bpf(BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+	if (fd < 0) {
+		int err = errno;
+
+		snprintf(msg, sizeof(msg), "BPF_PROG_GET_FD_BY_ID %u: %s%s", id, strerror(err),
+			 err == ENOENT ? " (unloaded)" : err == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+		prog_error(first, id, errno_kind(err), err, msg);
+		return;
+	}
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = ptr_to_u64(&info);
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) < 0) {
+		int err = errno;
+
+		snprintf(msg, sizeof(msg), "BPF_OBJ_GET_INFO_BY_FD prog %u: %s", id, strerror(err));
+		prog_error(first, id, errno_kind(err), err, msg);
+		close(fd);
+		return;
+	}
+	if (info.xlated_prog_len == 0) {
+		/* The kernel zeroes the lengths for a reader without CAP_BPF/CAP_SYS_ADMIN (bpf_prog_get_info_by_fd). */
+		snprintf(msg, sizeof(msg), "prog %u: the kernel gave no instructions (needs CAP_BPF or CAP_SYS_ADMIN)", id);
+		prog_error(first, id, "permission", EPERM, msg);
+		close(fd);
+		return;
+	}
+	n_insns = info.xlated_prog_len / sizeof(*insns);
+	nr_maps = info.nr_map_ids;
+	nr_jited = info.nr_jited_ksyms;
+	nr_linfo = info.nr_line_info;
+	linfo_size = info.line_info_rec_size;
+	insns = calloc(n_insns ? n_insns : 1, sizeof(*insns));
+	map_ids = calloc(nr_maps ? nr_maps : 1, sizeof(*map_ids));
+	jited = calloc(nr_jited ? nr_jited : 1, sizeof(*jited));
+	linfo = calloc(nr_linfo ? nr_linfo : 1, linfo_size ? linfo_size : 1);
+	if (!insns || !map_ids || !jited || !linfo)
+		fail(1, "out of memory");
+	{
+		uint32_t btf_id = info.btf_id, type = info.type;
+		char name[BPF_OBJ_NAME_LEN + 1];
+		unsigned char tagb[BPF_TAG_SIZE];
+
+		memcpy(name, info.name, BPF_OBJ_NAME_LEN);
+		name[BPF_OBJ_NAME_LEN] = '\0';
+		memcpy(tagb, info.tag, BPF_TAG_SIZE);
+		memset(&info, 0, sizeof(info));
+		info.xlated_prog_len = n_insns * sizeof(*insns);
+		info.xlated_prog_insns = ptr_to_u64(insns);
+		info.nr_map_ids = nr_maps;
+		info.map_ids = ptr_to_u64(map_ids);
+		info.nr_jited_ksyms = nr_jited;
+		info.jited_ksyms = ptr_to_u64(jited);
+		info.nr_line_info = nr_linfo;
+		info.line_info_rec_size = linfo_size;
+		info.line_info = ptr_to_u64(linfo);
+		memset(&attr, 0, sizeof(attr));
+		attr.info.bpf_fd = fd;
+		attr.info.info_len = sizeof(info);
+		attr.info.info = ptr_to_u64(&info);
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) < 0) {
+			int err = errno;
+
+			snprintf(msg, sizeof(msg), "BPF_OBJ_GET_INFO_BY_FD prog %u (with buffers): %s", id, strerror(err));
+			prog_error(first, id, errno_kind(err), err, msg);
+			goto out;
+		}
+		/* The counts come back as the kernel's; never read past what was given. */
+		if (info.xlated_prog_len / sizeof(*insns) < n_insns)
+			n_insns = info.xlated_prog_len / sizeof(*insns);
+		if (info.nr_map_ids < nr_maps)
+			nr_maps = info.nr_map_ids;
+		if (info.nr_jited_ksyms < nr_jited)
+			nr_jited = info.nr_jited_ksyms;
+		if (info.nr_line_info < nr_linfo)
+			nr_linfo = info.nr_line_info;
+		for (int i = 0; i < BPF_TAG_SIZE; i++)
+			snprintf(tag + 2 * i, 3, "%02x", tagb[i]);
+
+		printf("%s{\"id\":%u,\"type\":%u,\"name\":", *first ? "" : ",", id, type);
+		*first = 0;
+		json_string(stdout, name);
+		printf(",\"tag\":\"%s\",\"jited_ksyms\":%u", tag, nr_jited);
+		json_u32_list("map_ids", map_ids, nr_maps);
+		/* Each instruction as its 8 bytes in memory order (bpftool's `opcodes`): code, regs, off (le), imm (le). */
+		fputs(",\"insns\":[", stdout);
+		for (uint32_t i = 0; i < n_insns; i++) {
+			const unsigned char *b = (const unsigned char *)&insns[i];
+
+			printf("%s\"%02x%02x%02x%02x%02x%02x%02x%02x\"", i ? "," : "", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+		}
+		putchar(']');
+		/* Calls: what bpftool prints as the callee (helper, kfunc or subprogram symbol). */
+		fputs(",\"calls\":[", stdout);
+		for (uint32_t i = 0, c = 0; i < n_insns; i++) {
+			char buf[32];
+
+			if (insns[i].code != (BPF_JMP | BPF_CALL))
+				continue;
+			printf("%s{\"pc\":%u,\"sym\":", c++ ? "," : "", i);
+			json_string(stdout, call_name(k, &insns[i], jited, nr_jited, buf, sizeof(buf)));
+			putchar('}');
+		}
+		putchar(']');
+		/* Line info: the source line of an instruction, from the program's BTF strings (bpftool's `src`). */
+		if (nr_linfo && btf_id && linfo_size >= sizeof(struct bpf_line_info)) {
+			struct btf_strings *b = btf_strings_get(btf_id);
+
+			if (b->err) {
+				printf(",\"line_info_error\":");
+				snprintf(msg, sizeof(msg), "btf %u: %s", btf_id, strerror(b->err));
+				json_string(stdout, msg);
+			} else {
+				fputs(",\"line_info\":[", stdout);
+				for (uint32_t i = 0; i < nr_linfo; i++) {
+					struct bpf_line_info li;
+
+					memcpy(&li, linfo + (size_t)i * linfo_size, sizeof(li));
+					printf("%s{\"insn_off\":%u", i ? "," : "", li.insn_off);
+					/* An offset outside the strings: libbpf's btf__name_by_offset gives NULL, and bpftool no `src`. */
+					if (li.line_off < b->str_len && memchr(b->strs + li.line_off, '\0', b->str_len - li.line_off)) {
+						fputs(",\"src\":", stdout);
+						json_string(stdout, b->strs + li.line_off);
+					}
+					putchar('}');
+				}
+				putchar(']');
+			}
+		}
+		putchar('}');
+	}
+out:
+	close(fd);
+	free(insns);
+	free(map_ids);
+	free(jited);
+	free(linfo);
+}
+
+static int cmd_prog_dump(int argc, char **argv)
+{
+	static struct ksyms k;
+	int first = 1;
+
+	if (argc == 0)
+		fail(2, "prog-dump: no program id (usage: prog-dump ID...)");
+	for (int i = 0; i < argc; i++)
+		parse_id("prog-dump", argv[i]);
+	printf("{\"helper\":\"%s\",\"version\":%d,\"programs\":[", HELPER_NAME, HELPER_VERSION);
+	for (int i = 0; i < argc; i++)
+		dump_prog(&first, parse_id("prog-dump", argv[i]), &k);
+	putchar(']');
+	if (k.loaded) {
+		printf(",\"kallsyms\":{\"symbols\":%zu,\"call_base\":%s", k.count, k.call_base ? "true" : "false");
+		if (k.err)
+			printf(",\"errno\":%d", k.err);
+		putchar('}');
+	}
+	printf("}\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | version");
+		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | prog-dump ID... | version");
 	if (!strcmp(argv[1], "query"))
 		return cmd_query(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "tcx-attach"))
 		return cmd_tcx_attach(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "netns-dump"))
 		return cmd_netns_dump(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "prog-dump"))
+		return cmd_prog_dump(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("{\"helper\":\"%s\",\"version\":%d}\n", HELPER_NAME, HELPER_VERSION);
 		return 0;
 	}
-	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, version)", argv[1]);
+	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, prog-dump, version)", argv[1]);
 }

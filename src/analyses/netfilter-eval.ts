@@ -23,6 +23,8 @@ export interface NetfilterRules {
   xt: readonly XtRuleset[]
   /** Native nft tables (model/netfilter.ts nftTablesToEvaluate); iptables-nft tables are read through `xt`. */
   nft: readonly NftTable[]
+  /** Every nft table (`ip nat`…) in the order it was made, iptables-nft's included; absent: not known. */
+  tableOrder?: readonly string[]
 }
 
 interface BaseChainRun {
@@ -39,6 +41,8 @@ interface BaseChainRun {
   /** Which rule set it came from, for ties: registration order is not in any dump. */
   source: string
   order: number
+  /** Its nft table's place in creation order (nft listing order), and its chain handle there; absent: legacy, or not known. */
+  created?: {table: number; chain?: number}
   run(w: Walk): ChainOutcome
 }
 
@@ -117,6 +121,11 @@ function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] 
   const out: BaseChainRun[] = []
   const natEffective = natKindOfHook(hook) === 'dst' ? -100 : 100
   let order = 0
+  const tableRank = new Map((rules.tableOrder ?? []).map((label, i) => [label, i]))
+  const createdOf = (label: string, chain?: number) => {
+    const table = tableRank.get(label)
+    return table === undefined ? {} : {created: chain === undefined ? {table} : {table, chain}}
+  }
   // iptables-nft tables iptables-save shows: the same rules must not run again from nft JSON.
   const shownByXt = new Set<string>()
   for (const rs of rules.xt) {
@@ -137,7 +146,8 @@ function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] 
         const nat = table.name === 'nat'
         // iptable_mangle's ipt_mangle_out and the nat core re-route locally generated packets whose mark or address changed.
         const reroutes = hook === 'output' && (table.name === 'mangle' || nat)
-        out.push({engine: xtEngine(rs), backend: rs.backend, table: table.name, chain: chain.name, priority: chain.priority, effective: nat ? natEffective : chain.priority, nat, reroutes, source, order: order++, run: (wk) => runXtChain(wk, {rs, table, chain})})
+        const created = rs.backend === 'nft' ? createdOf(`${family === 'ipv4' ? 'ip' : 'ip6'} ${table.name}`) : {}
+        out.push({engine: xtEngine(rs), backend: rs.backend, table: table.name, chain: chain.name, priority: chain.priority, effective: nat ? natEffective : chain.priority, nat, reroutes, source, order: order++, ...created, run: (wk) => runXtChain(wk, {rs, table, chain})})
       }
     }
   }
@@ -159,12 +169,27 @@ function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] 
       const prio = chain.base.prio
       // nft `type route` chains (and nat chains) at output re-route when the mark or addresses change (nf_route_table).
       const reroutes = hook === 'output' && (chain.base.type === 'route' || nat)
-      out.push({engine: 'nft', table: nftTableLabel(t), chain: chain.name, priority: prio, effective: nat ? natEffective : prio, nat, reroutes, source: `nft ${nftTableLabel(t)}`, order: order++, run: (wk) => runNftChain(wk, {table: t, chain})})
+      out.push({engine: 'nft', table: nftTableLabel(t), chain: chain.name, priority: prio, effective: nat ? natEffective : prio, nat, reroutes, source: `nft ${nftTableLabel(t)}`, order: order++, ...createdOf(`${t.family} ${t.name}`, chain.handle), run: (wk) => runNftChain(wk, {table: t, chain})})
     }
   }
-  // Priority order; nat chains by their own priority inside the nat core; ties keep the dumps' order.
-  out.sort((a, b) => a.effective - b.effective || (a.nat === b.nat ? 0 : a.nat ? -1 : 1) || (a.nat && b.nat ? a.priority - b.priority : 0) || a.order - b.order)
+  // Priority order; nat chains by their own priority inside the nat core; ties as registered (laterFirst), else
+  // the dumps' order.
+  out.sort((a, b) => a.effective - b.effective || (a.nat === b.nat ? 0 : a.nat ? -1 : 1) || (a.nat && b.nat ? a.priority - b.priority : 0) || laterFirst(a, b) || a.order - b.order)
   return out
+}
+
+/**
+ * Two base chains of equal priority run in the reverse order of their registration: nf_hook_entries_grow
+ * (net/netfilter/core.c) puts a new hook before the existing ones of the same priority, and the nat core's own
+ * list of nat chains is grown the same way (nf_nat_register_fn -> nf_hook_entries_insert_raw). A base chain is
+ * registered when it is made (nf_tables_addchain), so the later table, or within a table the later chain handle,
+ * runs first. Assumes each table's base chains were made with the table, as iptables-nft and kube-proxy do (kn-27).
+ */
+function laterFirst(a: BaseChainRun, b: BaseChainRun): number {
+  if (!a.created || !b.created) return 0
+  if (a.created.table !== b.created.table) return b.created.table - a.created.table
+  if (a.created.chain !== undefined && b.created.chain !== undefined) return b.created.chain - a.created.chain
+  return 0
 }
 
 function orderNotes(runs: BaseChainRun[], hook: Hook, w: Walk): void {
@@ -175,10 +200,10 @@ function orderNotes(runs: BaseChainRun[], hook: Hook, w: Walk): void {
     const a = runs[i - 1]!
     const b = runs[i]!
     const tie = a.effective === b.effective && a.nat === b.nat && (!a.nat || a.priority === b.priority)
-    // Equal priorities run in registration order, which no dump shows (nf_hook_entries_grow inserts a new hook
-    // before existing ones of the same priority).
-    if (tie && a.source !== b.source)
-      w.note(`${label(a)} and ${label(b)} share priority ${a.nat ? a.priority : a.effective}: the kernel runs them in registration order, which the dumps do not show; evaluated in the order given`)
+    if (!tie || a.source === b.source) continue
+    if (laterFirst(a, b) !== 0)
+      w.note(`${label(a)} and ${label(b)} share priority ${a.nat ? a.priority : a.effective}: the kernel runs the one registered last first (nf_hook_entries_grow); ${label(a)}'s table was made later (nft lists tables in the order they were made), assuming each table's base chains were made with it`)
+    else w.note(`${label(a)} and ${label(b)} share priority ${a.nat ? a.priority : a.effective}: the kernel runs the one registered last first (nf_hook_entries_grow), which the dumps do not show; evaluated in the order given`)
   }
 }
 

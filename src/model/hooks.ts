@@ -62,6 +62,36 @@ export interface BridgeInfo {
   nfCallIptables?: boolean
 }
 
+/**
+ * One VLAN (or range) of a bridge port or of the bridge device itself, as `bridge -j vlan show` lists it: the
+ * port admits frames of it (br_allowed_ingress), sends them (br_allowed_egress), untagged when `untagged`.
+ */
+export interface BridgeVlan {
+  vid: number
+  /** Last VLAN of a range (`vlanEnd`); absent: one VLAN. */
+  vidEnd?: number
+  /** `PVID`: an untagged frame received on the port is given this VLAN. */
+  pvid: boolean
+  /** `Egress Untagged`: frames of this VLAN leave the port without a tag. */
+  untagged: boolean
+}
+
+/** The VLANs of one bridge port or bridge device (`bridge -j vlan show`: `{"ifname":…,"vlans":[…]}`). */
+export interface BridgePortVlans {
+  dev: string
+  vlans: BridgeVlan[]
+}
+
+/** A macvlan device's settings (`ip -d link`, linkinfo info_data) and where its lower device is. */
+export interface MacvlanInfo {
+  /** `bridge`, `private`, `vepa`, `passthru` or `source`: what macvlan_queue_xmit does with a frame for a sibling (kn-26). */
+  mode?: string
+  /** The lower device's ifindex (`link_index`), in the netns `lowerNetnsId` names when that is not this one. */
+  lowerIfindex?: number
+  /** The nsid (as seen from here) of the lower device's netns, when it is another one (`link_netnsid`). */
+  lowerNetnsId?: number
+}
+
 /** A bridge port's settings (`ip -d link`, linkinfo info_slave_data). */
 export interface BridgePortInfo {
   /** A frame may leave by the port it came in on only with hairpin mode on (should_deliver in br_forward.c). */
@@ -91,6 +121,8 @@ export interface Device {
   bridge?: BridgeInfo
   /** Set on a port of a bridge (`master` is the bridge). */
   bridgePort?: BridgePortInfo
+  /** Set on a macvlan (or macvtap) device. */
+  macvlan?: MacvlanInfo
   peer?: DevicePeer
   /** XDP as ip-link reports it (mode and program id). */
   xdp?: {mode: XdpMode; progId?: number}

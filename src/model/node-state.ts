@@ -1,4 +1,4 @@
-import type {BpfHelperFacts, BpfLink, BpfProgram, BpftoolNetFacts, Device, HookAttachment, TcFilterFacts} from './hooks.js'
+import type {BpfHelperFacts, BpfLink, BpfProgram, BpftoolNetFacts, BridgePortVlans, Device, HookAttachment, TcFilterFacts} from './hooks.js'
 import type {NftTable, XtRuleset} from './netfilter.js'
 import type {SourceMeta} from './node-meta.js'
 import type {ProgramSummary} from './program-summary.js'
@@ -86,12 +86,22 @@ export interface NodeState {
   xt: XtRuleset[]
   /** Native nft tables (iptables-nft's own are read through iptables-save). Absent: nft not installed or not recorded. */
   nft?: NftTable[]
+  /**
+   * Every nft table, iptables-nft's included (`ip nat`, `ip kube-proxy`), in the order they were made: how the
+   * kernel orders base chains of equal priority (netfilter-eval.ts). Absent: nft not read.
+   */
+  nftTableOrder?: string[]
   ipRules: IpRule[]
   xfrmStates: XfrmState[]
   xfrmPolicies: XfrmPolicy[]
   sockets: SsSocket[]
   /** Forwarding entries: which VTEP a VXLAN sends each MAC to, which port of a bridge each MAC is behind. */
   fdb: FdbEntry[]
+  /**
+   * The VLANs of each bridge port and bridge device (`bridge vlan`), what a bridge with VLAN filtering admits and
+   * sends (trace only, kn-23); absent: not read (an older snapshot, no `bridge` tool).
+   */
+  bridgeVlans?: BridgePortVlans[]
   /** br_netfilter's switch for iptables (trace only); absent: not read (an older snapshot, no sysctl). */
   brNetfilter?: BrNetfilterFacts
   /** ipset contents (`ipset save`); absent: -m set matches are unknown. */

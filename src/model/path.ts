@@ -22,6 +22,11 @@ export interface Tuple {
   proto: Proto
   sport?: number
   dport?: number
+  /**
+   * A source NAT with random ports (--random, --random-fully, nft `random`, `fully-random`) ran: the kernel picks
+   * the source port per connection (nf_nat_l4proto_unique_tuple), so `sport` is the original one, not the one sent.
+   */
+  sportRandom?: true
 }
 
 /**
@@ -31,7 +36,7 @@ export interface Tuple {
  */
 export type Evidence = 'kernel' | 'rule' | 'program' | 'assumed'
 
-export type StepKind = 'pod-route' | 'bpf' | 'tail-call' | 'netfilter' | 'routing' | 'encap' | 'decap' | 'bridge' | 'wire' | 'deliver' | 'unseen'
+export type StepKind = 'pod-route' | 'bpf' | 'tail-call' | 'netfilter' | 'routing' | 'encap' | 'decap' | 'bridge' | 'macvlan' | 'wire' | 'deliver' | 'unseen'
 
 export interface StepProgram {
   id?: number
@@ -122,7 +127,8 @@ export interface PathStep {
  * - `tail-call`: a program hands it to another program;
  * - `accept`, `drop`, `reject`, `queue`, `unknown`: a netfilter hook's verdict (`unknown`: not decidable);
  * - `encapsulate`, `decapsulate`: a tunnel device wraps or unwraps it;
- * - `forward`: a bridge sends the frame to one of its ports (its FDB entry, or a flood);
+ * - `forward`: a bridge sends the frame to one of its ports (its FDB entry, or a flood), or a macvlan in bridge mode
+ *   to a sibling macvlan of the same lower device;
  * - `pass-up`: a bridge passes the frame up to its own device: the node's stack receives it there;
  * - `leave`: it leaves the node on a wire;
  * - `deliver`: it reaches the pod.

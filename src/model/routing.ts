@@ -83,6 +83,8 @@ export interface FdbEntry {
   /** Remote VTEP for vxlan entries. */
   dst?: string
   vni?: number
+  /** The VLAN the entry is for, on a bridge with VLAN filtering: br_fdb_find_rcu looks a MAC up per VLAN (kn-23). */
+  vlan?: number
   state?: string
 }
 

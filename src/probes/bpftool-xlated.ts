@@ -282,6 +282,15 @@ function refineWithOpcodes(op: XlatedOp, code: number | undefined, opc: unknown)
   const offBytes = Array.isArray(o.off) ? o.off.map(hex) : []
   if (c === undefined || offBytes.length !== 2 || offBytes.some((b) => b === undefined)) return op
   const off = ((offBytes[1]! << 8) | offBytes[0]!) << 16 >> 16
+  return refineWithFields(op, {code: c, dst: hex(o.dst_reg), src: hex(o.src_reg), off})
+}
+
+/**
+ * The same, from an instruction's fields (the helper's raw dump has them all): `off` is the signed 16-bit field.
+ * @internal shared with the helper's prog-dump parser (bpf-helper-prog-dump.ts)
+ */
+export function refineWithFields(op: XlatedOp, f: {code: number; dst?: number; src?: number; off: number}): XlatedOp {
+  const {code: c, off} = f
   const cls = c & 0x07
   if ((cls === 0x04 || cls === 0x07) && (c & 0xf0) === 0xb0 && (c & 0x08) && off !== 0 && op.kind === 'alu') {
     if (off === 8 || off === 16 || off === 32) return {...op, signExtendFrom: off as 8 | 16 | 32}
@@ -289,10 +298,8 @@ function refineWithOpcodes(op: XlatedOp, code: number | undefined, opc: unknown)
   }
   if ((cls === 0x04 || cls === 0x07) && off === 1 && op.kind === 'alu' && (op.op === 'div' || op.op === 'mod')) return {...op, op: op.op === 'div' ? 'sdiv' : 'smod'}
   if (cls === 0x01 && (c & 0xe0) === 0x80 && op.kind === 'unknown') {
-    const dst = hex(o.dst_reg)
-    const base = hex(o.src_reg)
     const size = ({0x00: 4, 0x08: 2, 0x10: 1} as Record<number, MemSize>)[c & 0x18]
-    if (dst !== undefined && base !== undefined && size !== undefined) return {kind: 'load', size, signed: true, dst, base, off}
+    if (f.dst !== undefined && f.src !== undefined && size !== undefined) return {kind: 'load', size, signed: true, dst: f.dst, base: f.src, off}
   }
   return op
 }

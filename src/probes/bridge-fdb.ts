@@ -24,6 +24,7 @@ export function parseBridgeFdbJson(text: string): Parsed<FdbEntry[]> {
     const f: FdbEntry = {mac: e.mac, dev: e.ifname}
     if (typeof e.dst === 'string') f.dst = e.dst
     if (typeof e.vni === 'number') f.vni = e.vni
+    if (typeof e.vlan === 'number') f.vlan = e.vlan
     if (typeof e.state === 'string') f.state = e.state
     if (typeof e.master === 'string') f.master = e.master
     if (Array.isArray(e.flags)) f.flags = e.flags.filter((x): x is string => typeof x === 'string')

@@ -1,4 +1,4 @@
-import type {BridgeInfo, BridgePortInfo, Device, DeviceAddress, DeviceKind, VxlanInfo, XdpMode} from '../model/hooks.js'
+import type {BridgeInfo, BridgePortInfo, Device, DeviceAddress, DeviceKind, MacvlanInfo, VxlanInfo, XdpMode} from '../model/hooks.js'
 import {asArray, num} from './bpftool-net.js'
 import {parseJson, problem, rawJson, shown} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
@@ -85,6 +85,7 @@ export function parseIpLinkJson(text: string): Parsed<Device[]> {
     }
     if (kind === 'vxlan') dev.vxlan = vxlanFromJson((li.info_data ?? {}) as Record<string, unknown>)
     if (kind === 'bridge') dev.bridge = bridgeFromJson((li.info_data ?? {}) as Record<string, unknown>)
+    if (kind === 'macvlan') dev.macvlan = macvlanFromJson((li.info_data ?? {}) as Record<string, unknown>, linkIndex, nsid)
     if (dev.slaveKind === 'bridge') dev.bridgePort = bridgePortFromJson((li.info_slave_data ?? {}) as Record<string, unknown>)
     // A vxlan device moved out of the netns it was made in keeps its underlay there: ip prints that netns's nsid.
     if (dev.vxlan && nsid !== undefined) dev.vxlan.underlayNetnsId = nsid
@@ -119,6 +120,18 @@ function bridgePortFromJson(d: Record<string, unknown>): BridgePortInfo {
   if (typeof d.hairpin === 'boolean') p.hairpin = d.hairpin
   if (typeof d.state === 'string') p.state = d.state
   return p
+}
+
+/**
+ * e.g. `{"ifindex":4,"link_index":3,"ifname":"mva","link_netnsid":0,"linkinfo":{"info_kind":"macvlan","info_data":{"mode":"bridge","bcqueuelen":1000}}}`:
+ * a macvlan moved out of its lower device's netns names that device by ifindex and nsid only.
+ */
+function macvlanFromJson(d: Record<string, unknown>, linkIndex: number | undefined, nsid: number | undefined): MacvlanInfo {
+  const m: MacvlanInfo = {}
+  if (typeof d.mode === 'string') m.mode = d.mode
+  if (linkIndex !== undefined) m.lowerIfindex = linkIndex
+  if (nsid !== undefined) m.lowerNetnsId = nsid
+  return m
 }
 
 function vxlanFromJson(d: Record<string, unknown>): VxlanInfo {

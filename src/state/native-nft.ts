@@ -11,9 +11,11 @@ const XT_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])
  * The nft tables whose rules iptables-save does not show: every table but the ones an iptables-save dump of the
  * same family printed (and did not call incompatible), listed one by one with `nft -j list table` after the
  * cheap `nft -j list chains`. Never `nft -j list ruleset`, which would also dump every iptables-nft rule (6-8 s
- * and 1 GB on a kube-proxy-sized node here). Returns the tables to evaluate (nftTablesToEvaluate).
+ * and 1 GB on a kube-proxy-sized node here). Returns the tables to evaluate (nftTablesToEvaluate) and every
+ * table, iptables-nft's included, in the order nft lists them, which is the order they were made
+ * (nf_tables_newtable appends each new table to the netns's list, and a listing walks that list).
  */
-export async function collectNativeNftTables(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<NftTable[] | undefined> {
+export async function collectNativeNftTables(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<{tables: NftTable[]; creationOrder: string[]} | undefined> {
   if (chainsOut.failure === 'missing-binary' || chainsOut.failure === 'not-recorded') {
     if (chainsOut.failure === 'missing-binary') warnings.push({probe: 'nft -j list chains', kind: 'missing-binary', message: chainsOut.message ?? 'nft is not installed: native nftables rules are not read'})
     return undefined
@@ -29,5 +31,5 @@ export async function collectNativeNftTables(src: Source, chainsOut: RawOutput, 
   const toList = summaries.filter((t) => !(XT_TABLES.has(t.name) && shownByIptables.has(`${t.family} ${t.name}`)))
   const outs = await Promise.all(toList.map((t) => collectNftTable(src, t.family, t.name)))
   const parts = outs.map((o) => take(o.argv.join(' '), o, (x) => parseNftJson(x.stdout), undefined as NftRuleset | undefined, warnings)).filter((x): x is NftRuleset => !!x)
-  return nftTablesToEvaluate(mergeNftRulesets(parts), xt)
+  return {tables: nftTablesToEvaluate(mergeNftRulesets(parts), xt), creationOrder: summaries.map((t) => `${t.family} ${t.name}`)}
 }

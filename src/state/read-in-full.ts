@@ -2,6 +2,7 @@ import type {ProgramSummary} from '../model/program-summary.js'
 import type {NodeState, NodeStateNeeds, SourceRead} from '../model/node-state.js'
 import type {Warning} from '../model/warning.js'
 import {bridgeFdbProbe} from '../probes/bridge-fdb.js'
+import {bridgeVlanProbe} from '../probes/bridge-vlan.js'
 import {brNetfilterProbe} from '../probes/br-netfilter-sysctl.js'
 import {rpFilterProbe} from '../probes/rp-filter.js'
 import {ipRulesProbe} from '../probes/ip-rule.js'
@@ -44,6 +45,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
     sockets: needs.marks ? ssMarksProbe : undefined,
     skb: rules ? skBuffLayoutProbe : undefined,
     fdb: needs.trace ? bridgeFdbProbe : undefined,
+    bridgeVlans: needs.trace ? bridgeVlanProbe : undefined,
     brNetfilter: needs.trace ? brNetfilterProbe : undefined,
     ipsets: needs.trace ? ipsetSaveProbe : undefined,
     rpFilter: needs.trace ? rpFilterProbe : undefined,
@@ -52,11 +54,12 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
   const {facts, outputs} = probes
   if (xtOuts) warnings.push(...xtOuts.warnings)
   const xt = xtOuts?.rulesets ?? []
-  const nft = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
+  const nftRead = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
+  const nft = nftRead?.tables
   const markOffset = facts.skb?.mark
-  // Not recorded (an older snapshot) FDB, br_netfilter or rp_filter sysctls, and ipset missing or not recorded, are not worth a warning: their facts
+  // Not recorded (an older snapshot) FDB, bridge VLANs, br_netfilter or rp_filter sysctls, and ipset missing or not recorded, are not worth a warning: their facts
   // stay unknown (the evaluator says so where a rule matches a set).
-  const quiet = (w: Warning) => ([probeLabel(bridgeFdbProbe), probeLabel(brNetfilterProbe), probeLabel(rpFilterProbe)].includes(w.probe) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
+  const quiet = (w: Warning) => ([probeLabel(bridgeFdbProbe), probeLabel(bridgeVlanProbe), probeLabel(brNetfilterProbe), probeLabel(rpFilterProbe)].includes(w.probe) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
   for (const w of probes.warnings) if (w.probe !== probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
   warnings.push(...peerWarnings)
   for (const w of probes.warnings) if (w.probe === probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
@@ -81,7 +84,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
         sourceRead(commandLine(NFT_LIST_CHAINS_ARGV), chainsOut),
         ...(['rules4', 'rules6', 'xfrmStates', 'xfrmPolicies', 'sockets'] as const).map((k) => sourceRead(probeLabel(probeSet[k]!), outputs[k])),
         hooks.readable.attachmentSources.find((x) => x.probe === TC_PROBE)!,
-        // eBPF programs' mark use is read from their code, which only bpftool dumps.
+        // eBPF programs' mark use is read from their code (the helper's prog-dump, or bpftool's), for the programs bpftool lists.
         hooks.readable.programList,
       ]
     : []
@@ -95,11 +98,13 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
     ...(markOffset !== undefined ? {markOffset} : {}),
     xt,
     ...(nft ? {nft} : {}),
+    ...(nftRead ? {nftTableOrder: nftRead.creationOrder} : {}),
     ipRules: [...(facts.rules4 ?? []), ...(facts.rules6 ?? [])],
     xfrmStates: facts.xfrmStates ?? [],
     xfrmPolicies: facts.xfrmPolicies ?? [],
     sockets: facts.sockets ?? [],
     fdb: facts.fdb ?? [],
+    ...(facts.bridgeVlans ? {bridgeVlans: facts.bridgeVlans} : {}),
     ...(facts.brNetfilter ? {brNetfilter: facts.brNetfilter} : {}),
     ...(facts.ipsets ? {ipsets: facts.ipsets} : {}),
     ...(facts.rpFilter && (facts.rpFilter.all !== undefined || Object.keys(facts.rpFilter.devices).length) ? {rpFilter: facts.rpFilter} : {}),

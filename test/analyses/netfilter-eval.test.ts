@@ -20,8 +20,8 @@ function nft(rel: string): NftTable[] {
 
 const pkt = (p: Partial<PacketState> & Pick<PacketState, 'src' | 'dst'>): PacketState => ({family: 'ipv4', proto: 'tcp', sport: 40000, mark: 0, ctmark: 0, ...p})
 
-function run(rules: {xt?: XtRuleset[]; nft?: NftTable[]}, hook: Hook, p: PacketState, ctx: Partial<EvalContext> = {}): HookResult {
-  return evaluateHook({xt: rules.xt ?? [], nft: rules.nft ?? []}, {hook, localAddresses: [], ...ctx}, p)
+function run(rules: {xt?: XtRuleset[]; nft?: NftTable[]; tableOrder?: string[]}, hook: Hook, p: PacketState, ctx: Partial<EvalContext> = {}): HookResult {
+  return evaluateHook({xt: rules.xt ?? [], nft: rules.nft ?? [], ...(rules.tableOrder ? {tableOrder: rules.tableOrder} : {})}, {hook, localAddresses: [], ...ctx}, p)
 }
 
 /** The trail as `table/chain#position action`, the form a reviewer reads. */
@@ -241,6 +241,8 @@ describe('other real captures', () => {
     const post = run({xt: [eks]}, 'postrouting', pkt({src: '172.31.9.169', dst: '52.95.110.1', dport: 443, oif: 'eth0'}), {localAddresses: ['172.31.0.225']})
     expect(post.nat).toMatchObject({kind: 'snat', after: {addr: '172.31.0.225'}})
     expect(post.decidedBy?.raw).toMatch(/^-A AWS-SNAT-CHAIN-0 ! -o vlan\+/)
+    // --random-fully: the kernel picks the source port (nf_nat_l4proto_unique_tuple); the packet says so.
+    expect(post.packet).toMatchObject({sport: 40000, sportRandom: true})
     const pre = run({xt: [eks]}, 'prerouting', pkt({src: '172.31.9.169', dst: '52.95.110.1', dport: 443, iif: 'eni123', ctmark: 0x80}))
     expect(path(pre)).toEqual([
       'nat/PREROUTING#1 jump KUBE-SERVICES',
@@ -530,7 +532,7 @@ describe('native nft forms (hand-made edge-native, listed by nft 1.0.6)', () => 
     const ok = run(rules, 'input', pkt({src: '10.1.1.1', dst: '192.168.0.10', dport: 8080, iif: 'eth0'}))
     expect(path(ok)).toContain('inet ni-eval/in#1 jump in-new')
     expect(ok.tables.map((t) => `${t.table}/${t.chain}: ${t.verdict}`)).toEqual(['inet ni-eval/in: ACCEPT', 'ip ni-eval4/in: ACCEPT (policy)'])
-    expect(ok.notes.some((n) => /share priority 0: the kernel runs them in registration order/.test(n))).toBe(true)
+    expect(ok.notes.some((n) => /share priority 0: the kernel runs the one registered last first \(nf_hook_entries_grow\), which the dumps do not show/.test(n))).toBe(true)
     const drop = run(rules, 'input', pkt({src: '10.1.1.1', dst: '192.168.0.10', dport: 9999, iif: 'eth0'}))
     expect(drop.decidedBy).toMatchObject({chain: 'in', position: 0, action: 'DROP (policy)', raw: 'chain in { type filter hook input priority 0; policy drop; }'})
     const v6 = run(rules, 'input', pkt({family: 'ipv6', src: 'fe80::1', dst: 'ff02::1:ff00:1', proto: 'icmpv6', sport: undefined, icmpType: 135, iif: 'eth0'}))
@@ -603,6 +605,19 @@ describe('both engines at one hook', () => {
     expect(both.verdict).toBe('drop')
     expect(both.tables.map((t) => `${t.backend} ${t.table}: ${t.verdict}`)).toEqual(['nft mangle: ACCEPT (policy)', 'nft filter: ACCEPT (policy)', 'legacy filter: DROP (policy)', 'nft nat: not reached: drop earlier'])
     expect(both.notes.some((n) => n.startsWith('iptables-nft filter/INPUT and iptables-legacy filter/INPUT share priority 0'))).toBe(true)
+  })
+
+  it('chains of equal priority run the later-made table first (nf_hook_entries_grow), when nft listed the tables', () => {
+    const kind = xt('fixtures/iptables-save/kind-1.23-kube-proxy-kindnet-traefik.txt')
+    const edge = nft('netfilter-eval/edge-native.nft.json')
+    const order = (tableOrder: string[]) => run({xt: [kind], nft: edge, tableOrder}, 'prerouting', pkt({src: '172.18.0.1', dst: '10.96.0.10', dport: 53, iif: 'eth0'}))
+    const mangleFirst = (r: ReturnType<typeof order>) => r.tables.map((t) => `${t.table}/${t.chain}`).filter((c) => c === 'mangle/PREROUTING' || c === 'inet ni-eval/pre')
+    // ni-eval made after iptables-nft's mangle: it registered last, so it runs first at -150.
+    const later = order(['ip mangle', 'ip nat', 'ip filter', 'inet ni-eval'])
+    expect(mangleFirst(later)).toEqual(['inet ni-eval/pre', 'mangle/PREROUTING'])
+    expect(later.notes.some((n) => n.startsWith("nft inet ni-eval/pre and iptables-nft mangle/PREROUTING share priority -150: the kernel runs the one registered last first (nf_hook_entries_grow); nft inet ni-eval/pre's table was made later"))).toBe(true)
+    const earlier = order(['inet ni-eval', 'ip mangle', 'ip nat', 'ip filter'])
+    expect(mangleFirst(earlier)).toEqual(['mangle/PREROUTING', 'inet ni-eval/pre'])
   })
 
   it('a drop in an early table ends the hook for every later one', () => {

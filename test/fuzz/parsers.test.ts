@@ -6,11 +6,13 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {parseRouteGet} from '../../src/probes/ip-route-get.js'
 import {parseBpfHelperQuery} from '../../src/probes/bpf-helper.js'
+import {parseBpfHelperProgDump} from '../../src/probes/bpf-helper-prog-dump.js'
 import {parseBpftoolLinkJson} from '../../src/probes/bpftool-link.js'
 import {parseBpftoolNetJson, parseBpftoolNetText} from '../../src/probes/bpftool-net.js'
 import {parseBpftoolProgJson, parseBpftoolProgText} from '../../src/probes/bpftool-prog.js'
 import {parseBpftoolXlatedDumps, parseBpftoolXlatedJson, parseBpftoolXlatedPrograms, parseBpftoolXlatedText, type XlatedRaw} from '../../src/probes/bpftool-xlated.js'
 import {parseBridgeFdbJson} from '../../src/probes/bridge-fdb.js'
+import {parseBridgeVlanJson} from '../../src/probes/bridge-vlan.js'
 import {parseBtfStructOffsets, parseSkBuffLayout, SK_BUFF_FIELDS} from '../../src/probes/btf-sk-buff.js'
 import {parseCiliumIpcacheDump} from '../../src/datapaths/cilium/ipcache.js'
 import {parseCiliumLxcDump} from '../../src/datapaths/cilium/lxc.js'
@@ -119,6 +121,7 @@ const addrSeeds = seeds(recorded('ip -j -d addr show'))
 
 const SPECS: Array<Spec<any>> = [
   {name: 'parseBpfHelperQuery', seeds: seeds(recorded('nodeinspect-bpf query'), docExamples('src/probes/bpf-helper.ts')), json: true, shape: 'object', run: (t) => parseBpfHelperQuery(t)},
+  {name: 'parseBpfHelperProgDump', seeds: seeds(files('bpf/prog-dump', (n) => n === 'helper.json'), recorded('nodeinspect-bpf prog-dump'), docExamples('src/probes/bpf-helper-prog-dump.ts')), json: true, shape: 'object', run: (t) => parseBpfHelperProgDump(t)},
   {name: 'parseBpftoolLinkJson', seeds: seeds(recorded('bpftool -j link show'), docExamples('src/probes/bpftool-link.ts')), json: true, shape: 'array', run: (t) => parseBpftoolLinkJson(t)},
   {name: 'parseBpftoolNetText', seeds: seeds(files('fixtures/bpftool-net', (n) => n.endsWith('.txt'))), json: false, shape: 'object', run: (t) => parseBpftoolNetText(t)},
   {name: 'parseBpftoolNetJson', seeds: seeds(files('fixtures/bpftool-net', (n) => n.endsWith('.json')), recorded('bpftool -j net show')), json: true, shape: 'object', run: (t) => parseBpftoolNetJson(t)},
@@ -128,6 +131,11 @@ const SPECS: Array<Spec<any>> = [
   {name: 'parseBpftoolXlatedJson', seeds: xlatedJson, json: true, shape: 'array', run: (t) => parseBpftoolXlatedJson(t)},
   {name: 'parseBpftoolXlatedText', seeds: seeds(files('bpf/xlated', (n) => n.endsWith('.txt'))), json: false, shape: 'array', run: (t) => parseBpftoolXlatedText(t)},
   {name: 'parseBridgeFdbJson', seeds: seeds(recorded('bridge -j fdb show'), docExamples('src/probes/bridge-fdb.ts')), json: true, shape: 'array', run: (t) => parseBridgeFdbJson(t)},
+  // Unparseable output leaves the VLANs unread (undefined facts, with a problem), not "no VLANs": shown as [] here.
+  {name: 'parseBridgeVlanJson', seeds: seeds(recorded('bridge -j vlan show'), docExamples('src/probes/bridge-vlan.ts')), json: true, shape: 'array', run: (t) => {
+    const p = parseBridgeVlanJson(t)
+    return {facts: p.facts ?? [], problems: p.problems}
+  }},
   {name: 'parseBpftoolMapShow', seeds: seeds(recorded('bpftool -j map show')), json: true, shape: 'array', run: (t) => parseBpftoolMapShow(t)},
   {name: 'parseCiliumIpcacheDump', seeds: ciliumDumps, json: true, shape: 'array', extra: dumpedMap, run: (t, m) => parseCiliumIpcacheDump(t, m)},
   {name: 'parseCiliumLxcDump', seeds: ciliumDumps, json: true, shape: 'array', extra: dumpedMap, run: (t, m) => parseCiliumLxcDump(t, m)},

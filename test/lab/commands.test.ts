@@ -23,7 +23,7 @@ describe('nodeinspect lab (built CLI)', () => {
     ['a bad --prefix', ['lab', 'up', '--prefix', 'Bad_Prefix'], /^nodeinspect: invalid lab prefix "Bad_Prefix": use 1-20 characters/],
     ['a bad prefix for down', ['lab', 'down', '--prefix', 'x/..'], /^nodeinspect: invalid lab prefix "x\/\.\."/],
     ['an unknown flag', ['lab', 'status', '--nope'], /^nodeinspect: Nonexistent flag: --nope/],
-    ['an unknown --variant', ['lab', 'up', '--variant', 'nope'], /^nodeinspect: Expected --variant=nope to be one of: cilium, bridge, routed, nft-kube-proxy, policy-routing, notrack, br-netfilter/],
+    ['an unknown --variant', ['lab', 'up', '--variant', 'nope'], /^nodeinspect: Expected --variant=nope to be one of: cilium, bridge, routed, iptables-kube-proxy, nft-kube-proxy, policy-routing, notrack, br-netfilter/],
     ['--collide with a CNI variant', ['lab', 'up', '--variant', 'bridge', '--collide', '--prefix', unused], /^nodeinspect: --collide applies to the cilium variant only, not to --variant bridge\n$/],
   ]
   for (const [what, args, re] of bad) {

@@ -42,6 +42,14 @@ const PROOFS: Record<string, (s: LabVariantState) => Promise<void>> = {
     const neigh = JSON.parse((await labRun('ip neigh', ['ip', '-n', curl.netns, '-j', 'neigh', 'show', '169.254.1.1'])).stdout) as Array<{lladdr?: string}>
     expect(neigh.map((n) => n.lladdr)).toEqual(['ee:ee:ee:ee:ee:ee'])
   },
+  'iptables-kube-proxy': async (s) => {
+    const [n1] = s.nodes.map((n) => n.netns) as [string]
+    // Every Service flow went through a KUBE-SEP DNAT on node 1, and the Service without endpoints was rejected.
+    const save = (await labRun('iptables-save -c', ['iptables-save', '-c', '-t', 'nat'], {netns: n1})).stdout
+    const dnats = save.split('\n').filter((l) => / -j DNAT --to-destination /.test(l)).map((l) => Number(/^\[(\d+):/.exec(l)?.[1]))
+    expect(dnats.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3)
+    expect(await counter(n1, 'filter', 'has no endpoints" -m tcp --dport 80 -j REJECT')).toBeGreaterThan(0)
+  },
   'nft-kube-proxy': async (s) => {
     const listing = s.netfilter.nft.find((t) => t.name === 'kube-proxy')!.listing
     expect(listing).toContain('numgen random mod 2 vmap')
@@ -72,7 +80,7 @@ const PROOFS: Record<string, (s: LabVariantState) => Promise<void>> = {
 
 describe('lab up --variant refuses what it cannot build', () => {
   it('names the unknown variant and the known ones', async () => {
-    await expect(labUpVariant({prefix, variant: 'nope'})).rejects.toThrow('lab up --variant nope: unknown variant "nope" (variants: cilium, bridge, routed, nft-kube-proxy, policy-routing, notrack, br-netfilter)')
+    await expect(labUpVariant({prefix, variant: 'nope'})).rejects.toThrow('lab up --variant nope: unknown variant "nope" (variants: cilium, bridge, routed, iptables-kube-proxy, nft-kube-proxy, policy-routing, notrack, br-netfilter)')
   })
 })
 
@@ -144,7 +152,7 @@ for (const def of LAB_VARIANTS) {
         const what = `${f.kind}: ${JSON.stringify(r)}`
         expect(r.connected, what).toBe(f.expect.connected)
         if (!f.expect.connected) {
-          expect(r.error, what).toMatch(/timed out/)
+          expect(r.error, what).toMatch(f.expect.refused ? /^ECONNREFUSED$/ : /timed out/)
           continue
         }
         expect(r.peerSeen?.address, what).toBe(f.expect.peer)

@@ -15,9 +15,9 @@ const input = (p: LabVariantPlan, step: string) => commands(p).find((c) => c.ste
 
 describe('the variant registry', () => {
   it('lists the six CNI variants after the default cilium lab', () => {
-    expect(LAB_VARIANT_NAMES).toEqual(['cilium', 'bridge', 'routed', 'nft-kube-proxy', 'policy-routing', 'notrack', 'br-netfilter'])
+    expect(LAB_VARIANT_NAMES).toEqual(['cilium', 'bridge', 'routed', 'iptables-kube-proxy', 'nft-kube-proxy', 'policy-routing', 'notrack', 'br-netfilter'])
     expect(labVariant('cilium')).toBeUndefined()
-    expect(variantUnavailable('nope')).toBe('unknown variant "nope" (variants: cilium, bridge, routed, nft-kube-proxy, policy-routing, notrack, br-netfilter)')
+    expect(variantUnavailable('nope')).toBe('unknown variant "nope" (variants: cilium, bridge, routed, iptables-kube-proxy, nft-kube-proxy, policy-routing, notrack, br-netfilter)')
   })
 })
 
@@ -62,9 +62,9 @@ describe.each(LAB_VARIANTS.map((v) => v.name))('variant %s: safety and shape', (
       const text = iptablesRestoreInput(p.iptables, n.name)
       const declared = [...text.matchAll(/^:(\S+) /gm)].map((m) => m[1]!)
       for (const m of text.matchAll(/ -[jg] ([A-Za-z][\w.-]*)/g)) {
-        if (!['ACCEPT', 'DROP', 'RETURN', 'MARK', 'DNAT', 'SNAT', 'MASQUERADE', 'NOTRACK'].includes(m[1]!)) expect(declared, `${n.name}: ${m[1]}`).toContain(m[1])
+        if (!['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'MARK', 'DNAT', 'SNAT', 'MASQUERADE', 'NOTRACK'].includes(m[1]!)) expect(declared, `${n.name}: ${m[1]}`).toContain(m[1])
       }
-      expect(declared).not.toContain('NOTRACK')
+      for (const t of ['NOTRACK', 'REJECT']) expect(declared).not.toContain(t)
     }
   })
 })

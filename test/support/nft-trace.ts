@@ -280,8 +280,16 @@ function startMonitor(netns: string): Monitor {
  * fn's value is not returned: keep it in a closure. The table is deleted even when fn throws.
  */
 export async function withNftTrace(netns: string, match: NftTraceMatch, fn: () => Promise<unknown>, opts: NftTraceOptions = {}): Promise<TraceEvent[]> {
+  return withNftTraceTable(netns, (table) => nftTraceRuleset(table, match), fn, opts)
+}
+
+/**
+ * withNftTrace with a throwaway table of the caller's making: `ruleset(table)` returns the `nft -f` text of a
+ * `table ip <table>` (it must set nftrace somewhere). Its own events are kept only with opts.keepOwnTable.
+ */
+export async function withNftTraceTable(netns: string, ruleset: (table: string) => string, fn: () => Promise<unknown>, opts: NftTraceOptions = {}): Promise<TraceEvent[]> {
   const table = `nilab_trace_${process.pid}_${++traceSeq}`
-  await labRun(`trace table (${netns})`, ['nft', '-f', '-'], {netns, input: nftTraceRuleset(table, match)})
+  await labRun(`trace table (${netns})`, ['nft', '-f', '-'], {netns, input: ruleset(table)})
   let mon: Monitor | undefined
   try {
     mon = startMonitor(netns)

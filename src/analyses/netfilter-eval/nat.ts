@@ -58,6 +58,7 @@ export function applyNat(w: Walk, spec: NatSpec, where: string): {action: string
     if (spec.portTo !== undefined && spec.portTo !== spec.portFrom) w.unknown(`${where}: ${label} to ports ${spec.portFrom}-${spec.portTo}: the kernel picks one; assumed ${spec.portFrom}`)
   } else if (spec.randomPort && !dst) {
     w.note(`${label} with random/fully-random source ports: the kernel picks the source port; the original port is kept here`)
+    p.sportRandom = true
   }
   if (addr !== undefined) {
     if (dst) p.dst = addr

@@ -11,6 +11,8 @@ export interface PacketState {
   proto: 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'sctp' | string
   sport?: number
   dport?: number
+  /** A source NAT picked the source port at random: sport is the original (model/path.ts Tuple). */
+  sportRandom?: true
   mark: number
   ctmark: number
   /** Input device (prerouting, input, forward). */

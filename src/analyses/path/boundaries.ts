@@ -41,6 +41,15 @@ export function crossedVeth(pkt: Packet, xnet: boolean): string[] {
   return scrub(pkt, xnet, '__dev_forward_skb2')
 }
 
+/**
+ * macvlan_queue_xmit (bridge mode) → dev_forward_skb(lowerdev) → __dev_forward_skb2 → skb_scrub_packet(skb, xnet):
+ * xnet when the sending macvlan and its lower device are in different namespaces; the sibling then takes the skb as
+ * it is (macvlan_handle_frame, kn-26).
+ */
+export function forwardedToMacvlanSibling(pkt: Packet, xnet: boolean): string[] {
+  return scrub(pkt, xnet, 'dev_forward_skb')
+}
+
 /** netkit_xmit → netkit_prep_forward: conntrack always goes; across netns the mark too, in the default scrub mode (kn-13). */
 export function crossedNetkit(pkt: Packet, xnet: boolean): string[] {
   return scrub(pkt, xnet, 'netkit_prep_forward')

@@ -1,17 +1,19 @@
 /**
  * Where a Linux bridge sends a frame, as br_handle_frame_finish (a frame in by a port) and br_dev_xmit (a packet
  * routed onto the bridge) decide it: the FDB entry for the destination MAC (br_fdb_find_rcu → br_forward), else a
- * flood (br_flood); never back out of the port it came in by without hairpin mode (should_deliver).
- * docs/kernel-notes.md#kn-15-bridge-forwarding. Pure: reads the node's devices, neighbours and FDB.
+ * flood (br_flood); never back out of the port it came in by without hairpin mode (should_deliver); with VLAN
+ * filtering, only within the frame's VLAN (bridge-vlan.ts). docs/kernel-notes.md#kn-15-bridge-forwarding, kn-23,
+ * kn-24. Pure: reads the node's devices, neighbours, FDB and bridge VLANs.
  */
 import type {NodeState} from '../../model/node-state.js'
 import type {Device} from '../../model/hooks.js'
 import type {Evidence} from '../../model/path.js'
+import {vlanFilteringOf, vlanOnEgress, vlanOnIngress} from './bridge-vlan.js'
 import {peerNetnsOf} from './placement.js'
 
 /** The bridge's choice for one frame, with what it rests on. */
 export type BridgeDecision =
-  | {kind: 'port'; port: Device; flooded: boolean; what: string; evidence: Evidence; details: string[]}
+  | {kind: 'port'; port: Device; flooded: boolean; what: string; evidence: Evidence; details: string[]; tag?: number}
   | {kind: 'up'; what: string; evidence: Evidence; details: string[]}
   | {kind: 'drop'; what: string; evidence: Evidence; details: string[]}
   | {kind: 'unknown'; what: string; details: string[]}
@@ -58,25 +60,38 @@ export function bridgeForwarding(node: NodeState, bridge: Device, nextHop: strin
   const ports = portsOf(node, bridge)
   const details: string[] = []
   let evidence: Evidence = 'kernel'
-  if (bridge.bridge?.vlanFiltering) {
-    // br_allowed_ingress / br_allowed_egress: the VLANs of `bridge vlan show` are not read.
-    details.push(`${bridge.name} has VLAN filtering on (vlan_filtering 1): which VLANs its ports admit (bridge vlan) is not modelled; assumed the frame's VLAN is allowed on both ports`)
+  const vf = vlanFilteringOf(node, bridge)
+  let vid: number | undefined
+  if (vf.kind === 'unread') {
+    details.push(`${bridge.name} has VLAN filtering on (vlan_filtering 1) and its VLANs (bridge vlan) were not read: assumed the frame's VLAN is allowed on both ports`)
     evidence = 'assumed'
+  } else if (vf.kind === 'on') {
+    // br_handle_frame_finish (a port) and br_dev_xmit (the bridge device) call br_allowed_ingress before the FDB lookup.
+    const ing = vlanOnIngress(vf, inPort ?? bridge, !inPort)
+    if ('drop' in ing) return {kind: 'drop', what: ing.drop, evidence, details}
+    vid = ing.vid
+    details.push(ing.said)
   }
   // A frame to one of the bridge's own addresses is for the bridge device: its MAC is a local FDB entry (br_pass_frame_up).
   const own = bridge.addresses.find((a) => a.local === nextHop)
   if (own) {
     if (!inPort) return {kind: 'unknown', what: `${bridge.name} sends a frame to its own address ${nextHop}`, details}
+    // br_pass_frame_up: `if (!(brdev->flags & IFF_PROMISC) && !br_allowed_egress(vg, skb))` drops it; the bridge's own VLANs decide.
+    if (vf.kind === 'on' && vid !== undefined) {
+      const up = vlanOnEgress(vf, bridge, vid, true)
+      if ('drop' in up) return {kind: 'drop', what: `the frame for ${nextHop} (${bridge.name}'s own address) is not passed up: ${up.drop}`, evidence, details}
+    }
     return {kind: 'up', what: `${nextHop} is ${bridge.name}'s own address: the frame is for its MAC${bridge.mac ? ` ${bridge.mac}` : ''} (a local FDB entry), passed up to ${bridge.name}`, evidence, details: [...details, 'br_handle_frame_finish: a local FDB entry → br_pass_frame_up: the node receives it on the bridge device']}
   }
   const dmac = destinationMac(node, bridge, ports, nextHop)
-  const entry = dmac ? node.fdb.find((f) => f.master === bridge.name && f.mac.toLowerCase() === dmac.mac && !f.flags?.includes('self')) : undefined
+  // br_fdb_find_rcu(br, dest, vid): with VLAN filtering an entry is for one VLAN (`vlan` in bridge fdb).
+  const entry = dmac ? node.fdb.find((f) => f.master === bridge.name && f.mac.toLowerCase() === dmac.mac && !f.flags?.includes('self') && (vid === undefined || f.vlan === vid)) : undefined
   let port: Device | undefined
   let flooded = false
   if (dmac) details.push(dmac.how)
   if (entry) {
     port = ports.find((p) => p.name === entry.dev)
-    details.push(`FDB of ${bridge.name}: ${entry.mac} on port ${entry.dev}${entry.state ? ` (${entry.state})` : ''} (bridge fdb; br_fdb_find_rcu → br_forward)`)
+    details.push(`FDB of ${bridge.name}: ${entry.mac}${entry.vlan !== undefined ? ` vlan ${entry.vlan}` : ''} on port ${entry.dev}${entry.state ? ` (${entry.state})` : ''} (bridge fdb; br_fdb_find_rcu → br_forward)`)
     if (!port) return {kind: 'unknown', what: `${bridge.name}'s FDB sends ${entry.mac} to ${entry.dev}, which is not one of its ports read`, details}
     // A port's own MAC is a local entry: the frame is for the node (br_pass_frame_up).
     if (port.mac?.toLowerCase() === dmac!.mac && entry.state === 'permanent') {
@@ -85,20 +100,29 @@ export function bridgeForwarding(node: NodeState, bridge: Device, nextHop: strin
     }
   } else {
     const holder = portHolding(node, ports, nextHop)
-    const others = ports.filter((p) => p !== inPort || p.bridgePort?.hairpin)
-    details.push(`${bridge.name}'s FDB has no entry for ${dmac ? dmac.mac : `${nextHop}'s MAC (unknown)`}: br_flood sends it to every port${inPort ? ` but ${inPort.name}` : ''} (${others.map((p) => p.name).join(', ') || 'none'})`)
+    // br_flood → should_deliver: not back by the ingress port without hairpin; with VLAN filtering, only the VLAN's ports.
+    const others = ports.filter((p) => (p !== inPort || p.bridgePort?.hairpin) && (vf.kind !== 'on' || vid === undefined || !('drop' in vlanOnEgress(vf, p, vid))))
+    details.push(`${bridge.name}'s FDB has no entry for ${dmac ? dmac.mac : `${nextHop}'s MAC (unknown)`}${vid !== undefined ? ` in VLAN ${vid}` : ''}: br_flood sends it to every port${inPort ? ` but ${inPort.name}` : ''}${vid !== undefined ? ` in VLAN ${vid}` : ''} (${others.map((p) => p.name).join(', ') || 'none'})`)
     if (!holder) return {kind: 'unknown', what: `${bridge.name} floods the frame: no port read leads to ${nextHop}`, details}
     details.push(`${holder.how}: that port's copy is the one taken (assumed; the others are dropped where nothing holds ${nextHop})`)
     port = holder.port
     flooded = true
     evidence = 'assumed'
   }
+  // should_deliver (br_forward.c): `((p->flags & BR_HAIRPIN_MODE) || skb->dev != p->dev) && br_allowed_egress(vg, skb) && …`.
   if (port === inPort && !port.bridgePort?.hairpin) {
-    return {kind: 'drop', what: `${nextHop} is behind ${port.name}, the port the frame came in by, and hairpin mode is off on it`, evidence, details: [...details, 'should_deliver (br_forward.c): a frame leaves by the port it came in by only with hairpin mode on']}
+    return {kind: 'drop', what: `${nextHop} is behind ${port.name}, the port the frame came in by, and hairpin mode is off on it`, evidence, details: [...details, 'should_deliver (br_forward.c): a frame leaves by the port it came in by only with hairpin mode on (docs/kernel-notes.md#kn-24-bridge-hairpin)']}
   }
-  if (port === inPort) details.push(`hairpin mode is on for ${port.name}: the frame may leave by the port it came in by`)
+  if (port === inPort) details.push(`hairpin mode is on for ${port.name}: the frame leaves by the port it came in by (should_deliver: BR_HAIRPIN_MODE)`)
   if (port.bridgePort?.state && port.bridgePort.state !== 'forwarding') {
     return {kind: 'drop', what: `port ${port.name} is in STP state ${port.bridgePort.state}, not forwarding`, evidence, details: [...details, 'should_deliver: only a port in the forwarding state sends frames']}
   }
-  return {kind: 'port', port, flooded, what: `${bridge.name} ${flooded ? 'floods' : 'forwards'} the frame for ${nextHop} to port ${port.name}`, evidence, details}
+  let tag: number | undefined
+  if (vf.kind === 'on' && vid !== undefined) {
+    const eg = vlanOnEgress(vf, port, vid)
+    if ('drop' in eg) return {kind: 'drop', what: eg.drop, evidence, details}
+    details.push(eg.said)
+    if (!eg.untagged) tag = vid
+  }
+  return {kind: 'port', port, flooded, ...(tag !== undefined ? {tag} : {}), what: `${bridge.name} ${flooded ? 'floods' : 'forwards'} the frame for ${nextHop} to port ${port.name}${tag !== undefined ? ` tagged VLAN ${tag}` : ''}`, evidence, details}
 }

@@ -37,15 +37,17 @@ export const netfilterDeps: Pick<WalkDeps, 'netfilter'> = {
     const state: PacketState = {family: t.src.includes(':') ? 'ipv6' : 'ipv4', src: t.src, dst: t.dst, proto: t.proto, mark: pkt.mark, ctmark: pkt.ct?.mark ?? 0}
     if (t.sport !== undefined) state.sport = t.sport
     if (t.dport !== undefined) state.dport = t.dport
+    if (t.sportRandom) state.sportRandom = true
     if (pkt.iif) state.iif = pkt.iif
     if (pkt.oif) state.oif = pkt.oif
     if (pkt.reversePath) state.reversePath = pkt.reversePath
     const ct = evalCt(pkt.ct)
     if (ct) state.ct = ct
-    const r = evaluateHook({xt: node.xt, nft: node.nft ?? []}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {}), ...(node.ipsets ? {ipsets: node.ipsets} : {})}, state)
+    const r = evaluateHook({xt: node.xt, nft: node.nft ?? [], ...(node.nftTableOrder ? {tableOrder: node.nftTableOrder} : {})}, {hook, localAddresses: localAddresses(node), ...(masqueradeAddress ? {masqueradeAddress} : {}), ...(node.ipsets ? {ipsets: node.ipsets} : {})}, state)
     const tuple: Tuple = {src: r.packet.src, dst: r.packet.dst, proto: r.packet.proto as Proto}
     if (r.packet.sport !== undefined) tuple.sport = r.packet.sport
     if (r.packet.dport !== undefined) tuple.dport = r.packet.dport
+    if (r.packet.sportRandom) tuple.sportRandom = true
     const out: NetfilterVerdict = {
       verdict: r.verdict,
       tuple,

@@ -20,6 +20,8 @@ export interface Packet {
   /** Bits of `mark` whose value is not known (a program stored what the analysis could not follow). */
   markUnknown?: number
   ct?: Conntrack
+  /** The 802.1Q VLAN the frame carries, when a bridge with VLAN filtering sent it tagged (kn-23). */
+  vlanTag?: number
 }
 
 /** The bits an operation sets to a constant, whatever the mark was: those become known again. */

@@ -119,8 +119,32 @@ export async function walkReply(nodes: NodeState[], flow: FlowSpec, forward: Wal
   })
   const r = await new PathWalker(order, reply, replyDeps, leftFrom ? last?.where.device : undefined).walk()
   const asymmetric = markAsymmetry(r.steps, routes.asked, forwardRoutes.asked)
-  const outcome = rpDrops.length && r.outcome.kind === 'dropped' ? {...r.outcome, text: rpDrops[rpDrops.length - 1]!} : r.outcome
+  const unmatched = r.outcome.kind === 'delivered' || r.outcome.kind === 'local' ? unmatchedArrival(flow, r.steps) : undefined
+  const outcome = unmatched ? {...r.outcome, kind: 'dropped' as const, text: unmatched} : rpDrops.length && r.outcome.kind === 'dropped' ? {...r.outcome, text: rpDrops[rpDrops.length - 1]!} : r.outcome
   return {...r, outcome: asymmetric.length ? {...outcome, text: `${outcome.text} (${asymmetric.join('; ')})`} : outcome, flow: reply}
+}
+
+/**
+ * The reply reaches the client's netns, but does its socket take it? Only when it carries the connection the
+ * client opened, reversed: its TCP or connected UDP socket is found by the full 4-tuple (__inet_lookup_established;
+ * udp4_lib_lookup2 scores a connected socket only for its peer). A NAT the way back did not undo (no conntrack hook
+ * saw the reply: bridged without br_netfilter, or routed around the node that translated it) leaves another tuple:
+ * TCP answers it with a reset (tcp_v4_send_reset), UDP with ICMP port unreachable or nothing (kn-28). Undefined: it matches.
+ */
+function unmatchedArrival(flow: FlowSpec, steps: readonly PathStep[]): string | undefined {
+  const t = steps.at(-1)?.tuple
+  if (!t || (flow.proto !== 'tcp' && flow.proto !== 'udp')) return undefined
+  const want = compact({src: flow.dst, sport: flow.dport, dst: flow.src, dport: flow.sport})
+  const fromOk = t.src === want.src && t.sport === want.sport
+  const toOk = t.dst === want.dst && t.dport === want.dport
+  if (fromOk && toOk) return undefined
+  const got = `${hostPort(t.src, t.sport)} → ${hostPort(t.dst, t.dport)}`
+  const why = [
+    ...(fromOk ? [] : [`its source is ${hostPort(t.src, t.sport)}, not ${hostPort(want.src, want.sport)}: the destination NAT was not undone on the way back`]),
+    ...(toOk ? [] : [`its destination is ${hostPort(t.dst, t.dport)}, not ${hostPort(want.dst, want.dport)}: the source NAT was not undone on the way back`]),
+  ]
+  const answer = flow.proto === 'tcp' ? 'TCP answers it with a reset (tcp_v4_send_reset)' : 'the connected UDP socket does not take it (udp4_lib_lookup2 matches a connected socket only to its peer)'
+  return `the reply arrives as ${got}, which is not the connection the client opened (${hostPort(flow.src, flow.sport)} → ${hostPort(flow.dst, flow.dport)}): ${why.join('; ')} (no conntrack hook of the node that translated it saw the reply); no socket matches it (__inet_lookup_established), ${answer}`
 }
 
 /**

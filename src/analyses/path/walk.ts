@@ -9,7 +9,8 @@ import {compact} from '../../util/compact.js'
 import {familyOf, parsePrefix, prefixContains} from '../../util/ip.js'
 import {bridgeOf} from './bridge-forwarding.js'
 import {BridgeSteps} from './bridge-steps.js'
-import {crossedNetkit, crossedVeth, crossedWire, decapsulated, loopedBack, redirectedToPeer} from './boundaries.js'
+import {crossedNetkit, crossedVeth, crossedWire, decapsulated, forwardedToMacvlanSibling, loopedBack, redirectedToPeer} from './boundaries.js'
+import {macvlanChildHolding, macvlanXmit} from './macvlan.js'
 import {encapsulate} from './encapsulation.js'
 import type {Packet} from './packet.js'
 import {PathRecorder} from './path-recorder.js'
@@ -56,7 +57,7 @@ export class PathWalker {
     private readonly arrivesOn?: string,
   ) {
     this.nf = new NetfilterSteps(this.rec, deps.netfilter?.bind(deps))
-    this.bridges = new BridgeSteps(this.rec, this.nf)
+    this.bridges = new BridgeSteps(this.rec, this.nf, (node, q) => deps.route(node, q))
   }
 
   async walk(): Promise<WalkResult> {
@@ -111,22 +112,21 @@ export class PathWalker {
     })
   }
 
-  private async run(node: NodeState, at: {at: 'ingress'; dev: Device} | {at: 'egress'; dev: Device; viaRedirect?: boolean} | {at: 'local-out'} | {at: 'stack'; dev: Device}, pkt: Packet): Promise<void> {
+  private async run(node: NodeState, at: {at: 'ingress'; dev: Device} | {at: 'egress'; dev: Device; viaRedirect?: boolean} | {at: 'local-out'} | {at: 'stack'; dev: Device; preroutingDone?: true}, pkt: Packet): Promise<void> {
     let cur: typeof at | undefined = at
     let curNode = node
     while (cur && !this.rec.outcome && this.rec.steps.length < MAX_STEPS) {
       if (cur.at === 'ingress') {
-        const r = await this.ingress(curNode, cur.dev, pkt)
-        cur = r
+        cur = await this.ingress(curNode, cur.dev, pkt)
       } else if (cur.at === 'stack') {
-        cur = await this.stack(curNode, cur.dev, pkt)
+        cur = await this.stack(curNode, cur.dev, pkt, cur.preroutingDone)
       } else if (cur.at === 'local-out') {
         cur = await this.localOut(curNode, pkt)
       } else {
         const r = await this.egress(curNode, cur.dev, pkt)
         if (r && 'node' in r) {
           curNode = r.node
-          cur = {at: 'ingress', dev: r.dev}
+          cur = r.transmit ? {at: 'egress', dev: r.dev} : {at: 'ingress', dev: r.dev}
         } else cur = r
       }
     }
@@ -134,7 +134,7 @@ export class PathWalker {
   }
 
   /** Programs on a device's receive path, in kernel order; then the stack, unless one redirected. */
-  private async ingress(node: NodeState, dev: Device, pkt: Packet): Promise<{at: 'egress'; dev: Device; viaRedirect?: true} | {at: 'stack'; dev: Device} | undefined> {
+  private async ingress(node: NodeState, dev: Device, pkt: Packet): Promise<{at: 'egress'; dev: Device; viaRedirect?: true} | {at: 'stack'; dev: Device; preroutingDone?: true} | undefined> {
     for (const a of attachmentsOf(node, dev, 'ingress')) {
       const r = this.programs.run(node, dev, a, pkt)
       if (r.next === 'drop') {
@@ -159,8 +159,9 @@ export class PathWalker {
   private podNextHop: string | undefined
 
   /** The kernel stack for a received packet: PREROUTING, the route lookup, then INPUT (local) or FORWARD+POSTROUTING. */
-  private async stack(node: NodeState, dev: Device, pkt: Packet): Promise<{at: 'egress'; dev: Device} | {at: 'ingress'; dev: Device} | undefined> {
-    if (!this.nf.run(node, 'prerouting', pkt, {iif: dev.name})) return undefined
+  private async stack(node: NodeState, dev: Device, pkt: Packet, preroutingDone?: true): Promise<{at: 'egress'; dev: Device} | {at: 'ingress'; dev: Device} | undefined> {
+    // A frame br_netfilter passed up after a DNAT crossed PREROUTING on the bridge already (ip_sabotage_in, kn-25).
+    if (!preroutingDone && !this.nf.run(node, 'prerouting', pkt, {iif: dev.name})) return undefined
     // After PREROUTING: a DNAT there has changed the destination the route lookup sees.
     const t = pkt.outer ?? pkt.tuple
     const q: RouteQuery = {family: familyOf(t.dst) ?? this.flow.family, dst: t.dst, src: t.src, iif: dev.name, mark: pkt.mark}
@@ -245,7 +246,7 @@ export class PathWalker {
   }
 
   /** A device's transmit path: its egress programs, then what the device does (pod, tunnel, wire). */
-  private async egress(node: NodeState, dev: Device, pkt: Packet): Promise<{at: 'local-out'} | {at: 'egress'; dev: Device} | {node: NodeState; dev: Device} | undefined> {
+  private async egress(node: NodeState, dev: Device, pkt: Packet): Promise<{at: 'local-out'} | {at: 'egress'; dev: Device} | {node: NodeState; dev: Device; transmit?: true} | undefined> {
     for (const a of attachmentsOf(node, dev, 'egress')) {
       const r = this.programs.run(node, dev, a, pkt)
       if (r.next === 'drop') {
@@ -260,6 +261,7 @@ export class PathWalker {
       const port = this.bridges.fromRoute(node, dev, pkt, this.gateway ?? (pkt.outer ?? pkt.tuple).dst)
       return port ? {at: 'egress', dev: port} : undefined
     }
+    if (dev.kind === 'macvlan' && dev.macvlan) return this.macvlan(node, dev, pkt)
     // A pod's veth: the packet is received in the pod.
     if ((dev.kind === 'veth' || dev.kind === 'netkit') && dev.peer && !dev.peer.sameNetns && !isUplink(node, dev) && this.isPodDelivery(node, dev, pkt)) {
       this.deliverToPod(node, dev, pkt)
@@ -276,6 +278,15 @@ export class PathWalker {
     for (const other of this.nodes) {
       if (other === node) continue
       const d = other.hooks.devices.find((x) => x.addresses.some((a) => a.local === nextHop || a.local === t.dst))
+      // A macvlan child of this very device: what the lower device sends goes to its wire, never to its macvlans (kn-26).
+      const child = d ? macvlanChildHolding(this.nodes, node, dev, d.addresses.some((a) => a.local === nextHop) ? nextHop : t.dst) : undefined
+      if (d && child) {
+        const said = this.leaveBy(dev, pkt)
+        const text = `leaves ${node.label} on ${dev.name} towards ${nextHop}; it never reaches ${child.dev.name} in netns ${child.node.label}, a macvlan of ${dev.name}: what a lower device transmits goes to its wire, not to its macvlans`
+        this.rec.push(node, {kind: 'wire', where: {device: dev.name, ifindex: dev.ifindex, hook: 'wire'}, what: `leaves ${node.label} on ${dev.name} for ${nextHop}`, verdict: 'leaves the node', verdictKind: 'leave', pkt, evidence: 'kernel', details: [`${nextHop} is an address of ${child.node.label}'s ${child.dev.name}, a macvlan whose lower device is ${dev.name}`, `a macvlan receives only what its lower device receives (macvlan_handle_frame is the lower device's rx_handler); a frame transmitted on ${dev.name} goes to its wire (dev_queue_xmit), never to its macvlans: a macvlan and its lower device cannot talk directly`, ...said]})
+        this.rec.end('left-node', text)
+        return undefined
+      }
       if (d) {
         const said = this.leaveBy(dev, pkt)
         this.rec.push(node, {kind: 'wire', where: {device: dev.name, ifindex: dev.ifindex, hook: 'wire'}, what: `leaves ${node.label} on ${dev.name} for ${nextHop}`, verdict: `to ${other.label} ${d.name}`, verdictKind: 'leave', pkt, evidence: 'kernel', details: [`${nextHop} is an address of ${other.label}'s ${d.name}`, ...said]})
@@ -290,6 +301,36 @@ export class PathWalker {
     this.rec.push(node, {kind: 'wire', where: {device: dev.name, ifindex: dev.ifindex, hook: 'wire'}, what: `leaves ${node.label} on ${dev.name}${into} towards ${nextHop}`, verdict: 'leaves the node', verdictKind: 'leave', pkt, evidence: 'kernel', details})
     this.rec.end('left-node', `leaves ${node.label} on ${dev.name}${into} towards ${nextHop}`)
     return undefined
+  }
+
+  /**
+   * A packet sent on a macvlan device: to a sibling macvlan directly (bridge mode; it continues there, in the sibling's
+   * netns), or transmitted on the lower device (macvlan.ts, kn-26).
+   */
+  private macvlan(node: NodeState, dev: Device, pkt: Packet): {node: NodeState; dev: Device; transmit?: true} | {at: 'egress'; dev: Device} | undefined {
+    const nextHop = this.gateway ?? (pkt.outer ?? pkt.tuple).dst
+    const d = macvlanXmit(this.nodes, node, dev, nextHop)
+    const where = {device: dev.name, ifindex: dev.ifindex, hook: 'macvlan'}
+    if (d.kind === 'unknown') {
+      this.rec.push(node, {kind: 'macvlan', where, what: d.what, verdict: 'unknown', verdictKind: 'unknown', pkt, evidence: 'assumed', details: d.details})
+      this.rec.end('unknown', d.what)
+      return undefined
+    }
+    const lowerHooks = d.lower ? attachmentsOf(d.lower.node, d.lower.dev, d.kind === 'sibling' ? 'ingress' : 'egress') : []
+    const lowerSaid = lowerHooks.length ? [`${d.lower!.dev.name} has ${lowerHooks.length} program(s) on its ${d.kind === 'sibling' ? 'receive' : 'transmit'} path, which the frame crosses: not followed here`] : []
+    if (lowerHooks.length) this.rec.unseen.push(`${d.lower!.node.label}: programs on ${d.lower!.dev.name} (the macvlan's lower device) not followed`)
+    if (d.kind === 'sibling') {
+      this.rec.push(node, {kind: 'macvlan', where, what: d.what, verdict: `to ${d.dev.name} in netns ${d.node.label}`, verdictKind: 'forward', pkt, evidence: 'kernel', details: [...d.details, ...lowerSaid, ...forwardedToMacvlanSibling(pkt, d.xnet)]})
+      this.gateway = undefined
+      return {node: d.node, dev: d.dev}
+    }
+    this.rec.push(node, {kind: 'macvlan', where, what: d.what, verdict: `out ${d.lower?.dev.name ?? 'the lower device'}`, verdictKind: 'pass', pkt, evidence: 'kernel', details: [...d.details, ...lowerSaid]})
+    if (!d.lower) {
+      this.rec.end('left-node', `leaves by ${dev.name}'s lower device (not read) towards ${nextHop}`)
+      return undefined
+    }
+    // The lower device transmits it: on this node, or on the node (netns) that holds it.
+    return d.lower.node === node ? {at: 'egress', dev: d.lower.dev} : {node: d.lower.node, dev: d.lower.dev, transmit: true}
   }
 
   /**
@@ -323,6 +364,22 @@ export class PathWalker {
     if (owns) details.push(`${pkt.tuple.dst} is an address of that netns (its own addresses, read inside it)`)
     if (ep) details.push(ep.detail)
     const peerName = podDevs?.find((d) => d.ifindex === dev.peer?.ifindex)?.name ?? 'the peer device'
+    // A frame a VLAN-filtering bridge sent tagged reaches a netns with no VLAN device for it: __netif_receive_skb_core
+    // finds none (vlan_do_receive), marks it PACKET_OTHERHOST and ip_rcv drops it (kn-23).
+    // A source address the receiving netns holds itself (a hairpinned frame not SNATed): ip_route_input → fib_validate_source
+    // rejects it as a martian source unless accept_local is set (not read: its default, 0, assumed). kn-24.
+    if (pkt.tuple.src && podDevs?.some((d) => d.addresses.some((a) => a.local === pkt.tuple.src))) {
+      const what = `the packet arrives in ${ns ?? 'the pod'} with source ${pkt.tuple.src}, one of that netns's own addresses: dropped as a martian source (fib_validate_source; accept_local assumed 0)`
+      this.rec.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what, verdict: 'DROP', verdictKind: 'drop', pkt, evidence: 'assumed', details: [...details, 'a hairpinned connection needs its source NATed (SNAT/MASQUERADE at POSTROUTING) to reach the pod it came from']})
+      this.rec.end('dropped', what)
+      return
+    }
+    if (pkt.vlanTag !== undefined && podDevs && !podDevs.some((d) => d.kind === 'vlan')) {
+      const what = `the frame arrives on ${peerName}${ns ? ` in netns ${ns}` : ''} tagged VLAN ${pkt.vlanTag}, and no VLAN device there takes it: dropped (vlan_do_receive finds none → PACKET_OTHERHOST → ip_rcv)`
+      this.rec.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what, verdict: 'DROP', verdictKind: 'drop', pkt, evidence: 'kernel', details})
+      this.rec.end('dropped', what)
+      return
+    }
     // Into the pod's netns through the pair (a netkit's scrub mode is not read: its default, scrub, is assumed).
     details.push(...(via === 'peer' ? redirectedToPeer(pkt) : dev.kind === 'netkit' ? crossedNetkit(pkt, true) : crossedVeth(pkt, true)))
     this.rec.push(node, {kind: 'deliver', where: {device: dev.name, ifindex: dev.ifindex, inPod: ns}, what: `delivered through ${dev.name} to ${peerName}${dev.peer?.ifindex !== undefined ? ` (ifindex ${dev.peer.ifindex})` : ''}${ns ? ` in netns ${ns}` : ''}: ${pkt.tuple.dst}${pkt.tuple.dport ? `:${pkt.tuple.dport}` : ''}`, verdict: 'deliver', verdictKind: 'deliver', pkt, evidence: owns || ep ? 'kernel' : 'assumed', details})

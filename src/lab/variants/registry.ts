@@ -1,6 +1,7 @@
 /** The CNI variants `lab up --variant NAME` builds (issue 9), one line each; the default lab is `cilium`. */
 import {brNetfilterVariant} from './br-netfilter.js'
 import {bridgeVariant} from './bridge.js'
+import {iptablesKubeProxyVariant} from './iptables-kube-proxy.js'
 import {nftKubeProxyVariant} from './nft-kube-proxy.js'
 import {notrackVariant} from './notrack.js'
 import {policyRoutingVariant} from './policy-routing.js'
@@ -14,6 +15,7 @@ export const CILIUM_LAB = 'cilium'
 export const LAB_VARIANTS: readonly LabVariantDef[] = [
   bridgeVariant,
   routedVariant,
+  iptablesKubeProxyVariant,
   nftKubeProxyVariant,
   policyRoutingVariant,
   notrackVariant,

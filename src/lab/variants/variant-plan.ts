@@ -63,6 +63,10 @@ export interface VariantFlow {
     listeners?: string[]
     /** The peer address that listener saw (after masquerade or SNAT where the variant has them). */
     peer?: string
+    /** Not connected because a REJECT answered (ECONNREFUSED), not because the packet vanished (a timeout). */
+    refused?: boolean
+    /** Not connected although the forward packet arrives: its answer never makes it back (times out). */
+    replyNeverComesBack?: boolean
   }
 }
 
