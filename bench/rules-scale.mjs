@@ -77,10 +77,12 @@ for (const backend of backends) {
     const samples = Object.fromEntries(cmds.map(([l]) => [l, []]))
     for (const [, argv] of cmds) timed(argv) // warm-up: page cache, the kernel's nft state
     for (let i = 0; i < rounds; i++) for (const [l, argv] of i % 2 ? [...cmds].reverse() : cmds) samples[l].push(timed(argv))
-    results[n] = Object.fromEntries(Object.entries(samples).map(([l, xs]) => [l, {s: median(xs.map((x) => x.s)), mb: Math.max(...xs.map((x) => x.mb)), all: xs.map((x) => x.s)}]))
-    console.log(`\n${backend} backend, ${count} rules (${n} Services), ${rounds} rounds, medians (anchor: ${anchor} alone in the same netns)`)
-    const a = results[n].anchor.s
-    for (const [l, r] of Object.entries(results[n])) console.log(`  ${l.padEnd(12)} ${r.s.toFixed(2)} s  ×${(r.s / a).toFixed(2)} anchor  peak ${r.mb.toFixed(0)} MB   runs ${r.all.map((x) => x.toFixed(2)).join(' ')}`)
+    // Each run against the anchor of its own round: a load change between rounds cancels out.
+    const perRound = (l) => median(samples[l].map((x, i) => x.s / samples.anchor[i].s))
+    results[n] = Object.fromEntries(Object.entries(samples).map(([l, xs]) => [l, {s: median(xs.map((x) => x.s)), ratio: perRound(l), mb: Math.max(...xs.map((x) => x.mb)), mbMedian: median(xs.map((x) => x.mb)), all: xs.map((x) => x.s)}]))
+    console.log(`\n${backend} backend, ${count} rules (${n} Services), ${rounds} rounds (anchor: ${anchor} alone in the same netns; ×anchor is the median of each round's ratio)`)
+    for (const [l, r] of Object.entries(results[n])) console.log(`  ${l.padEnd(12)} median ${r.s.toFixed(2)} s  ×${r.ratio.toFixed(2)} anchor  peak RSS median ${r.mbMedian.toFixed(0)} MB, max ${r.mb.toFixed(0)} MB   runs ${r.all.map((x) => x.toFixed(2)).join(' ')}`)
+    if (base) for (const c of ['marks', 'trace']) console.log(`  this/base ${c}: ×${median(samples[`this ${c}`].map((x, i) => x.s / samples[`base ${c}`][i].s)).toFixed(2)} (median of each round's ratio)`)
     spawnSync('ip', ['netns', 'del', ns])
     made.splice(made.indexOf(ns), 1)
   }
