@@ -46,13 +46,13 @@ function makeNetns(suffix, restore, rules) {
   return ns
 }
 
-/** Wall seconds and peak RSS (MB) of one run. */
+/** Wall seconds, peak RSS (MB) and CPU seconds (user + system, the tools it waited for included) of one run. */
 function timed(argv) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], {cwd: root, encoding: 'utf8', maxBuffer: 1 << 30, env: {...process.env, NO_COLOR: '1'}})
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', ...argv], {cwd: root, encoding: 'utf8', maxBuffer: 1 << 30, env: {...process.env, NO_COLOR: '1'}})
   const last = r.stderr.trim().split('\n').pop() ?? ''
-  const [s, kb] = last.split(' ').map(Number)
+  const [s, kb, user, sys] = last.split(' ').map(Number)
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${r.stderr.slice(0, 300)}`)
-  return {s, mb: kb / 1024}
+  return {s, mb: kb / 1024, cpu: user + sys}
 }
 
 const median = (xs) => {
@@ -79,9 +79,9 @@ for (const backend of backends) {
     for (let i = 0; i < rounds; i++) for (const [l, argv] of i % 2 ? [...cmds].reverse() : cmds) samples[l].push(timed(argv))
     // Each run against the anchor of its own round: a load change between rounds cancels out.
     const perRound = (l) => median(samples[l].map((x, i) => x.s / samples.anchor[i].s))
-    results[n] = Object.fromEntries(Object.entries(samples).map(([l, xs]) => [l, {s: median(xs.map((x) => x.s)), ratio: perRound(l), mb: Math.max(...xs.map((x) => x.mb)), mbMedian: median(xs.map((x) => x.mb)), all: xs.map((x) => x.s)}]))
+    results[n] = Object.fromEntries(Object.entries(samples).map(([l, xs]) => [l, {s: median(xs.map((x) => x.s)), ratio: perRound(l), mb: Math.max(...xs.map((x) => x.mb)), mbMedian: median(xs.map((x) => x.mb)), cpu: median(xs.map((x) => x.cpu)), all: xs.map((x) => x.s)}]))
     console.log(`\n${backend} backend, ${count} rules (${n} Services), ${rounds} rounds (anchor: ${anchor} alone in the same netns; ×anchor is the median of each round's ratio)`)
-    for (const [l, r] of Object.entries(results[n])) console.log(`  ${l.padEnd(12)} median ${r.s.toFixed(2)} s  ×${r.ratio.toFixed(2)} anchor  peak RSS median ${r.mbMedian.toFixed(0)} MB, max ${r.mb.toFixed(0)} MB   runs ${r.all.map((x) => x.toFixed(2)).join(' ')}`)
+    for (const [l, r] of Object.entries(results[n])) console.log(`  ${l.padEnd(12)} median ${r.s.toFixed(2)} s  ×${r.ratio.toFixed(2)} anchor  CPU ${r.cpu.toFixed(2)} s  peak RSS median ${r.mbMedian.toFixed(0)} MB, max ${r.mb.toFixed(0)} MB   runs ${r.all.map((x) => x.toFixed(2)).join(' ')}`)
     if (base) for (const c of ['marks', 'trace']) console.log(`  this/base ${c}: ×${median(samples[`this ${c}`].map((x, i) => x.s / samples[`base ${c}`][i].s)).toFixed(2)} (median of each round's ratio)`)
     spawnSync('ip', ['netns', 'del', ns])
     made.splice(made.indexOf(ns), 1)
