@@ -11,8 +11,10 @@ const MARKS_SCHEMA = 'nodeinspect.marks/v2'
 
 export {UNATTRIBUTED}
 
-/** Pairs listed in `flowPairs` at most: the groups always count them all. */
-export const MAX_FLOW_PAIRS = 10_000
+import {MAX_FLOW_PAIRS} from './mark-flow-limit.js'
+
+/** @internal tested directly (a test seam) */
+export {MAX_FLOW_PAIRS}
 
 interface BitRow {
   bit: number

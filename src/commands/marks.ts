@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
-import {selectRules} from '../analyses/mark-focus.js'
-import {analyseMarks, MAX_FLOW_PAIRS, type MarksReport} from '../analyses/marks.js'
-import {markUsagesOf} from '../analyses/mark-uses.js'
+import {MAX_FLOW_PAIRS} from '../analyses/mark-flow-limit.js'
+import type {MarksReport} from '../analyses/marks.js'
 import {nothingRead} from '../analyses/readable.js'
 import {BaseCommand, sourceFlags} from '../cli/base-command.js'
 import {buildNodeState} from '../state/build.js'
@@ -69,7 +68,8 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
       }
     }
     const src = await sourceFrom(flags)
-    const state = await buildNodeState(src, {marks: true})
+    // The analyses load while the node is read (its tools start first: state/build.ts).
+    const [state, {selectRules}, {analyseMarks}, {markUsagesOf}] = await Promise.all([buildNodeState(src, {marks: true}), import('../analyses/mark-focus.js'), import('../analyses/marks.js'), import('../analyses/mark-uses.js')])
     const unread = nothingRead(state.markSourcesRead)
     if (unread) throw new NodeUnreadableError(`marks: no source of mark use could be read: ${unread}`)
     const node = identityOf(src)
@@ -90,6 +90,7 @@ themselves (at most ${MAX_FLOW_PAIRS.toLocaleString('en-US')}). --json prints th
 
   /** `--snapshot DIR`: every node's overview and the bits they use differently. */
   private async fleet(directory: string, files: string[]): Promise<MarksFleetReport> {
+    const {markUsagesOf} = await import('../analyses/mark-uses.js')
     const nodes = await mapLimit(files, SNAPSHOTS_AT_ONCE, async (file) => {
       const src = new SnapshotSource(await loadSnapshot(file), file)
       const state = await buildNodeState(src, {marks: true})

@@ -75,8 +75,9 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     else sources = [liveSource({timeoutMs: flags.timeout})]
     const recordings = flags.record === undefined ? undefined : sources.map((s) => new RecordingSource(s))
     if (recordings) sources = recordings
-    const [{buildNodeState}, {traceFlow}, {SourceKernelOracle}] = await Promise.all([import('../state/build.js'), import('../analyses/path/trace.js'), import('../oracle/source-oracle.js')])
-    const nodes = await mapLimit(sources, expanded ? SNAPSHOTS_AT_ONCE : NODES_AT_ONCE, (s) => buildNodeState(s, {trace: true}))
+    // The nodes' tools start first; the walk's modules load while they run.
+    const {buildNodeState} = await import('../state/build.js')
+    const [nodes, {traceFlow}, {SourceKernelOracle}] = await Promise.all([mapLimit(sources, expanded ? SNAPSHOTS_AT_ONCE : NODES_AT_ONCE, (s) => buildNodeState(s, {trace: true})), import('../analyses/path/trace.js'), import('../oracle/source-oracle.js')])
     const unread = nodes.map((n) => traceNodeUnread(n.label, n.hooks.readable)).filter(Boolean)
     if (unread.length > 0) throw new NodeUnreadableError(`trace: ${unread.join('; ')}`)
     const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))), {reply: flags.reply})

@@ -36,8 +36,8 @@ interface ChainReach {
 }
 
 const graphs = new WeakMap<object, ChainGraph>()
-/** Per graph, per base chain: the chain each reached chain was first reached from (breadth-first). */
-const parents = new WeakMap<ChainGraph, Array<Map<string, string>>>()
+/** Per graph, per base chain: its breadth-first walk, advanced only as far as the chains asked about need. */
+const walks = new WeakMap<ChainGraph, BfsWalk[]>()
 
 function edgeAdder(edges: Map<string, Set<string>>) {
   return (from: string, to: string) => {
@@ -84,18 +84,20 @@ export function nftChainGraph(t: NftTable): ChainGraph {
 /**
  * The base chains that reach `chain` (none for a base chain itself or a dead chain), in the table's chain order,
  * each with the shortest path. One breadth-first walk from each base chain per graph (at most 5 per iptables
- * table): O(B·(chains + jumps)); a path is built only for the chains asked about.
+ * table), at most O(B·(chains + jumps)), taken only as far as the chains asked about: kube-proxy's one mark chain
+ * (KUBE-MARK-MASQ) is found two levels down, without walking its 40k chains; a path is built only for the chains
+ * asked about.
  */
 export function reachersOf(g: ChainGraph, chain: string): ChainReacher[] {
-  let ps = parents.get(g)
-  if (!ps) {
-    ps = g.bases.map((b) => bfsParents(b.name, g.edges))
-    parents.set(g, ps)
+  let ws = walks.get(g)
+  if (!ws) {
+    ws = g.bases.map((b) => new BfsWalk(b.name, g.edges))
+    walks.set(g, ws)
   }
   const out: ChainReacher[] = []
   if (g.bases.some((b) => b.name === chain)) return out
   g.bases.forEach((b, i) => {
-    const parent = ps[i]!
+    const parent = ws[i]!.reach(chain)
     if (!parent.has(chain)) return
     const path = [chain]
     for (let x = parent.get(chain)!; ; x = parent.get(x)!) {
@@ -109,21 +111,37 @@ export function reachersOf(g: ChainGraph, chain: string): ChainReacher[] {
   return out
 }
 
-/** Breadth-first from `start`: each chain it reaches → the chain it was first reached from. */
-function bfsParents(start: string, edges: ReadonlyMap<string, ReadonlySet<string>>): Map<string, string> {
-  const parent = new Map<string, string>()
-  const queue: string[] = [start]
-  for (let i = 0; i < queue.length; i++) {
-    const cur = queue[i]!
-    const next = edges.get(cur)
-    if (!next) continue
-    for (const n of next) {
-      if (n === start || parent.has(n)) continue
-      parent.set(n, cur)
-      queue.push(n)
-    }
+/**
+ * Breadth-first from `start`: each chain it reaches → the chain it was first reached from. Advanced a whole chain
+ * at a time, only until the chain asked about is reached (or everything is): the entries it has are those the
+ * whole walk would give, so answers do not depend on the order chains are asked in.
+ */
+class BfsWalk {
+  readonly parent = new Map<string, string>()
+  private readonly queue: string[]
+  private head = 0
+  constructor(
+    private readonly start: string,
+    private readonly edges: ReadonlyMap<string, ReadonlySet<string>>,
+  ) {
+    this.queue = [start]
   }
-  return parent
+
+  /** The parents, walked far enough to hold `chain` if the start reaches it at all. */
+  reach(chain: string): ReadonlyMap<string, string> {
+    const {parent, queue, edges, start} = this
+    while (!parent.has(chain) && this.head < queue.length) {
+      const cur = queue[this.head++]!
+      const next = edges.get(cur)
+      if (!next) continue
+      for (const n of next) {
+        if (n === start || parent.has(n)) continue
+        parent.set(n, cur)
+        queue.push(n)
+      }
+    }
+    return parent
+  }
 }
 
 /** For every user chain of a dump, which built-in chains (so which table/hook) reach it. @internal tested directly (a test seam) */

@@ -8,7 +8,6 @@
  * over each line's characters, so it stays well under a second.
  */
 import type {Counters, IpFamily, XtBackend, XtRule, XtRuleset} from '../model/netfilter.js'
-import type {RawOutput, Source} from '../source/types.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import {parseRuleBody, ruleJumpTarget} from './iptables-save/rule-body.js'
@@ -16,25 +15,7 @@ import {skimAppend} from './iptables-save/rule-skim.js'
 import {COUNTERS_RE, TableBuilder} from './iptables-save/table-builder.js'
 import {isQuoted, tokenize} from './iptables-save/tokenizer.js'
 
-/** @internal tested directly (a test seam) */
-export const IPTABLES_SAVE_ARGV = {ipv4: ['iptables-save'], ipv6: ['ip6tables-save']} as const
-/** @internal tested directly (a test seam) */
-export const IPTABLES_LEGACY_SAVE_ARGV = {ipv4: ['iptables-legacy-save'], ipv6: ['ip6tables-legacy-save']} as const
-
-/** iptables-save on the nft backend can need ~14 s for 110k rules (docs/kernel-notes.md#kn-8-ruleset-scale); the default 20 s runner timeout is too tight. */
-const IPTABLES_SAVE_TIMEOUT_MS = 120_000
-/** The legacy backend dumps the same 110k rules in 0.34 s. */
-const IPTABLES_LEGACY_SAVE_TIMEOUT_MS = 30_000
-
-/** `iptables-save` / `ip6tables-save`: whichever backend the node's alternatives point at (nft on Debian 12). */
-export function collectIptablesSave(src: Source, family: IpFamily): Promise<RawOutput> {
-  return src.run({argv: IPTABLES_SAVE_ARGV[family], timeoutMs: IPTABLES_SAVE_TIMEOUT_MS})
-}
-
-/** `iptables-legacy-save`: the legacy tables iptables-nft only warns about. */
-export function collectIptablesLegacySave(src: Source, family: IpFamily): Promise<RawOutput> {
-  return src.run({argv: IPTABLES_LEGACY_SAVE_ARGV[family], timeoutMs: IPTABLES_LEGACY_SAVE_TIMEOUT_MS})
-}
+export {collectIptablesLegacySave, collectIptablesSave, IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from './iptables-save-run.js'
 
 export interface IptablesSaveOptions {
   family: IpFamily
@@ -60,7 +41,7 @@ export interface IptablesSaveOptions {
  * --restore-mark, --tproxy-mark, -m mark, --restore-skmark, rpfilter --validmark): a rule without it cannot use
  * the mark.
  */
-function mentionsMark(line: string): boolean {
+export function mentionsMark(line: string): boolean {
   return MARKISH.test(line)
 }
 
@@ -90,36 +71,136 @@ function probeName(o: IptablesSaveOptions, ruleSpec: boolean): string {
  * Parse an iptables-save dump into tables → chains → rules, e.g.
  * `-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000` or
  * `-A ISTIO_PRERT -p tcp -m tcp --dport 15008 -m mark ! --mark 0x539/0xfff -j TPROXY --on-port 15008 --on-ip 0.0.0.0 --tproxy-mark 0x111/0xfff`.
- * Also reads `iptables -S` output (`-P INPUT ACCEPT`, `-N KUBE-SERVICES`, `-A …`). Never throws.
+ * Also reads `iptables -S` output (`-P INPUT ACCEPT`, `-N KUBE-SERVICES`, `-A …`). Never throws. The commands
+ * read dumps as they arrive (IptablesSaveParser); this is the same parse of a whole text. @internal tested directly (a test seam)
  */
 export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Parsed<XtRuleset> {
-  const lines = text.split('\n')
-  const ruleSpec = detectRuleSpec(lines)
-  const probe = probeName(opts, ruleSpec)
-  const problems: ParseProblem[] = []
-  const rs: XtRuleset = {family: opts.family, backend: opts.backend, format: ruleSpec ? 'rule-spec' : 'save', legacyTablesPresent: false, incompatibleTables: [], tables: []}
-  if (opts.stderr !== undefined && hasLegacyTablesWarning(opts.stderr)) rs.legacyTablesPresent = true
+  const p = new IptablesSaveParser(opts)
+  p.push(text)
+  return p.end()
+}
 
-  let table: TableBuilder | undefined
-  const seenTables = new Set<string>()
-  if (ruleSpec) {
-    const name = opts.table ?? 'unknown'
-    if (opts.table === undefined) {
-      const first = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#'))
-      problems.push(problem(probe, 'iptables -S output has no table name: pass the table it was taken from (e.g. {table: "nat"}); reading it as table "unknown"', first + 1))
-    }
-    table = new TableBuilder(name, undefined, opts.family)
+/**
+ * The same parse, fed as the text arrives (`push` pieces that end anywhere, mid-line or mid-`\r\n`), so a dump
+ * is read while iptables-save still prints it; `end` gives what parseIptablesSave gives for the whole text.
+ * Each line is handled once, as soon as its newline arrives: no split of the whole text.
+ */
+export class IptablesSaveParser {
+  private readonly opts: IptablesSaveOptions
+  private readonly problems: ParseProblem[] = []
+  private readonly rs: XtRuleset
+  /** The part of the text after the last newline pushed. */
+  private carry = ''
+  private lineNo = 0
+  /** 1-based number of the last line that is not blank (0: none yet). */
+  private lastNonBlank = 0
+  /**
+   * `iptables -S` output is known only once no `*table` line came anywhere (detectRuleSpec): until a `*` line
+   * settles it, lines are held here (an iptables-save dump settles it on its first table line).
+   */
+  private held: string[] | undefined = []
+  private heldRuleLines = false
+  private ruleSpec = false
+  private probe: string
+  private table: TableBuilder | undefined
+  private readonly seenTables = new Set<string>()
+  private beforeFirstTable = true
+  /** The line being read, for `bad`: one function for every rule rather than a closure per line. */
+  private curLine = ''
+  private curLineNo = 0
+  private readonly bad = (msg: string): void => {
+    this.problems.push(problem(this.probe, msg, this.curLineNo, this.curLine))
   }
-  let beforeFirstTable = true
 
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1
-    let line = lines[i]!
-    if (line.endsWith('\r')) line = line.slice(0, -1)
+  constructor(opts: IptablesSaveOptions) {
+    this.opts = opts
+    this.probe = probeName(opts, false)
+    this.rs = {family: opts.family, backend: opts.backend, format: 'save', legacyTablesPresent: false, incompatibleTables: [], tables: []}
+    if (opts.stderr !== undefined && hasLegacyTablesWarning(opts.stderr)) this.rs.legacyTablesPresent = true
+  }
+
+  push(chunk: string): void {
+    let from = 0
+    let nl = chunk.indexOf('\n')
+    if (nl === -1) {
+      this.carry += chunk
+      return
+    }
+    if (this.carry !== '') {
+      this.line(this.carry + chunk.slice(0, nl))
+      this.carry = ''
+      from = nl + 1
+      nl = chunk.indexOf('\n', from)
+    }
+    while (nl !== -1) {
+      this.line(chunk.slice(from, nl))
+      from = nl + 1
+      nl = chunk.indexOf('\n', from)
+    }
+    this.carry = from < chunk.length ? chunk.slice(from) : ''
+  }
+
+  /** The ruleset; `stderr`, known only once the tool ended, as IptablesSaveOptions.stderr. */
+  end(stderr?: string): Parsed<XtRuleset> {
+    if (stderr !== undefined && hasLegacyTablesWarning(stderr)) this.rs.legacyTablesPresent = true
+    // The text after the last newline is a line, even empty (as split('\n') counts it).
+    this.line(this.carry)
+    this.carry = ''
+    if (this.held) this.settle(this.heldRuleLines)
+    const {problems, probe, rs, table} = this
+    if (table) {
+      if (!this.ruleSpec) problems.push(problem(probe, `table ${table.name} has no COMMIT (truncated output?)`, Math.max(1, this.lastNonBlank), undefined))
+      else table.committed = true
+      rs.tables.push(table.finish(problems, probe))
+      this.table = undefined
+    }
+    checkBackend(rs, this.opts, probe, problems)
+    return {facts: rs, problems}
+  }
+
+  private line(raw: string): void {
+    const lineNo = ++this.lineNo
+    if (this.held) {
+      // detectRuleSpec: any line starting (after blanks) with `*` makes it a dump; -P/-N/-A lines without one, -S output.
+      const t = raw.trimStart()
+      if (t.startsWith('*')) {
+        this.settle(false)
+      } else {
+        if (!this.heldRuleLines && (t.startsWith('-P ') || t.startsWith('-N ') || t.startsWith('-A '))) this.heldRuleLines = true
+        this.held.push(raw)
+        return
+      }
+    }
+    this.parseLine(raw, lineNo)
+  }
+
+  /** Rule-spec or not is known: read the lines held until now. */
+  private settle(ruleSpec: boolean): void {
+    const held = this.held ?? []
+    this.held = undefined
+    this.ruleSpec = ruleSpec
+    if (ruleSpec) {
+      this.probe = probeName(this.opts, true)
+      this.rs.format = 'rule-spec'
+      const name = this.opts.table ?? 'unknown'
+      if (this.opts.table === undefined) {
+        const first = held.findIndex((l) => l.trim() !== '' && !l.startsWith('#'))
+        this.problems.push(problem(this.probe, 'iptables -S output has no table name: pass the table it was taken from (e.g. {table: "nat"}); reading it as table "unknown"', first + 1))
+      }
+      this.table = new TableBuilder(name, undefined, this.opts.family)
+    }
+    held.forEach((l, i) => this.parseLine(l, i + 1))
+  }
+
+  private parseLine(raw: string, lineNo: number): void {
+    const {opts, problems, probe, rs, ruleSpec} = this
+    const line = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw
     const trimmed = line.trim()
-    if (trimmed === '') continue
-    const c0 = trimmed[0]
-    if (c0 === '#') {
+    if (trimmed === '') return
+    this.lastNonBlank = lineNo
+    const c0 = trimmed.charCodeAt(0)
+    if (c0 === 35) {
+      // #
       if (LEGACY_WARNING_RE.test(trimmed)) rs.legacyTablesPresent = true
       else {
         const inc = INCOMPATIBLE_RE.exec(trimmed)
@@ -129,9 +210,11 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
           if (g) rs.generatedBy = g[1]!.trim()
         }
       }
-      continue
+      return
     }
-    if (!ruleSpec && c0 === '*') {
+    const table = this.table
+    if (!ruleSpec && c0 === 42) {
+      // *table
       const name = trimmed.slice(1).trim()
       if (table) {
         problems.push(problem(probe, `table ${table.name} has no COMMIT before *${name}`, lineNo, line))
@@ -139,45 +222,47 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
       }
       if (name === '' || /\s/.test(name)) {
         problems.push(problem(probe, 'bad table line', lineNo, line))
-        table = undefined
-        continue
+        this.table = undefined
+        return
       }
-      if (seenTables.has(name)) problems.push(problem(probe, `table ${name} appears twice`, lineNo, line))
-      seenTables.add(name)
-      table = new TableBuilder(name, lineNo, opts.family)
-      beforeFirstTable = false
-      continue
+      if (this.seenTables.has(name)) problems.push(problem(probe, `table ${name} appears twice`, lineNo, line))
+      this.seenTables.add(name)
+      this.table = new TableBuilder(name, lineNo, opts.family)
+      this.beforeFirstTable = false
+      return
     }
     if (!ruleSpec && trimmed === 'COMMIT') {
       if (!table) problems.push(problem(probe, 'COMMIT outside a table', lineNo, line))
       else {
         table.committed = true
         rs.tables.push(table.finish(problems, probe))
-        table = undefined
+        this.table = undefined
       }
-      continue
+      return
     }
-    if (!ruleSpec && c0 === ':') {
+    if (!ruleSpec && c0 === 58) {
+      // :CHAIN
       if (!table) {
         problems.push(problem(probe, 'chain declaration outside a table', lineNo, line))
-        continue
+        return
       }
       table.declare(trimmed, lineNo, line, problems, probe)
-      continue
+      return
     }
     // A rule not to build: counted and its jump kept, without tokenizing it (rule-skim.ts) when it is an -A line.
-    if (opts.keepRule && table && !opts.keepRule(line)) {
+    const keep = opts.keepRule === undefined || opts.keepRule(line)
+    if (!keep && table) {
       const skim = skimAppend(line)
       if (skim) {
         table.skipRule(table.chainForRule(skim.chain, lineNo, line, problems, probe, ruleSpec), skim.jump)
-        continue
+        return
       }
     }
     // A rule: `-A CHAIN …`, `[p:b] -A CHAIN …` (iptables-save -c), or -P/-N/-I in rule-spec / restore input.
     const tok = tokenize(line)
     if (tok.error) {
       problems.push(problem(probe, tok.error, lineNo, line))
-      continue
+      return
     }
     const ws = tok.words
     const toks = ws.w
@@ -190,29 +275,29 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
     }
     const cmd = toks[k]
     if (cmd !== '-A' && cmd !== '--append' && cmd !== '-I' && cmd !== '--insert' && cmd !== '-P' && cmd !== '--policy' && cmd !== '-N' && cmd !== '--new-chain') {
-      const where = beforeFirstTable && !ruleSpec ? 'ignored line before the first table (not iptables-save output)' : 'unknown line'
+      const where = this.beforeFirstTable && !ruleSpec ? 'ignored line before the first table (not iptables-save output)' : 'unknown line'
       problems.push(problem(probe, where, lineNo, line))
-      continue
+      return
     }
     if (!table) {
       problems.push(problem(probe, `${cmd} outside a table (no *table line before it)`, lineNo, line))
-      continue
+      return
     }
     const chainName = toks[k + 1]
     if (chainName === undefined || chainName === '' || chainName.startsWith('-')) {
       problems.push(problem(probe, `${cmd} without a chain name`, lineNo, line))
-      continue
+      return
     }
     if (cmd === '-P' || cmd === '--policy') {
       if (!ruleSpec) problems.push(problem(probe, '-P line inside an iptables-save dump', lineNo, line))
       table.policy(chainName, toks.slice(k + 2), lineNo, line, problems, probe)
-      continue
+      return
     }
     if (cmd === '-N' || cmd === '--new-chain') {
       if (!ruleSpec) problems.push(problem(probe, '-N line inside an iptables-save dump', lineNo, line))
       if (toks.length > k + 2) problems.push(problem(probe, 'unexpected words after -N CHAIN', lineNo, line))
       table.newChain(chainName, lineNo)
-      continue
+      return
     }
     let insertAt: number | undefined
     let rest = k + 2
@@ -224,11 +309,13 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
       } else insertAt = 1
     }
     const chain = table.chainForRule(chainName, lineNo, line, problems, probe, ruleSpec)
-    if (opts.keepRule && !opts.keepRule(line)) {
+    if (!keep) {
       table.skipRule(chain, ruleJumpTarget(ws, rest)?.name)
-      continue
+      return
     }
-    const parsed = parseRuleBody(ws, rest, table, opts.family, (msg) => problems.push(problem(probe, msg, lineNo, line)))
+    this.curLine = line
+    this.curLineNo = lineNo
+    const parsed = parseRuleBody(ws, rest, table, opts.family, this.bad)
     if (parsed.counters) counters = parsed.counters
     const rule: XtRule = {line: lineNo, raw: line, table: table.name, chain: chainName, position: table.nextPosition(chain), matches: parsed.matches, comments: parsed.comments}
     if (counters) rule.counters = counters
@@ -243,36 +330,15 @@ export function parseIptablesSave(text: string, opts: IptablesSaveOptions): Pars
       table.renumber.add(chain)
     }
   }
-
-  if (table) {
-    let last = lines.length
-    while (last > 1 && (lines[last - 1] ?? '').trim() === '') last--
-    if (!ruleSpec) problems.push(problem(probe, `table ${table.name} has no COMMIT (truncated output?)`, last, undefined))
-    else table.committed = true
-    rs.tables.push(table.finish(problems, probe))
-  }
-  checkBackend(rs, opts, probe, problems)
-  return {facts: rs, problems}
 }
 
 /**
  * What `marks` needs of a dump: every table and chain, the rules that mention a mark built in full, the others
  * counted and their jumps kept (XtChain.unbuilt), so the chain graph is whole. The same grammar as
- * parseIptablesSave, reading less.
+ * parseIptablesSave, reading less. @internal tested directly (a test seam)
  */
 export function parseIptablesSaveForMarks(text: string, opts: IptablesSaveOptions): Parsed<XtRuleset> {
   return parseIptablesSave(text, {...opts, keepRule: mentionsMark})
-}
-
-/** `iptables -S` output has -P/-N/-A lines and no `*table` line anywhere. */
-function detectRuleSpec(lines: string[]): boolean {
-  let ruleLines = false
-  for (const l of lines) {
-    const t = l.trimStart()
-    if (t.startsWith('*')) return false
-    if (!ruleLines && (t.startsWith('-P ') || t.startsWith('-N ') || t.startsWith('-A '))) ruleLines = true
-  }
-  return ruleLines
 }
 
 /** iptables 1.8.x marks the nft backend in its header ("v1.8.9 (nf_tables)"); legacy prints no marker. */

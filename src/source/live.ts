@@ -2,7 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {DEFAULT_TIMEOUT_MS, runCommand} from './run-command.js'
 import {locateBpfHelper} from './helper-path.js'
-import {commandLine, INTERNAL, type InternalProbes, type RawOutput, type RunRequest, type Source} from './types.js'
+import {commandLine, INTERNAL, type InternalProbes, type RawOutput, type RunRequest, type Source, type StdoutSink} from './types.js'
 import type {SourceMeta} from '../model/node-meta.js'
 import type {RunFailure} from '../model/warning.js'
 import {UserError} from '../errors.js'
@@ -57,7 +57,19 @@ export class LiveSource implements Source {
     if (opts.netns !== undefined) this.meta.netns = opts.netns
   }
 
-  async run(req: RunRequest): Promise<RawOutput> {
+  run(req: RunRequest): Promise<RawOutput> {
+    return this.exec(req)
+  }
+
+  /** As the tool prints: what runCommand reads from the pipe goes to `onChunk` at once. */
+  async stream(req: RunRequest, onChunk: StdoutSink): Promise<RawOutput> {
+    const out = await this.exec(req, onChunk)
+    // An in-process probe's answer never came through a pipe: handed over whole (one that failed fast printed nothing).
+    if (req.argv[0] === INTERNAL && out.stdout !== '') onChunk(out.stdout)
+    return out
+  }
+
+  private async exec(req: RunRequest, onChunk?: StdoutSink): Promise<RawOutput> {
     const [tool, ...rest] = req.argv
     if (tool === undefined) throw new Error('run: empty argv')
     if (tool === INTERNAL) return runInternal(req, this.internal)
@@ -70,7 +82,7 @@ export class LiveSource implements Source {
       ? {file: 'nsenter', args: [`--net=${this.nsPath}`, '--', file, ...rest]}
       : {file, args: rest}
     const timeoutMs = this.timeoutMs ?? req.timeoutMs ?? this.defaultTimeoutMs
-    const out = await runCommand({...spec, logicalArgv: req.argv, input: req.input, timeoutMs, okExitCodes: req.okExitCodes})
+    const out = await runCommand({...spec, logicalArgv: req.argv, input: req.input, timeoutMs, okExitCodes: req.okExitCodes}, onChunk)
     if (out.failure === 'timeout' && out.stdout === '' && out.stderr === '') this.timedOut.set(tool, timeoutMs)
     if (this.nsPath && out.failure === 'missing-binary') {
       // The spawn of nsenter itself failed (ENOENT): the tool was never looked for, so do not call it missing.

@@ -1,3 +1,4 @@
+import {spawn} from 'node:child_process'
 import {commandLine, type RawOutput} from './types.js'
 import type {RunFailure} from '../model/warning.js'
 
@@ -22,7 +23,7 @@ export function classifyRun(r: {
   stdout: string
   stderr: string
   errorCode?: string
-  /** The signal that ended the tool (execa's `signal`), when it did not exit by itself. */
+  /** The signal that ended the tool, when it did not exit by itself. */
   signal?: string
   timedOut: boolean
   okExitCodes?: readonly number[]
@@ -69,40 +70,84 @@ function describeFailure(argv: readonly string[], failure: RunFailure, exitCode:
   }
 }
 
-let execaModule: Promise<typeof import('execa')> | undefined
-
 /** After SIGTERM, how long a timed-out tool's process group has to exit before SIGKILL. @internal tested directly (a test seam) */
 export const KILL_GRACE_MS = 500
 /** After SIGKILL, how long the pipes may stay open: only a descendant that left the group (setsid) still holds them. */
 const PIPE_DRAIN_MS = 200
+/** The most of a tool's standard output kept (V8's longest string is 2^29 − 24 characters on 64-bit). */
+const MAX_STDOUT_CHARS = 2 ** 29 - 1024
 
 /**
  * The single place that spawns a process: argument arrays, never a shell; always a timeout.
  *
  * Each tool runs in its own process group (`detached`: setsid), because distributions ship some tools as
  * wrapper scripts: killing only the direct child on timeout leaves a grandchild holding stdout, and the
- * pipe (which execa waits for) never closes. On timeout the whole group gets SIGTERM, then SIGKILL, then
- * the pipes are abandoned. execa's own `timeout` and `cleanup` act on the direct child only (and `cleanup`
- * is off for detached children), so both are done here.
+ * pipe (which `close` waits for) never closes. On timeout the whole group gets SIGTERM, then SIGKILL, then
+ * the pipes are abandoned.
+ *
+ * node:child_process directly, not execa: execa and its dependencies are ~130 modules (~0.1 s) loaded before
+ * the first tool could start, and its buffered result cannot hand stdout over as it arrives. `onStdout` gets
+ * each piece of standard output as the tool prints it (iptables-save's 16 MB is parsed while it still runs);
+ * the result still holds the whole text.
  */
-export async function runCommand(spec: SpawnSpec): Promise<RawOutput> {
-  execaModule ??= import('execa')
-  const {execa} = await execaModule
+export function runCommand(spec: SpawnSpec, onStdout?: (chunk: string) => void): Promise<RawOutput> {
   const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const started = performance.now()
-  const sub = execa(spec.file, [...spec.args], {
-    reject: false,
-    input: spec.input ?? '',
-    stripFinalNewline: false,
-    maxBuffer: 2 ** 30,
-    env: {LC_ALL: 'C'},
-    extendEnv: true,
-    detached: true,
-  })
-  const pgid = sub.pid
-  let timedOut = false
-  let timer: NodeJS.Timeout | undefined
-  if (pgid !== undefined) {
+  return new Promise((resolve) => {
+    const sub = spawn(spec.file, [...spec.args], {env: {...process.env, LC_ALL: 'C'}, detached: true, stdio: ['pipe', 'pipe', 'pipe']})
+    const out: string[] = []
+    let outChars = 0
+    let tooLong = false
+    let err = ''
+    let errorCode: string | undefined
+    let timedOut = false
+    let timer: NodeJS.Timeout | undefined
+    let done = false
+    const pgid = sub.pid
+    const finish = (exitCode: number | null, signal: string | null): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      if (pgid !== undefined) untrackGroup(pgid)
+      const stdout = out.length === 1 ? out[0]! : out.join('')
+      const r = classifyRun({exitCode, stdout, stderr: err, errorCode, signal: signal ?? undefined, timedOut, okExitCodes: spec.okExitCodes})
+      let {failure, cause} = r
+      if (tooLong && !timedOut) ({failure, cause} = {failure: 'exit', cause: `more than ${MAX_STDOUT_CHARS} characters of output`})
+      const o: RawOutput = {argv: [...spec.logicalArgv], stdout, stderr: err, exitCode, durationMs: Math.round(performance.now() - started)}
+      if (spec.input !== undefined) o.input = spec.input
+      if (failure) {
+        o.failure = failure
+        o.message = describeFailure(spec.logicalArgv, failure, exitCode, cause, timeoutMs)
+      }
+      resolve(o)
+    }
+    sub.on('error', (e: NodeJS.ErrnoException) => {
+      errorCode ??= e.code
+      // A spawn that failed (ENOENT, EACCES) never gets a 'close' with an exit status.
+      if (sub.pid === undefined) finish(null, null)
+    })
+    sub.on('close', (code, signal) => finish(code, signal))
+    sub.stdout.setEncoding('utf8')
+    sub.stdout.on('data', (chunk: string) => {
+      if (tooLong) return
+      outChars += chunk.length
+      if (outChars > MAX_STDOUT_CHARS) {
+        tooLong = true
+        if (pgid !== undefined) killGroup(pgid, 'SIGKILL')
+        return
+      }
+      out.push(chunk)
+      onStdout?.(chunk)
+    })
+    sub.stderr.setEncoding('utf8')
+    sub.stderr.on('data', (chunk: string) => {
+      // Only stderr's first lines are ever shown (classifyRun, warnings): a tool that floods it costs no memory.
+      if (err.length < 1 << 20) err += chunk
+    })
+    // A tool that exits without reading its input closes the pipe: EPIPE here is not the tool's failure.
+    sub.stdin.on('error', () => {})
+    sub.stdin.end(spec.input ?? '')
+    if (pgid === undefined) return
     trackGroup(pgid)
     timer = setTimeout(() => {
       timedOut = true
@@ -110,32 +155,12 @@ export async function runCommand(spec: SpawnSpec): Promise<RawOutput> {
       timer = setTimeout(() => {
         killGroup(pgid, 'SIGKILL')
         timer = setTimeout(() => {
-          sub.stdout?.destroy()
-          sub.stderr?.destroy()
+          sub.stdout.destroy()
+          sub.stderr.destroy()
         }, PIPE_DRAIN_MS)
       }, KILL_GRACE_MS)
     }, timeoutMs)
-  }
-  let r: Awaited<typeof sub>
-  try {
-    r = await sub
-  } finally {
-    clearTimeout(timer)
-    if (pgid !== undefined) untrackGroup(pgid)
-  }
-  const durationMs = Math.round(performance.now() - started)
-  const stdout = typeof r.stdout === 'string' ? r.stdout : ''
-  const stderr = typeof r.stderr === 'string' ? r.stderr : ''
-  const errorCode = (r as {code?: string}).code
-  const exitCode = r.exitCode ?? null
-  const {failure, cause} = classifyRun({exitCode, stdout, stderr, errorCode, signal: r.signal, timedOut, okExitCodes: spec.okExitCodes})
-  const out: RawOutput = {argv: [...spec.logicalArgv], stdout, stderr, exitCode, durationMs}
-  if (spec.input !== undefined) out.input = spec.input
-  if (failure) {
-    out.failure = failure
-    out.message = describeFailure(spec.logicalArgv, failure, exitCode, cause, timeoutMs)
-  }
-  return out
+  })
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {

@@ -1,6 +1,6 @@
 import {quoteInput, UserError} from '../errors.js'
 import {readSnapshotText} from './snapshot-file.js'
-import {runKey, type RawOutput, type RunRequest, type Source} from './types.js'
+import {runKey, runStreaming, type RawOutput, type RunRequest, type Source, type StdoutSink} from './types.js'
 import type {SourceMeta} from '../model/node-meta.js'
 import type {RunFailure} from '../model/warning.js'
 
@@ -108,6 +108,13 @@ export class SnapshotSource implements Source {
     if (file !== undefined) this.meta.snapshotFile = file
   }
 
+  /** The recorded text, handed over whole: the same pieces a parser would see from one large read. */
+  async stream(req: RunRequest, onChunk: StdoutSink): Promise<RawOutput> {
+    const out = await this.run(req)
+    if (out.stdout !== '') onChunk(out.stdout)
+    return out
+  }
+
   async run(req: RunRequest): Promise<RawOutput> {
     const hit = this.byKey.get(runKey(req.argv, req.input))
     if (hit) return hit
@@ -134,10 +141,22 @@ export class RecordingSource implements Source {
   }
 
   run(req: RunRequest): Promise<RawOutput> {
+    return this.record(req, (r) => this.inner.run(r))
+  }
+
+  /** Streamed from the inner source as it runs; the whole text is recorded. A second asker of the same command gets it whole. */
+  async stream(req: RunRequest, onChunk: StdoutSink): Promise<RawOutput> {
+    let first = false
+    const out = await this.record(req, (r) => ((first = true), runStreaming(this.inner, r, onChunk)))
+    if (!first && out.stdout !== '') onChunk(out.stdout)
+    return out
+  }
+
+  private record(req: RunRequest, run: (r: RunRequest) => Promise<RawOutput>): Promise<RawOutput> {
     const key = runKey(req.argv, req.input)
     let p = this.inflight.get(key)
     if (!p) {
-      p = this.inner.run(req).then((out) => {
+      p = run(req).then((out) => {
         this.outputs.set(runKey(out.argv, out.input), out)
         return out
       })

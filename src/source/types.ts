@@ -27,9 +27,29 @@ export interface RawOutput {
   durationMs: number
 }
 
+/** Receives a tool's standard output piece by piece; pieces end anywhere, mid-line included. */
+export type StdoutSink = (chunk: string) => void
+
 export interface Source {
   readonly meta: SourceMeta
   run(req: RunRequest): Promise<RawOutput>
+  /**
+   * `run`, handing standard output to `onChunk` as it comes: a live source as the tool prints it, a snapshot its
+   * recorded text. The result still holds the whole stdout (snapshots record it). Optional: runStreaming
+   * falls back to `run` for a source without it.
+   */
+  stream?(req: RunRequest, onChunk: StdoutSink): Promise<RawOutput>
+}
+
+/**
+ * Run through `src`, giving stdout to `onChunk` as it arrives where the source can stream, else all at once
+ * when the run ends. `onChunk` sees the output whether or not the run failed: the caller looks at `failure`.
+ */
+export async function runStreaming(src: Source, req: RunRequest, onChunk: StdoutSink): Promise<RawOutput> {
+  if (src.stream) return src.stream(req, onChunk)
+  const out = await src.run(req)
+  if (out.stdout !== '') onChunk(out.stdout)
+  return out
 }
 
 /** The key a snapshot files an output under: the argv plus any standard input. */

@@ -7,7 +7,6 @@ import {brNetfilterProbe} from '../probes/br-netfilter-sysctl.js'
 import {rpFilterProbe} from '../probes/rp-filter.js'
 import {ipRulesProbe} from '../probes/ip-rule.js'
 import {ipsetSaveProbe} from '../probes/ipset.js'
-import {parseIptablesSave, parseIptablesSaveForMarks} from '../probes/iptables-save.js'
 import {xfrmPolicyProbe, xfrmStateProbe} from '../probes/ip-xfrm.js'
 import {collectNftChains, NFT_LIST_CHAINS_ARGV} from '../probes/nft-ruleset.js'
 import {probeLabel} from '../probes/descriptor.js'
@@ -17,7 +16,7 @@ import {commandLine, type Source} from '../source/types.js'
 import {mergeAttachments, nodeLabel} from './attachments.js'
 import {collectHooksFacts, TC_PROBE} from './hooks.js'
 import {collectNativeNftTables} from './native-nft.js'
-import {collectXtDumps, parseXtDumps} from './netfilter-dumps.js'
+import type {XtDumps} from './netfilter-dumps.js'
 import {collectPeerNetns} from './peer-netns.js'
 import {readProgramCode} from './program-code.js'
 import {sourceRead} from './readable.js'
@@ -28,9 +27,9 @@ import {collectDatapathFacts} from './datapath-facts.js'
 /**
  * A node read for marks or trace (build.ts loads this only then): hooks, rules, routing, program code and the
  * datapath plugins' maps, in parallel where they do not depend on each other, a constant number of processes
- * whatever the number of devices, rules or programs.
+ * whatever the number of devices, rules or programs. The iptables dumps (`xtP`) were started by build.ts.
  */
-export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promise<NodeState> {
+export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Promise<XtDumps> | undefined): Promise<NodeState> {
   const rules = needs.marks || needs.trace
   const warnings: Warning[] = []
   // The peer namespaces are known once the links and nsids are: read them while the other probes still run.
@@ -51,10 +50,10 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds): Promis
     ipsets: needs.trace ? ipsetSaveProbe : undefined,
     rpFilter: needs.trace ? rpFilterProbe : undefined,
   }
-  const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, rules ? collectXtDumps(src) : undefined, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
+  const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, xtP, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
   const {facts, outputs} = probes
-  // One parse of each dump: in full for trace, which evaluates every rule; for marks alone, only the mark rules built.
-  const xt = xtOuts ? parseXtDumps(xtOuts, warnings, needs.trace ? parseIptablesSave : parseIptablesSaveForMarks) : []
+  if (xtOuts) warnings.push(...xtOuts.warnings)
+  const xt = xtOuts?.rulesets ?? []
   const nftRead = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
   const nft = nftRead?.tables
   const markOffset = facts.skb?.mark

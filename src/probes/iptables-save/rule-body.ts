@@ -96,9 +96,11 @@ export function parseRuleBody(ws: Words, start: number, chains: ChainNames, fami
     }
     const core = q || t.charCodeAt(0) !== 45 ? undefined : CORE_ALIASES[t]
     if (core !== undefined) {
-      const takeValue = (): string | undefined => {
-        let v = toks[i + 1]
-        // pre-1.4.3 syntax put the "!" after the option: `-s ! 10.0.0.0/8`
+      // The value of -s/-d/-p/-i/-o; pre-1.4.3 syntax put the "!" after the option: `-s ! 10.0.0.0/8`. Inline
+      // rather than a closure: one that assigns `i` and `neg` would put them in a context for the whole loop.
+      let v: string | undefined
+      if (core === '-s' || core === '-d' || core === '-p' || core === '-i' || core === '-o') {
+        v = toks[i + 1]
         if (v === '!' && !isQuoted(ws, i + 1)) {
           neg = true
           i++
@@ -106,15 +108,12 @@ export function parseRuleBody(ws: Words, start: number, chains: ChainNames, fami
         }
         if (v === undefined || (!isQuoted(ws, i + 1) && v.startsWith('-') && v.length > 1)) {
           bad(`${t} needs a value`)
-          return undefined
-        }
-        i++
-        return v
+          v = undefined
+        } else i++
       }
       switch (core) {
         case '-s':
         case '-d': {
-          const v = takeValue()
           if (v !== undefined) {
             const address = parseAddress(v, family)
             if (typeof address === 'string') bad(address)
@@ -125,7 +124,6 @@ export function parseRuleBody(ws: Words, start: number, chains: ChainNames, fami
           break
         }
         case '-p': {
-          const v = takeValue()
           if (v !== undefined) {
             lastProto = v.toLowerCase()
             items.push({kind: 'protocol', negated: neg, protocol: lastProto})
@@ -136,7 +134,6 @@ export function parseRuleBody(ws: Words, start: number, chains: ChainNames, fami
         }
         case '-i':
         case '-o': {
-          const v = takeValue()
           if (v !== undefined) items.push({kind: core === '-i' ? 'in-interface' : 'out-interface', negated: neg, iface: parseIface(v)})
           cur = undefined
           inTarget = false
@@ -149,7 +146,7 @@ export function parseRuleBody(ws: Words, start: number, chains: ChainNames, fami
           break
         case '-m': {
           if (neg) bad('"!" before -m')
-          const v = toks[i + 1]
+          v = toks[i + 1]
           if (v === undefined || (!isQuoted(ws, i + 1) && v.startsWith('-'))) {
             bad('-m needs a module name')
             break
@@ -163,7 +160,7 @@ export function parseRuleBody(ws: Words, start: number, chains: ChainNames, fami
         case '-j':
         case '-g': {
           if (neg) bad(`"!" before ${t}`)
-          const v = toks[i + 1]
+          v = toks[i + 1]
           if (v === undefined || (!isQuoted(ws, i + 1) && v.startsWith('-'))) {
             bad(`${t} needs a target`)
             break
