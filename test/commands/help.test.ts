@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {prose} from '../../src/cli/help.js'
 import {cli} from '../helpers/cli.js'
 
-const COMMANDS = [['hooks'], ['marks'], ['trace'], ['snapshot'], ['lab', 'up'], ['lab', 'down'], ['lab', 'status']]
+const COMMANDS = [['hooks'], ['marks'], ['trace'], ['snapshot'], ['diff'], ['completion'], ['lab', 'up'], ['lab', 'down'], ['lab', 'status']]
 
 /** The DESCRIPTION section's paragraphs, as lines. */
 function paragraphs(help: string): string[][] {
