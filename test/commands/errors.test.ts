@@ -31,6 +31,10 @@ describe('every failure is one nodeinspect: line, and {"error": {message, exit}}
     ["snapshot -o '' --json", ['snapshot', '-o', '', '--json'], 2, 'invalid -o/--output "": give a file name, or - for standard output'],
     ['snapshot --json to standard output', ['snapshot', '--json'], 2, '--json needs -o FILE: standard output carries the JSON result, so the snapshot must go to a file'],
     ['snapshot -o - --json', ['snapshot', '-o', '-', '--json'], 2, '--json needs -o FILE: standard output carries the JSON result, so the snapshot must go to a file'],
+    ['diff without its snapshots', ['diff', '--json'], 2, /^missing required argument/],
+    ['diff of a file that is not there', ['diff', '/nonexistent/a.json', '/nonexistent/b.json', '--json'], 2, /^snapshot \/nonexistent\/[ab]\.json: cannot read it \(no such file\)$/],
+    ['completion for an unknown shell', ['completion', 'fish', '--json'], 2, 'Expected fish to be one of: bash, zsh'],
+    ['lab up --nosuch', ['lab', 'up', '--nosuch', '--json'], 2, 'Nonexistent flag: --nosuch'],
     ['an argument longer than PATH_MAX', ['trace', 'x'.repeat(5000), '10.42.0.51', '--json'], 2, 'argument 1 is 5000 characters long: no nodeinspect argument or flag value is longer than 4095 (PATH_MAX)'],
   ]
   for (const [name, argv, exit, line] of cases) {
