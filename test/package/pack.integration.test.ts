@@ -84,4 +84,19 @@ describe.skipIf(!!skipReason)(`the packed package, installed (${skipReason || 'r
     console.log(text.stdout.split('\n').slice(0, 2).join('\n'))
     expect(text.stdout.split('\n')[1]).toMatch(/tcx\/netkit via BPF_PROG_QUERY \(nodeinspect-bpf\)/)
   })
+
+  it('the rest of issue 11 works from the install too: a gzipped snapshot, trace --format svg, diff, marks --all-bits, completion', async () => {
+    const bin = `${installed}/bin/nodeinspect`
+    const netns = `${prefix}-node1`
+    const snap = `${work}/node1.json.gz`
+    await must(bin, ['snapshot', '--netns', netns, '-o', snap], {cwd: work, timeoutMs: 300_000})
+    const svg = await must(bin, ['trace', '10.42.1.80', '10.42.0.51:80', '--snapshot', snap, '--format', 'svg'], {cwd: work, timeoutMs: 300_000})
+    expect(svg.stdout).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*<g id="s1" class="node">[\s\S]*<\/svg>\s*$/)
+    const diff = await must(bin, ['diff', snap, '--netns', netns, '--json'], {cwd: work, timeoutMs: 300_000})
+    expect(JSON.parse(diff.stdout)).toMatchObject({schema: 'nodeinspect.diff/v1'})
+    const marks = await must(bin, ['marks', '--snapshot', snap, '--all-bits'], {cwd: work, timeoutMs: 300_000})
+    expect(marks.stdout).toContain('Bits of the packet mark\n')
+    const completion = await must(bin, ['completion', 'bash'], {cwd: work, timeoutMs: 60_000})
+    expect(completion.stdout).toContain('complete -F _nodeinspect_complete nodeinspect')
+  })
 })
