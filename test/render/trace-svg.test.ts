@@ -3,7 +3,7 @@
 import {describe, expect, it} from 'vitest'
 import {renderTraceSvg} from '../../src/render/trace-svg.js'
 import {cli} from '../helpers/cli.js'
-import {ROOT} from '../helpers/fixtures.js'
+import {golden, ROOT} from '../helpers/fixtures.js'
 import {missingSteps, xmlProblems} from '../support/svg-check.js'
 import type {TraceReport} from '../../src/analyses/path/trace.js'
 
@@ -26,6 +26,12 @@ describe('trace --format svg', () => {
     expect(xmlProblems(svg)).toEqual([])
     expect(missingSteps(svg, r)).toEqual([])
     expect(r.steps.length + (r.reply?.steps.length ?? 0)).toBeGreaterThan(10)
+  })
+
+  it("README's picture is the reference walk and its reply as the CLI draws it (golden, reviewed)", async () => {
+    const c = cli(['trace', '10.42.1.80', '10.42.0.51:80', '--reply', ...REF, '--format', 'svg'])
+    expect(c.status).toBe(0)
+    await expect(c.stdout).toMatchFileSnapshot(golden('trace/reference.svg'))
   })
 
   it('a dropped flow: its last step filled red; the CLI prints the same document', async () => {
