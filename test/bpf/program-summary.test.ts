@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -9,8 +9,8 @@ import {readSkBuffLayout} from '../../src/probes/btf-sk-buff.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps, parseBpftoolXlatedJson, parseBpftoolXlatedText} from '../../src/probes/bpftool-xlated.js'
 import type {XlatedInsn} from '../../src/model/xlated.js'
 import {liveSource} from '../../src/state/sources.js'
-import {runCommand} from '../../src/source/run-command.js'
-import type {RawOutput, RunRequest, Source} from '../../src/source/types.js'
+import type {RunRequest, Source} from '../../src/source/types.js'
+import {mountTestBpffs, mustRun, type TestBpffs} from '../helpers/bpffs.js'
 import {ROOT, testdata} from '../helpers/fixtures.js'
 import {nameSkBuffFields, normaliseXlatedDisasm} from '../helpers/xlated-normalise.js'
 
@@ -490,29 +490,15 @@ const LIVE = [
 ]
 
 describe.skipIf(SKIP !== '')(`live programs (${SKIP || 'root, clang, bpftool'})`, () => {
-  const base = `/run/nodeinspect-test-${process.pid}`
-  const bpffs = `${base}/bpffs`
+  let bpffs = ''
+  let fs: TestBpffs | undefined
   let objDir = ''
-  let mounted = false
   const loaded = new Map<string, {id: number; name: string; mapIds: number[]}>()
-
-  const run = async (argv: string[]): Promise<RawOutput> => {
-    const out = await runCommand({file: argv[0]!, args: argv.slice(1), logicalArgv: argv, timeoutMs: 60_000})
-    if (out.failure) throw new Error(`${out.message}\n${out.stderr.slice(0, 2000)}`)
-    return out
-  }
+  const run = mustRun
 
   beforeAll(async () => {
-    // Leftovers of a crashed earlier run (a pid that no longer exists): unmount and remove.
-    for (const d of readdirSync('/run').filter((n) => /^nodeinspect-test-\d+$/.test(n))) {
-      const pid = Number(d.split('-').pop())
-      if (pid === process.pid || existsSync(`/proc/${pid}`)) continue
-      await runCommand({file: 'umount', args: [`/run/${d}/bpffs`], logicalArgv: ['umount', `/run/${d}/bpffs`]})
-      rmSync(`/run/${d}`, {recursive: true, force: true})
-    }
-    mkdirSync(bpffs, {recursive: true})
-    await run(['mount', '-t', 'bpf', 'bpf', bpffs])
-    mounted = true
+    fs = await mountTestBpffs()
+    bpffs = fs.path
     objDir = mkdtempSync(join(tmpdir(), 'nodeinspect-bpf-'))
     // Two clang processes at a time: the machine has 2 cores and other tests run beside this one.
     const queue = [...LIVE]
@@ -540,8 +526,7 @@ describe.skipIf(SKIP !== '')(`live programs (${SKIP || 'root, clang, bpftool'})`
         /* not pinned */
       }
     }
-    if (mounted) await runCommand({file: 'umount', args: [bpffs], logicalArgv: ['umount', bpffs]})
-    rmSync(base, {recursive: true, force: true})
+    await fs?.unmount()
     if (objDir) rmSync(objDir, {recursive: true, force: true})
   })
 

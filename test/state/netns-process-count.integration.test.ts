@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {TraceReport} from '../../src/analyses/path/trace.js'
 import {bpfHelperPath} from '../../src/source/live.js'
+import {addNodeWithPods, ip} from '../helpers/pod-netns.js'
 import {ROOT} from '../helpers/fixtures.js'
 import {liveSkipReason} from '../probes/netns-helpers.js'
 
@@ -21,10 +22,6 @@ const PODS = [`${p}-cpod1`, `${p}-cpod2`]
 const EXTRA = Array.from({length: 30}, (_, i) => `${p}-cx${i + 1}`)
 const podIp = (i: number) => `10.79.0.1${i + 1}`
 
-function ip(...a: string[]): void {
-  const r = spawnSync('ip', a, {encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`)
-}
 
 /** `trace` under strace -f: the argv of every successful execve, its report. */
 function tracedExecs(dir: string, tag: string): {execs: string[][]; report: TraceReport} {
@@ -50,18 +47,7 @@ describe.skipIf(!!skip)('trace: processes constant in the number of named namesp
   let tmp = ''
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'ni-netns-count-'))
-    for (const n of [NODE, ...PODS]) {
-      ip('netns', 'add', n)
-      ip('-n', n, 'link', 'set', 'lo', 'up')
-    }
-    PODS.forEach((pod, i) => {
-      ip('-n', NODE, 'link', 'add', `lxc${i + 1}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod)
-      ip('-n', NODE, 'link', 'set', `lxc${i + 1}`, 'up')
-      ip('-n', pod, 'link', 'set', 'eth0', 'up')
-      ip('-n', pod, 'addr', 'add', `${podIp(i)}/32`, 'dev', 'eth0')
-      ip('-n', pod, 'route', 'add', 'default', 'dev', 'eth0', 'scope', 'link')
-      ip('-n', NODE, 'route', 'add', `${podIp(i)}/32`, 'dev', `lxc${i + 1}`)
-    })
+    addNodeWithPods(NODE, PODS, podIp)
   })
   afterAll(() => {
     for (const n of [NODE, ...PODS, ...EXTRA]) spawnSync('ip', ['netns', 'del', n])

@@ -11,6 +11,7 @@ import type {TraceReport} from '../../src/analyses/path/trace.js'
 import {NEEDS_CAP_SYS_ADMIN} from '../../src/state/peer-netns.js'
 import type {SnapshotFile} from '../../src/source/snapshot.js'
 import {bpfHelperPath} from '../../src/source/live.js'
+import {addNodeWithPods, ip} from '../helpers/pod-netns.js'
 import {ROOT} from '../helpers/fixtures.js'
 import {liveSkipReason} from '../probes/netns-helpers.js'
 
@@ -26,10 +27,6 @@ const TENANT_IP = '10.78.99.99'
 const STALE = Array.from({length: 6}, (_, i) => `/run/netns/${p}-pstale${i + 1}`)
 const podIp = (i: number) => `10.78.0.1${i + 1}`
 
-function ip(...a: string[]): void {
-  const r = spawnSync('ip', a, {encoding: 'utf8'})
-  if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`)
-}
 
 /** The CLI as a child process, with its wall time. */
 function run(argv: string[], env: Record<string, string> = {}): {status: number | null; stdout: string; stderr: string; ms: number} {
@@ -66,20 +63,10 @@ describe.skipIf(!!skip)('trace and snapshot read only the node’s peer namespac
   let tmp = ''
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'ni-peer-netns-'))
-    for (const n of [NODE, ...PODS, TENANT]) {
-      ip('netns', 'add', n)
-      ip('-n', n, 'link', 'set', 'lo', 'up')
-    }
-    PODS.forEach((pod, i) => {
-      ip('-n', NODE, 'link', 'add', `lxc${i + 1}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod)
-      ip('-n', NODE, 'link', 'set', `lxc${i + 1}`, 'up')
-      ip('-n', pod, 'link', 'set', 'eth0', 'up')
-      ip('-n', pod, 'addr', 'add', `${podIp(i)}/32`, 'dev', 'eth0')
-      ip('-n', pod, 'route', 'add', 'default', 'dev', 'eth0', 'scope', 'link')
-    })
     // Pods 2 and 3 have host routes; pod 1 is found only through its own addresses (read in its netns).
-    ip('-n', NODE, 'route', 'add', `${podIp(1)}/32`, 'dev', 'lxc2')
-    ip('-n', NODE, 'route', 'add', `${podIp(2)}/32`, 'dev', 'lxc3')
+    addNodeWithPods(NODE, PODS, podIp, (i) => i > 0)
+    ip('netns', 'add', TENANT)
+    ip('-n', TENANT, 'link', 'set', 'lo', 'up')
     ip('-n', TENANT, 'addr', 'add', `${TENANT_IP}/32`, 'dev', 'lo')
   })
   afterAll(() => {

@@ -10,11 +10,11 @@ import {readSkBuffLayout} from '../../src/probes/btf-sk-buff.js'
 import {collectBpfHelperProgDump, parseBpfHelperProgDump} from '../../src/probes/bpf-helper-prog-dump.js'
 import {collectBpftoolXlated, parseBpftoolXlatedDumps} from '../../src/probes/bpftool-xlated.js'
 import {bpfHelperPath} from '../../src/source/live.js'
-import {runCommand} from '../../src/source/run-command.js'
 import {RecordingSource, SnapshotSource} from '../../src/source/snapshot.js'
 import {commandLine, type RawOutput, type RunRequest, type Source} from '../../src/source/types.js'
 import {readProgramCode} from '../../src/state/program-code.js'
 import {liveSource} from '../../src/state/sources.js'
+import {mountTestBpffs, mustRun, type TestBpffs} from '../helpers/bpffs.js'
 import {ROOT, testdata} from '../helpers/fixtures.js'
 
 const MARK = 164
@@ -123,28 +123,15 @@ const OBJECTS = [
 ]
 
 describe.skipIf(SKIP !== '')(`live: the helper and bpftool on programs loaded here (${SKIP || 'root, clang, bpftool, helper'})`, () => {
-  const base = `/run/nodeinspect-test-${process.pid}-code`
-  const bpffs = `${base}/bpffs`
+  let bpffs = ''
+  let fs: TestBpffs | undefined
   let objDir = ''
-  let mounted = false
   const loaded: Array<{id: number; name: string}> = []
-
-  const run = async (argv: string[]): Promise<RawOutput> => {
-    const out = await runCommand({file: argv[0]!, args: argv.slice(1), logicalArgv: argv, timeoutMs: 60_000})
-    if (out.failure) throw new Error(`${out.message}\n${out.stderr.slice(0, 2000)}`)
-    return out
-  }
+  const run = mustRun
 
   beforeAll(async () => {
-    for (const d of readdirSync('/run').filter((n) => /^nodeinspect-test-\d+-code$/.test(n))) {
-      const pid = Number(d.split('-')[2])
-      if (pid === process.pid || existsSync(`/proc/${pid}`)) continue
-      await runCommand({file: 'umount', args: [`/run/${d}/bpffs`], logicalArgv: ['umount', `/run/${d}/bpffs`]})
-      rmSync(`/run/${d}`, {recursive: true, force: true})
-    }
-    mkdirSync(bpffs, {recursive: true})
-    await run(['mount', '-t', 'bpf', 'bpf', bpffs])
-    mounted = true
+    fs = await mountTestBpffs('-code')
+    bpffs = fs.path
     objDir = mkdtempSync(join(tmpdir(), 'nodeinspect-code-'))
     const queue = [...OBJECTS]
     const compile = async (): Promise<void> => {
@@ -163,8 +150,7 @@ describe.skipIf(SKIP !== '')(`live: the helper and bpftool on programs loaded he
 
   afterAll(async () => {
     // Always, also after a half-done beforeAll: unmounting the bpffs unpins (and so frees) every program.
-    if (mounted) await runCommand({file: 'umount', args: [bpffs], logicalArgv: ['umount', bpffs]})
-    rmSync(base, {recursive: true, force: true})
+    await fs?.unmount()
     if (objDir) rmSync(objDir, {recursive: true, force: true})
   })
 

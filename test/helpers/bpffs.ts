@@ -1,0 +1,42 @@
+/**
+ * A private bpffs for tests that load programs (test support): `/run/nodeinspect-test-<pid><suffix>/bpffs`,
+ * mounted fresh after sweeping the leftovers of crashed earlier runs of the same kind (a pid that no longer
+ * exists: unmounted and removed). Unmounting it unpins, and so frees, every program pinned there.
+ */
+import {existsSync, mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {runCommand} from '../../src/source/run-command.js'
+import type {RawOutput} from '../../src/source/types.js'
+
+/** A command that must succeed: its output, or an Error with the tool's own words. */
+export async function mustRun(argv: string[]): Promise<RawOutput> {
+  const out = await runCommand({file: argv[0]!, args: argv.slice(1), logicalArgv: argv, timeoutMs: 60_000})
+  if (out.failure) throw new Error(`${out.message}\n${out.stderr.slice(0, 2000)}`)
+  return out
+}
+
+export interface TestBpffs {
+  path: string
+  unmount(): Promise<void>
+}
+
+/** Sweep `/run/nodeinspect-test-<dead pid><suffix>`, then mount this process's bpffs. */
+export async function mountTestBpffs(suffix = ''): Promise<TestBpffs> {
+  const shape = new RegExp(`^nodeinspect-test-(\\d+)${suffix.replace(/[^\w-]/g, '')}$`)
+  for (const d of readdirSync('/run')) {
+    const pid = Number(shape.exec(d)?.[1])
+    if (!pid || pid === process.pid || existsSync(`/proc/${pid}`)) continue
+    await runCommand({file: 'umount', args: [`/run/${d}/bpffs`], logicalArgv: ['umount', `/run/${d}/bpffs`]})
+    rmSync(`/run/${d}`, {recursive: true, force: true})
+  }
+  const base = `/run/nodeinspect-test-${process.pid}${suffix}`
+  const path = `${base}/bpffs`
+  mkdirSync(path, {recursive: true})
+  await mustRun(['mount', '-t', 'bpf', 'bpf', path])
+  return {
+    path,
+    unmount: async () => {
+      await runCommand({file: 'umount', args: [path], logicalArgv: ['umount', path]})
+      rmSync(base, {recursive: true, force: true})
+    },
+  }
+}
