@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, unlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -10,7 +10,7 @@ import {collectBpftoolXlated, parseBpftoolXlatedDumps, parseBpftoolXlatedJson, p
 import type {XlatedInsn} from '../../src/model/xlated.js'
 import {liveSource} from '../../src/state/sources.js'
 import type {RunRequest, Source} from '../../src/source/types.js'
-import {mountTestBpffs, mustRun, type TestBpffs} from '../helpers/bpffs.js'
+import {bpfLoadSkipReason, mountTestBpffs, mustRun, type TestBpffs} from '../helpers/bpffs.js'
 import {ROOT, testdata} from '../helpers/fixtures.js'
 import {nameSkBuffFields, normaliseXlatedDisasm} from '../helpers/xlated-normalise.js'
 
@@ -464,15 +464,7 @@ describe('the test programs as captured on kernel 6.18 (testdata/bpf/xlated)', (
 
 // ---- live: compile, load into a private bpffs, dump through the collector, analyse --------------------------------
 
-function liveSkipReason(): string {
-  if (process.env.NI_SKIP_KERNEL === '1') return 'NI_SKIP_KERNEL=1'
-  if (process.getuid?.() !== 0) return 'not root'
-  const inPath = (tool: string): boolean => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, tool)))
-  for (const tool of ['clang', 'bpftool', 'mount', 'umount']) if (!inPath(tool)) return `${tool} not installed`
-  if (!existsSync('/usr/include/bpf/bpf_helpers.h')) return 'libbpf-dev not installed (no bpf/bpf_helpers.h)'
-  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no /sys/kernel/btf/vmlinux'
-  return ''
-}
+const liveSkipReason = bpfLoadSkipReason
 
 const SKIP = liveSkipReason()
 if (SKIP) console.log(`program summary live tests skipped: ${SKIP}`)

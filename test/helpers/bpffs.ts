@@ -4,6 +4,7 @@
  * exists: unmounted and removed). Unmounting it unpins, and so frees, every program pinned there.
  */
 import {existsSync, mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
 import {runCommand} from '../../src/source/run-command.js'
 import type {RawOutput} from '../../src/source/types.js'
 
@@ -39,4 +40,15 @@ export async function mountTestBpffs(suffix = ''): Promise<TestBpffs> {
       rmSync(base, {recursive: true, force: true})
     },
   }
+}
+
+/** Why programs cannot be compiled and loaded here ('' when they can): root, clang, bpftool, libbpf headers, BTF. */
+export function bpfLoadSkipReason(): string {
+  if (process.env.NI_SKIP_KERNEL === '1') return 'NI_SKIP_KERNEL=1'
+  if (process.getuid?.() !== 0) return 'not root'
+  const inPath = (tool: string): boolean => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, tool)))
+  for (const tool of ['clang', 'bpftool', 'mount', 'umount']) if (!inPath(tool)) return `${tool} not installed`
+  if (!existsSync('/usr/include/bpf/bpf_helpers.h')) return 'libbpf-dev not installed (no bpf/bpf_helpers.h)'
+  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no /sys/kernel/btf/vmlinux'
+  return ''
 }

@@ -14,7 +14,7 @@ import {RecordingSource, SnapshotSource} from '../../src/source/snapshot.js'
 import {commandLine, type RawOutput, type RunRequest, type Source} from '../../src/source/types.js'
 import {readProgramCode} from '../../src/state/program-code.js'
 import {liveSource} from '../../src/state/sources.js'
-import {mountTestBpffs, mustRun, type TestBpffs} from '../helpers/bpffs.js'
+import {bpfLoadSkipReason, mountTestBpffs, mustRun, type TestBpffs} from '../helpers/bpffs.js'
 import {ROOT, testdata} from '../helpers/fixtures.js'
 
 const MARK = 164
@@ -102,14 +102,7 @@ describe('readProgramCode: the helper first, bpftool when it cannot', () => {
 // ---- live: the programs loaded here, read both ways; recorded and replayed --------------------------------------
 
 function liveSkipReason(): string {
-  if (process.env.NI_SKIP_KERNEL === '1') return 'NI_SKIP_KERNEL=1'
-  if (process.getuid?.() !== 0) return 'not root'
-  const inPath = (tool: string): boolean => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, tool)))
-  for (const tool of ['clang', 'bpftool', 'mount', 'umount']) if (!inPath(tool)) return `${tool} not installed`
-  if (!existsSync('/usr/include/bpf/bpf_helpers.h')) return 'libbpf-dev not installed (no bpf/bpf_helpers.h)'
-  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no /sys/kernel/btf/vmlinux'
-  if (!existsSync(bpfHelperPath())) return `no helper binary at ${bpfHelperPath()} (run: make -C native)`
-  return ''
+  return bpfLoadSkipReason() || (existsSync(bpfHelperPath()) ? '' : `no helper binary at ${bpfHelperPath()} (run: make -C native)`)
 }
 const SKIP = liveSkipReason()
 if (SKIP) console.log(`program code live tests skipped: ${SKIP}`)
