@@ -1335,6 +1335,18 @@ static const char *call_name(struct ksyms *k, const struct bpf_insn *insn, const
 	return buf;
 }
 
+
+/* BPF_OBJ_GET_INFO_BY_FD into *info, whose set lengths and pointers say what the kernel fills (bpf_prog_get_info_by_fd). */
+static int prog_info(int fd, struct bpf_prog_info *info)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = fd;
+	attr.info.info_len = sizeof(*info);
+	attr.info.info = ptr_to_u64(info);
+	return (int)sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr));
+}
 static void dump_prog(int *first, uint32_t id, struct ksyms *k)
 {
 	struct bpf_prog_info info;
@@ -1359,11 +1371,7 @@ static void dump_prog(int *first, uint32_t id, struct ksyms *k)
 		return;
 	}
 	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = ptr_to_u64(&info);
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) < 0) {
+	if (prog_info(fd, &info) < 0) {
 		int err = errno;
 
 		snprintf(msg, sizeof(msg), "BPF_OBJ_GET_INFO_BY_FD prog %u: %s", id, strerror(err));
@@ -1407,11 +1415,7 @@ static void dump_prog(int *first, uint32_t id, struct ksyms *k)
 		info.nr_line_info = nr_linfo;
 		info.line_info_rec_size = linfo_size;
 		info.line_info = ptr_to_u64(linfo);
-		memset(&attr, 0, sizeof(attr));
-		attr.info.bpf_fd = fd;
-		attr.info.info_len = sizeof(info);
-		attr.info.info = ptr_to_u64(&info);
-		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) < 0) {
+		if (prog_info(fd, &info) < 0) {
 			int err = errno;
 
 			snprintf(msg, sizeof(msg), "BPF_OBJ_GET_INFO_BY_FD prog %u (with buffers): %s", id, strerror(err));
