@@ -5,6 +5,7 @@
  * iptables-save prints them. Throws a LabError (step 'read back') at the first thing that differs.
  */
 import {expectedCiliumEntries} from './cilium-map-bytes.js'
+import {deviceBasics, type IpDeviceJson} from './device-read-back.js'
 import {CILIUM_CALL_POLICY, type LabCiliumMapName} from './cilium-maps.js'
 import {LabError, labRun, parseLabJson, splitJsonValues} from './exec.js'
 import {COLLIDE_MARK_OR, COLLIDE_MARK_OR_OBJECT, type LabNetfilterPlan, type LabXtRule, pairSavedRules} from './netfilter.js'
@@ -25,16 +26,11 @@ export type LabReadBack = Pick<LabState, 'attachments' | 'tailCalls' | 'ciliumMa
 interface TcFilterJson {
   options?: {bpf_name?: string; prog?: {id?: number; name?: string; tag?: string}}
 }
-interface IpLinkJson {
-  ifindex: number
-  ifname: string
-  address?: string
+interface IpLinkJson extends IpDeviceJson {
   mtu?: number
   link?: string
   link_index?: number
-  linkinfo?: {info_kind?: string}
   xdp?: {mode?: number; prog?: {id?: number; name?: string; tag?: string}}
-  addr_info?: Array<{family?: string; local?: string; prefixlen?: number}>
 }
 interface HelperQuery {
   attachments?: Array<{ifindex: number; devname: string; attach_type: string; progs: Array<{prog_id: number; link_id: number}>}>
@@ -87,15 +83,7 @@ export async function verifyLab(plan: LabPlan, helper: string, tcxResults: Reado
     const pod = topo.pods.find((p) => p.netns === ns)
     for (const l of links.get(ns) ?? []) {
       if (l.ifname === 'lo') continue
-      const d: LabDeviceState = {
-        netns: ns,
-        name: l.ifname,
-        ifindex: l.ifindex,
-        mac: l.address ?? '',
-        kind: l.linkinfo?.info_kind ?? 'unknown',
-        mtu: l.mtu ?? 0,
-        addresses: (l.addr_info ?? []).filter((x) => x.family === 'inet').map((x) => `${x.local}/${x.prefixlen}`),
-      }
+      const d: LabDeviceState = {...deviceBasics(ns, l), mtu: l.mtu ?? 0}
       if (node) d.node = node.name
       if (pod) d.pod = pod.name
       const peer = expectedPeer(topo, ns, l.ifname)

@@ -4,7 +4,7 @@
  * names the variant; the Cilium lab's state says 'base' or 'collide' there (src/lab/state.ts).
  */
 import type {LabProcessState} from '../state.js'
-import type {ExpectedRoute, VariantFlow, VariantIpCommand, VariantNode, VariantOutside, VariantPod, VariantService, VariantXtRule} from './variant-plan.js'
+import type {ExpectedRoute, LabVariantPlan, VariantIpCommand, VariantXtRule} from './variant-plan.js'
 
 /** A device as `ip -j -d addr show` printed it in its netns after `lab up`. */
 export interface VariantDeviceState {
@@ -18,21 +18,13 @@ export interface VariantDeviceState {
   vxlan?: {id: number; port: number}
 }
 
-export interface LabVariantState {
+/** The plan's own description of the lab, as it was carried out. */
+type PlanPart = Pick<LabVariantPlan, 'prefix' | 'variant' | 'summary' | 'stateDir' | 'statePath' | 'namespaces' | 'nodes' | 'pods' | 'outside' | 'services' | 'flows'>
+
+export interface LabVariantState extends PlanPart {
   version: 2
-  prefix: string
-  variant: string
-  summary: string
   createdAt: string
   upMs: number
-  stateDir: string
-  statePath: string
-  namespaces: string[]
-  nodes: VariantNode[]
-  pods: VariantPod[]
-  outside?: VariantOutside
-  services: VariantService[]
-  flows: VariantFlow[]
   processes: LabProcessState[]
   devices: VariantDeviceState[]
   /** The routes verified present (`ip -j route show table all`). */

@@ -4,6 +4,7 @@
  * and policy tables), the sysctls, the ip rules, every iptables rule at its position (iptables-save) and every
  * native nft table with its chains. Throws a LabError (step 'read back') at the first thing that differs.
  */
+import {deviceBasics, type IpDeviceJson} from '../device-read-back.js'
 import {LabError, labRun, parseLabJson} from '../exec.js'
 import {saveRulesByChain} from '../netfilter.js'
 import type {LabVariantState, VariantDeviceState} from './state.js'
@@ -12,13 +13,9 @@ import type {LabVariantPlan} from './variant-plan.js'
 /** The parts of the state file that come from reading the lab back. */
 export type VariantReadBack = Pick<LabVariantState, 'devices' | 'routes' | 'sysctls' | 'netfilter'>
 
-interface IpAddrJson {
-  ifindex: number
-  ifname: string
-  address?: string
+interface IpAddrJson extends IpDeviceJson {
   master?: string
   linkinfo?: {info_kind?: string; info_data?: {id?: number; port?: number}}
-  addr_info?: Array<{family?: string; local?: string; prefixlen?: number}>
 }
 interface IpRouteJson {
   dst: string
@@ -43,14 +40,7 @@ async function readDevices(plan: LabVariantPlan): Promise<VariantDeviceState[]> 
       const r = await labRun(`read back links (${ns})`, ['ip', '-n', ns, '-j', '-d', 'addr', 'show'])
       for (const l of parseLabJson<IpAddrJson[]>('read back', r.stdout)) {
         if (l.ifname === 'lo') continue
-        const d: VariantDeviceState = {
-          netns: ns,
-          name: l.ifname,
-          ifindex: l.ifindex,
-          mac: l.address ?? '',
-          kind: l.linkinfo?.info_kind ?? 'unknown',
-          addresses: (l.addr_info ?? []).filter((x) => x.family === 'inet').map((x) => `${x.local}/${x.prefixlen}`),
-        }
+        const d: VariantDeviceState = deviceBasics(ns, l)
         if (l.master) d.master = l.master
         if (d.kind === 'vxlan') d.vxlan = {id: l.linkinfo?.info_data?.id ?? -1, port: l.linkinfo?.info_data?.port ?? -1}
         out.push(d)
