@@ -7,12 +7,14 @@
  * nft backend (chains in name order) and 0.34 s on legacy; this parser is one pass over the lines and one pass
  * over each line's characters, so it stays well under a second.
  */
-import type {Counters, IpFamily, XtBackend, XtRule, XtRuleset} from '../model/netfilter.js'
+import type {Counters, IpFamily, XtBackend, XtRuleset} from '../model/netfilter.js'
 import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
-import {parseRuleBody, ruleJumpTarget} from './iptables-save/rule-body.js'
+import {ruleJumpTarget} from './iptables-save/rule-body.js'
+import {buildRule} from './iptables-save/rule-line.js'
+import {jumpWord} from './iptables-save/jump-word.js'
 import {skimAppend} from './iptables-save/rule-skim.js'
-import {COUNTERS_RE, TableBuilder} from './iptables-save/table-builder.js'
+import {COUNTERS_RE, TableBuilder, type DeferredBuild} from './iptables-save/table-builder.js'
 import {isQuoted, tokenize} from './iptables-save/tokenizer.js'
 
 export {collectIptablesLegacySave, collectIptablesSave, IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from './iptables-save-run.js'
@@ -34,18 +36,34 @@ export interface IptablesSaveOptions {
    * (all iptables-save prints); a rule inserted with -I among rules not built is placed among the built ones.
    */
   keepRule?: (line: string) => boolean
+  /**
+   * Keep each `-A CHAIN …` line as it is until something reads that chain's rules (XtChain.rules is then built
+   * on first access, deferred-rules.ts): `trace` walks a few chains of a 110k-rule dump, and a dump arrives
+   * faster than it can be built (16 MB in ~0.25 s). The problems of rules built later go to `lateProblem`.
+   */
+  lazy?: {lateProblem: (p: ParseProblem) => void}
 }
 
 /**
- * Every MARK/CONNMARK/TPROXY target and mark/connmark match spells "mark" somewhere (--set-xmark,
+ * Every MARK/CONNMARK/TPROXY target and mark/connmark match spells "mark" or "MARK" somewhere (--set-xmark,
  * --restore-mark, --tproxy-mark, -m mark, --restore-skmark, rpfilter --validmark): a rule without it cannot use
- * the mark.
+ * the mark. Nor can a rule whose only "mark" is the user chain it jumps to: kube-proxy's 40k
+ * `-j KUBE-MARK-MASQ` at 110k rules are jumps (the chain graph keeps them), not mark uses, and are not built.
  */
 export function mentionsMark(line: string): boolean {
-  return MARKISH.test(line)
+  // Targets are spelled MARK/CONNMARK and options in lower case (-m mark, --set-xmark): two searches, no regex.
+  if (!line.includes('mark') && !line.includes('MARK')) return false
+  const j = jumpWord(line)
+  if (j === undefined) return true
+  // A target spelled MARK/CONNMARK is the mark's own target, not a chain (target names are case-sensitive).
+  if (j.end - j.start <= 8 && MARK_TARGETS.has(line.slice(j.start, j.end))) return true
+  MARKISH_ALL.lastIndex = 0
+  for (let m = MARKISH_ALL.exec(line); m !== null; m = MARKISH_ALL.exec(line)) if (m.index < j.start || m.index >= j.end) return true
+  return false
 }
 
-const MARKISH = /mark/i
+const MARKISH_ALL = /mark|MARK/g
+const MARK_TARGETS = new Set(['MARK', 'CONNMARK'])
 
 const LEGACY_WARNING_RE = /^# Warning: iptables-legacy tables present/
 const INCOMPATIBLE_RE = /^# Table `([^']+)' is incompatible, use 'nft' tool\./
@@ -198,6 +216,26 @@ export class IptablesSaveParser {
     const trimmed = line.trim()
     if (trimmed === '') return
     this.lastNonBlank = lineNo
+    const table = this.table
+    // `-A CHAIN …` as iptables-save prints it (no counters, blanks, quotes or tab in the chain's word), inside a
+    // table: a rule not to build, or one to build later, is placed without reading its words.
+    if (table !== undefined && !ruleSpec && line.charCodeAt(0) === 45 && line.charCodeAt(1) === 65 && line.charCodeAt(2) === 32 && (opts.keepRule !== undefined || opts.lazy !== undefined)) {
+      const sp = line.indexOf(' ', 3)
+      const name = sp === -1 ? line.slice(3) : line.slice(3, sp)
+      if (name !== '' && name.charCodeAt(0) !== 45 && name.indexOf('"') === -1 && name.indexOf('\t') === -1) {
+        if (opts.keepRule !== undefined && !opts.keepRule(line)) {
+          const j = jumpWord(line)
+          // No -j/-g found: only a line that spells neither, nor a quote or a tab, surely has none.
+          if (j !== undefined || !(line.includes(' -j') || line.includes(' -g') || line.includes('"') || line.includes('\t'))) {
+            table.skipRule(table.chainForRule(name, lineNo, line, problems, probe, false), j && line.slice(j.start, j.end))
+            return
+          }
+        } else if (opts.lazy !== undefined) {
+          table.deferRule(table.chainForRule(name, lineNo, line, problems, probe, false), line, lineNo)
+          return
+        }
+      }
+    }
     const c0 = trimmed.charCodeAt(0)
     if (c0 === 35) {
       // #
@@ -212,7 +250,6 @@ export class IptablesSaveParser {
       }
       return
     }
-    const table = this.table
     if (!ruleSpec && c0 === 42) {
       // *table
       const name = trimmed.slice(1).trim()
@@ -227,7 +264,7 @@ export class IptablesSaveParser {
       }
       if (this.seenTables.has(name)) problems.push(problem(probe, `table ${name} appears twice`, lineNo, line))
       this.seenTables.add(name)
-      this.table = new TableBuilder(name, lineNo, opts.family)
+      this.table = new TableBuilder(name, lineNo, opts.family, opts.lazy && this.deferredBuilder(opts.lazy.lateProblem))
       this.beforeFirstTable = false
       return
     }
@@ -315,19 +352,40 @@ export class IptablesSaveParser {
     }
     this.curLine = line
     this.curLineNo = lineNo
-    const parsed = parseRuleBody(ws, rest, table, opts.family, this.bad)
-    if (parsed.counters) counters = parsed.counters
-    const rule: XtRule = {line: lineNo, raw: line, table: table.name, chain: chainName, position: table.nextPosition(chain), matches: parsed.matches, comments: parsed.comments}
-    if (counters) rule.counters = counters
-    if (parsed.target) {
-      rule.target = parsed.target
-      const t = parsed.target
-      if ((t.kind === 'jump' || t.kind === 'goto') && !table.has(t.chain)) table.unresolved.push(rule)
-    }
+    const rule = buildRule(ws, rest, {table, chainName, lineNo, line, position: table.nextPosition(chain), counters}, opts.family, this.bad)
+    const t = rule.target
+    if (t && (t.kind === 'jump' || t.kind === 'goto') && !table.has(t.chain)) table.unresolved.push(rule)
     if (insertAt === undefined) chain.rules.push(rule)
     else {
       chain.rules.splice(Math.max(0, Math.min(insertAt - 1, chain.rules.length)), 0, rule)
       table.renumber.add(chain)
+    }
+  }
+
+  /**
+   * How a table's deferred rules are built once read (IptablesSaveOptions.lazy): as the eager path builds an
+   * `-A` line, with the whole table known (so the unknown-chain check is final), problems to `lateProblem`.
+   */
+  private deferredBuilder(lateProblem: (p: ParseProblem) => void): DeferredBuild {
+    const {family} = this.opts
+    const probe = this.probe
+    return (table, chain, lines, lineNos, into) => {
+      let cur = 0
+      const bad = (msg: string): void => lateProblem(problem(probe, msg, lineNos[cur], lines[cur]))
+      for (; cur < lines.length; cur++) {
+        const line = lines[cur]!
+        const lineNo = lineNos[cur]!
+        const tok = tokenize(line)
+        if (tok.error) {
+          lateProblem(problem(probe, tok.error, lineNo, line))
+          continue
+        }
+        const rule = buildRule(tok.words, 2, {table, chainName: chain.name, lineNo, line, position: into.length + 1, counters: undefined}, family, bad)
+        const t = rule.target
+        if (t && (t.kind === 'jump' || t.kind === 'goto') && !table.has(t.chain))
+          lateProblem(problem(probe, `${t.kind === 'goto' ? '-g' : '-j'} ${t.chain}: no such chain in table ${table.name}`, lineNo, line))
+        into.push(rule)
+      }
     }
   }
 }

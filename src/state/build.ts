@@ -12,7 +12,8 @@ export async function buildNodeState(src: Source, needs: NodeStateNeeds): Promis
     // The iptables dumps first: iptables-save is the longest run (~1 s at 110k rules on the nft backend), and
     // everything else (the ~100 ms of imports below included) fits in its shadow.
     const {readXtDumps} = await import('./netfilter-dumps.js')
-    const xt = readXtDumps(src, {marksOnly: !needs.trace})
+    // trace alone builds only the chains its walk reads; snapshot and diff read every rule.
+    const xt = readXtDumps(src, {rules: !needs.trace ? 'marks' : needs.marks ? 'full' : 'lazy'})
     // Rules, program code and maps: their parsers load only when asked for (~100 ms of imports `hooks` does not pay).
     const {readNodeInFull} = await import('./read-in-full.js')
     return readNodeInFull(src, needs, xt)

@@ -1,7 +1,8 @@
 import type {IpFamily, XtBackend, XtRuleset} from '../model/netfilter.js'
 import {collectIptablesNftSave, judgeIptablesSave, pickNftSideDump} from '../probes/iptables-backend.js'
 import {streamIptablesSave} from '../probes/iptables-save-run.js'
-import type {IptablesSaveParser} from '../probes/iptables-save.js'
+import type {IptablesSaveOptions, IptablesSaveParser} from '../probes/iptables-save.js'
+import {LateWarnings} from './late-warnings.js'
 import type {Warning} from '../model/warning.js'
 import type {RawOutput, Source} from '../source/types.js'
 import {take} from './run-probes.js'
@@ -19,24 +20,38 @@ export interface XtDumps {
   outputs: Array<{out: RawOutput; family: IpFamily; backend: XtBackend}>
   rulesets: XtRuleset[]
   warnings: Warning[]
+  /** Problems of rules built only when read (`lazy`): attach the node's warnings once they exist. */
+  late: LateWarnings
 }
+
+/**
+ * How much of each rule to build: every rule (`full`: snapshot, diff); only those that mention a mark, the others
+ * counted and their jumps kept (`marks`); every rule, but each chain only when first read (`lazy`: trace, whose
+ * walk reads a few chains of thousands).
+ */
+export type XtRulesWanted = 'full' | 'marks' | 'lazy'
 
 /**
  * Read the four dumps in parallel, each parsed as it is printed (iptables-save on the nft backend spends most of
  * its time fetching before it prints; its 16 MB at 110k rules then arrive in ~0.3 s and are parsed as they come):
- * in full for trace, which evaluates every rule; for marks alone (`marksOnly`), only the rules that mention a
- * mark are built. The tools start before the grammar's modules are loaded (what they print meanwhile waits for
+ * as much of each rule as XtRulesWanted says. The tools start before the grammar's modules are loaded (what they print meanwhile waits for
  * it). A node without the legacy tools simply has no legacy tables; any other failure is a warning and the rest
  * still comes.
  */
-export async function readXtDumps(src: Source, opts: {marksOnly: boolean}): Promise<XtDumps> {
+export async function readXtDumps(src: Source, opts: {rules: XtRulesWanted}): Promise<XtDumps> {
   const grammar = import('../probes/iptables-save.js')
+  const late = new LateWarnings()
+  const parserOptions = (family: IpFamily, backend: XtBackend, mentionsMark: (line: string) => boolean): IptablesSaveOptions => {
+    if (opts.rules === 'marks') return {family, backend, keepRule: mentionsMark}
+    if (opts.rules === 'lazy') return {family, backend, lazy: {lateProblem: (p) => late.problem(p)}}
+    return {family, backend}
+  }
   const runs = DUMPS.map(({family, backend}) => {
     let parser: IptablesSaveParser | undefined
     const early: string[] = []
     grammar
       .then(({IptablesSaveParser, mentionsMark}) => {
-        parser = new IptablesSaveParser(opts.marksOnly ? {family, backend, keepRule: mentionsMark} : {family, backend})
+        parser = new IptablesSaveParser(parserOptions(family, backend, mentionsMark))
         for (const c of early) parser.push(c)
         early.length = 0
       })
@@ -58,7 +73,7 @@ export async function readXtDumps(src: Source, opts: {marksOnly: boolean}): Prom
       if (use === undefined) return undefined
       if (use === d.out) return d
       // iptables-nft-save's dump, parsed whole (it is asked only where iptables-save did not read nf_tables).
-      const parser = new IptablesSaveParser(opts.marksOnly ? {family: d.family, backend: 'nft', keepRule: mentionsMark} : {family: d.family, backend: 'nft'})
+      const parser = new IptablesSaveParser(parserOptions(d.family, 'nft', mentionsMark))
       parser.push(use.stdout)
       return {out: use, family: d.family, backend: d.backend, parser: () => parser}
     }),
@@ -71,5 +86,5 @@ export async function readXtDumps(src: Source, opts: {marksOnly: boolean}): Prom
   }
   // The text is parsed: what is kept of each run is whether it failed (a recording keeps its own copy of the whole
   // output), so the 16 MB of a 110k-rule dump are not held twice, as text and as the rules' raw lines.
-  return {outputs: used.map(({out, family, backend}) => ({out: {...out, stdout: ''}, family, backend})), rulesets, warnings}
+  return {outputs: used.map(({out, family, backend}) => ({out: {...out, stdout: ''}, family, backend})), rulesets, warnings, late}
 }

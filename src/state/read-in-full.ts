@@ -89,6 +89,8 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
       ]
     : []
 
+  const allWarnings = [...hooks.warnings, ...warnings]
+  xtOuts?.late.attach(allWarnings)
   return {
     label: nodeLabel(src.meta),
     meta: src.meta,
@@ -112,6 +114,6 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
     netnsRoutes: peers?.routes ?? new Map(),
     datapaths: datapaths.facts,
     markSourcesRead,
-    warnings: [...hooks.warnings, ...warnings],
+    warnings: allWarnings,
   }
 }

@@ -2,24 +2,10 @@
 // pieces end: mid-line, between \r and \n, on a line without a final newline, in `iptables -S` output that is
 // only known for what it is at its end. And it stays linear: 10× the rules, about 10× the time.
 import {execFileSync} from 'node:child_process'
-import {readdirSync, readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 import {IptablesSaveParser, mentionsMark, parseIptablesSave, parseIptablesSaveForMarks, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
 import {ROOT} from '../helpers/fixtures.js'
-
-/** Every iptables-save text the repository holds, with the options its own test reads it with. */
-function texts(): Array<{name: string; text: string; opts: IptablesSaveOptions}> {
-  const out: Array<{name: string; text: string; opts: IptablesSaveOptions}> = []
-  const dirs = [`${ROOT}testdata/fixtures/iptables-save`, `${ROOT}testdata/marks/iptables-save`]
-  for (const dir of dirs)
-    for (const f of readdirSync(dir).sort()) {
-      if (!f.endsWith('.txt')) continue
-      const opts: IptablesSaveOptions = {family: f.includes('ipv6') || f.includes('ip6tables') ? 'ipv6' : 'ipv4', backend: 'nft'}
-      if (f.includes('iptables-S-nat')) opts.table = 'nat'
-      out.push({name: f, text: readFileSync(`${dir}/${f}`, 'utf8'), opts})
-    }
-  return out
-}
+import {iptablesSaveTexts as texts} from '../helpers/iptables-save-texts.js'
 
 /** Pushed in pieces of `size` characters, then ended. */
 function streamed(text: string, opts: IptablesSaveOptions, cuts: number[]): ReturnType<typeof parseIptablesSave> {

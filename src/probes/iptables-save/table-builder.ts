@@ -5,6 +5,15 @@ import {KNOWN_TARGETS} from './targets/registry.js'
 
 export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
 
+/** Builds the rules of `lines` (each an `-A` line of `chain`) and appends them to `into`. */
+export type DeferredBuild = (table: TableBuilder, chain: XtChain, lines: readonly string[], lineNos: readonly number[], into: XtRule[]) => void
+
+interface Deferred {
+  chain: XtChain
+  lines: string[]
+  lineNos: number[]
+}
+
 /** One `*table … COMMIT` block (or the one table of `iptables -S` output) as its lines arrive. */
 export class TableBuilder {
   committed = false
@@ -14,11 +23,36 @@ export class TableBuilder {
   readonly renumber = new Set<XtChain>()
   private readonly chains = new Map<string, XtChain>()
   private readonly unbuilt = new Map<XtChain, {rules: number; jumps: Set<string>}>()
+  /** The chain the last rule not built was counted in (iptables-save prints a chain's rules together). */
+  private lastUnbuiltChain: XtChain | undefined
+  private lastRuleChain: XtChain | undefined
+  private lastUnbuilt: {rules: number; jumps: Set<string>} | undefined
+  /** Lines kept per chain until its rules are read (lazy mode). */
+  private readonly deferred = new Map<XtChain, Deferred>()
+  /** The chain the last deferred line went to (iptables-save prints a chain's rules together). */
+  private lastDeferred: Deferred | undefined
   constructor(
     readonly name: string,
     readonly line: number | undefined,
     readonly family: IpFamily,
+    /** Set when rules are built on first read (IptablesSaveOptions.lazy). */
+    private readonly buildDeferred?: DeferredBuild,
   ) {}
+
+  /**
+   * An `-A` line kept as it is, built when the chain's `rules` is first read (the getter ensure() gives a chain
+   * in lazy mode), after the rules built so far: the dump's order is kept.
+   */
+  deferRule(c: XtChain, line: string, lineNo: number): void {
+    let d = this.lastDeferred
+    if (d === undefined || d.chain !== c) {
+      d = this.deferred.get(c)
+      if (d === undefined) this.deferred.set(c, (d = {chain: c, lines: [], lineNos: []}))
+      this.lastDeferred = d
+    }
+    d.lines.push(line)
+    d.lineNos.push(lineNo)
+  }
 
   declare(trimmed: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string): void {
     // `:PREROUTING ACCEPT [320:53261]` or `:ISTIO_OUTPUT - [0:0]` (counters absent in hand-written restore files)
@@ -33,7 +67,8 @@ export class TableBuilder {
     const c = this.ensure(name, lineNo, policy !== undefined && policy !== '-')
     if (policy !== undefined && policy !== '-') c.policy = policy
     const cnt = parts[2]
-    if (cnt !== undefined) {
+    if (cnt === '[0:0]') c.counters = {packets: 0, bytes: 0}
+    else if (cnt !== undefined) {
       const m = COUNTERS_RE.exec(cnt)
       if (m) c.counters = {packets: Number(m[1]), bytes: Number(m[2])}
       else problems.push(problem(probe, `bad chain counters "${cnt}"`, lineNo, raw))
@@ -59,8 +94,11 @@ export class TableBuilder {
   }
 
   chainForRule(name: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string, ruleSpec: boolean): XtChain {
+    // iptables-save prints a chain's rules together: comparing with the last chain's name is cheaper than hashing.
+    const last = this.lastRuleChain
+    if (last !== undefined && last.name === name) return last
     const have = this.chains.get(name)
-    if (have) return have
+    if (have) return (this.lastRuleChain = have)
     // iptables-restore accepts rules in built-in chains without a `:CHAIN` line; a user chain must be declared.
     const builtin = xtBuiltinChain(this.name, name) !== undefined
     if (!builtin) problems.push(problem(probe, `rule for chain ${name}, which is not declared${ruleSpec ? ' (no -N line)' : ' (no :CHAIN line)'}`, lineNo, raw))
@@ -74,8 +112,10 @@ export class TableBuilder {
 
   /** A rule read no further (IptablesSaveOptions.keepRule): counted, and its jump kept for the chain graph. */
   skipRule(c: XtChain, target: string | undefined): void {
-    let u = this.unbuilt.get(c)
+    let u = this.lastUnbuiltChain === c ? this.lastUnbuilt : this.unbuilt.get(c)
     if (!u) this.unbuilt.set(c, (u = {rules: 0, jumps: new Set()}))
+    this.lastUnbuiltChain = c
+    this.lastUnbuilt = u
     u.rules++
     if (target !== undefined && !KNOWN_TARGETS.has(target)) u.jumps.add(target)
   }
@@ -87,9 +127,38 @@ export class TableBuilder {
   private ensure(name: string, lineNo: number, builtin: boolean): XtChain {
     let c = this.chains.get(name)
     if (!c) {
-      c = {name, builtin, line: lineNo, rules: []}
+      c = this.buildDeferred === undefined ? {name, builtin, line: lineNo, rules: []} : this.lazyChain(name, builtin, lineNo)
       this.chains.set(name, c)
     } else if (builtin) c.builtin = true
+    return c
+  }
+
+  /**
+   * A chain whose `rules` builds the lines deferred for it on first read. An accessor in the object literal,
+   * not one added later (Object.defineProperty on 40k chains costs ~0.15 s and slows every later access).
+   */
+  private lazyChain(name: string, builtin: boolean, lineNo: number): XtChain {
+    const deferred = this.deferred
+    const build = this.buildDeferred!
+    let rules: XtRule[] = []
+    const table = this
+    const c: XtChain = {
+      name,
+      builtin,
+      line: lineNo,
+      get rules(): XtRule[] {
+        const d = deferred.get(c)
+        if (d !== undefined) {
+          deferred.delete(c)
+          if (table.lastDeferred === d) table.lastDeferred = undefined
+          build(table, c, d.lines, d.lineNos, rules)
+        }
+        return rules
+      },
+      set rules(v: XtRule[]) {
+        rules = v
+      },
+    }
     return c
   }
 
