@@ -18,7 +18,10 @@ export class LateWarnings {
   problem(p: ParseProblem): void {
     const n = (this.shown.get(p.probe) ?? 0) + 1
     this.shown.set(p.probe, n)
-    if (n <= MAX_SHOWN_PER_PROBE) return this.push({probe: p.probe, kind: 'parse', message: `${p.probe}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`})
+    if (n <= MAX_SHOWN_PER_PROBE) {
+      this.push({probe: p.probe, kind: 'parse', message: `${p.probe}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`})
+      return
+    }
     const extra = n - MAX_SHOWN_PER_PROBE
     const w = this.more.get(p.probe)
     if (w) w.message = `${p.probe}: ${extra} more parse problems not shown`
