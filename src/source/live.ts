@@ -2,6 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {DEFAULT_TIMEOUT_MS, runCommand} from './run-command.js'
 import {locateBpfHelper} from './helper-path.js'
+import {NETNS_NAME_RE, netnsPathOf, spawnSpec} from './spawn-spec.js'
 import {commandLine, INTERNAL, type InternalProbes, type RawOutput, type RunRequest, type Source, type StdoutSink} from './types.js'
 import type {SourceMeta} from '../model/node-meta.js'
 import type {RunFailure} from '../model/warning.js'
@@ -15,12 +16,10 @@ export function bpfHelperPath(): string {
   return process.env.NODEINSPECT_BPF_HELPER ?? locateBpfHelper()
 }
 
-const NETNS_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/
-
 /** `--netns NAME`: a name under /run/netns, as `ip netns` names them. */
 function netnsPath(name: string): string {
   if (!NETNS_NAME_RE.test(name)) throw new UserError(`invalid --netns "${name}": expected a name from 'ip netns list'`)
-  const path = `/run/netns/${name}`
+  const path = netnsPathOf(name)
   if (!existsSync(path)) throw new UserError(`invalid --netns "${name}": no such network namespace (${path} does not exist)`)
   return path
 }
@@ -78,9 +77,7 @@ export class LiveSource implements Source {
     const earlier = this.timedOut.get(tool)
     if (earlier !== undefined) return failFast(req, 'timeout', `${cmd}: skipped: ${tool} timed out earlier in this run (after ${earlier} milliseconds, printing nothing)`)
     const file = tool === BPF_HELPER ? bpfHelperPath() : tool
-    const spec = this.nsPath
-      ? {file: 'nsenter', args: [`--net=${this.nsPath}`, '--', file, ...rest]}
-      : {file, args: rest}
+    const spec = spawnSpec(this.nsPath, file, rest)
     const timeoutMs = this.timeoutMs ?? req.timeoutMs ?? this.defaultTimeoutMs
     const out = await runCommand({...spec, logicalArgv: req.argv, input: req.input, timeoutMs, okExitCodes: req.okExitCodes}, onChunk)
     if (out.failure === 'timeout' && out.stdout === '' && out.stderr === '') this.timedOut.set(tool, timeoutMs)

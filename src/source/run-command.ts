@@ -1,4 +1,5 @@
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
+import {claimHeadStart} from './head-start.js'
 import {commandLine, type RawOutput} from './types.js'
 import type {RunFailure} from '../model/warning.js'
 
@@ -78,6 +79,72 @@ const PIPE_DRAIN_MS = 200
 const MAX_STDOUT_CHARS = 2 ** 29 - 1024
 
 /**
+ * A tool started: its output kept as it comes, until a caller collects it (runCommand). Apart from the collect so
+ * that a tool can be started before anyone asks for it (head-start.ts): what it printed meanwhile is handed over
+ * first, then the rest as it comes.
+ */
+export class StartedTool {
+  readonly startedAt = performance.now()
+  readonly sub: ChildProcess
+  readonly out: string[] = []
+  outChars = 0
+  tooLong = false
+  err = ''
+  errorCode: string | undefined
+  /** The exit, once the pipes closed. */
+  closed: {code: number | null; signal: string | null} | undefined
+  private onChunk: ((chunk: string) => void) | undefined
+  private onClose: (() => void) | undefined
+
+  constructor(readonly spec: Pick<SpawnSpec, 'file' | 'args' | 'input'>) {
+    const sub = spawn(spec.file, [...spec.args], {env: {...process.env, LC_ALL: 'C'}, detached: true, stdio: ['pipe', 'pipe', 'pipe']})
+    this.sub = sub
+    sub.on('error', (e: NodeJS.ErrnoException) => {
+      this.errorCode ??= e.code
+      // A spawn that failed (ENOENT, EACCES) never gets a 'close' with an exit status.
+      if (sub.pid === undefined) this.close(null, null)
+    })
+    sub.on('close', (code, signal) => this.close(code, signal))
+    sub.stdout.setEncoding('utf8')
+    sub.stdout.on('data', (chunk: string) => {
+      if (this.tooLong) return
+      this.outChars += chunk.length
+      if (this.outChars > MAX_STDOUT_CHARS) {
+        this.tooLong = true
+        if (sub.pid !== undefined) killGroup(sub.pid, 'SIGKILL')
+        return
+      }
+      this.out.push(chunk)
+      this.onChunk?.(chunk)
+    })
+    sub.stderr.setEncoding('utf8')
+    sub.stderr.on('data', (chunk: string) => {
+      // Only stderr's first lines are ever shown (classifyRun, warnings): a tool that floods it costs no memory.
+      if (this.err.length < 1 << 20) this.err += chunk
+    })
+    // A tool that exits without reading its input closes the pipe: EPIPE here is not the tool's failure.
+    sub.stdin.on('error', () => {})
+    sub.stdin.end(spec.input ?? '')
+    if (sub.pid !== undefined) trackGroup(sub.pid)
+  }
+
+  /** From now on: each piece of stdout to `onChunk` (those already read first), and `onClose` once it ended. */
+  attach(onChunk: ((chunk: string) => void) | undefined, onClose: () => void): void {
+    if (onChunk) for (const c of this.out) onChunk(c)
+    this.onChunk = onChunk
+    this.onClose = onClose
+    if (this.closed) onClose()
+  }
+
+  private close(code: number | null, signal: string | null): void {
+    if (this.closed) return
+    this.closed = {code, signal}
+    if (this.sub.pid !== undefined) untrackGroup(this.sub.pid)
+    this.onClose?.()
+  }
+}
+
+/**
  * The single place that spawns a process: argument arrays, never a shell; always a timeout.
  *
  * Each tool runs in its own process group (`detached`: setsid), because distributions ship some tools as
@@ -88,82 +155,49 @@ const MAX_STDOUT_CHARS = 2 ** 29 - 1024
  * node:child_process directly, not execa: execa and its dependencies are ~130 modules (~0.1 s) loaded before
  * the first tool could start, and its buffered result cannot hand stdout over as it arrives. `onStdout` gets
  * each piece of standard output as the tool prints it (iptables-save's 16 MB is parsed while it still runs);
- * the result still holds the whole text.
+ * the result still holds the whole text. A run started ahead (head-start.ts) with the same command is taken
+ * over instead of starting another; its timeout counts from now.
  */
 export function runCommand(spec: SpawnSpec, onStdout?: (chunk: string) => void): Promise<RawOutput> {
   const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS
-  const started = performance.now()
+  const tool = claimHeadStart(spec) ?? new StartedTool(spec)
   return new Promise((resolve) => {
-    const sub = spawn(spec.file, [...spec.args], {env: {...process.env, LC_ALL: 'C'}, detached: true, stdio: ['pipe', 'pipe', 'pipe']})
-    const out: string[] = []
-    let outChars = 0
-    let tooLong = false
-    let err = ''
-    let errorCode: string | undefined
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
-    let done = false
+    const {sub} = tool
     const pgid = sub.pid
-    const finish = (exitCode: number | null, signal: string | null): void => {
-      if (done) return
-      done = true
+    tool.attach(onStdout, () => {
       clearTimeout(timer)
-      if (pgid !== undefined) untrackGroup(pgid)
+      const {code: exitCode, signal} = tool.closed!
+      const {out, err, errorCode, tooLong} = tool
       const stdout = out.length === 1 ? out[0]! : out.join('')
       const r = classifyRun({exitCode, stdout, stderr: err, errorCode, signal: signal ?? undefined, timedOut, okExitCodes: spec.okExitCodes})
       let {failure, cause} = r
       if (tooLong && !timedOut) ({failure, cause} = {failure: 'exit', cause: `more than ${MAX_STDOUT_CHARS} characters of output`})
-      const o: RawOutput = {argv: [...spec.logicalArgv], stdout, stderr: err, exitCode, durationMs: Math.round(performance.now() - started)}
+      const o: RawOutput = {argv: [...spec.logicalArgv], stdout, stderr: err, exitCode, durationMs: Math.round(performance.now() - tool.startedAt)}
       if (spec.input !== undefined) o.input = spec.input
       if (failure) {
         o.failure = failure
         o.message = describeFailure(spec.logicalArgv, failure, exitCode, cause, timeoutMs)
       }
       resolve(o)
-    }
-    sub.on('error', (e: NodeJS.ErrnoException) => {
-      errorCode ??= e.code
-      // A spawn that failed (ENOENT, EACCES) never gets a 'close' with an exit status.
-      if (sub.pid === undefined) finish(null, null)
     })
-    sub.on('close', (code, signal) => finish(code, signal))
-    sub.stdout.setEncoding('utf8')
-    sub.stdout.on('data', (chunk: string) => {
-      if (tooLong) return
-      outChars += chunk.length
-      if (outChars > MAX_STDOUT_CHARS) {
-        tooLong = true
-        if (pgid !== undefined) killGroup(pgid, 'SIGKILL')
-        return
-      }
-      out.push(chunk)
-      onStdout?.(chunk)
-    })
-    sub.stderr.setEncoding('utf8')
-    sub.stderr.on('data', (chunk: string) => {
-      // Only stderr's first lines are ever shown (classifyRun, warnings): a tool that floods it costs no memory.
-      if (err.length < 1 << 20) err += chunk
-    })
-    // A tool that exits without reading its input closes the pipe: EPIPE here is not the tool's failure.
-    sub.stdin.on('error', () => {})
-    sub.stdin.end(spec.input ?? '')
-    if (pgid === undefined) return
-    trackGroup(pgid)
+    if (pgid === undefined || tool.closed) return
     timer = setTimeout(() => {
       timedOut = true
       killGroup(pgid, 'SIGTERM')
       timer = setTimeout(() => {
         killGroup(pgid, 'SIGKILL')
         timer = setTimeout(() => {
-          sub.stdout.destroy()
-          sub.stderr.destroy()
+          sub.stdout?.destroy()
+          sub.stderr?.destroy()
         }, PIPE_DRAIN_MS)
       }, KILL_GRACE_MS)
     }, timeoutMs)
   })
 }
 
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
+export function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal)
   } catch {

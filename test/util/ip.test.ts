@@ -1,4 +1,5 @@
 // The one IP module (src/util/ip.ts): strict text in, inet_ntop's RFC 5952 text out, prefixes, masks.
+import {createRequire} from 'node:module'
 import {describe, expect, it} from 'vitest'
 import {familyOf, formatIp, ipToBig, maskPrefixLength, parseCidr, parseIpAddress, parsePrefix, prefixContains} from '../../src/util/ip.js'
 
@@ -95,5 +96,28 @@ describe('masks', () => {
     expect(ipToBig('255.0.255.0')).toEqual({v: 0xff00ff00n, bits: 32})
     expect(ipToBig('::1')).toEqual({v: 1n, bits: 128})
     expect(ipToBig('nope')).toBeUndefined()
+  })
+})
+
+describe('IPv4 text read by hand: the same answers as ipaddr.js strict four-part decimal', () => {
+  const ipaddr = createRequire(import.meta.url)('ipaddr.js') as typeof import('ipaddr.js')
+  const reference = (t: string): bigint | undefined => (ipaddr.IPv4.isValidFourPartDecimal(t) ? BigInt(ipaddr.IPv4.parse(t).toByteArray().reduce((a, b) => a * 256 + b, 0)) : undefined)
+  it('agrees on edge cases and on 20k pseudo-random dotted strings', () => {
+    const cases = ['0.0.0.0', '255.255.255.255', '10.96.3.231', '256.0.0.1', '1.2.3.256', '01.2.3.4', '1.2.3.04', '1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', '1.2.3.4 ', ' 1.2.3.4', '1.2.3.4/32', '1000.1.1.1', '', '1.2.3.a']
+    let s = 7
+    const rnd = (n: number) => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0
+      return (s >>> 8) % n
+    }
+    const parts = ['0', '1', '9', '10', '99', '100', '199', '249', '255', '256', '300', '01', '007', '', '1000', 'a']
+    for (let i = 0; i < 20_000; i++) cases.push(Array.from({length: 3 + rnd(3)}, () => parts[rnd(parts.length)]).join('.'))
+    let valid = 0
+    for (const t of cases) {
+      const want = reference(t)
+      if (want !== undefined) valid++
+      expect(ipToBig(t)?.v, t).toBe(want)
+      expect(familyOf(t) === 'ipv4', t).toBe(want !== undefined)
+    }
+    expect(valid).toBeGreaterThan(100)
   })
 })
