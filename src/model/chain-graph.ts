@@ -96,7 +96,12 @@ export function reachersOf(g: ChainGraph, chain: string): ChainReacher[] {
   }
   const out: ChainReacher[] = []
   if (g.bases.some((b) => b.name === chain)) return out
+  // A base chain that does not reach `chain` would walk everything it reaches to find out (kube-proxy's
+  // PREROUTING: 40k chains, for a mark rule in KUBE-POSTROUTING); the chains that reach it, walked backwards,
+  // say so first.
+  const ancestors = ancestorsOf(g, chain)
   g.bases.forEach((b, i) => {
+    if (!ancestors.has(b.name)) return
     const parent = ws[i]!.reach(chain)
     if (!parent.has(chain)) return
     const path = [chain]
@@ -109,6 +114,34 @@ export function reachersOf(g: ChainGraph, chain: string): ChainReacher[] {
     out.push(r)
   })
   return out
+}
+
+const reverseEdges = new WeakMap<ChainGraph, Map<string, string[]>>()
+
+/** Every chain from which some path of jumps/gotos leads to `chain` (itself excluded). */
+function ancestorsOf(g: ChainGraph, chain: string): Set<string> {
+  let rev = reverseEdges.get(g)
+  if (!rev) {
+    rev = new Map()
+    for (const [from, tos] of g.edges)
+      for (const to of tos) {
+        const l = rev.get(to)
+        if (l) l.push(from)
+        else rev.set(to, [from])
+      }
+    reverseEdges.set(g, rev)
+  }
+  const seen = new Set<string>()
+  const stack = [chain]
+  while (stack.length > 0) {
+    const cur = stack.pop()!
+    for (const p of rev.get(cur) ?? []) {
+      if (seen.has(p)) continue
+      seen.add(p)
+      stack.push(p)
+    }
+  }
+  return seen
 }
 
 /**

@@ -56,7 +56,14 @@ export async function readXtDumps(src: Source, opts: {rules: XtRulesWanted}): Pr
         early.length = 0
       })
       .catch(() => {}) // awaited below, where a failure to load is thrown
-    return streamIptablesSave(src, family, backend, (chunk) => (parser ? parser.push(chunk) : early.push(chunk))).then((out) => ({out, family, backend, parser: () => parser!}))
+    // iptables-nft-save, where it is to be asked, is asked as soon as this dump ends, not after the longest one.
+    return streamIptablesSave(src, family, backend, (chunk) => (parser ? parser.push(chunk) : early.push(chunk))).then(async (out) => ({
+      out,
+      family,
+      backend,
+      parser: () => parser!,
+      asked: backend === 'nft' && judgeIptablesSave(out).verdict === 'ask-nft-save' ? await collectIptablesNftSave(src, family) : undefined,
+    }))
   })
   const done = await Promise.all(runs)
   const {IptablesSaveParser, mentionsMark} = await grammar
@@ -67,8 +74,7 @@ export async function readXtDumps(src: Source, opts: {rules: XtRulesWanted}): Pr
   const nftSide = await Promise.all(
     done.map(async (d) => {
       if (d.backend !== 'nft') return d
-      const asked = judgeIptablesSave(d.out).verdict === 'ask-nft-save' ? await collectIptablesNftSave(src, d.family) : undefined
-      const {use, note} = pickNftSideDump(d.out, asked)
+      const {use, note} = pickNftSideDump(d.out, d.asked)
       if (note !== undefined) warnings.push({probe: d.out.argv.join(' '), kind: 'unsupported', message: note})
       if (use === undefined) return undefined
       if (use === d.out) return d
