@@ -16,8 +16,11 @@ export interface ChainGraph {
   table: string
   /** In the table's chain order. */
   bases: BaseChain[]
-  /** Chain → the chains its rules jump or go to, each once, in rule order. */
-  edges: ReadonlyMap<string, ReadonlySet<string>>
+  /** Every chain (and every name a rule jumps to) by number: chains first, in the table's order. */
+  names: string[]
+  ids: ReadonlyMap<string, number>
+  /** Per chain number: the chains its rules jump or go to, each once, in rule order. */
+  out: ReadonlyArray<readonly number[]>
 }
 
 /** A base chain that reaches a chain through jumps/gotos, with the shortest chain path (base chain first). */
@@ -38,12 +41,46 @@ interface ChainReach {
 const graphs = new WeakMap<object, ChainGraph>()
 /** Per graph, per base chain: its breadth-first walk, advanced only as far as the chains asked about need. */
 const walks = new WeakMap<ChainGraph, BfsWalk[]>()
+/** Per graph: who jumps to each chain (built on the first question that needs it). */
+const reverse = new WeakMap<ChainGraph, {start: Int32Array; from: Int32Array}>()
 
-function edgeAdder(edges: Map<string, Set<string>>) {
-  return (from: string, to: string) => {
-    const l = edges.get(from)
-    if (l) l.add(to)
-    else edges.set(from, new Set([to]))
+/**
+ * Builds a graph on chain numbers: 110k kube-proxy jumps as arrays of numbers, not sets of names (~5× less time
+ * and garbage, measured at that scale).
+ */
+class GraphBuilder {
+  readonly names: string[] = []
+  readonly ids = new Map<string, number>()
+  readonly out: number[][] = []
+  /** The chain whose edges are being added, and per target the last chain that added it (dedupe in O(1)). */
+  private cur = -1
+  private readonly lastFrom: number[] = []
+
+  id(name: string): number {
+    let i = this.ids.get(name)
+    if (i === undefined) {
+      i = this.names.length
+      this.ids.set(name, i)
+      this.names.push(name)
+      this.out.push([])
+      this.lastFrom.push(-1)
+    }
+    return i
+  }
+
+  from(name: string): void {
+    this.cur = this.id(name)
+  }
+
+  to(name: string): void {
+    const t = this.id(name)
+    if (this.lastFrom[t] === this.cur) return
+    this.lastFrom[t] = this.cur
+    this.out[this.cur]!.push(t)
+  }
+
+  graph(table: string, bases: BaseChain[]): ChainGraph {
+    return {table, bases, names: this.names, ids: this.ids, out: this.out}
   }
 }
 
@@ -51,13 +88,14 @@ function edgeAdder(edges: Map<string, Set<string>>) {
 export function xtChainGraph(t: XtTable): ChainGraph {
   let g = graphs.get(t)
   if (g) return g
-  const edges = new Map<string, Set<string>>()
-  const add = edgeAdder(edges)
+  const b = new GraphBuilder()
+  for (const c of t.chains) b.id(c.name)
   for (const c of t.chains) {
-    for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) add(c.name, r.target.chain)
-    if (c.unbuilt) for (const to of c.unbuilt.jumps) add(c.name, to)
+    b.from(c.name)
+    for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) b.to(r.target.chain)
+    if (c.unbuilt) for (const to of c.unbuilt.jumps) b.to(to)
   }
-  g = {table: t.name, bases: t.chains.filter((c) => c.builtin).map((c) => (c.hook ? {name: c.name, hook: c.hook} : {name: c.name})), edges}
+  g = b.graph(t.name, t.chains.filter((c) => c.builtin).map((c) => (c.hook ? {name: c.name, hook: c.hook} : {name: c.name})))
   graphs.set(t, g)
   return g
 }
@@ -66,17 +104,19 @@ export function xtChainGraph(t: XtTable): ChainGraph {
 export function nftChainGraph(t: NftTable): ChainGraph {
   let g = graphs.get(t)
   if (g) return g
-  const edges = new Map<string, Set<string>>()
-  const add = edgeAdder(edges)
-  for (const c of t.chains)
+  const b = new GraphBuilder()
+  for (const c of t.chains) b.id(c.name)
+  for (const c of t.chains) {
+    b.from(c.name)
     for (const r of c.rules) {
-      if (r.verdict?.target) add(c.name, r.verdict.target)
+      if (r.verdict?.target) b.to(r.verdict.target)
       // A verdict map can name thousands of chains (kube-proxy's nftables mode): no argument spread.
-      if (r.verdict?.targets) for (const to of r.verdict.targets) add(c.name, to)
+      if (r.verdict?.targets) for (const to of r.verdict.targets) b.to(to)
     }
+  }
   const bases: BaseChain[] = []
   for (const c of t.chains) if (c.base) bases.push(isHook(c.base.hook) ? {name: c.name, hook: c.base.hook} : {name: c.name})
-  g = {table: `${t.family} ${t.name}`, bases, edges}
+  g = b.graph(`${t.family} ${t.name}`, bases)
   graphs.set(t, g)
   return g
 }
@@ -86,28 +126,28 @@ export function nftChainGraph(t: NftTable): ChainGraph {
  * each with the shortest path. One breadth-first walk from each base chain per graph (at most 5 per iptables
  * table), at most O(B·(chains + jumps)), taken only as far as the chains asked about: kube-proxy's one mark chain
  * (KUBE-MARK-MASQ) is found two levels down, without walking its 40k chains; a path is built only for the chains
- * asked about.
+ * asked about. A base chain that does not reach `chain` would walk everything it reaches to find out (kube-proxy's
+ * PREROUTING: 40k chains, for a mark rule in KUBE-POSTROUTING): the chains that reach it, walked backwards, say so first.
  */
 export function reachersOf(g: ChainGraph, chain: string): ChainReacher[] {
+  const out: ChainReacher[] = []
+  const target = g.ids.get(chain)
+  if (target === undefined || g.bases.some((b) => b.name === chain)) return out
   let ws = walks.get(g)
   if (!ws) {
-    ws = g.bases.map((b) => new BfsWalk(b.name, g.edges))
+    ws = g.bases.map((b) => new BfsWalk(g.ids.get(b.name)!, g.out))
     walks.set(g, ws)
   }
-  const out: ChainReacher[] = []
-  if (g.bases.some((b) => b.name === chain)) return out
-  // A base chain that does not reach `chain` would walk everything it reaches to find out (kube-proxy's
-  // PREROUTING: 40k chains, for a mark rule in KUBE-POSTROUTING); the chains that reach it, walked backwards,
-  // say so first.
-  const ancestors = ancestorsOf(g, chain)
+  const ancestors = ancestorsOf(g, target)
   g.bases.forEach((b, i) => {
-    if (!ancestors.has(b.name)) return
-    const parent = ws[i]!.reach(chain)
-    if (!parent.has(chain)) return
+    const start = g.ids.get(b.name)!
+    if (!ancestors[start]) return
+    const parent = ws[i]!.reach(target)
+    if (parent[target] === -1) return
     const path = [chain]
-    for (let x = parent.get(chain)!; ; x = parent.get(x)!) {
-      path.push(x)
-      if (x === b.name) break
+    for (let x = parent[target]!; ; x = parent[x]!) {
+      path.push(g.names[x]!)
+      if (x === start) break
     }
     const r: ChainReacher = {table: g.table, builtin: b.name, path: path.reverse()}
     if (b.hook) r.hook = b.hook
@@ -116,28 +156,31 @@ export function reachersOf(g: ChainGraph, chain: string): ChainReacher[] {
   return out
 }
 
-const reverseEdges = new WeakMap<ChainGraph, Map<string, string[]>>()
-
-/** Every chain from which some path of jumps/gotos leads to `chain` (itself excluded). */
-function ancestorsOf(g: ChainGraph, chain: string): Set<string> {
-  let rev = reverseEdges.get(g)
+/** Every chain from which some path of jumps/gotos leads to `target` (itself only through a loop), as a flag per chain. */
+function ancestorsOf(g: ChainGraph, target: number): Uint8Array {
+  let rev = reverse.get(g)
+  const n = g.names.length
   if (!rev) {
-    rev = new Map()
-    for (const [from, tos] of g.edges)
-      for (const to of tos) {
-        const l = rev.get(to)
-        if (l) l.push(from)
-        else rev.set(to, [from])
-      }
-    reverseEdges.set(g, rev)
+    // Who jumps to whom, turned around, as one array per direction (counting sort by target).
+    const start = new Int32Array(n + 1)
+    for (const tos of g.out) for (const t of tos) start[t + 1]!++
+    for (let i = 0; i < n; i++) start[i + 1]! += start[i]!
+    const from = new Int32Array(start[n]!)
+    const fill = start.slice(0, n)
+    g.out.forEach((tos, f) => {
+      for (const t of tos) from[fill[t]!++] = f
+    })
+    rev = {start, from}
+    reverse.set(g, rev)
   }
-  const seen = new Set<string>()
-  const stack = [chain]
+  const seen = new Uint8Array(n)
+  const stack = [target]
   while (stack.length > 0) {
     const cur = stack.pop()!
-    for (const p of rev.get(cur) ?? []) {
-      if (seen.has(p)) continue
-      seen.add(p)
+    for (let k = rev.start[cur]!; k < rev.start[cur + 1]!; k++) {
+      const p = rev.from[k]!
+      if (seen[p]) continue
+      seen[p] = 1
       stack.push(p)
     }
   }
@@ -145,32 +188,33 @@ function ancestorsOf(g: ChainGraph, chain: string): Set<string> {
 }
 
 /**
- * Breadth-first from `start`: each chain it reaches → the chain it was first reached from. Advanced a whole chain
- * at a time, only until the chain asked about is reached (or everything is): the entries it has are those the
- * whole walk would give, so answers do not depend on the order chains are asked in.
+ * Breadth-first from `start`: each chain it reaches → the chain it was first reached from (-1: not reached yet).
+ * Advanced a whole chain at a time, only until the chain asked about is reached (or everything is): the entries it
+ * has are those the whole walk would give, so answers do not depend on the order chains are asked in.
  */
 class BfsWalk {
-  readonly parent = new Map<string, string>()
-  private readonly queue: string[]
+  readonly parent: Int32Array
+  private readonly queue: Int32Array
   private head = 0
+  private tail = 1
   constructor(
-    private readonly start: string,
-    private readonly edges: ReadonlyMap<string, ReadonlySet<string>>,
+    private readonly start: number,
+    private readonly out: ReadonlyArray<readonly number[]>,
   ) {
-    this.queue = [start]
+    this.parent = new Int32Array(out.length).fill(-1)
+    this.queue = new Int32Array(out.length)
+    this.queue[0] = start
   }
 
-  /** The parents, walked far enough to hold `chain` if the start reaches it at all. */
-  reach(chain: string): ReadonlyMap<string, string> {
-    const {parent, queue, edges, start} = this
-    while (!parent.has(chain) && this.head < queue.length) {
+  /** The parents, walked far enough to hold `target` if the start reaches it at all. */
+  reach(target: number): Int32Array {
+    const {parent, queue, out, start} = this
+    while (parent[target] === -1 && this.head < this.tail) {
       const cur = queue[this.head++]!
-      const next = edges.get(cur)
-      if (!next) continue
-      for (const n of next) {
-        if (n === start || parent.has(n)) continue
-        parent.set(n, cur)
-        queue.push(n)
+      for (const n of out[cur]!) {
+        if (n === start || parent[n] !== -1) continue
+        parent[n] = cur
+        queue[this.tail++] = n
       }
     }
     return parent

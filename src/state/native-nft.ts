@@ -14,14 +14,22 @@ const XT_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security'])
  * and 1 GB on a kube-proxy-sized node here). Returns the tables to evaluate (nftTablesToEvaluate) and every
  * table, iptables-nft's included, in the order nft lists them, which is the order they were made
  * (nf_tables_newtable appends each new table to the netns's list, and a listing walks that list).
+ *
+ * Started before the iptables dumps end: the chain list is parsed when it arrives, and the tables no
+ * iptables-save could show (a name iptables-nft never uses) are listed at once; only the filter/nat/mangle/raw/
+ * security tables wait for the dumps, which say whether iptables-save showed them.
  */
-export async function collectNativeNftTables(src: Source, chainsOut: RawOutput, xt: readonly XtRuleset[], warnings: Warning[]): Promise<{tables: NftTable[]; creationOrder: string[]} | undefined> {
+export async function collectNativeNftTables(src: Source, chainsP: Promise<RawOutput>, xtP: Promise<readonly XtRuleset[]>, warnings: Warning[]): Promise<{tables: NftTable[]; creationOrder: string[]} | undefined> {
+  const chainsOut = await chainsP
   if (chainsOut.failure === 'missing-binary' || chainsOut.failure === 'not-recorded') {
     if (chainsOut.failure === 'missing-binary') warnings.push({probe: 'nft -j list chains', kind: 'missing-binary', message: chainsOut.message ?? 'nft is not installed: native nftables rules are not read'})
     return undefined
   }
   const summaries = take('nft -j list chains', chainsOut, (o) => parseNftChainsJson(o.stdout), undefined as NftTableSummary[] | undefined, warnings)
   if (!summaries) return undefined
+  const list = (t: NftTableSummary) => collectNftTable(src, t.family, t.name)
+  const early = new Map(summaries.filter((t) => !XT_TABLES.has(t.name)).map((t) => [t, list(t)]))
+  const xt = await xtP
   const shownByIptables = new Set<string>()
   for (const rs of xt) {
     if (rs.backend !== 'nft') continue
@@ -29,7 +37,7 @@ export async function collectNativeNftTables(src: Source, chainsOut: RawOutput, 
     for (const t of rs.tables) if (t.committed && !rs.incompatibleTables.includes(t.name)) shownByIptables.add(`${fam} ${t.name}`)
   }
   const toList = summaries.filter((t) => !(XT_TABLES.has(t.name) && shownByIptables.has(`${t.family} ${t.name}`)))
-  const outs = await Promise.all(toList.map((t) => collectNftTable(src, t.family, t.name)))
+  const outs = await Promise.all(toList.map((t) => early.get(t) ?? list(t)))
   const parts = outs.map((o) => take(o.argv.join(' '), o, (x) => parseNftJson(x.stdout), undefined as NftRuleset | undefined, warnings)).filter((x): x is NftRuleset => !!x)
   return {tables: nftTablesToEvaluate(mergeNftRulesets(parts), xt), creationOrder: summaries.map((t) => `${t.family} ${t.name}`)}
 }

@@ -50,11 +50,15 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
     ipsets: needs.trace ? ipsetSaveProbe : undefined,
     rpFilter: needs.trace ? rpFilterProbe : undefined,
   }
-  const [hooks, peers, xtOuts, chainsOut, probes] = await Promise.all([hooksP, peersP, xtP, rules ? collectNftChains(src) : undefined, runProbes(src, probeSet)])
+  const chainsP = rules ? collectNftChains(src) : undefined
+  // Native nft tables are read while the iptables dumps still run (native-nft.ts); their warnings come after the dumps'.
+  const nftWarnings: Warning[] = []
+  const nftP = chainsP && xtP ? collectNativeNftTables(src, chainsP, xtP.then((x) => x.rulesets), nftWarnings) : undefined
+  const [hooks, peers, xtOuts, chainsOut, probes, nftRead] = await Promise.all([hooksP, peersP, xtP, chainsP, runProbes(src, probeSet), nftP])
   const {facts, outputs} = probes
   if (xtOuts) warnings.push(...xtOuts.warnings)
   const xt = xtOuts?.rulesets ?? []
-  const nftRead = chainsOut && xtOuts ? await collectNativeNftTables(src, chainsOut, xt, warnings) : undefined
+  warnings.push(...nftWarnings)
   const nft = nftRead?.tables
   const markOffset = facts.skb?.mark
   // Not recorded (an older snapshot) FDB, bridge VLANs, br_netfilter or rp_filter sysctls, and ipset missing or not recorded, are not worth a warning: their facts
