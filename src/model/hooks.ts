@@ -229,6 +229,8 @@ export interface BpfHelperFacts {
   tcxSupported?: boolean
   netkitSupported?: boolean
   queried?: number
+  /** The netns's flow-dissector program ids (BPF_PROG_QUERY on the netns); absent: not read (an older helper, or the query failed). */
+  flowDissectorProgIds?: number[]
 }
 
 export interface BpftoolNetFacts {
