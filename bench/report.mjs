@@ -146,7 +146,8 @@ export function renderResults(r) {
   out.push(
     `Written by \`npm run bench\` (bench/run.mjs) from what it measured; do not edit by hand. Started ${r.startedAt}, took ${Math.round(r.durationS)} s; ` +
       `${r.options.rounds} rounds of every command${r.options.warmUp ? ' after one warm-up run' : ''}, the commands of each node run in turn (alternately, the order rotated every round). ` +
-      `Raw numbers: results.json.${r.options.smoke ? ' **Smoke run at toy sizes: its figures mean nothing.**' : ''}`,
+      `Raw numbers: results.json.${r.options.smoke ? ' **Smoke run at toy sizes: its figures mean nothing.**' : ''}` +
+      `${r.options.only ? ` **Only start-up and ${r.options.only.join(', ')} were measured (\`--only\`): the other budgets are not here.**` : ''}`,
     '',
   )
   out.push('## Machine', '')

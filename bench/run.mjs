@@ -12,8 +12,9 @@
 // separate run under strace. It writes OUT/RESULTS.md and OUT/results.json (OUT: bench/, or a temporary directory
 // with --smoke) and ends with one line `N budgets met, M missed`. A missed budget is reported, not an error: the
 // exit is 0 unless the suite itself failed (1), or was used wrongly (2).
-// Usage: node bench/run.mjs [--rounds N] [--out DIR] [--smoke]; --check prints why it cannot run here (nothing if it
-// can) and exits 0.
+// Usage: node bench/run.mjs [--rounds N] [--out DIR] [--smoke] [--only pods,kube-proxy,calico]; --check prints why it
+// cannot run here (nothing if it can) and exits 0. --only runs start-up and the named nodes' cases and budgets only,
+// writing to a temporary directory unless --out says where (bench/RESULTS.md holds whole runs).
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
@@ -25,7 +26,9 @@ import {Budgets, machine, renderResults} from './report.mjs'
 import {addEndpoints, compileProgram, run} from './scale-node.mjs'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
-const USAGE = 'usage: node bench/run.mjs [--rounds N] [--out DIR] [--smoke] | --check'
+const USAGE = 'usage: node bench/run.mjs [--rounds N] [--out DIR] [--smoke] [--only pods,kube-proxy,calico] | --check'
+/** The nodes --only can choose; start-up is always measured (a budget of the legacy backend adds it). */
+const SECTIONS = ['pods', 'kube-proxy', 'calico']
 
 /** The sizes of issue 10, and toy ones that only show the suite works. */
 const SIZES = {
@@ -39,7 +42,14 @@ function parseOptions(argv) {
     const a = argv[i]
     if (a === '--smoke') o.smoke = true
     else if (a === '--check') o.check = true
-    else if (a === '--rounds' || a === '--out') {
+    else if (a === '--only') {
+      const v = argv[++i]
+      if (v === undefined) usage('--only needs a value')
+      const list = v.split(',').filter(Boolean)
+      const bad = list.filter((x) => !SECTIONS.includes(x))
+      if (list.length === 0 || bad.length > 0) usage(`invalid --only "${v}": expected some of ${SECTIONS.join(', ')}, separated by commas`)
+      o.only = list
+    }    else if (a === '--rounds' || a === '--out') {
       const v = argv[++i]
       if (v === undefined) usage(`${a} needs a value`)
       if (a === '--out') o.out = v
@@ -173,14 +183,15 @@ async function main() {
     process.exit(1)
   }
   const sizes = opts.smoke ? SIZES.smoke : SIZES.full
-  const out = opts.out ?? (opts.smoke ? mkdtempSync(join(tmpdir(), 'nodeinspect-bench-smoke-')) : join(ROOT, 'bench'))
+  const out = opts.out ?? (opts.smoke || opts.only ? mkdtempSync(join(tmpdir(), `nodeinspect-bench-${opts.smoke ? 'smoke' : 'only'}-`)) : join(ROOT, 'bench'))
+  const want = (section) => !opts.only || opts.only.includes(section)
   mkdirSync(out, {recursive: true})
   sweepLeftovers()
   const work = mkdtempSync(join(tmpdir(), 'nodeinspect-bench-'))
   cleanups.push(() => rmSync(work, {recursive: true, force: true}))
   const started = new Date()
   const m = {...machine(), namedNetnsAtStart: namedNetns()}
-  log(`${opts.smoke ? 'smoke run' : 'full run'}, ${opts.rounds} rounds; load average ${m.loadavgStart.join(' ')}; results to ${out}`)
+  log(`${opts.smoke ? 'smoke run' : 'full run'}${opts.only ? ` of start-up and ${opts.only.join(', ')}` : ''}, ${opts.rounds} rounds; load average ${m.loadavgStart.join(' ')}; results to ${out}`)
 
   const nodes = []
   const commands = []
@@ -261,7 +272,7 @@ async function main() {
   ])
 
   // ---- pods: N veths, each with its own program; the same netns grows from the small size to the large ----
-  {
+  if (want('pods')) {
     const [small, large] = sizes.pods
     const bpfBase = `/run/nodeinspect-bench-${process.pid}`
     const bpffs = `${bpfBase}/bpffs`
@@ -303,7 +314,7 @@ async function main() {
   // ---- kube-proxy: 11k and 110k rules, on each backend, each in a netns of its own; both sizes' processes are
   // counted one after the other, so that what else changes on the host (BPF maps are global) changes least ----
   const ruleCount = {}
-  for (const backend of ['nft', 'legacy']) {
+  for (const backend of want('kube-proxy') ? ['nft', 'legacy'] : []) {
     const save = backend === 'nft' ? 'iptables-save' : 'iptables-legacy-save'
     const built = []
     for (const services of sizes.services) {
@@ -351,7 +362,7 @@ async function main() {
   }
 
   // ---- Calico: felix's ruleset with its endpoints, as native nft tables ----
-  {
+  if (want('calico')) {
     const rs = calicoRuleset(endpointsFor(sizes.calicoMarkRules))
     const ns = await netns('calico')
     const node = {id: 'calico', label: `Calico, ${rs.markRules} mark rules`, netns: ns.name, holds: `felix's dump with ${rs.endpoints} endpoints (${rs.rules} rules, ${rs.markRules} on marks) as native nft tables calico-raw/mangle/nat/filter (iptables-restore-translate)`}
@@ -368,39 +379,47 @@ async function main() {
     ns.remove()
   }
 
-  // ---- the budgets of issue 10 ----
+  // ---- the budgets of issue 10, in their fixed order; with --only, those of the nodes measured ----
   const b = new Budgets(commands, counts)
   const [sv, lv] = sizes.services
   const [sp, lp] = sizes.pods
   const big = sizeLabel(ruleCount[lv])
   const little = sizeLabel(ruleCount[sv])
-  for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) {
-    b.time({text: `${what}, ${big} rules, nft: ≤ 1.3× \`iptables-save\``, subject: `kp-nft-${lv}:${cmd}`, anchor: `kp-nft-${lv}:save`, factor: 1.3})
-    b.time({text: `${what}, ${big} rules, legacy: ≤ 1.3× \`iptables-legacy-save\` + start-up (\`--version\`)`, subject: `kp-legacy-${lv}:${cmd}`, anchor: `kp-legacy-${lv}:save`, factor: 1.3, plusCmd: 'startup:ni-version'})
+  const kp = want('kube-proxy')
+  const pods = want('pods')
+  if (kp) {
+    for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) {
+      b.time({text: `${what}, ${big} rules, nft: ≤ 1.3× \`iptables-save\``, subject: `kp-nft-${lv}:${cmd}`, anchor: `kp-nft-${lv}:save`, factor: 1.3})
+      b.time({text: `${what}, ${big} rules, legacy: ≤ 1.3× \`iptables-legacy-save\` + start-up (\`--version\`)`, subject: `kp-legacy-${lv}:${cmd}`, anchor: `kp-legacy-${lv}:save`, factor: 1.3, plusCmd: 'startup:ni-version'})
+    }
+    for (const backend of ['nft', 'legacy']) {
+      for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) b.rss({text: `${what}, ${big} rules, ${backend}: peak RSS ≤ 300 MB`, subject: `kp-${backend}-${lv}:${cmd}`, limitMB: 300})
+    }
+    for (const backend of ['nft', 'legacy']) {
+      for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) b.growth({text: `${what}, ${backend}: ${little} → ${big} rules ≤ 11×`, small: `kp-${backend}-${sv}:${cmd}`, large: `kp-${backend}-${lv}:${cmd}`, factor: 11})
+    }
   }
-  for (const backend of ['nft', 'legacy']) {
-    for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) b.rss({text: `${what}, ${big} rules, ${backend}: peak RSS ≤ 300 MB`, subject: `kp-${backend}-${lv}:${cmd}`, limitMB: 300})
+  if (pods) {
+    for (const [cmd, what] of [['marks-json', '`marks --json`'], ['hooks', '`hooks`'], ['hooks-json', '`hooks --json`']]) b.growth({text: `${what}: ${sp} → ${lp} pods ≤ 11×`, small: `pods-${sp}:${cmd}`, large: `pods-${lp}:${cmd}`, factor: 11})
+    b.absolute({text: `\`marks --json\`, ${lp} pods: ≤ 3 s`, subject: `pods-${lp}:marks-json`, limitS: 3})
+    b.absolute({text: `\`hooks\` (table), ${lp} pods: ≤ 1 s`, subject: `pods-${lp}:hooks`, limitS: 1})
+    b.time({text: `\`hooks --json\`, ${lp} pods: ≤ 2× \`bpftool -j net show\` + 0.4 s`, subject: `pods-${lp}:hooks-json`, anchor: `pods-${lp}:bpftool`, factor: 2, plusS: 0.4})
+    for (const [cmd, what] of [['marks-json', '`marks --json`'], ['hooks-json', '`hooks --json`']]) b.constant({text: `${what}: processes spawned, ${sp} → ${lp} pods (devices, programs)`, small: `pods-${sp}:${cmd}`, large: `pods-${lp}:${cmd}`})
   }
-  for (const backend of ['nft', 'legacy']) {
-    for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) b.growth({text: `${what}, ${backend}: ${little} → ${big} rules ≤ 11×`, small: `kp-${backend}-${sv}:${cmd}`, large: `kp-${backend}-${lv}:${cmd}`, factor: 11})
+  if (kp) {
+    for (const backend of ['nft', 'legacy']) {
+      for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) b.constant({text: `${what}, ${backend}: processes spawned, ${little} → ${big} rules`, small: `kp-${backend}-${sv}:${cmd}`, large: `kp-${backend}-${lv}:${cmd}`})
+    }
+    b.constant({text: `\`trace --json\`: processes spawned, with ${sizes.extraNetns} more named netns on the host`, small: `kp-nft-${sv}:trace-json-netns0`, large: `kp-nft-${sv}:trace-json-netns`})
   }
-  for (const [cmd, what] of [['marks-json', '`marks --json`'], ['hooks', '`hooks`'], ['hooks-json', '`hooks --json`']]) b.growth({text: `${what}: ${sp} → ${lp} pods ≤ 11×`, small: `pods-${sp}:${cmd}`, large: `pods-${lp}:${cmd}`, factor: 11})
-  b.absolute({text: `\`marks --json\`, ${lp} pods: ≤ 3 s`, subject: `pods-${lp}:marks-json`, limitS: 3})
-  b.absolute({text: `\`hooks\` (table), ${lp} pods: ≤ 1 s`, subject: `pods-${lp}:hooks`, limitS: 1})
-  b.time({text: `\`hooks --json\`, ${lp} pods: ≤ 2× \`bpftool -j net show\` + 0.4 s`, subject: `pods-${lp}:hooks-json`, anchor: `pods-${lp}:bpftool`, factor: 2, plusS: 0.4})
-  for (const [cmd, what] of [['marks-json', '`marks --json`'], ['hooks-json', '`hooks --json`']]) b.constant({text: `${what}: processes spawned, ${sp} → ${lp} pods (devices, programs)`, small: `pods-${sp}:${cmd}`, large: `pods-${lp}:${cmd}`})
-  for (const backend of ['nft', 'legacy']) {
-    for (const [cmd, what] of [['marks-json', '`marks --json`'], ['trace-json', '`trace --json`']]) b.constant({text: `${what}, ${backend}: processes spawned, ${little} → ${big} rules`, small: `kp-${backend}-${sv}:${cmd}`, large: `kp-${backend}-${lv}:${cmd}`})
-  }
-  b.constant({text: `\`trace --json\`: processes spawned, with ${sizes.extraNetns} more named netns on the host`, small: `kp-nft-${sv}:trace-json-netns0`, large: `kp-nft-${sv}:trace-json-netns`})
   b.time({text: 'start-up (`--version`): ≤ 1.2× a bare oclif 4 CLI', subject: 'startup:ni-version', anchor: 'startup:bare-version', factor: 1.2})
-  b.time({text: `tree output (ink): \`trace\` ≤ \`trace --json\` + 0.2 s (${little} rules, nft)`, subject: `kp-nft-${sv}:trace`, anchor: `kp-nft-${sv}:trace-json`, factor: 1, plusS: 0.2})
+  if (kp) b.time({text: `tree output (ink): \`trace\` ≤ \`trace --json\` + 0.2 s (${little} rules, nft)`, subject: `kp-nft-${sv}:trace`, anchor: `kp-nft-${sv}:trace-json`, factor: 1, plusS: 0.2})
 
   const results = {
     schema: 'nodeinspect.bench/v1',
     startedAt: started.toISOString(),
     durationS: (Date.now() - started.getTime()) / 1000,
-    options: {rounds: opts.rounds, warmUp: opts.warmUp, smoke: opts.smoke, sizes},
+    options: {rounds: opts.rounds, warmUp: opts.warmUp, smoke: opts.smoke, ...(opts.only ? {only: opts.only} : {}), sizes},
     machine: {...m, loadavgEnd: loadavg().map((x) => Number(x.toFixed(2)))},
     nodes,
     commands,

@@ -7,7 +7,8 @@
  *
  *   nodeinspect-bpf query [--dev NAME]
  *       BPF_PROG_QUERY(target_ifindex) for tcx ingress/egress and netkit primary/peer on every device of
- *       the current network namespace; prints one JSON object.
+ *       the current network namespace, and BPF_PROG_QUERY(netns fd) for its flow dissector; prints one JSON
+ *       object.
  *   nodeinspect-bpf tcx-attach --prog-pin PATH --dev NAME --dir ingress|egress --link-pin PATH
  *                              [--before-prog-id N | --after-prog-id N | --first | --last]
  *       BPF_OBJ_GET + BPF_LINK_CREATE(BPF_TCX_*) + BPF_OBJ_PIN of the link; prints one JSON object.
@@ -245,6 +246,50 @@ static int errno_is_expected(const struct attach_kind *k, int err)
 	return 0;
 }
 
+/*
+ * The flow dissector of the current network namespace: BPF_PROG_QUERY with BPF_FLOW_DISSECTOR and the netns's
+ * fd as target (kernel/bpf/net_namespace.c netns_bpf_prog_query(); query_flags must be 0). It holds at most one
+ * program, attached by BPF_PROG_ATTACH or a link. This is the query `bpftool net show` makes for its
+ * flow_dissector list, done here so that hooks need not run bpftool net at all. A kernel without the
+ * attach type (before 4.20) rejects it with EINVAL: none can be attached there. Any other error is printed
+ * as this object's error, and the caller reads the flow dissector elsewhere.
+ */
+static void print_flow_dissector(FILE *f)
+{
+	struct ni_query_attr attr;
+	uint32_t ids[8] = {0};
+	int fd, err = 0;
+
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+	} else {
+		memset(&attr, 0, sizeof(attr));
+		attr.target_ifindex = (uint32_t)fd; /* target_fd */
+		attr.attach_type = BPF_FLOW_DISSECTOR;
+		attr.prog_ids = ptr_to_u64(ids);
+		attr.prog_cnt = sizeof(ids) / sizeof(ids[0]);
+		if (sys_bpf(NI_BPF_PROG_QUERY, &attr, sizeof(attr)) < 0)
+			err = errno;
+		close(fd);
+	}
+	fputs("\"flow_dissector\":{", f);
+	if (err == EINVAL) {
+		fputs("\"supported\":false,\"progs\":[]}", f);
+		return;
+	}
+	if (err) {
+		fprintf(f, "\"errno\":%d,\"error\":", err);
+		json_string(f, strerror(err));
+		fputc('}', f);
+		return;
+	}
+	fputs("\"supported\":true,\"progs\":[", f);
+	for (uint32_t i = 0; i < attr.prog_cnt && i < sizeof(ids) / sizeof(ids[0]); i++)
+		fprintf(f, "%s{\"prog_id\":%u}", i ? "," : "", ids[i]);
+	fputs("]}", f);
+}
+
 static int cmd_query(int argc, char **argv)
 {
 	const char *only_dev = NULL;
@@ -337,10 +382,10 @@ static int cmd_query(int argc, char **argv)
 	int tcx_ok = ndev > 0 && !(einval[0] == ndev && einval[1] == ndev);
 	int nk_ok = ndev > 0 && !(einval[2] == ndev && einval[3] == ndev);
 
-	printf("{\"helper\":\"%s\",\"version\":%d,\"queried\":%u,\"tcx_supported\":%s,\"netkit_supported\":%s,"
-	       "\"attachments\":[%s],\"errors\":[",
-	       HELPER_NAME, HELPER_VERSION, ndev, tcx_ok ? "true" : "false", nk_ok ? "true" : "false",
-	       attachments ? attachments : "");
+	printf("{\"helper\":\"%s\",\"version\":%d,\"queried\":%u,\"tcx_supported\":%s,\"netkit_supported\":%s,",
+	       HELPER_NAME, HELPER_VERSION, ndev, tcx_ok ? "true" : "false", nk_ok ? "true" : "false");
+	print_flow_dissector(stdout);
+	printf(",\"attachments\":[%s],\"errors\":[", attachments ? attachments : "");
 	first = 1;
 	for (unsigned int e = 0; e < nerr; e++) {
 		const struct attach_kind *k = &kinds[errs[e].kind];

@@ -259,7 +259,8 @@ export function analyseHooks(state: NodeState, opts: AnalyseHooksOptions = {}): 
     schema: HOOKS_SCHEMA,
     node,
     devices,
-    flowDissector: inputs.bpftoolNet.flowDissectorProgIds.map((id) => {
+    // The helper's BPF_PROG_QUERY on the netns, or bpftool net's same query where bpftool net was read instead.
+    flowDissector: [...new Set([...(inputs.helper.flowDissectorProgIds ?? []), ...inputs.bpftoolNet.flowDissectorProgIds])].map((id) => {
       const p = programs.get(id)
       return p ? {progId: id, program: programInfo(p)} : {progId: id}
     }),

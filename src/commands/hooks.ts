@@ -31,6 +31,8 @@ A constant number of tool runs, whatever the number of devices. --json prints th
   async run(): Promise<HooksReport> {
     const {flags} = await this.parse(Hooks)
     if (flags.dev !== undefined) checkDevPattern(flags.dev)
+    // The table's renderer loads while the node is read (it is not needed for --json).
+    const rendererP = this.jsonEnabled() ? undefined : Promise.all([import('../render/hooks-table.js'), import('../render/style.js')])
     const src = await sourceFrom(flags)
     const state = await buildNodeState(src, {hooks: true})
     const unreadable = hooksUnreadable(state.hooks.readable)
@@ -40,8 +42,8 @@ A constant number of tool runs, whatever the number of devices. --json prints th
       const fatal = report.warnings.find((w) => w.probe === probeLabel(ipLinksProbe))
       throw new UserError(fatal ? `no devices could be read: ${fatal.message}` : `no device matches --dev ${quoteInput(flags.dev)}`)
     }
-    if (!this.jsonEnabled()) {
-      const [{renderHooksTable}, {styleFor}] = await Promise.all([import('../render/hooks-table.js'), import('../render/style.js')])
+    if (rendererP) {
+      const [{renderHooksTable}, {styleFor}] = await rendererP
       this.log(renderHooksTable(report, styleFor(process.stdout, flags['no-color']), process.stdout.columns || 120))
     }
     return report

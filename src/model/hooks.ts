@@ -124,8 +124,8 @@ export interface Device {
   /** Set on a macvlan (or macvtap) device. */
   macvlan?: MacvlanInfo
   peer?: DevicePeer
-  /** XDP as ip-link reports it (mode and program id). */
-  xdp?: {mode: XdpMode; progId?: number}
+  /** XDP as ip-link reports it (mode and program id; in `multi` mode no one id, but one per mode in `attached`). */
+  xdp?: {mode: XdpMode; progId?: number; attached?: Array<{mode: XdpMode; progId: number}>}
 }
 
 export type XdpMode = 'driver' | 'generic' | 'offload' | 'multi' | 'unknown'
@@ -229,6 +229,8 @@ export interface BpfHelperFacts {
   tcxSupported?: boolean
   netkitSupported?: boolean
   queried?: number
+  /** The netns's flow-dissector program ids (BPF_PROG_QUERY on the netns); absent: not read (an older helper, or the query failed). */
+  flowDissectorProgIds?: number[]
 }
 
 export interface BpftoolNetFacts {

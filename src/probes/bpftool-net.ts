@@ -64,6 +64,13 @@ function numberPositions(atts: HookAttachment[]): void {
 }
 
 /**
+ * bpftool (7.1, and later ones: do_show() in tools/bpf/bpftool/net.c) writes the flow dissector's id as a field
+ * straight inside its array, `"flow_dissector":["id":58593]`, which is not JSON: read as the object it means, or
+ * the whole output would be lost whenever a flow dissector is attached (docs/kernel-notes.md#kn-5-bpftool-net-json).
+ */
+const FLOW_DISSECTOR_FIELD = /"flow_dissector":\["id":(\d+)\]/g
+
+/**
  * JSON form, e.g. (bpftool 7.1 legacy tc) `{"devname":"eth0","ifindex":2,"kind":"clsact/ingress","name":"bpf_netdev_eth0.o:[from-netdev]","id":2823}`
  * or (bpftool >= 7.3 tcx) `{"devname":"ens18","ifindex":2,"kind":"tcx/ingress","name":"cil_from_netdev","prog_id":1482,"prog_flags":[],"link_id":7,"link_flags":[]}`.
  * Errors come on stdout as `{"error": …}` with exit 255.
@@ -71,7 +78,7 @@ function numberPositions(atts: HookAttachment[]): void {
 export function parseBpftoolNetJson(text: string): Parsed<BpftoolNetFacts> {
   const facts: BpftoolNetFacts = {attachments: [], flowDissectorProgIds: [], netfilterProgs: 0}
   const problems: ParseProblem[] = []
-  const {value, problem: p} = parseJson(PROBE, text)
+  const {value, problem: p} = parseJson(PROBE, text.replace(FLOW_DISSECTOR_FIELD, '"flow_dissector":[{"id":$1}]'))
   if (p) return {facts, problems: [p]}
   const docs = Array.isArray(value) ? value : [value]
   for (const doc of docs) {

@@ -102,6 +102,14 @@ export function parseIpLinkJson(text: string): Parsed<Device[]> {
       const progId = num((xdp.prog as Record<string, unknown> | undefined)?.id)
       dev.xdp = {mode: XDP_MODES[num(xdp.mode) ?? 0] ?? 'unknown'}
       if (progId !== undefined) dev.xdp.progId = progId
+      // In multi mode (a driver and an offloaded program at once) the kernel sends no IFLA_XDP_PROG_ID, only one
+      // id per mode (rtnl_xdp_fill(), net/core/rtnetlink.c); iproute2 lists them in `attached` (ip/iplink_xdp.c).
+      const attached = asArray(xdp.attached).flatMap((x) => {
+        const a = (x ?? {}) as Record<string, unknown>
+        const id = num((a.prog as Record<string, unknown> | undefined)?.id)
+        return id === undefined ? [] : [{mode: XDP_MODES[num(a.mode) ?? 0] ?? ('unknown' as const), progId: id}]
+      })
+      if (progId === undefined && attached.length > 0) dev.xdp.attached = attached
     }
     facts.push(dev)
   }

@@ -26,6 +26,8 @@ export function mergeAttachments(inputs: Pick<HooksFacts, 'devices' | 'bpftoolNe
   inputs.helper.attachments.forEach((a) => add(a))
   for (const d of inputs.devices) {
     if (d.xdp?.progId !== undefined) add({ifindex: d.ifindex, devname: d.name, hook: 'xdp', progId: d.xdp.progId, xdpMode: d.xdp.mode, witnesses: ['ip-link']})
+    // Multi mode: each program with its own mode, as bpftool net lists them.
+    for (const x of d.xdp?.attached ?? []) add({ifindex: d.ifindex, devname: d.name, hook: 'xdp', progId: x.progId, xdpMode: x.mode, witnesses: ['ip-link']})
   }
   for (const a of inputs.helper.attachments) {
     const cur = byKey.get(`${a.ifindex}|${a.hook}|${a.progId}`)

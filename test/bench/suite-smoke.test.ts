@@ -98,6 +98,27 @@ describe.skipIf(SKIP !== '')(`benchmark suite --smoke (${SKIP || 'root'})`, () =
     expect(md).toContain('Smoke run at toy sizes')
   }, 600_000)
 
+  it('--only pods: start-up and the pods, their budgets only, and says so', async () => {
+    const r = await suite(['--smoke', '--only', 'pods', '--out', join(out, 'only')])
+    expect(r.code, r.stderr).toBe(0)
+    expect(leftovers(r.pid)).toEqual([])
+    const res = JSON.parse(readFileSync(join(out, 'only/results.json'), 'utf8')) as Results & {options: {only?: string[]}}
+    expect(res.options.only).toEqual(['pods'])
+    expect([...new Set(res.commands.map((c) => c.id.split(':')[0]))]).toEqual(['startup', 'pods-2', 'pods-4'])
+    expect(res.budgets.map((b) => b.text)).toEqual([
+      '`marks --json`: 2 → 4 pods ≤ 11×',
+      '`hooks`: 2 → 4 pods ≤ 11×',
+      '`hooks --json`: 2 → 4 pods ≤ 11×',
+      '`marks --json`, 4 pods: ≤ 3 s',
+      '`hooks` (table), 4 pods: ≤ 1 s',
+      '`hooks --json`, 4 pods: ≤ 2× `bpftool -j net show` + 0.4 s',
+      '`marks --json`: processes spawned, 2 → 4 pods (devices, programs)',
+      '`hooks --json`: processes spawned, 2 → 4 pods (devices, programs)',
+      'start-up (`--version`): ≤ 1.2× a bare oclif 4 CLI',
+    ])
+    expect(readFileSync(join(out, 'only/RESULTS.md'), 'utf8')).toContain('Only start-up and pods were measured')
+  }, 600_000)
+
   it('removes its namespaces and bpffs when interrupted (Ctrl-C)', async () => {
     const r = await suite(['--smoke', '--out', join(out, 'interrupted')], '2 pods: set up')
     expect(r.code, r.stderr).toBe(130)

@@ -61,15 +61,28 @@ describe.skipIf(!!skip)('hooks on a netns where one device name holds \\x01', ()
     expect(r.stdout).not.toMatch(/not valid JSON/)
   })
 
-  it('--json keeps the real name, and every tool saw the program on it', () => {
+  type Doc = {devices: Array<{name: string; hooks: Array<{hook: string; progId: number; witnesses: string[]}>}>; warnings: Array<{message: string}>}
+  const withProgs = (doc: Doc) => doc.devices.filter((d) => d.hooks.length > 0).map((d) => [d.name, d.hooks.map((h) => [h.hook, h.progId, h.witnesses])])
+
+  it('--json keeps the real name, and tc saw the program on it', () => {
     const r = cli(['hooks', '--netns', ns.name, '--json'])
     expect(r.status).toBe(0)
-    const doc = JSON.parse(r.stdout) as {devices: Array<{name: string; hooks: Array<{hook: string; progId: number; witnesses: string[]}>}>; warnings: unknown[]}
-    const withProgs = doc.devices.filter((d) => d.hooks.length > 0).map((d) => [d.name, d.hooks.map((h) => [h.hook, h.progId, h.witnesses])])
-    expect(withProgs).toEqual([
+    const doc = JSON.parse(r.stdout) as Doc
+    expect(withProgs(doc)).toEqual([
+      [ODD, [['tc-ingress', progIds[ODD], ['tc-filter']]]],
+      ['ni-n1', [['tc-ingress', progIds['ni-n1'], ['tc-filter']]]],
+    ])
+    expect(doc.warnings).toEqual([])
+  })
+
+  it('without the helper, bpftool net is read too (its JSON holds the raw \\x01 as well), and saw the same programs', () => {
+    const r = cli(['hooks', '--netns', ns.name, '--json'], {env: {NODEINSPECT_BPF_HELPER: join(tmp, 'no-such-helper')}})
+    expect(r.status).toBe(0)
+    const doc = JSON.parse(r.stdout) as Doc
+    expect(withProgs(doc)).toEqual([
       [ODD, [['tc-ingress', progIds[ODD], ['bpftool-net', 'tc-filter']]]],
       ['ni-n1', [['tc-ingress', progIds['ni-n1'], ['bpftool-net', 'tc-filter']]]],
     ])
-    expect(doc.warnings).toEqual([])
+    expect(doc.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/^tcx\/netkit attachments: the nodeinspect-bpf helper is not built/)])
   })
 })

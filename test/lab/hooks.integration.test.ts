@@ -62,7 +62,7 @@ describe.skipIf(!!skipReason)(`hooks on the lab (${skipReason || 'root, BPF, net
     expect(eth0.hooks[0]!.xdpMode).toBe('driver')
     expect(eth0.hooks[1]!.witnesses).toEqual(['bpf-helper'])
     expect(eth0.hooks[1]!.notes).toEqual([`runs before the clsact ingress program (id ${eth0.hooks[2]!.progId}): if it returns anything but TCX_NEXT, they never see the packet`])
-    expect(eth0.hooks[2]).toMatchObject({object: 'bpf_netdev_eth0.o', section: 'from-netdev', tc: {pref: 1, handle: '0x1', directAction: true}, witnesses: ['bpftool-net', 'tc-filter']})
+    expect(eth0.hooks[2]).toMatchObject({object: 'bpf_netdev_eth0.o', section: 'from-netdev', tc: {pref: 1, handle: '0x1', directAction: true}, witnesses: ['tc-filter']})
     const lxc = hooksJson(['--netns', `${prefix}-node2`, '--dev', 'lxc65015af813d1']).devices[0]!
     expect(lxc.hooks.map((h) => h.hook)).toEqual(['tc-ingress'])
     expect(lxc.peer).toMatchObject({ifindex: 28, netns: `${prefix}-n2-httpbin`, sameNetns: false, podIps: [{ip: '10.42.0.51', evidence: 'route'}]})

@@ -50,6 +50,12 @@ SEC("tc") int ni_tiny(struct __sk_buff *skb) { return TC_ACT_OK; }
 char _license[] SEC("license") = "GPL";
 `
 
+const FLOW_DISSECTOR_C = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("flow_dissector") int ni_fd(struct __sk_buff *skb) { return BPF_OK; }
+char _license[] SEC("license") = "GPL";
+`
+
 /** Leftovers of crashed earlier runs of this file (their pid is gone). */
 async function sweepStale(): Promise<void> {
   for (const d of readdirSync('/run')) {
@@ -138,6 +144,22 @@ describe.skipIf(skipReason !== '')(`nodeinspect-bpf on the kernel (${skipReason 
     expect((await helperIn('tcx-attach', '--prog-pin', pins.p2, '--dev', 'ni-b', '--dir', 'egress', '--link-pin', `${bpffs}/link-b-out-2`, '--before-prog-id', String(ids.p1))).exitCode).toBe(0)
     const q = JSON.parse((await helperIn('query', '--dev', 'ni-b')).stdout) as Query
     expect(q.attachments.map((a) => [a.devname, a.attach_type, a.progs.map((p) => p.prog_id)])).toEqual([['ni-b', 'tcx_egress', [ids.p2, ids.p1]]])
+  })
+
+  it("query reports the netns's flow dissector (BPF_PROG_QUERY on the netns), which only bpftool net read before", async () => {
+    const before = JSON.parse((await helperIn('query')).stdout) as Query & {flow_dissector: unknown}
+    expect(before.flow_dissector).toEqual({supported: true, progs: []})
+    writeFileSync(join(tmp, 'fd.c'), FLOW_DISSECTOR_C)
+    await must('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', join(tmp, 'fd.c'), '-o', join(tmp, 'fd.o')])
+    await must('bpftool', ['prog', 'load', join(tmp, 'fd.o'), `${bpffs}/fd`, 'type', 'flow_dissector'])
+    const id = (JSON.parse(await must('bpftool', ['-j', 'prog', 'show', 'pinned', `${bpffs}/fd`])) as {id: number}).id
+    // BPF_PROG_ATTACH of a flow dissector goes to the caller's netns (kernel/bpf/net_namespace.c); bpftool passes no target.
+    await must('nsenter', [`--net=/run/netns/${ns}`, '--', 'bpftool', 'prog', 'attach', 'pinned', `${bpffs}/fd`, 'flow_dissector'])
+    const after = JSON.parse((await helperIn('query')).stdout) as Query & {flow_dissector: unknown}
+    expect(after.flow_dissector).toEqual({supported: true, progs: [{prog_id: id}]})
+    expect(after.errors).toEqual([])
+    // Only this netns's: the host's own is not it.
+    expect((JSON.parse(await must(helper, ['query'])) as {flow_dissector: {progs: Array<{prog_id: number}>}}).flow_dissector.progs).not.toContainEqual({prog_id: id})
   })
 
   it('errors: one line on stderr, {"error"} on stdout, exit 1 (2 for usage)', async () => {

@@ -77,6 +77,16 @@ describe('parseBpftoolNetJson', () => {
     expect(facts.attachments.map((a) => `${a.devname}/${a.hook}/${a.progId}/${a.xdpMode ?? a.attachName}`)).toEqual(['ni-h1/xdp/123/driver', 'ni-h0/tc-ingress/114/set_mark.bpf.o:[tc]', 'ni-h0/tc-egress/118/or_mark.bpf.o:[tc]'])
   })
 
+  it("reads bpftool's flow dissector field written inside its array (not JSON), as bpftool 7.1 prints it here", () => {
+    const text = '[{"xdp":[{"devname":"ni-x0","ifindex":3,"mode":"generic","id":58582}],"tc":[],"flow_dissector":["id":58593]}]'
+    const {facts, problems} = parseBpftoolNetJson(text)
+    expect(problems).toEqual([])
+    expect(facts.flowDissectorProgIds).toEqual([58593])
+    expect(facts.attachments.map((a) => [a.devname, a.hook, a.progId])).toEqual([['ni-x0', 'xdp', 58582]])
+    // A device named like it stays as it is: only bpftool's own key is read so.
+    expect(parseBpftoolNetJson('[{"xdp":[],"tc":[{"devname":"\\"flow_dissector\\":[\\"id\\":1]","ifindex":2,"kind":"clsact/ingress","id":5}],"flow_dissector":[]}]').facts.attachments[0]!.devname).toBe('"flow_dissector":["id":1]')
+  })
+
   const bad: Array<[string, string, RegExp]> = [
     ['empty output', '', /empty output/],
     ['truncated JSON', '[{"xdp":[],"tc":[{"devname":"eth0"', /not valid JSON/],

@@ -35,6 +35,15 @@ describe('parseIpLinkJson', () => {
     expect(facts[3]!.vxlan).toEqual({port: 4789, dev: 'enp2s0', external: true})
   })
 
+  it('xdp in multi mode: no one program id, one per mode in `attached` (a driver and an offloaded program)', () => {
+    // As iproute2 6.1 prints it (ip/iplink_xdp.c xdp_dump_json()): IFLA_XDP_PROG_ID is absent in multi mode.
+    const text = JSON.stringify([{ifindex: 4, ifname: 'ens1', flags: [], xdp: {mode: 4, attached: [{mode: 1, prog: {id: 30, name: 'a'}}, {mode: 3, prog: {id: 31, name: 'b'}}]}}])
+    expect(parseIpLinkJson(text).facts[0]!.xdp).toEqual({mode: 'multi', attached: [{mode: 'driver', progId: 30}, {mode: 'offload', progId: 31}]})
+    // One mode: the one id, as before (`attached` repeats it).
+    const one = JSON.stringify([{ifindex: 4, ifname: 'ens1', flags: [], xdp: {mode: 2, prog: {id: 30}, attached: [{mode: 2, prog: {id: 30}}]}}])
+    expect(parseIpLinkJson(one).facts[0]!.xdp).toEqual({mode: 'generic', progId: 30})
+  })
+
   it('reports malformed input', () => {
     expect(parseIpLinkJson('').problems[0]!.message).toBe('empty output')
     expect(parseIpLinkJson('{"ifindex":1}').problems[0]!.message).toBe('expected a list of links')

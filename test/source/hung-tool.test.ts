@@ -216,7 +216,7 @@ describe.skipIf(skip !== undefined)('live, in a throwaway netns', () => {
     const facts = await withPath(dir, () => buildNodeState(liveSource({netns: ns!.name, timeoutMs: T}), {trace: true}))
     const ms = performance.now() - t0
     const messages = facts.warnings.map((w) => w.message)
-    expect(messages).toContain(`bpftool -j net show: timed out after ${T} milliseconds`)
+    expect(messages).toContain(`bpftool -j prog show: timed out after ${T} milliseconds`)
     // Cilium's maps are read after the hooks (a second phase): that bpftool run is not waited for again.
     expect(messages).toContain('bpftool -j map show: skipped: bpftool timed out earlier in this run (after 4000 milliseconds, printing nothing)')
     expect(ms).toBeLessThan(1.5 * T)
@@ -230,7 +230,7 @@ describe.skipIf(skip !== undefined)('live, in a throwaway netns', () => {
     const r = cli(['hooks', '--netns', ns.name, '--timeout', '500'], {env: {PATH: `${dir}:${process.env.PATH}`}})
     const ms = performance.now() - t0
     expect(r.status).toBe(0)
-    expect(`${r.stdout}${r.stderr}`).toContain('warning: bpftool -j net show: timed out after 500 milliseconds')
+    expect(`${r.stdout}${r.stderr}`).toContain('warning: bpftool -j prog show: timed out after 500 milliseconds')
     expect(ms).toBeLessThan(15_000)
     expect(await eventually(() => leftovers(log))).toEqual([])
   })
@@ -253,10 +253,10 @@ describe.skipIf(skip !== undefined)('live, in a throwaway netns', () => {
       const {dir, log} = fakeTools({bpftool: HUNG_WRAPPER})
       const child = spawn(process.execPath, [`${ROOT}bin/run.js`, 'hooks', '--netns', ns.name], {cwd: ROOT, env: {...process.env, PATH: `${dir}:${process.env.PATH}`}, stdio: 'ignore'})
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
-      // Wait until the three phase-1 bpftool runs have started their children.
+      // Wait until the two bpftool runs of hooks (prog show, link show) have started their children.
       const until = Date.now() + 15_000
-      while (logged(log, 'child').length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
-      expect(logged(log, 'child')).toHaveLength(3)
+      while (logged(log, 'child').length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+      expect(logged(log, 'child')).toHaveLength(2)
       child.kill(signal)
       await exited
       expect(await eventually(() => leftovers(log))).toEqual([])
