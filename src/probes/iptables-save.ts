@@ -12,7 +12,7 @@ import {problem} from './parsed.js'
 import type {Parsed, ParseProblem} from '../model/warning.js'
 import {ruleJumpTarget} from './iptables-save/rule-body.js'
 import {buildRule} from './iptables-save/rule-line.js'
-import {jumpWord} from './iptables-save/jump-word.js'
+import {jumpWord, jumpWordEnd} from './iptables-save/jump-word.js'
 import {skimAppend} from './iptables-save/rule-skim.js'
 import {COUNTERS_RE, TableBuilder, type DeferredBuild} from './iptables-save/table-builder.js'
 import {isQuoted, tokenize} from './iptables-save/tokenizer.js'
@@ -35,7 +35,7 @@ export interface IptablesSaveOptions {
    * a kube-proxy-sized dump then costs one scan of each line, not 110k rule objects. Positions count -A lines
    * (all iptables-save prints); a rule inserted with -I among rules not built is placed among the built ones.
    */
-  keepRule?: (line: string) => boolean
+  keepRule?: (line: string, jumpAt?: number) => boolean
   /**
    * Keep each `-A CHAIN …` line as it is until something reads that chain's rules (XtChain.rules is then built
    * on first access, deferred-rules.ts): `trace` walks a few chains of a 110k-rule dump, and a dump arrives
@@ -50,19 +50,24 @@ export interface IptablesSaveOptions {
  * the mark. Nor can a rule whose only "mark" is the user chain it jumps to: kube-proxy's 40k
  * `-j KUBE-MARK-MASQ` at 110k rules are jumps (the chain graph keeps them), not mark uses, and are not built.
  */
-export function mentionsMark(line: string): boolean {
+export function mentionsMark(line: string, jumpAt = jumpWord(line)): boolean {
   // Targets are spelled MARK/CONNMARK and options in lower case (-m mark, --set-xmark): two searches, no regex.
-  if (!line.includes('mark') && !line.includes('MARK')) return false
-  const j = jumpWord(line)
-  if (j === undefined) return true
+  const lower = line.indexOf('mark')
+  const upper = line.indexOf('MARK')
+  if (lower === -1 && upper === -1) return false
+  if (jumpAt === -1) return true
+  const end = jumpWordEnd(line, jumpAt)
   // A target spelled MARK/CONNMARK is the mark's own target, not a chain (target names are case-sensitive).
-  if (j.end - j.start <= 8 && MARK_TARGETS.has(line.slice(j.start, j.end))) return true
-  MARKISH_ALL.lastIndex = 0
-  for (let m = MARKISH_ALL.exec(line); m !== null; m = MARKISH_ALL.exec(line)) if (m.index < j.start || m.index >= j.end) return true
+  if (end - jumpAt <= 8 && MARK_TARGETS.has(line.slice(jumpAt, end))) return true
+  return outside(line, 'mark', lower, jumpAt, end) || outside(line, 'MARK', upper, jumpAt, end)
+}
+
+/** Whether `word`, first found at `at`, occurs anywhere outside [from, to). */
+function outside(line: string, word: string, at: number, from: number, to: number): boolean {
+  for (let i = at; i !== -1; i = line.indexOf(word, i + 1)) if (i < from || i >= to) return true
   return false
 }
 
-const MARKISH_ALL = /mark|MARK/g
 const MARK_TARGETS = new Set(['MARK', 'CONNMARK'])
 
 const LEGACY_WARNING_RE = /^# Warning: iptables-legacy tables present/
@@ -223,11 +228,11 @@ export class IptablesSaveParser {
       const sp = line.indexOf(' ', 3)
       const name = sp === -1 ? line.slice(3) : line.slice(3, sp)
       if (name !== '' && name.charCodeAt(0) !== 45 && name.indexOf('"') === -1 && name.indexOf('\t') === -1) {
-        if (opts.keepRule !== undefined && !opts.keepRule(line)) {
-          const j = jumpWord(line)
+        const j = opts.keepRule !== undefined ? jumpWord(line) : -1
+        if (opts.keepRule !== undefined && !opts.keepRule(line, j)) {
           // No -j/-g found: only a line that spells neither, nor a quote or a tab, surely has none.
-          if (j !== undefined || !(line.includes(' -j') || line.includes(' -g') || line.includes('"') || line.includes('\t'))) {
-            table.skipRule(table.chainForRule(name, lineNo, line, problems, probe, false), j && line.slice(j.start, j.end))
+          if (j !== -1 || !(line.includes(' -j') || line.includes(' -g') || line.includes('"') || line.includes('\t'))) {
+            table.skipRule(table.chainForRule(name, lineNo, line, problems, probe, false), j === -1 ? undefined : line.slice(j, jumpWordEnd(line, j)))
             return
           }
         } else if (opts.lazy !== undefined) {

@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 import type {XtRuleset} from '../../src/model/netfilter.js'
 import type {ParseProblem} from '../../src/model/warning.js'
 import {IptablesSaveParser, mentionsMark, parseIptablesSave, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
-import {jumpWord} from '../../src/probes/iptables-save/jump-word.js'
+import {jumpWord, jumpWordEnd} from '../../src/probes/iptables-save/jump-word.js'
 import {iptablesSaveTexts} from '../helpers/iptables-save-texts.js'
 
 function lazyParse(text: string, opts: IptablesSaveOptions, piece = 4096) {
@@ -130,10 +130,10 @@ describe('mentionsMark: the rules marks builds', () => {
   for (const [line, uses] of cases) it(`${uses ? 'builds' : 'skips'}: ${line}`, () => expect(mentionsMark(line)).toBe(uses))
 })
 
-describe('jumpWord: the target word, from the end of the line', () => {
+describe('jumpWord: the target word, from the end of the line (-1: read it word by word)', () => {
   const word = (l: string) => {
     const j = jumpWord(l)
-    return j && l.slice(j.start, j.end)
+    return j === -1 ? undefined : l.slice(j, jumpWordEnd(l, j))
   }
   it('finds -j and -g, the last of two, with target options after it', () => {
     expect(word('-A X -p tcp -j DNAT --to-destination 10.0.0.1:80')).toBe('DNAT')
