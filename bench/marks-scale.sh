@@ -18,6 +18,7 @@ for i in 1 2 3; do
   run "nft list ruleset" nsenter --net="/run/netns/$ns" nft list ruleset
   run "nft -j list ruleset" nsenter --net="/run/netns/$ns" nft -j list ruleset
   run "nft -j list chains" nsenter --net="/run/netns/$ns" nft -j list chains
+  run "nodeinspect-bpf nft-tables" nsenter --net="/run/netns/$ns" native/build/nodeinspect-bpf nft-tables
   run "nodeinspect marks --json" ./bin/run.js marks --netns "$ns" --json
 done
 rm -f "$rules"

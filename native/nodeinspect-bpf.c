@@ -20,6 +20,9 @@
  *       buffers) for its translated (xlated) instructions, map ids, line info (the source lines, from the
  *       program's BTF string section) and jited symbols; every call resolved to the name bpftool would print,
  *       with ONE read of /proc/kallsyms for all programs (bpftool 7.1 reads it once per program). One JSON object.
+ *   nodeinspect-bpf nft-tables
+ *       The nf_tables tables of the current network namespace (family, name, handle, use, flags) in the kernel's
+ *       order, from one NFT_MSG_GETTABLE dump over nfnetlink; one JSON object.
  *   nodeinspect-bpf version
  *
  * It uses no libbpf: the attr layouts are written out below because Debian's 6.1 UAPI headers lack tcx.
@@ -28,11 +31,15 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -583,9 +590,12 @@ struct ns_dump {
 
 static unsigned char nl_buf[NL_BUF];
 
+/* A dump's per-message callback: 0 to go on, or a positive errno that ends the dump. */
+typedef int (*nl_msg_cb)(const struct nlmsghdr *, void *);
+
 /* One dump: send the request, read until NLMSG_DONE. Returns 0 or a positive errno. */
 static int nl_dump(int fd, uint16_t type, const void *body, size_t body_len, uint32_t seq,
-		   int (*cb)(const struct nlmsghdr *, struct ns_dump *), struct ns_dump *d, int *interrupted)
+		   nl_msg_cb cb, void *arg, int *interrupted)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -599,8 +609,9 @@ static int nl_dump(int fd, uint16_t type, const void *body, size_t body_len, uin
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.nh.nlmsg_seq = seq;
 	memcpy(req.body, body, body_len);
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
-		return errno;
+	while (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		if (errno != EINTR)
+			return errno;
 	for (;;) {
 		struct iovec iov = {.iov_base = nl_buf, .iov_len = sizeof(nl_buf)};
 		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -618,13 +629,22 @@ static int nl_dump(int fd, uint16_t type, const void *body, size_t body_len, uin
 				continue;
 			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
 				*interrupted = 1;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
+			/*
+			 * NLMSG_DONE carries the dump callback's last return (net/netlink/af_netlink.c netlink_dump_done):
+			 * 0 at the end of the list, a negative errno when the dump failed part way.
+			 */
+			if (h->nlmsg_type == NLMSG_DONE) {
+				int done = 0;
+
+				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(done)))
+					memcpy(&done, NLMSG_DATA(h), sizeof(done));
+				return done < 0 ? -done : 0;
+			}
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(h);
 				return e->error ? -e->error : 0;
 			}
-			int r = cb(h, d);
+			int r = cb(h, arg);
 			if (r)
 				return r;
 		}
@@ -649,8 +669,9 @@ static void attr_string(char *dst, size_t size, const struct rtattr *a)
 	dst[n] = '\0';
 }
 
-static int on_link(const struct nlmsghdr *h, struct ns_dump *d)
+static int on_link(const struct nlmsghdr *h, void *arg)
 {
+	struct ns_dump *d = arg;
 	const struct ifinfomsg *ifi = NLMSG_DATA(h);
 	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
 	struct ns_link *l;
@@ -707,8 +728,9 @@ static const char *scope_name(unsigned int s, char *buf, size_t size)
 	return buf;
 }
 
-static int on_addr(const struct nlmsghdr *h, struct ns_dump *d)
+static int on_addr(const struct nlmsghdr *h, void *arg)
 {
+	struct ns_dump *d = arg;
 	const struct ifaddrmsg *ifa = NLMSG_DATA(h);
 	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa));
 	const void *local = NULL, *address = NULL;
@@ -796,8 +818,9 @@ static void print_dev(FILE *f, const char *key, struct ns_dump *d, int ifindex)
 	}
 }
 
-static int on_route(const struct nlmsghdr *h, struct ns_dump *d)
+static int on_route(const struct nlmsghdr *h, void *arg)
 {
+	struct ns_dump *d = arg;
 	const struct rtmsg *rtm = NLMSG_DATA(h);
 	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*rtm));
 	const void *dst = NULL, *gw = NULL, *prefsrc = NULL;
@@ -1125,6 +1148,172 @@ static int cmd_netns_dump(int argc, char **argv)
 	if (stopped)
 		printf(",\"stopped\":{\"reason\":\"permission\",\"unread\":%d}", unread);
 	printf("}\n");
+	return 0;
+}
+
+/* ---- nft-tables ------------------------------------------------------------------------------- */
+
+/*
+ * nft-tables: the nf_tables tables of the current network namespace, in the kernel's order, in one small dump.
+ *
+ * One NFT_MSG_GETTABLE request with NLM_F_DUMP and nfgenmsg family NFPROTO_UNSPEC (every family) on a
+ * NETLINK_NETFILTER socket. The kernel walks the netns's table list (net/netfilter/nf_tables_api.c
+ * nf_tables_dump_tables), to which nf_tables_newtable appends each new table: the order is the order the tables
+ * were made (docs/kernel-notes.md#kn-27-equal-priority-order). One NFT_MSG_NEWTABLE message per table
+ * (nf_tables_fill_table_info): NFTA_TABLE_NAME, NFTA_TABLE_FLAGS (be32), NFTA_TABLE_USE (be32), NFTA_TABLE_HANDLE
+ * (be64); the family is the message's nfgenmsg. `nft -j list chains` gives the same tables only after fetching and
+ * printing every chain (docs/kernel-notes.md#kn-29-nft-table-list).
+ *
+ * NFTA_TABLE_USE is table->use. The UAPI header calls it the number of chains, but nf_tables_newset,
+ * nf_tables_newobj and nf_tables_newflowtable count in it as nf_tables_addchain does: printed as "use", what it
+ * is. On 6.18 here a named set and a counter each added one, a rule's anonymous set none.
+ *
+ * A kernel without nf_tables is an answer, not an error: no table can exist there. socket(NETLINK_NETFILTER)
+ * fails with EPROTONOSUPPORT without nfnetlink (net/netlink/af_netlink.c netlink_create), and nfnetlink answers
+ * EINVAL for a subsystem nobody registered (net/netfilter/nfnetlink.c nfnetlink_rcv_msg, after asking for the
+ * module nfnetlink-subsys-10): "supported":false, no table, and a note. Like nft, the socket and the request load
+ * those modules where they can. Every nfnetlink message needs CAP_NET_ADMIN in the netns (nfnetlink_rcv): EPERM
+ * is an error. A commit during the dump changes nft_net->base_seq, and nl_dump_check_consistent flags the dump
+ * NLM_F_DUMP_INTR: it is read again (libmnl turns the flag into EINTR, on which nft refetches its cache), and
+ * "dump_interrupted":true says it never came whole.
+ */
+
+#define NI_NFT_DUMP_TRIES 5
+
+struct nft_tables_dump {
+	FILE *out;
+	unsigned int count;
+};
+
+/* nft's names for the nfgenmsg families (include/uapi/linux/netfilter.h NFPROTO_*). */
+static const char *nfproto_name(unsigned int family)
+{
+	switch (family) {
+	case NFPROTO_INET: return "inet";
+	case NFPROTO_IPV4: return "ip";
+	case NFPROTO_ARP: return "arp";
+	case NFPROTO_NETDEV: return "netdev";
+	case NFPROTO_BRIDGE: return "bridge";
+	case NFPROTO_IPV6: return "ip6";
+	}
+	return NULL;
+}
+
+static int on_table(const struct nlmsghdr *h, void *arg)
+{
+	struct nft_tables_dump *t = arg;
+	const struct nfgenmsg *g = NLMSG_DATA(h);
+	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*g));
+	const struct nlattr *a = (const void *)((const char *)g + NLMSG_ALIGN(sizeof(*g)));
+	char name[NFT_TABLE_MAXNAMELEN + 1] = "";
+	uint32_t use = 0, flags = 0, be32;
+	uint64_t handle = 0, be64;
+	int has_use = 0, has_flags = 0, has_handle = 0;
+	const char *family;
+
+	if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE) || len < 0)
+		return 0;
+	for (; len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
+	     len -= NLA_ALIGN(a->nla_len), a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len))) {
+		const char *v = (const char *)a + NLA_HDRLEN;
+		size_t plen = a->nla_len - NLA_HDRLEN;
+
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case NFTA_TABLE_NAME:
+			plen = strnlen(v, plen < sizeof(name) - 1 ? plen : sizeof(name) - 1);
+			memcpy(name, v, plen);
+			name[plen] = '\0';
+			break;
+		case NFTA_TABLE_FLAGS:
+			if (plen >= sizeof(be32))
+				memcpy(&be32, v, sizeof(be32)), flags = ntohl(be32), has_flags = 1;
+			break;
+		case NFTA_TABLE_USE:
+			if (plen >= sizeof(be32))
+				memcpy(&be32, v, sizeof(be32)), use = ntohl(be32), has_use = 1;
+			break;
+		case NFTA_TABLE_HANDLE:
+			if (plen >= sizeof(be64))
+				memcpy(&be64, v, sizeof(be64)), handle = be64toh(be64), has_handle = 1;
+			break;
+		}
+	}
+	fprintf(t->out, "%s{\"family\":", t->count++ ? "," : "");
+	family = nfproto_name(g->nfgen_family);
+	if (family)
+		fprintf(t->out, "\"%s\"", family);
+	else
+		fprintf(t->out, "%u", g->nfgen_family);
+	fputs(",\"name\":", t->out);
+	json_string(t->out, name);
+	if (has_handle)
+		fprintf(t->out, ",\"handle\":%llu", (unsigned long long)handle);
+	if (has_use)
+		fprintf(t->out, ",\"use\":%u", use);
+	if (has_flags)
+		fprintf(t->out, ",\"flags\":%u", flags);
+	fputc('}', t->out);
+	return 0;
+}
+
+static void print_nft_unsupported(int err, const char *note)
+{
+	printf("{\"helper\":\"%s\",\"version\":%d,\"supported\":false,\"errno\":%d,\"note\":", HELPER_NAME, HELPER_VERSION, err);
+	json_string(stdout, note);
+	printf(",\"tables\":[]}\n");
+}
+
+static int cmd_nft_tables(int argc, char **argv)
+{
+	struct nfgenmsg g = {.nfgen_family = NFPROTO_UNSPEC, .version = NFNETLINK_V0};
+	struct timeval tv = {.tv_sec = 5};
+	struct nft_tables_dump t;
+	char *body = NULL, note[256];
+	size_t blen = 0;
+	int fd, err = 0, interrupted = 0;
+
+	if (argc > 0)
+		fail(2, "nft-tables: unknown argument '%s' (usage: nft-tables)", argv[0]);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0) {
+		err = errno;
+		if (err == EPROTONOSUPPORT) {
+			snprintf(note, sizeof(note), "socket(NETLINK_NETFILTER): %s: this kernel has no nfnetlink, so no nf_tables table", strerror(err));
+			print_nft_unsupported(err, note);
+			return 0;
+		}
+		fail(1, "socket(NETLINK_NETFILTER): %s", strerror(err));
+	}
+	/* Never wait forever on the kernel, as for the rtnetlink dumps. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (int attempt = 0; attempt < NI_NFT_DUMP_TRIES; attempt++) {
+		free(body);
+		body = NULL;
+		blen = 0;
+		memset(&t, 0, sizeof(t));
+		t.out = open_memstream(&body, &blen);
+		if (!t.out)
+			fail(1, "out of memory");
+		interrupted = 0;
+		err = nl_dump(fd, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, &g, sizeof(g), (uint32_t)attempt + 1, on_table, &t, &interrupted);
+		fclose(t.out);
+		if (err || !interrupted)
+			break;
+	}
+	close(fd);
+	if (err == EINVAL) {
+		snprintf(note, sizeof(note), "NFT_MSG_GETTABLE: %s: nfnetlink has no nf_tables subsystem in this kernel, so no nf_tables table", strerror(err));
+		print_nft_unsupported(err, note);
+		free(body);
+		return 0;
+	}
+	if (err)
+		fail(1, "NFT_MSG_GETTABLE: %s%s", strerror(err), err == EPERM ? " (needs CAP_NET_ADMIN in this network namespace)" : "");
+	printf("{\"helper\":\"%s\",\"version\":%d,\"supported\":true,\"tables\":[%.*s]", HELPER_NAME, HELPER_VERSION, (int)blen, body ? body : "");
+	if (interrupted)
+		printf(",\"dump_interrupted\":true");
+	printf("}\n");
+	free(body);
 	return 0;
 }
 
@@ -1565,7 +1754,7 @@ static int cmd_prog_dump(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | prog-dump ID... | version");
+		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | prog-dump ID... | nft-tables | version");
 	if (!strcmp(argv[1], "query"))
 		return cmd_query(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "tcx-attach"))
@@ -1574,9 +1763,11 @@ int main(int argc, char **argv)
 		return cmd_netns_dump(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "prog-dump"))
 		return cmd_prog_dump(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "nft-tables"))
+		return cmd_nft_tables(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("{\"helper\":\"%s\",\"version\":%d}\n", HELPER_NAME, HELPER_VERSION);
 		return 0;
 	}
-	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, prog-dump, version)", argv[1]);
+	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, prog-dump, nft-tables, version)", argv[1]);
 }

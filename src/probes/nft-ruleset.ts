@@ -191,8 +191,9 @@ export function parseNftJson(text: string): Parsed<NftRuleset> {
 
 /**
  * `nft -j list chains`: every table and chain without their rules. On a kube-proxy-sized node (110k
- * iptables-nft rules) it takes 0.12 s where `nft -j list ruleset` takes 6 s and 1 GB (measured here, nft 1.0.6),
- * so it is how nodeinspect finds the tables it must list in full: the native ones.
+ * iptables-nft rules) it takes 0.12 s where `nft -j list ruleset` takes 6 s and 1 GB (measured here, nft 1.0.6).
+ * It named the tables to list in full (the native ones) until the helper's one-dump table list
+ * (bpf-helper-nft-tables.ts) did; it still does where the helper cannot answer, and in older snapshots.
  */
 export const NFT_LIST_CHAINS_ARGV = ['nft', '-j', 'list', 'chains'] as const
 

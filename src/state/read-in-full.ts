@@ -8,11 +8,10 @@ import {rpFilterProbe} from '../probes/rp-filter.js'
 import {ipRulesProbe} from '../probes/ip-rule.js'
 import {ipsetSaveProbe} from '../probes/ipset.js'
 import {xfrmPolicyProbe, xfrmStateProbe} from '../probes/ip-xfrm.js'
-import {collectNftChains, NFT_LIST_CHAINS_ARGV} from '../probes/nft-ruleset.js'
 import {probeLabel} from '../probes/descriptor.js'
 import {skBuffLayoutProbe} from '../probes/sk-buff-layout.js'
 import {ssMarksProbe} from '../probes/ss-marks.js'
-import {commandLine, type Source} from '../source/types.js'
+import type {Source} from '../source/types.js'
 import {mergeAttachments, nodeLabel} from './attachments.js'
 import {collectHooksFacts, TC_PROBE} from './hooks.js'
 import {collectNativeNftTables} from './native-nft.js'
@@ -50,16 +49,15 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
     ipsets: needs.trace ? ipsetSaveProbe : undefined,
     rpFilter: needs.trace ? rpFilterProbe : undefined,
   }
-  const chainsP = rules ? collectNftChains(src) : undefined
   // Native nft tables are read while the iptables dumps still run (native-nft.ts); their warnings come after the dumps'.
   const nftWarnings: Warning[] = []
-  const nftP = chainsP && xtP ? collectNativeNftTables(src, chainsP, xtP.then((x) => x.rulesets), nftWarnings) : undefined
-  const [hooks, peers, xtOuts, chainsOut, probes, nftRead] = await Promise.all([hooksP, peersP, xtP, chainsP, runProbes(src, probeSet), nftP])
+  const nftP = rules && xtP ? collectNativeNftTables(src, xtP.then((x) => x.rulesets), nftWarnings) : undefined
+  const [hooks, peers, xtOuts, probes, nftRead] = await Promise.all([hooksP, peersP, xtP, runProbes(src, probeSet), nftP])
   const {facts, outputs} = probes
   if (xtOuts) warnings.push(...xtOuts.warnings)
   const xt = xtOuts?.rulesets ?? []
   warnings.push(...nftWarnings)
-  const nft = nftRead?.tables
+  const nft = nftRead?.nft?.tables
   const markOffset = facts.skb?.mark
   // Not recorded (an older snapshot) FDB, bridge VLANs, br_netfilter or rp_filter sysctls, and ipset missing or not recorded, are not worth a warning: their facts
   // stay unknown (the evaluator says so where a rule matches a set).
@@ -85,7 +83,8 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
   const markSourcesRead: SourceRead[] = needs.marks && xtOuts
     ? [
         ...xtOuts.outputs.filter((o) => !(o.backend === 'legacy' && o.out.failure === 'missing-binary')).map((o) => sourceRead(o.out.argv.join(' '), o.out)),
-        sourceRead(commandLine(NFT_LIST_CHAINS_ARGV), chainsOut),
+        // nft: the table list (the helper's, or nft's chain list), or the native tables it named when none could be listed.
+        nftRead!.read,
         ...(['rules4', 'rules6', 'xfrmStates', 'xfrmPolicies', 'sockets'] as const).map((k) => sourceRead(probeLabel(probeSet[k]!), outputs[k])),
         hooks.readable.attachmentSources.find((x) => x.probe === TC_PROBE)!,
         // eBPF programs' mark use is read from their code (the helper's prog-dump, or bpftool's), for the programs bpftool lists.
@@ -104,7 +103,7 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
     ...(markOffset !== undefined ? {markOffset} : {}),
     xt,
     ...(nft ? {nft} : {}),
-    ...(nftRead ? {nftTableOrder: nftRead.creationOrder} : {}),
+    ...(nftRead?.nft ? {nftTableOrder: nftRead.nft.creationOrder} : {}),
     ipRules: [...(facts.rules4 ?? []), ...(facts.rules6 ?? [])],
     xfrmStates: facts.xfrmStates ?? [],
     xfrmPolicies: facts.xfrmPolicies ?? [],

@@ -10,7 +10,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cli} from '../helpers/cli.js'
 import {createTestNetns, liveSkipReason, type TestNetns} from '../probes/netns-helpers.js'
 
-const skip = liveSkipReason([])
+const skip = liveSkipReason(['nft'])
 if (skip) console.warn(`test/commands/degraded.test.ts: ${skip}`)
 
 /** A directory holding only `tools` (symlinks to the real ones), to be the whole PATH. */
@@ -36,6 +36,8 @@ describe.skipIf(!!skip)('missing tools: total failure says why and exits 3, part
     // A name under /run/netns for --netns; the holder keeps it alive (netns-helpers.ts).
     ns = await createTestNetns('deg')
     await ns.sh(['ip', 'link', 'add', 'ni-d0', 'type', 'veth', 'peer', 'name', 'ni-d1'])
+    // A native nft table with a mark rule: without nft, its rules are what marks loses.
+    await ns.sh(['nft', '-f', '-'], 'table inet ni_deg {\n\tchain pre {\n\t\ttype filter hook prerouting priority 0;\n\t\tmeta mark 0x40 accept\n\t}\n}\n')
   })
 
   afterAll(async () => {
@@ -92,8 +94,18 @@ describe.skipIf(!!skip)('missing tools: total failure says why and exits 3, part
       const doc = JSON.parse(r.stdout) as {warnings: Array<{message: string}>}
       const msgs = doc.warnings.map((w) => w.message)
       expect(msgs).toContain('iptables-save: iptables-save is not installed (not found in PATH)')
-      expect(msgs).toContain('nft -j list chains: nft is not installed (not found in PATH)')
+      // The helper listed the tables (nft-tables): only the native one needed nft.
+      expect(msgs).toContain('nft -j list table inet ni_deg: nft is not installed (not found in PATH)')
+      expect(msgs.filter((m) => m.startsWith('nft '))).toHaveLength(1)
       expect(msgs).toContain('ss -H -O -a -n -e -p -t -u -w: ss is not installed (not found in PATH)')
+    })
+
+    it('marks without the helper too: nft -j list chains would have named the tables, and says nft is missing', () => {
+      const r = cli(['marks', '--netns', ns.name, '--json'], {env: {...withPath(['nsenter', 'ip']).env, NODEINSPECT_BPF_HELPER: '/nonexistent/nodeinspect-bpf'}})
+      expect(r.status).toBe(0)
+      const msgs = (JSON.parse(r.stdout) as {warnings: Array<{message: string}>}).warnings.map((w) => w.message)
+      expect(msgs).toContain('nft -j list chains: nft is not installed (not found in PATH)')
+      expect(msgs.filter((m) => m.includes('nft-tables'))).toEqual([])
     })
   })
 })

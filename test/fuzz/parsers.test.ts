@@ -7,6 +7,7 @@ import {describe, expect, it} from 'vitest'
 import {parseRouteGet} from '../../src/probes/ip-route-get.js'
 import {parseBpfHelperQuery} from '../../src/probes/bpf-helper.js'
 import {parseBpfHelperProgDump} from '../../src/probes/bpf-helper-prog-dump.js'
+import {parseBpfHelperNftTables} from '../../src/probes/bpf-helper-nft-tables.js'
 import {parseBpftoolLinkJson} from '../../src/probes/bpftool-link.js'
 import {parseBpftoolNetJson, parseBpftoolNetText} from '../../src/probes/bpftool-net.js'
 import {parseBpftoolProgJson, parseBpftoolProgText} from '../../src/probes/bpftool-prog.js'
@@ -155,6 +156,7 @@ const SPECS: Array<Spec<any>> = [
   {name: 'parseIpsetSave', seeds: seeds(recorded('ipset save'), docExamples('src/probes/ipset.ts').map((s) => ({name: s.name, text: s.text.split(' / ').join('\n')}))), json: false, shape: 'map', run: (t) => parseIpsetSave(t)},
   {name: 'parseIptablesSaveForMarks', seeds: xtSeeds, json: false, shape: 'object', extra: xtOpts, run: (t, o) => parseIptablesSaveForMarks(t, o)},
   {name: 'parseIptablesSave', seeds: xtSeeds, json: false, shape: 'object', extra: xtOpts, run: (t, o) => parseIptablesSave(t, o)},
+  {name: 'parseBpfHelperNftTables', seeds: seeds(files('nft-tables', (n) => n === 'helper.json'), recorded('nodeinspect-bpf nft-tables'), docExamples('src/probes/bpf-helper-nft-tables.ts')), json: true, shape: 'object', run: (t) => parseBpfHelperNftTables(t)},
   {name: 'parseNftChainsJson', seeds: seeds(recorded('nft -j list chains')), json: true, shape: 'array', run: (t) => parseNftChainsJson(t)},
   {name: 'parseNftJson', seeds: seeds(files('marks/nft', (n) => n.endsWith('.nft.json')), files('netfilter-eval', (n) => n.endsWith('.nft.json')), recorded('nft -j list table')), json: true, shape: 'object', run: (t) => parseNftJson(t)},
   {name: 'parseSkBuffLayoutJson', seeds: seeds(recorded('nodeinspect-internal sk-buff-layout'), docExamples('src/probes/sk-buff-layout.ts')), json: true, shape: 'object', run: (t) => parseSkBuffLayoutJson(t)},
