@@ -6,7 +6,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {cancelHeadStart, claimHeadStart, headStartPlan, startHeadStart} from '../../src/source/head-start.js'
+import {cancelHeadStart, claimHeadStart, startHeadStart} from '../../src/source/head-start.js'
+import {headStartPlan} from '../../src/state/head-start-plan.js'
 import {LiveSource} from '../../src/source/live.js'
 import {straceExecs} from '../../bench/scale-node.mjs'
 import {ROOT} from '../helpers/fixtures.js'
@@ -38,7 +39,7 @@ describe('head start on a real netns', () => {
 
   it('per --netns, nsenter into it; the command LiveSource asks for is the one started, taken once, with the same answer', async () => {
     expect(headStartPlan(['trace', 'a', 'b', '--netns', NS, `--netns=${NS}`])[0]).toEqual({file: 'nsenter', args: [`--net=/run/netns/${NS}`, '--', 'iptables-save']})
-    expect(startHeadStart(['marks', '--netns', NS])).toBe(4)
+    expect(startHeadStart(headStartPlan(['marks', '--netns', NS]))).toBe(4)
     const src = new LiveSource({netns: NS})
     const chunks: string[] = []
     const ahead = await src.stream({argv: ['iptables-save']}, (c) => chunks.push(c))

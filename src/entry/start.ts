@@ -1,0 +1,17 @@
+/**
+ * The process entry (bin/run.js): what must start before the CLI framework loads, then oclif. A live marks or
+ * trace has its iptables dumps started first (source/head-start.ts says why); whatever nobody claimed is
+ * stopped when the command ends, so the CLI exits at once.
+ */
+import {cancelHeadStart, startHeadStart} from '../source/head-start.js'
+import {headStartPlan} from '../state/head-start-plan.js'
+
+export async function start(rootUrl: string, argv: string[] = process.argv.slice(2)): Promise<void> {
+  startHeadStart(headStartPlan(argv))
+  const {main} = await import('../cli/main.js')
+  try {
+    await main(rootUrl, argv)
+  } finally {
+    cancelHeadStart()
+  }
+}

@@ -1,0 +1,34 @@
+import {existsSync} from 'node:fs'
+import {IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from '../probes/iptables-save-run.js'
+import {NETNS_NAME_RE, netnsPathOf, spawnSpec} from '../source/spawn-spec.js'
+
+/** trace reads at most this many nodes at once (commands/trace.ts NODES_AT_ONCE): only theirs start ahead. */
+const NODES_AHEAD = 4
+
+/**
+ * The runs a live `marks` or `trace` command line will ask for first, as LiveSource spawns them (spawnSpec): the
+ * four iptables dumps readXtDumps reads, per `--netns` given (the host's own without one). None for anything
+ * else: --snapshot (no live read), --help/--version, another command, a netns name LiveSource would refuse.
+ * Read-only tools the command runs anyway (source/head-start.ts starts them before oclif loads).
+ */
+export function headStartPlan(argv: readonly string[]): Array<{file: string; args: string[]}> {
+  const [command, ...rest] = argv
+  if (command !== 'marks' && command !== 'trace') return []
+  const netns: string[] = []
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!
+    if (a === '--') break
+    if (a === '--help' || a === '-h' || a === '--version' || a === '--snapshot' || a.startsWith('--snapshot=')) return []
+    if (a === '--netns') netns.push(rest[++i] ?? '')
+    else if (a.startsWith('--netns=')) netns.push(a.slice('--netns='.length))
+  }
+  if (command === 'marks' && netns.length > 1) return []
+  const paths: Array<string | undefined> = []
+  for (const n of netns.slice(0, NODES_AHEAD)) {
+    if (!NETNS_NAME_RE.test(n) || !existsSync(netnsPathOf(n))) return []
+    paths.push(netnsPathOf(n))
+  }
+  if (paths.length === 0) paths.push(undefined)
+  const dumps = [IPTABLES_SAVE_ARGV.ipv4, IPTABLES_SAVE_ARGV.ipv6, IPTABLES_LEGACY_SAVE_ARGV.ipv4, IPTABLES_LEGACY_SAVE_ARGV.ipv6]
+  return paths.flatMap((p) => dumps.map(([file, ...args]) => spawnSpec(p, file!, args)))
+}
