@@ -1,0 +1,52 @@
+/**
+ * The trace tree's renderer on a thread of its own (src/render/trace-tree-thread.ts starts it). Loading ink, react
+ * and yoga takes ~0.3 s and a first render another ~0.1 s (Intl.Segmenter, string-width's Unicode regexes, cold
+ * code); on the main thread that adds to the command, which is busy parsing the node's dumps nearly all the time.
+ * Here it happens on another core while the node is read, and the report's own render finds everything warm.
+ */
+import {parentPort, receiveMessageOnPort} from 'node:worker_threads'
+import type {TraceReport} from '../analyses/path/trace.js'
+
+/** A two-step walk with the characters the real tree uses (→ ⇒ · ├─ └─): a first render pays the one-time costs. */
+const WARM_UP: TraceReport = (() => {
+  const tuple = {src: '10.0.0.1', dst: '10.0.0.2', proto: 'tcp' as const, sport: 40000, dport: 80}
+  const step = {node: 'warm-up', where: {device: 'eth0', hook: 'netfilter output'}, tuple, mark: 0, details: ['asked the kernel: ip route get 10.0.0.2 → dev eth0']}
+  return {
+    schema: 'nodeinspect.trace/v1',
+    flow: {...tuple, family: 'ipv4', mark: 0},
+    nodes: [{label: 'warm-up', source: 'live'}],
+    steps: [
+      {...step, n: 1, kind: 'routing', what: 'routing (output)', verdict: 'out eth0', verdictKind: 'route', evidence: 'kernel', ct: {state: 'NEW', zone: 0, mark: 0}},
+      {...step, n: 2, kind: 'netfilter', what: 'nat/OUTPUT #1: DNAT', verdict: 'DROP', verdictKind: 'drop', evidence: 'rule', rules: [{engine: 'iptables', table: 'nat', chain: 'OUTPUT', position: 1, raw: '-A OUTPUT -j DROP', action: 'DROP'}]},
+    ],
+    outcome: {kind: 'dropped', step: 2, text: 'dropped'},
+    unseen: ['nothing'],
+    warnings: [{probe: 'warm-up', kind: 'parse', message: 'warm-up'}],
+  }
+})()
+
+const port = parentPort
+if (!port) throw new Error('trace-tree-worker: not a worker thread')
+
+// A report that cannot be read here, or a renderer that cannot load: the main thread draws it itself rather than wait.
+const failed = (e: unknown) => port.postMessage({error: String(e)})
+// Listening starts the port: until then a report that comes early waits in it (receiveMessageOnPort below).
+const listen = (reply: (m: {report: TraceReport; columns: number}) => void) => port.on('message', reply).on('messageerror', failed)
+
+import('./trace-tree.js').then(
+  ({renderTraceTree}) => {
+    const reply = ({report, columns}: {report: TraceReport; columns: number}) => {
+      try {
+        port.postMessage({text: renderTraceTree(report, columns)})
+      } catch (e) {
+        failed(e) // the main thread draws it again, and fails there with the stack
+      }
+    }
+    // A report that came while ink loaded is drawn at once: warming up then would only delay it.
+    const early = receiveMessageOnPort(port)
+    if (early) reply(early.message)
+    else renderTraceTree(WARM_UP, 120)
+    listen(reply)
+  },
+  (e) => listen(() => failed(e)),
+)
