@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {afterAll, describe, expect, it} from 'vitest'
-import {threadEnv} from '../../src/render/trace-tree-thread.js'
+import {drawsTraceTree, threadEnv} from '../../src/render/trace-tree-thread.js'
 import {renderTraceTree} from '../../src/render/trace-tree.js'
 import {ROOT} from '../helpers/fixtures.js'
 import {hostile} from './hostile.js'
@@ -63,3 +63,12 @@ describe('the tree on its own thread', () => {
     expect(env.NODE_ENV).toBe('development')
   })
 })
+
+describe('the entry point starting the thread before oclif loads', () => {
+  it('does so for the arguments that draw a trace tree, and only those', () => {
+    const tree = (line: string) => drawsTraceTree(line.split(' '))
+    for (const yes of ['trace 10.0.0.1 10.0.0.2:80', 'trace 10.0.0.1 10.0.0.2:80 --netns n --format text', 'trace 10.0.0.1 10.0.0.2:80 --format=text --no-color']) expect(tree(yes), yes).toBe(true)
+    for (const no of ['hooks', 'marks --json', 'trace 10.0.0.1 10.0.0.2:80 --json', 'trace 10.0.0.1 10.0.0.2:80 --format dot', 'trace 10.0.0.1 10.0.0.2:80 --format=svg', 'trace --help', 'trace -h']) expect(tree(no), no).toBe(false)
+  })
+})
+
