@@ -63,7 +63,8 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
   async run(): Promise<TraceReport> {
     const {args, flags} = await this.parse(Trace)
     const flow = parseFlow({src: args.src, dst: args.dst, proto: flags.proto, sport: flags.sport, mark: flags.mark})
-    // The tree's renderer (ink, react, yoga: ~0.4 s to load and warm up) loads on another thread while the nodes are read.
+    // The tree's renderer (ink, react, yoga: ~0.4 s to load and warm up) loads on another thread while the nodes are
+    // read; bin/run.js has started it already when the arguments said a tree.
     const tree = !this.jsonEnabled() && flags.format === 'text' ? treeRenderer(flags['no-color']) : undefined
     tree?.catch(() => {}) // awaited below
     // Any number of nodes; the walk picks the next one by address, not by its place on the command line. Each

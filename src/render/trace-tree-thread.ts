@@ -1,8 +1,8 @@
 /**
- * The trace tree drawn on a worker thread (src/render/trace-tree-worker.ts), started when the command starts: ink
- * loads and warms up on the other core while the node is read, instead of after, on the main thread, which is busy
- * parsing the node's dumps. In-process if the thread fails in any way. Either way the text is renderTraceTree's
- * (src/render/trace-tree.tsx), byte for byte.
+ * The trace tree drawn on a worker thread (src/render/trace-tree-worker.ts), started by the entry point or else when
+ * the command starts: ink loads and warms up on the other core while oclif loads and the node is read, instead of
+ * after, on the main thread, which is busy parsing the node's dumps. In-process if the thread fails in any way.
+ * Either way the text is renderTraceTree's (src/render/trace-tree.tsx), byte for byte.
  */
 import {Worker} from 'node:worker_threads'
 import type {TraceReport} from '../analyses/path/trace.js'
