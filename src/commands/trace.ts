@@ -63,8 +63,9 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
   async run(): Promise<TraceReport> {
     const {args, flags} = await this.parse(Trace)
     const flow = parseFlow({src: args.src, dst: args.dst, proto: flags.proto, sport: flags.sport, mark: flags.mark})
-    // The tree's renderer (ink, react, yoga: ~0.3 s of loading) loads while the nodes are read, not after.
-    const tree = !this.jsonEnabled() && flags.format === 'text' ? loadTreeRenderer(flags['no-color']) : undefined
+    // The tree's renderer (ink, react, yoga: ~0.4 s to load and warm up) loads on another thread while the nodes are
+    // read; bin/run.js has started it already when the arguments said a tree.
+    const tree = !this.jsonEnabled() && flags.format === 'text' ? treeRenderer(flags['no-color']) : undefined
     tree?.catch(() => {}) // awaited below
     // Any number of nodes; the walk picks the next one by address, not by its place on the command line. Each
     // live node runs its own tools and each snapshot is read whole: a few at a time keeps both bounded.
@@ -98,19 +99,17 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
         const {renderTraceDot, renderTraceMermaid} = await import('../render/trace-graph.js')
         this.log(flags.format === 'dot' ? renderTraceDot(report) : renderTraceMermaid(report))
       } else {
-        const {renderTraceTree} = await (tree ?? loadTreeRenderer(flags['no-color']))
-        this.log(renderTraceTree(report, process.stdout.columns || 120))
+        this.log(await (await (tree ?? treeRenderer(flags['no-color']))).render(report, process.stdout.columns || 120))
       }
     }
     return report
   }
 }
 
-/** The tree renderer, with colour decided first: ink colours through chalk, which reads FORCE_COLOR when it is first imported (and not NO_COLOR). */
-async function loadTreeRenderer(noColorFlag: boolean): Promise<typeof import('../render/trace-tree.js')> {
-  const {colourWanted} = await import('../render/style.js')
-  if (!colourWanted(process.stdout, noColorFlag)) process.env.FORCE_COLOR = '0'
-  return import('../render/trace-tree.js')
+/** The tree renderer, started, with colour decided first. */
+async function treeRenderer(noColorFlag: boolean): Promise<import('../render/trace-tree-thread.js').TreeRenderer> {
+  const [{colourWanted}, {startTreeRenderer}] = await Promise.all([import('../render/style.js'), import('../render/trace-tree-thread.js')])
+  return startTreeRenderer(colourWanted(process.stdout, noColorFlag))
 }
 
 /** Each node's recording as DIR/LABEL.json (a label that is not a plain file name is written as node-N.json). */

@@ -1,4 +1,4 @@
-import {Box, Text, renderToString} from 'ink'
+import {Box, renderToString, Text} from './ink-core.js'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {hex} from '../model/mark.js'
 import {endsThePacket, type PathStep, type TraceOutcome, type Tuple} from '../model/path.js'
