@@ -10,10 +10,10 @@ import {loadSnapshot, RecordingSource, SnapshotSource} from '../source/snapshot.
 import {expandSnapshotPaths} from '../source/snapshot-dir.js'
 import type {Source} from '../source/types.js'
 import {liveSource} from '../state/sources.js'
+import {LIVE_NODES_AT_ONCE} from '../state/head-start-plan.js'
 import {mapLimit} from '../util/map-limit.js'
 
 /** Nodes read at once. */
-const NODES_AT_ONCE = 4
 /** Snapshot files read and parsed at once (a folder of a fleet's nodes): I/O and inflating overlap the parsing. */
 const SNAPSHOTS_AT_ONCE = 8
 
@@ -81,7 +81,7 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
     if (recordings) sources = recordings
     // The nodes' tools start first; the walk's modules load while they run.
     const {buildNodeState} = await import('../state/build.js')
-    const [nodes, {traceFlow}, {SourceKernelOracle}] = await Promise.all([mapLimit(sources, expanded ? SNAPSHOTS_AT_ONCE : NODES_AT_ONCE, (s) => buildNodeState(s, {trace: true})), import('../analyses/path/trace.js'), import('../oracle/source-oracle.js')])
+    const [nodes, {traceFlow}, {SourceKernelOracle}] = await Promise.all([mapLimit(sources, expanded ? SNAPSHOTS_AT_ONCE : LIVE_NODES_AT_ONCE, (s) => buildNodeState(s, {trace: true})), import('../analyses/path/trace.js'), import('../oracle/source-oracle.js')])
     const unread = nodes.map((n) => traceNodeUnread(n.label, n.hooks.readable)).filter(Boolean)
     if (unread.length > 0) throw new NodeUnreadableError(`trace: ${unread.join('; ')}`)
     const report = await traceFlow(nodes, flow, new SourceKernelOracle(new Map(nodes.map((n, i) => [n, sources[i]!]))), {reply: flags.reply})

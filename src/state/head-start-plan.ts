@@ -2,8 +2,8 @@ import {existsSync} from 'node:fs'
 import {IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from '../probes/iptables-save-run.js'
 import {NETNS_NAME_RE, netnsPathOf, spawnSpec} from '../source/spawn-spec.js'
 
-/** trace reads at most this many nodes at once (commands/trace.ts NODES_AT_ONCE): only theirs start ahead. */
-const NODES_AHEAD = 4
+/** trace reads at most this many live nodes at once (commands/trace.ts): only theirs start ahead. */
+export const LIVE_NODES_AT_ONCE = 4
 
 /**
  * The runs a live `marks` or `trace` command line will ask for first, as LiveSource spawns them (spawnSpec): the
@@ -24,7 +24,7 @@ export function headStartPlan(argv: readonly string[]): Array<{file: string; arg
   }
   if (command === 'marks' && netns.length > 1) return []
   const paths: Array<string | undefined> = []
-  for (const n of netns.slice(0, NODES_AHEAD)) {
+  for (const n of netns.slice(0, LIVE_NODES_AT_ONCE)) {
     if (!NETNS_NAME_RE.test(n) || !existsSync(netnsPathOf(n))) return []
     paths.push(netnsPathOf(n))
   }
