@@ -13,7 +13,6 @@ import {liveSource} from '../state/sources.js'
 import {LIVE_NODES_AT_ONCE} from '../state/head-start-plan.js'
 import {mapLimit} from '../util/map-limit.js'
 
-/** Nodes read at once. */
 /** Snapshot files read and parsed at once (a folder of a fleet's nodes): I/O and inflating overlap the parsing. */
 const SNAPSHOTS_AT_ONCE = 8
 
