@@ -4,25 +4,21 @@
  * in the order of its list.
  */
 export function multisetDiff<T>(a: readonly T[], b: readonly T[], key: (x: T) => string): {removed: T[]; added: T[]} {
+  return {removed: surplus(a, b, key), added: surplus(b, a, key)}
+}
+
+/** The items of `xs`, in order, left once each item of `ys` has taken one with its key. */
+function surplus<T>(xs: readonly T[], ys: readonly T[], key: (x: T) => string): T[] {
   const left = new Map<string, number>()
-  for (const x of b) left.set(key(x), (left.get(key(x)) ?? 0) + 1)
-  const removed: T[] = []
-  for (const x of a) {
+  for (const y of ys) left.set(key(y), (left.get(key(y)) ?? 0) + 1)
+  const out: T[] = []
+  for (const x of xs) {
     const k = key(x)
     const n = left.get(k) ?? 0
     if (n > 0) left.set(k, n - 1)
-    else removed.push(x)
+    else out.push(x)
   }
-  const unmatched = new Map<string, number>()
-  for (const x of a) unmatched.set(key(x), (unmatched.get(key(x)) ?? 0) + 1)
-  const added: T[] = []
-  for (const x of b) {
-    const k = key(x)
-    const n = unmatched.get(k) ?? 0
-    if (n > 0) unmatched.set(k, n - 1)
-    else added.push(x)
-  }
-  return {removed, added}
+  return out
 }
 
 /**
