@@ -7,13 +7,14 @@
 import {createRequire} from 'node:module'
 import {pathToFileURL} from 'node:url'
 import type * as Ink from 'ink'
+import {INK_CORE_MODULES} from './ink-core-modules.js'
 
 /** …/ink/build/index.js: ink's one entry point (its package exports nothing else). */
 const index = pathToFileURL(createRequire(import.meta.url).resolve('ink'))
 const load = <T>(path: string): Promise<T> => import(new URL(path, index).href).then((m: {default: T}) => m.default)
 
 export const [renderToString, Box, Text] = await Promise.all([
-  load<typeof Ink.renderToString>('render-to-string.js'),
-  load<typeof Ink.Box>('components/Box.js'),
-  load<typeof Ink.Text>('components/Text.js'),
+  load<typeof Ink.renderToString>(INK_CORE_MODULES.renderToString),
+  load<typeof Ink.Box>(INK_CORE_MODULES.Box),
+  load<typeof Ink.Text>(INK_CORE_MODULES.Text),
 ])

@@ -4,6 +4,8 @@
  * after, on the main thread, which is busy parsing the node's dumps. In-process if the thread fails in any way.
  * Either way the text is renderTraceTree's (src/render/trace-tree.tsx), byte for byte.
  */
+import {existsSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {colourWanted} from './style.js'
@@ -59,11 +61,21 @@ export function drawsTraceTree(args: readonly string[]): boolean {
 
 type Started = TreeRenderer & {close(): void}
 
+/**
+ * The thread's module: the build's one-file bundle of it (scripts/bundle-tree-renderer.mjs: ink and react load in a
+ * quarter of the CPU), else the module itself, as tsc built it.
+ * @internal tested directly (a test seam)
+ */
+export function treeWorkerUrl(): URL {
+  const bundle = new URL('./trace-tree-worker.bundle.js', import.meta.url)
+  return existsSync(fileURLToPath(bundle)) ? bundle : new URL('./trace-tree-worker.js', import.meta.url)
+}
+
 function start(colour: boolean): Started {
   let worker: Worker | undefined
   try {
     // The same arguments too: chalk reads --color/--no-color from them.
-    worker = new Worker(new URL('./trace-tree-worker.js', import.meta.url), {env: threadEnv(process.env, colour), argv: process.argv.slice(2)})
+    worker = new Worker(treeWorkerUrl(), {env: threadEnv(process.env, colour), argv: process.argv.slice(2)})
     // Until the report is ready the thread must not keep the process alive: a command that fails first exits.
     worker.unref()
     const gone = () => {
