@@ -23,10 +23,21 @@
  *   nodeinspect-bpf nft-tables
  *       The nf_tables tables of the current network namespace (family, name, handle, use, flags) in the kernel's
  *       order, from one NFT_MSG_GETTABLE dump over nfnetlink; one JSON object.
+ *   nodeinspect-bpf exec --sndbuf BYTES -- TOOL [ARG...]
+ *       Gives standard output a buffer of BYTES, then executes TOOL in place (same pid: a timeout's kill
+ *       reaches it). Node's child stdout is a socketpair, where a writer sleeps once the bytes it has in
+ *       flight reach its sk_sndbuf (sock_alloc_send_pskb, from unix_stream_sendmsg), 208 KiB by default
+ *       (net.core.wmem_default), and wakes only when the reader has taken three quarters of them
+ *       (unix_writable). A reader that parses a dump as it streams pauses now and then (a GC, a slow chunk), so
+ *       iptables-save stopped ~300 times per 16 MB dump and took ~0.17 s longer (docs/kernel-notes.md,
+ *       kn-30-dump-socket-buffer). SO_SNDBUFFORCE (CAP_NET_ADMIN; else SO_SNDBUF, capped at net.core.wmem_max)
+ *       on a socket, F_SETPIPE_SZ on a pipe; a buffer that cannot be set leaves the default. Not JSON: the
+ *       output is TOOL's. Exit 127 (with "No such file or directory", as nsenter says it) when TOOL is not
+ *       found, 126 when it cannot be executed, 2 on a usage error.
  *   nodeinspect-bpf version
  *
  * It uses no libbpf: the attr layouts are written out below because Debian's 6.1 UAPI headers lack tcx.
- * Output contract: exactly one JSON object on stdout. On error: one line on stderr, {"error":"..."} on
+ * Output contract (all but exec): exactly one JSON object on stdout. On error: one line on stderr, {"error":"..."} on
  * stdout, exit 1 (exit 2 for a usage error).
  */
 #define _GNU_SOURCE
@@ -1751,10 +1762,47 @@ static int cmd_prog_dump(int argc, char **argv)
 	return 0;
 }
 
+/* exec's usage error: one line on stderr only (standard output is the tool's). */
+static void exec_usage(const char *msg) __attribute__((noreturn));
+static void exec_usage(const char *msg)
+{
+	fprintf(stderr, HELPER_NAME " exec: %s (usage: exec --sndbuf BYTES -- TOOL [ARG...])\n", msg);
+	exit(2);
+}
+
+static int cmd_exec(int argc, char **argv)
+{
+	char *end;
+	long long bytes;
+	int i = 0, n;
+
+	if (i >= argc || strcmp(argv[i], "--sndbuf") != 0 || i + 1 >= argc)
+		exec_usage("no --sndbuf");
+	errno = 0;
+	bytes = strtoll(argv[i + 1], &end, 10);
+	if (errno || *end || end == argv[i + 1] || bytes <= 0 || bytes > INT32_MAX / 2)
+		exec_usage("--sndbuf wants a byte count from 1 to 1073741823");
+	i += 2;
+	if (i >= argc || strcmp(argv[i], "--") != 0 || i + 1 >= argc)
+		exec_usage("no -- TOOL");
+	i++;
+	n = (int)bytes;
+	/* The kernel doubles the value for its bookkeeping (sock_setsockopt); ask for what we mean. */
+	if (setsockopt(STDOUT_FILENO, SOL_SOCKET, SO_SNDBUFFORCE, &n, sizeof(n)) != 0) {
+		if (errno == ENOTSOCK)
+			(void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, n);
+		else
+			(void)setsockopt(STDOUT_FILENO, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+	}
+	execvp(argv[i], argv + i);
+	fprintf(stderr, HELPER_NAME " exec: %s: %s\n", argv[i], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | prog-dump ID... | nft-tables | version");
+		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | prog-dump ID... | nft-tables | exec --sndbuf BYTES -- TOOL [ARG...] | version");
 	if (!strcmp(argv[1], "query"))
 		return cmd_query(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "tcx-attach"))
@@ -1765,9 +1813,11 @@ int main(int argc, char **argv)
 		return cmd_prog_dump(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "nft-tables"))
 		return cmd_nft_tables(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "exec"))
+		return cmd_exec(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("{\"helper\":\"%s\",\"version\":%d}\n", HELPER_NAME, HELPER_VERSION);
 		return 0;
 	}
-	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, prog-dump, nft-tables, version)", argv[1]);
+	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, prog-dump, nft-tables, exec, version)", argv[1]);
 }

@@ -7,7 +7,7 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {UserError} from '../errors.js'
-import {bpfHelperPath} from '../source/live.js'
+import {bpfHelperPath} from '../source/helper-path.js'
 import {compileBpfObjects} from './bpf-objects.js'
 import {labAsset, LabError, labRun, PROJECT_ROOT, parseLabJson} from './exec.js'
 import {labPlan, type LabListenerSpec, type LabPlan, type LabPlanCommand} from './plan.js'

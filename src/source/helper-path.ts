@@ -11,7 +11,7 @@
  * mtime is then later than the install's); in a checkout the last of `make -C native` and `npm pack` wins
  * (both build the same source).
  */
-import {statSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 /** One place the helper may be: its path and mtime, `mtimeMs` undefined where no file is there. */
@@ -47,9 +47,28 @@ function at(relative: string): HelperFile {
 let located: string | undefined
 
 /** The helper's path for this process (looked up once: two stat calls). */
-export function locateBpfHelper(): string {
+function locateBpfHelper(): string {
   if (located !== undefined) return located
   const prebuilt = process.platform === 'linux' && PREBUILT_ARCHES.has(process.arch) ? at(`../../native/prebuilt/linux-${process.arch}/nodeinspect-bpf`) : undefined
   located = chooseBpfHelper(at('../../native/build/nodeinspect-bpf'), prebuilt)
   return located
+}
+
+/** NODEINSPECT_BPF_HELPER, or the local build or the package's prebuilt one for this arch (locateBpfHelper). */
+export function bpfHelperPath(): string {
+  return process.env.NODEINSPECT_BPF_HELPER ?? locateBpfHelper()
+}
+
+let present: {path: string | undefined} | undefined
+
+/**
+ * The helper when its file is there (looked up once), for what only speeds a run up (a dump's deep output buffer,
+ * spawn-spec.ts): without it the tool runs as it is, and the probes that need the helper say it is missing.
+ */
+export function presentBpfHelper(): string | undefined {
+  if (present === undefined) {
+    const path = bpfHelperPath()
+    present = {path: existsSync(path) ? path : undefined}
+  }
+  return present.path
 }

@@ -1,7 +1,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {DEFAULT_TIMEOUT_MS, runCommand} from './run-command.js'
-import {locateBpfHelper} from './helper-path.js'
+import {bpfHelperPath, presentBpfHelper} from './helper-path.js'
 import {NETNS_NAME_RE, netnsPathOf, spawnSpec} from './spawn-spec.js'
 import {commandLine, INTERNAL, type InternalProbes, type RawOutput, type RunRequest, type Source, type StdoutSink} from './types.js'
 import type {SourceMeta} from '../model/node-meta.js'
@@ -10,11 +10,6 @@ import {UserError} from '../errors.js'
 
 /** The project's own helper (native/nodeinspect-bpf.c): BPF_PROG_QUERY for tcx/netkit, which Debian 12's bpftool cannot see. */
 export const BPF_HELPER = 'nodeinspect-bpf'
-
-/** NODEINSPECT_BPF_HELPER, or the local build or the package's prebuilt one for this arch (helper-path.ts). */
-export function bpfHelperPath(): string {
-  return process.env.NODEINSPECT_BPF_HELPER ?? locateBpfHelper()
-}
 
 /** `--netns NAME`: a name under /run/netns, as `ip netns` names them. */
 function netnsPath(name: string): string {
@@ -46,6 +41,8 @@ export class LiveSource implements Source {
   private nsenterMissing = false
   /** In-process probes (src/probes/internal.ts): they run in this process's netns, so only for the host's own. */
   private readonly internal: InternalProbes
+  /** Set once the helper turned out to have no `exec` (an older one, by NODEINSPECT_BPF_HELPER): dumps then run plain. */
+  private helperWithoutExec = false
 
   constructor(opts: {netns?: string; timeoutMs?: number; defaultTimeoutMs?: number; internal?: InternalProbes} = {}) {
     this.internal = opts.internal ?? {}
@@ -77,17 +74,22 @@ export class LiveSource implements Source {
     const earlier = this.timedOut.get(tool)
     if (earlier !== undefined) return failFast(req, 'timeout', `${cmd}: skipped: ${tool} timed out earlier in this run (after ${earlier} milliseconds, printing nothing)`)
     const file = tool === BPF_HELPER ? bpfHelperPath() : tool
-    const spec = spawnSpec(this.nsPath, file, rest)
+    const helper = req.deepOutput && !this.helperWithoutExec ? presentBpfHelper() : undefined
     const timeoutMs = this.timeoutMs ?? req.timeoutMs ?? this.defaultTimeoutMs
-    const out = await runCommand({...spec, logicalArgv: req.argv, input: req.input, timeoutMs, okExitCodes: req.okExitCodes}, onChunk)
+    const run = (via: string | undefined) => runCommand({...spawnSpec(this.nsPath, file, rest, via), logicalArgv: req.argv, input: req.input, timeoutMs, okExitCodes: req.okExitCodes}, onChunk)
+    let out = await run(helper)
+    if (helper !== undefined && out.exitCode === 2 && out.stdout === '' && /unknown subcommand 'exec'/.test(out.stderr)) {
+      this.helperWithoutExec = true
+      out = await run(undefined)
+    }
     if (out.failure === 'timeout' && out.stdout === '' && out.stderr === '') this.timedOut.set(tool, timeoutMs)
     if (this.nsPath && out.failure === 'missing-binary') {
       // The spawn of nsenter itself failed (ENOENT): the tool was never looked for, so do not call it missing.
       this.nsenterMissing = true
       return {...out, failure: 'spawn', message: `${cmd}: ${this.nsenterMissingCause()}`}
     }
-    // nsenter reports a missing target binary as exit 127 with "No such file or directory".
-    if (this.nsPath && out.exitCode === 127 && /No such file or directory/.test(out.stderr)) {
+    // nsenter and the helper's exec report a missing target binary as exit 127 with "No such file or directory".
+    if ((this.nsPath || helper !== undefined) && out.exitCode === 127 && /No such file or directory/.test(out.stderr)) {
       return {...out, failure: 'missing-binary', message: `${cmd}: ${tool} is not installed (not found in PATH)`}
     }
     return out

@@ -13,6 +13,11 @@ export interface RunRequest {
   timeoutMs?: number
   /** Exit codes that still count as success (e.g. `tc -force -batch` exits 1 when one command fails). */
   okExitCodes?: readonly number[]
+  /**
+   * Prints megabytes that are parsed as they come (iptables-save: 16 MB at 110k rules): a live source runs it with
+   * a deep output buffer (spawn-spec.ts), so the tool never waits while the reader pauses. Not part of any key.
+   */
+  deepOutput?: boolean
 }
 
 export interface RawOutput {

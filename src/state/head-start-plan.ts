@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs'
 import {IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from '../probes/iptables-save-run.js'
+import {presentBpfHelper} from '../source/helper-path.js'
 import {NETNS_NAME_RE, netnsPathOf, spawnSpec} from '../source/spawn-spec.js'
 
 /** trace reads at most this many live nodes at once (commands/trace.ts): only theirs start ahead. */
@@ -30,5 +31,7 @@ export function headStartPlan(argv: readonly string[]): Array<{file: string; arg
   }
   if (paths.length === 0) paths.push(undefined)
   const dumps = [IPTABLES_SAVE_ARGV.ipv4, IPTABLES_SAVE_ARGV.ipv6, IPTABLES_LEGACY_SAVE_ARGV.ipv4, IPTABLES_LEGACY_SAVE_ARGV.ipv6]
-  return paths.flatMap((p) => dumps.map(([file, ...args]) => spawnSpec(p, file!, args)))
+  // The dumps' requests ask for a deep output buffer (iptables-save-run.ts): the helper's exec, as LiveSource runs them.
+  const helper = presentBpfHelper()
+  return paths.flatMap((p) => dumps.map(([file, ...args]) => spawnSpec(p, file!, args, helper)))
 }

@@ -8,7 +8,7 @@ import {checkLabPrerequisites} from '../../src/lab/privileges.js'
 import type {LabState} from '../../src/lab/state.js'
 import {labDown} from '../../src/lab/teardown.js'
 import {labUp} from '../../src/lab/up.js'
-import {bpfHelperPath} from '../../src/source/live.js'
+import {bpfHelperPath} from '../../src/source/helper-path.js'
 import {cli} from '../helpers/cli.js'
 import {LIVE_LAB_TEST_TIMEOUT} from './live.js'
 

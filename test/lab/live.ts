@@ -4,7 +4,7 @@ import {checkLabPrerequisites} from '../../src/lab/privileges.js'
 import {labDown} from '../../src/lab/teardown.js'
 import {LAB_RUN_ROOT, labTopology} from '../../src/lab/topology.js'
 import {runCommand} from '../../src/source/run-command.js'
-import {bpfHelperPath} from '../../src/source/live.js'
+import {bpfHelperPath} from '../../src/source/helper-path.js'
 
 /**
  * Per-test timeout of the live lab tests: a guard against a hang, not a speed bound. One CLI run against the lab

@@ -8,7 +8,7 @@ import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {TraceReport} from '../../src/analyses/path/trace.js'
-import {bpfHelperPath} from '../../src/source/live.js'
+import {bpfHelperPath} from '../../src/source/helper-path.js'
 import {cli} from '../helpers/cli.js'
 import {liveSkipReason} from '../probes/netns-helpers.js'
 

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
 import {mountsAt} from '../../src/lab/teardown.js'
-import {bpfHelperPath} from '../../src/source/live.js'
+import {bpfHelperPath} from '../../src/source/helper-path.js'
 import {runCommand} from '../../src/source/run-command.js'
 
 const helper = bpfHelperPath()

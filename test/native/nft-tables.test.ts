@@ -4,7 +4,7 @@
 import {existsSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {checkLabPrerequisites} from '../../src/lab/privileges.js'
-import {bpfHelperPath} from '../../src/source/live.js'
+import {bpfHelperPath} from '../../src/source/helper-path.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {createTestNetns, type TestNetns} from '../probes/netns-helpers.js'
 

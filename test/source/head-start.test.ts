@@ -9,16 +9,21 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cancelHeadStart, claimHeadStart, startHeadStart} from '../../src/source/head-start.js'
 import {headStartPlan} from '../../src/state/head-start-plan.js'
 import {LiveSource} from '../../src/source/live.js'
+import {presentBpfHelper} from '../../src/source/helper-path.js'
+import {spawnSpec} from '../../src/source/spawn-spec.js'
 import {straceExecs} from '../../bench/scale-node.mjs'
 import {ROOT} from '../helpers/fixtures.js'
 import {ip} from '../helpers/pod-netns.js'
 
 const NS = `ni-t${process.pid}-hs`
 const DUMPS = ['iptables-save', 'ip6tables-save', 'iptables-legacy-save', 'ip6tables-legacy-save']
+/** The dumps ask for a deep output buffer (iptables-save-run.ts): through the helper's exec when it is built. */
+const helper = presentBpfHelper()
 
 describe('headStartPlan: only a live marks or trace, only the dumps it will ask for', () => {
   it('the host: the four dumps, run as LiveSource runs them', () => {
-    for (const argv of [['marks'], ['marks', '--json'], ['trace', '10.0.0.1', '10.0.0.2:80', '--reply']]) expect(headStartPlan(argv)).toEqual(DUMPS.map((d) => ({file: d, args: []})))
+    const via = (d: string) => (helper === undefined ? {file: d, args: []} : {file: helper, args: ['exec', '--sndbuf', String(64 * 1024 * 1024), '--', d]})
+    for (const argv of [['marks'], ['marks', '--json'], ['trace', '10.0.0.1', '10.0.0.2:80', '--reply']]) expect(headStartPlan(argv)).toEqual(DUMPS.map(via))
   })
   it('nothing for another command, a snapshot, help, or a netns LiveSource would refuse', () => {
     for (const argv of [[], ['hooks'], ['snapshot', '-o', 'x.json'], ['marks', '--snapshot', 'n.json'], ['trace', 'a', 'b', '--snapshot=n.json'], ['marks', '--help'], ['trace', '-h'], ['marks', '--netns', 'no-such-netns-here'], ['marks', '--netns', '../x'], ['marks', '--netns']])
@@ -38,14 +43,16 @@ describe('head start on a real netns', () => {
   })
 
   it('per --netns, nsenter into it; the command LiveSource asks for is the one started, taken once, with the same answer', async () => {
-    expect(headStartPlan(['trace', 'a', 'b', '--netns', NS, `--netns=${NS}`])[0]).toEqual({file: 'nsenter', args: [`--net=/run/netns/${NS}`, '--', 'iptables-save']})
+    const spec = spawnSpec(`/run/netns/${NS}`, 'iptables-save', [], helper)
+    expect(spec.args.slice(0, 2)).toEqual([`--net=/run/netns/${NS}`, '--'])
+    expect(headStartPlan(['trace', 'a', 'b', '--netns', NS, `--netns=${NS}`])[0]).toEqual(spec)
     expect(startHeadStart(headStartPlan(['marks', '--netns', NS]))).toBe(4)
     const src = new LiveSource({netns: NS})
     const chunks: string[] = []
-    const ahead = await src.stream({argv: ['iptables-save']}, (c) => chunks.push(c))
+    const ahead = await src.stream({argv: ['iptables-save'], deepOutput: true}, (c) => chunks.push(c))
     // Taken over: no longer there to claim; a second ask runs the tool anew, with the same dump.
-    expect(claimHeadStart({file: 'nsenter', args: [`--net=/run/netns/${NS}`, '--', 'iptables-save']})).toBeUndefined()
-    const fresh = await src.run({argv: ['iptables-save']})
+    expect(claimHeadStart(spec)).toBeUndefined()
+    const fresh = await src.run({argv: ['iptables-save'], deepOutput: true})
     const body = (t: string) => t.split('\n').filter((l) => !l.startsWith('#')).join('\n')
     expect(ahead.failure).toBeUndefined()
     expect(chunks.join('')).toBe(ahead.stdout)

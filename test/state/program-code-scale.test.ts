@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {addEndpoints, compileProgram, endpointMark, straceExecs} from '../../bench/scale-node.mjs'
-import {bpfHelperPath} from '../../src/source/live.js'
+import {bpfHelperPath} from '../../src/source/helper-path.js'
 import {runCommand} from '../../src/source/run-command.js'
 import {ROOT} from '../helpers/fixtures.js'
 
