@@ -374,10 +374,15 @@ export class IptablesSaveParser {
   private deferredBuilder(lateProblem: (p: ParseProblem) => void): DeferredBuild {
     const {family} = this.opts
     const probe = this.probe
-    return (table, chain, lines, lineNos, into) => {
+    return (table, chain, lines, lineNos, into, built) => {
       let cur = 0
       const bad = (msg: string): void => lateProblem(problem(probe, msg, lineNos[cur], lines[cur]))
       for (; cur < lines.length; cur++) {
+        const done = built?.[cur]
+        if (done !== undefined) {
+          if (done !== null) into.push(done)
+          continue
+        }
         const line = lines[cur]!
         const lineNo = lineNos[cur]!
         const tok = tokenize(line)

@@ -1,7 +1,9 @@
 import {describe, expect, it} from 'vitest'
 import {evaluateHook, type EvalContext, type HookResult, type PacketState} from '../../src/analyses/netfilter-eval.js'
 import type {Hook, NftTable, XtRuleset} from '../../src/model/netfilter.js'
-import {parseIptablesSave} from '../../src/probes/iptables-save.js'
+import {IptablesSaveParser, parseIptablesSave} from '../../src/probes/iptables-save.js'
+import {deferredRules} from '../../src/model/deferred-rules.js'
+import type {ParseProblem} from '../../src/model/warning.js'
 import {parseNftJson} from '../../src/probes/nft-ruleset.js'
 import {testdata} from '../helpers/fixtures.js'
 
@@ -195,6 +197,75 @@ describe('kube-proxy with 3 endpoints, a LoadBalancer firewall and KUBE-MARK-DRO
     expect(r.rulesVisited).toBeLessThan(10)
     const miss = run({xt: [big]}, 'prerouting', pkt({src: '10.0.0.1', dst: '10.1.1.1', dport: 80, iif: 'eth0'}))
     expect(miss.rulesVisited).toBeLessThan(5)
+  })
+
+  describe('a long chain parsed lazily: indexed from its lines, only the visited rules built, the same walk as eager', () => {
+    /** KUBE-SERVICES with 300 plain `-d ADDR/32` rules and every other way a line can name (or not name) a destination. */
+    const dump = (extra: string[]) => {
+      const lines = ['*nat', ':PREROUTING ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]', ':KUBE-NODEPORTS - [0:0]', ':MARKED - [0:0]', '-A PREROUTING -j KUBE-SERVICES']
+      const svcs: string[] = []
+      for (let i = 0; i < 300; i++) {
+        const svc = `KUBE-SVC-${String(i).padStart(16, '0')}`
+        lines.push(`:${svc} - [0:0]`)
+        svcs.push(`-A KUBE-SERVICES -d 10.96.1.${i % 250}/32 -p tcp -m comment --comment "ns/svc-${i}:http cluster IP" -m tcp --dport ${80 + Math.floor(i / 250)} -j ${svc}`)
+        svcs.push(`-A ${svc} -p tcp -j DNAT --to-destination 10.244.1.${i % 250}:${8080 + i}`)
+      }
+      svcs.splice(40, 0, ...extra)
+      lines.push(...svcs, '-A MARKED -j MARK --set-xmark 0x1/0x1', '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS', 'COMMIT', '')
+      return lines.join('\n')
+    }
+    const odd = [
+      '-A KUBE-SERVICES -d 10.96.1.7/255.255.255.255 -p tcp -m tcp --dport 81 -j MARKED', // a mask: only the rule says it is exact
+      '-A KUBE-SERVICES ! -d 10.96.1.8/32 -p tcp -m tcp --dport 82 -j MARKED',
+      '-A KUBE-SERVICES -s 10.0.0.0/8 -d 10.96.1.9/32 -p tcp -m tcp --dport 83 -j MARKED',
+      '-A KUBE-SERVICES ! -s 10.1.0.0/16 -d 10.96.1.10/32 -p tcp -m tcp --dport 84 -j MARKED',
+      '-A KUBE-SERVICES -p tcp -d 10.96.1.11/32 -m tcp --dport 85 -j MARKED', // hand-written order: the rule says
+      '-A KUBE-SERVICES -d 10.96.1.12 -p tcp -m tcp --dport 86 -j MARKED', // no prefix: a host
+      '-A KUBE-SERVICES -d 10.96.1.0/24 -p tcp -m tcp --dport 87 -j MARKED',
+      '-A KUBE-SERVICES -d fd00::1/128 -p tcp -j MARKED', // the other family: a problem, no destination
+    ]
+    const lazy = (text: string) => {
+      const late: ParseProblem[] = []
+      const p = new IptablesSaveParser({family: 'ipv4', backend: 'nft', lazy: {lateProblem: (x) => late.push(x)}})
+      p.push(text)
+      return {rs: p.end().facts, late}
+    }
+    const kubeServices = (rs: XtRuleset) => rs.tables[0]!.chains.find((c) => c.name === 'KUBE-SERVICES')!
+    const walk = (rs: XtRuleset, dst: string, dport: number) => {
+      const r = run({xt: [rs]}, 'prerouting', pkt({src: '10.0.0.1', dst, dport, iif: 'eth0'}))
+      return {trail: r.trail, visited: r.rulesVisited, packet: r.packet, mark: r.packet.mark, unknowns: r.unknowns}
+    }
+    const flows: Array<[string, number]> = [
+      ['10.96.1.3', 80], ['10.96.1.3', 81], ['10.96.1.7', 81], ['10.96.1.8', 82], ['10.96.1.9', 83], ['10.96.1.10', 84], ['10.96.1.11', 85],
+      ['10.96.1.12', 86], ['10.96.1.13', 87], ['10.96.1.249', 80], ['10.1.1.1', 80],
+    ]
+
+    it('visits what the eager parse visits, flow by flow, building only some of KUBE-SERVICES', () => {
+      const text = dump(odd)
+      const eager = parseIptablesSave(text, {family: 'ipv4', backend: 'nft'}).facts
+      expect(kubeServices(eager).rules).toHaveLength(300 + odd.length + 1)
+      const l = lazy(text)
+      for (const [dst, dport] of flows) expect(walk(l.rs, dst, dport), `${dst}:${dport}`).toEqual(walk(eager, dst, dport))
+      // After eleven walks KUBE-SERVICES is still unread as a whole: each built only its candidates.
+      const left = deferredRules(kubeServices(l.rs))
+      expect(left?.count).toBe(300 + odd.length + 1)
+      // Read at last, it is the eager chain: the rules built one at a time are the ones it holds, in place.
+      const built = left!.ruleAt(42)
+      expect(kubeServices(l.rs).rules).toEqual(kubeServices(eager).rules)
+      expect(kubeServices(l.rs).rules[42]).toBe(built)
+      expect(deferredRules(kubeServices(l.rs))).toBeUndefined()
+      // The line of the other family was reported once, when it was built (as the eager parse reports it).
+      expect(l.late.map((p) => p.line)).toEqual(parseIptablesSave(text, {family: 'ipv4', backend: 'nft'}).problems.map((p) => p.line))
+      expect(l.late).toHaveLength(1)
+    })
+
+    it('reads the whole chain when a line would not tokenize (the positions after it would shift)', () => {
+      const text = dump(['-A KUBE-SERVICES -d 10.96.1.5/32 -m comment --comment "unterminated -j MARKED'])
+      const l = lazy(text)
+      expect(deferredRules(kubeServices(l.rs))).toBeUndefined()
+      const eager = parseIptablesSave(text, {family: 'ipv4', backend: 'nft'}).facts
+      for (const [dst, dport] of flows) expect(walk(l.rs, dst, dport), `${dst}:${dport}`).toEqual(walk(eager, dst, dport))
+    })
   })
 })
 

@@ -12,6 +12,7 @@ import type {ChainOutcome, Walk} from './state.js'
 import type {Engine, RuleHit} from './types.js'
 import {evalXtMatch, isCoreMatch} from './xt-match.js'
 import {statisticProbability} from './xt-matches/statistic.js'
+import {deferredRules, type DeferredRules} from '../../model/deferred-rules.js'
 
 export interface XtBaseChain {
   rs: XtRuleset
@@ -32,6 +33,8 @@ const OPAQUE_TERMINAL_TARGETS = new Set(['SYNPROXY', 'NETMAP', 'CLUSTERIP', 'DNP
  * Chains this long get a lazy index of the rules with an exact `-d ADDR/32` (kube-proxy's KUBE-SERVICES: one
  * per service port, 10k+ rules): a walk visits only the rules for the packet's destination plus the rest, in
  * order. The destination cannot change inside one table walk (NAT targets end it), so one list per visit is exact.
+ * A chain whose rules nothing has read yet (a dump parsed lazily) is indexed from its lines as iptables prints them
+ * (printedDestination), and only the rules the walk visits are built.
  */
 const INDEX_MIN_RULES = 64
 
@@ -42,34 +45,52 @@ interface DstIndex {
 
 const dstIndexes = new WeakMap<XtChain, DstIndex>()
 
-function dstIndex(c: XtChain): DstIndex {
+/** The index key of an exact destination, `${width}/${value}`: undefined for anything else (negated, a prefix, a mask). */
+function exactKey(address: string, prefixLen: number | undefined, family: XtRuleset['family']): string | undefined {
+  const ip = parseIp(address)
+  // An address of the other family is a parse problem, not a destination (iptables-save.ts parseAddress).
+  if (!ip || ip.bits !== (family === 'ipv4' ? 32 : 128)) return undefined
+  return (prefixLen ?? ip.bits) === ip.bits ? `${ip.bits}/${ip.v}` : undefined
+}
+
+function ruleKey(r: XtRule, family: XtRuleset['family']): string | undefined {
+  const d = r.matches.find((m) => m.kind === 'destination')
+  if (!d || d.kind !== 'destination' || d.negated || d.address.mask !== undefined) return undefined
+  return exactKey(d.address.address, d.address.prefixLen, family)
+}
+
+/** The key of line i from its text where it is printed plainly, else from its rule, built for it. */
+function lineKey(lazy: DeferredRules, i: number, family: XtRuleset['family']): string | undefined {
+  const p = lazy.printedDestination(i)
+  if (p === 'negated') return undefined
+  if (p && (p.suffix === undefined || /^\d+$/.test(p.suffix))) return exactKey(p.address, p.suffix === undefined ? undefined : Number(p.suffix), family)
+  return ruleKey(lazy.ruleAt(i), family)
+}
+
+function dstIndex(c: XtChain, lazy: DeferredRules | undefined, family: XtRuleset['family']): DstIndex {
   let idx = dstIndexes.get(c)
   if (idx) return idx
   idx = {exact: new Map(), rest: []}
-  c.rules.forEach((r, i) => {
-    const d = r.matches.find((m) => m.kind === 'destination')
-    let key: string | undefined
-    if (d && d.kind === 'destination' && !d.negated && d.address.mask === undefined) {
-      const ip = parseIp(d.address.address)
-      if (ip && (d.address.prefixLen ?? ip.bits) === ip.bits) key = `${ip.bits}/${ip.v}`
-    }
-    if (key === undefined) idx!.rest.push(i)
+  const n = lazy ? lazy.count : c.rules.length
+  for (let i = 0; i < n; i++) {
+    const key = lazy ? lineKey(lazy, i, family) : ruleKey(c.rules[i]!, family)
+    if (key === undefined) idx.rest.push(i)
     else {
-      const list = idx!.exact.get(key)
+      const list = idx.exact.get(key)
       if (list) list.push(i)
-      else idx!.exact.set(key, [i])
+      else idx.exact.set(key, [i])
     }
-  })
+  }
   dstIndexes.set(c, idx)
   return idx
 }
 
 /** Rule indexes a packet to `dst` can match, in order; null for "every rule" (short chains). */
-function candidates(c: XtChain, dst: string): number[] | null {
-  if (c.rules.length < INDEX_MIN_RULES) return null
+function candidates(c: XtChain, lazy: DeferredRules | undefined, dst: string, family: XtRuleset['family']): number[] | null {
+  if ((lazy ? lazy.count : c.rules.length) < INDEX_MIN_RULES) return null
   const ip = parseIp(dst)
   if (!ip) return null
-  const idx = dstIndex(c)
+  const idx = dstIndex(c, lazy, family)
   const exact = idx.exact.get(`${ip.bits}/${ip.v}`) ?? []
   const out: number[] = []
   let i = 0
@@ -129,12 +150,13 @@ export function runXtChain(w: Walk, base: XtBaseChain): ChainOutcome {
   }
   /** Rule indexes in visiting order: every rule, or for a long chain only those the destination can match. */
   const rules = (chain: XtChain): (() => number | undefined) => {
-    const order = candidates(chain, w.pkt.dst)
+    const order = candidates(chain, deferredRules(chain), w.pkt.dst, rs.family)
     let k = 0
     return () => (order ? order[k++] : k < chain.rules.length ? k++ : undefined)
   }
   const run = (chain: XtChain, idx: number): StackMove<XtChain> => {
-    const rule = chain.rules[idx]!
+    // A chain read only in part is still unread: its rule is built alone (table-builder.ts deferredRules).
+    const rule = deferredRules(chain)?.ruleAt(idx) ?? chain.rules[idx]!
     if (!ruleHolds(x, rule, chain, idx)) return NEXT
     const t = rule.target
     if (!t) {

@@ -2,16 +2,29 @@ import {xtBuiltinChain, type IpFamily, type XtChain, type XtRule, type XtTable} 
 import type {ParseProblem} from '../../model/warning.js'
 import {problem} from '../parsed.js'
 import {KNOWN_TARGETS} from './targets/registry.js'
+import {quotesClose} from './tokenizer.js'
+import {printedDestination} from './printed-destination.js'
+import {registerDeferredRules, type DeferredRules} from '../../model/deferred-rules.js'
 
 export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
 
-/** Builds the rules of `lines` (each an `-A` line of `chain`) and appends them to `into`. */
-export type DeferredBuild = (table: TableBuilder, chain: XtChain, lines: readonly string[], lineNos: readonly number[], into: XtRule[]) => void
+/**
+ * Builds the rules of `lines` (each an `-A` line of `chain`) and appends them to `into`. `built[i]`, where set, is
+ * line i's rule built before (by DeferredRules.ruleAt): appended as it is, or for null (a line that did not
+ * tokenize, its problem already reported) nothing.
+ */
+export type DeferredBuild = (table: TableBuilder, chain: XtChain, lines: readonly string[], lineNos: readonly number[], into: XtRule[], built?: ReadonlyArray<XtRule | null | undefined>) => void
 
 interface Deferred {
   chain: XtChain
   lines: string[]
   lineNos: number[]
+  /** How many rules the chain had when these lines began to be kept (rules built at once before them). */
+  before: number
+  /** Rules built one at a time (DeferredRules.ruleAt), by line. */
+  built?: Array<XtRule | null | undefined>
+  /** Whether every line tokenizes (so line i is the rule at position i + 1), once asked. */
+  aligned?: boolean
 }
 
 /** One `*table … COMMIT` block (or the one table of `iptables -S` output) as its lines arrive. */
@@ -27,6 +40,8 @@ export class TableBuilder {
   private lastUnbuiltChain: XtChain | undefined
   private lastRuleChain: XtChain | undefined
   private lastUnbuilt: {rules: number; jumps: Set<string>} | undefined
+  /** deferredRulesOf, once for every lazy chain of the table. */
+  private readonly ownDeferred = (c: XtChain): DeferredRules | undefined => this.deferredRulesOf(c)
   /** Lines kept per chain until its rules are read (lazy mode). */
   private readonly deferred = new Map<XtChain, Deferred>()
   /** The chain the last deferred line went to (iptables-save prints a chain's rules together). */
@@ -47,7 +62,8 @@ export class TableBuilder {
     let d = this.lastDeferred
     if (d === undefined || d.chain !== c) {
       d = this.deferred.get(c)
-      if (d === undefined) this.deferred.set(c, (d = {chain: c, lines: [], lineNos: []}))
+      // Nothing is deferred for c now, so reading its rules builds nothing: it counts what was built at once.
+      if (d === undefined) this.deferred.set(c, (d = {chain: c, lines: [], lineNos: [], before: c.rules.length}))
       this.lastDeferred = d
     }
     d.lines.push(line)
@@ -124,6 +140,32 @@ export class TableBuilder {
     return this.chains.has(name)
   }
 
+  /** model/deferred-rules.ts deferredRules, for a lazy chain of this table. */
+  private deferredRulesOf(c: XtChain): DeferredRules | undefined {
+    const d = this.deferred.get(c)
+    if (d === undefined || d.before > 0) return undefined
+    // A line that does not tokenize is no rule, and would shift the positions after it: then the whole chain is read.
+    d.aligned ??= d.lines.every(quotesClose)
+    if (!d.aligned) return undefined
+    const build = this.buildDeferred!
+    return {
+      count: d.lines.length,
+      printedDestination: (i) => printedDestination(d.lines[i]!),
+      ruleAt: (i) => {
+        const built = (d.built ??= [])
+        let r = built[i]
+        if (r === undefined) {
+          const one: XtRule[] = []
+          build(this, c, [d.lines[i]!], [d.lineNos[i]!], one)
+          r = one[0]!
+          r.position = i + 1
+          built[i] = r
+        }
+        return r!
+      },
+    }
+  }
+
   private ensure(name: string, lineNo: number, builtin: boolean): XtChain {
     let c = this.chains.get(name)
     if (!c) {
@@ -151,7 +193,7 @@ export class TableBuilder {
         if (d !== undefined) {
           deferred.delete(c)
           if (table.lastDeferred === d) table.lastDeferred = undefined
-          build(table, c, d.lines, d.lineNos, rules)
+          build(table, c, d.lines, d.lineNos, rules, d.built)
         }
         return rules
       },
@@ -159,6 +201,7 @@ export class TableBuilder {
         rules = v
       },
     }
+    registerDeferredRules(c, this.ownDeferred)
     return c
   }
 

@@ -10,6 +10,27 @@ export function isQuoted(ws: Words, i: number): boolean {
 }
 
 /**
+ * Whether tokenize(line) succeeds, without building its words: every double quote opened is closed, a backslash
+ * inside quotes escaping the next character, as tokenize reads them (its only error is an unterminated quote).
+ */
+export function quotesClose(line: string): boolean {
+  let i = line.indexOf('"')
+  while (i !== -1) {
+    // i opens a quoted part: find its end.
+    let j = i + 1
+    for (;;) {
+      if (j >= line.length) return false
+      const c = line.charCodeAt(j)
+      if (c === 92 && j + 1 < line.length) j += 2
+      else if (c === 34) break
+      else j++
+    }
+    i = line.indexOf('"', j + 1)
+  }
+  return true
+}
+
+/**
  * Split a line the way iptables-restore 1.8.9 does (checked in a netns): words separated by blanks; a double
  * quote may open inside a word and its closing quote ends the word; inside quotes a backslash escapes the next
  * character (iptables-save writes `"a \"q\" b"` and `"it\'s"`). Single quotes are ordinary characters
