@@ -53,4 +53,28 @@ describe('buildNodeState: one read of a node for every command', () => {
     expect(state.label).toBe(state.meta.netns ?? state.meta.hostname)
     expect(state.attachments.length).toBeGreaterThan(0)
   })
+
+  it('reads the datapath maps while the iptables dump still runs, not after it', async () => {
+    const file = `${ROOT}testdata/reference/node2.json`
+    const inner = new SnapshotSource(await loadSnapshot(file), file)
+    const asked: string[] = []
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    // iptables-save answers only once released: what the node read meanwhile did not wait for it.
+    const gated: Source = {
+      meta: inner.meta,
+      run: async (req) => {
+        asked.push(req.argv.join(' '))
+        if (req.argv[0] === 'iptables-save') await gate
+        return inner.run(req)
+      },
+    }
+    const built = buildNodeState(gated, {trace: true})
+    for (let i = 0; i < 200 && !asked.some((a) => a.startsWith('bpftool -j map dump')); i++) await new Promise((r) => setTimeout(r, 5))
+    const before = [...asked]
+    release()
+    const state = await built
+    expect(before).toEqual(expect.arrayContaining(['bpftool -j map show', expect.stringMatching(/^bpftool -j map dump id \d+$/)]))
+    expect(Object.keys(state.datapaths)).toEqual(['cilium'])
+  })
 })
