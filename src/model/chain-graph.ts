@@ -3,7 +3,7 @@
  * too), and from it which base chains reach each chain. Built once per table and kept beside it, so `marks`
  * (which hooks reach a mark rule) and every other reader ask the same graph.
  */
-import type {Hook, NftTable, XtRuleset, XtTable} from './netfilter.js'
+import type {Hook, NftTable, XtChain, XtRuleset, XtTable} from './netfilter.js'
 
 /** A base chain (an iptables built-in chain, an nft base chain) and the hook it sits on. */
 interface BaseChain {
@@ -49,18 +49,29 @@ const reverse = new WeakMap<ChainGraph, {start: Int32Array; from: Int32Array}>()
  * and garbage, measured at that scale).
  */
 class GraphBuilder {
-  readonly names: string[] = []
-  readonly ids = new Map<string, number>()
-  readonly out: number[][] = []
+  readonly names: string[]
+  readonly out: number[][]
+  /** Numbers given here, to names not in `known`. */
+  private readonly own = new Map<string, number>()
   /** The chain whose edges are being added, and per target the last chain that added it (dedupe in O(1)). */
   private cur = -1
-  private readonly lastFrom: number[] = []
+  private readonly lastFrom: number[]
+
+  /** `known`: names already numbered 0…n-1, in `names` order (a parse that numbered its chains as it read them). */
+  constructor(
+    private readonly known?: ReadonlyMap<string, number>,
+    names: readonly string[] = [],
+  ) {
+    this.names = [...names]
+    this.out = this.names.map(() => [])
+    this.lastFrom = this.names.map(() => -1)
+  }
 
   id(name: string): number {
-    let i = this.ids.get(name)
+    let i = this.known?.get(name) ?? this.own.get(name)
     if (i === undefined) {
       i = this.names.length
-      this.ids.set(name, i)
+      this.own.set(name, i)
       this.names.push(name)
       this.out.push([])
       this.lastFrom.push(-1)
@@ -72,15 +83,24 @@ class GraphBuilder {
     this.cur = this.id(name)
   }
 
+  fromId(i: number): void {
+    this.cur = i
+  }
+
   to(name: string): void {
-    const t = this.id(name)
+    this.toId(this.id(name))
+  }
+
+  toId(t: number): void {
     if (this.lastFrom[t] === this.cur) return
     this.lastFrom[t] = this.cur
     this.out[this.cur]!.push(t)
   }
 
   graph(table: string, bases: BaseChain[]): ChainGraph {
-    return {table, bases, names: this.names, ids: this.ids, out: this.out}
+    const {known, own} = this
+    const ids = known === undefined ? own : own.size === 0 ? known : new Map([...known, ...own])
+    return {table, bases, names: this.names, ids, out: this.out}
   }
 }
 
@@ -92,12 +112,38 @@ export function xtChainGraph(t: XtTable): ChainGraph {
   for (const c of t.chains) b.id(c.name)
   for (const c of t.chains) {
     b.from(c.name)
-    for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) b.to(r.target.chain)
+    builtJumps(b, c)
     if (c.unbuilt) for (const to of c.unbuilt.jumps) b.to(to)
   }
-  g = b.graph(t.name, t.chains.filter((c) => c.builtin).map((c) => (c.hook ? {name: c.name, hook: c.hook} : {name: c.name})))
+  g = b.graph(t.name, xtBases(t))
   graphs.set(t, g)
   return g
+}
+
+/**
+ * For a parse that numbered a table's chains as it read them and kept the jumps of the rules it did not build as
+ * those numbers (iptables-save.ts for marks: 110k jumps at kube-proxy scale): the graph xtChainGraph would build,
+ * without hashing every name again, kept so that xtChainGraph returns it. `ids`: the chains by name, numbered in
+ * `t.chains` order; `unbuiltJumps(i)`: chain i's jumps from rules not built, in the order first seen, each a
+ * chain's number or (no chain of the table) a name.
+ */
+export function registerXtChainGraph(t: XtTable, ids: ReadonlyMap<string, number>, unbuiltJumps: (i: number) => ReadonlyArray<number | string> | undefined): void {
+  const b = new GraphBuilder(ids, t.chains.map((c) => c.name))
+  t.chains.forEach((c, i) => {
+    b.fromId(i)
+    builtJumps(b, c)
+    const u = unbuiltJumps(i)
+    if (u) for (const to of u) typeof to === 'number' ? b.toId(to) : b.to(to)
+  })
+  graphs.set(t, b.graph(t.name, xtBases(t)))
+}
+
+function builtJumps(b: GraphBuilder, c: XtChain): void {
+  for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) b.to(r.target.chain)
+}
+
+function xtBases(t: XtTable): BaseChain[] {
+  return t.chains.filter((c) => c.builtin).map((c) => (c.hook ? {name: c.name, hook: c.hook} : {name: c.name}))
 }
 
 /** An nft table's graph: jump/goto from any statement, inline verdict maps and named verdict maps (kube-proxy's `vmap @service-ips`). */

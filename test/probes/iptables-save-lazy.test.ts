@@ -7,6 +7,7 @@ import type {XtRuleset} from '../../src/model/netfilter.js'
 import type {ParseProblem} from '../../src/model/warning.js'
 import {IptablesSaveParser, mentionsMark, parseIptablesSave, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
 import {jumpWord, jumpWordEnd} from '../../src/probes/iptables-save/jump-word.js'
+import {xtChainGraph} from '../../src/model/chain-graph.js'
 import {iptablesSaveTexts} from '../helpers/iptables-save-texts.js'
 
 function lazyParse(text: string, opts: IptablesSaveOptions, piece = 4096) {
@@ -149,5 +150,35 @@ describe('jumpWord: the target word, from the end of the line (-1: read it word 
     expect(word('-A X -j LOG --log-prefix "p -j q"')).toBeUndefined()
     expect(word('-A X -m comment --comment -j -m tcp')).toBeUndefined()
     expect(word('-A X -p tcp')).toBeUndefined()
+  })
+})
+
+describe('the chain graph of a marks parse: numbered as the dump is read, the graph xtChainGraph builds from the chains', () => {
+  const TWO_RUNS = ['*nat', ':PREROUTING ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', '-A PREROUTING -j A', '-A A -j B', '-A A -j LATE', '-A B -j A', '-A A -j B', '-A A -j LATE', '-A A -g B',
+    ':LATE - [0:0]', '-A LATE -j A', '-A PREROUTING -j NOWHERE', '-A PREROUTING -j NOWHERE', '-A B -j MARK --set-xmark 0x1/0x1', '-A B -j LATE', 'COMMIT', ''].join('\n')
+  const texts = [...iptablesSaveTexts(), {name: 'chains in two runs, a chain declared after its jumps, a jump to no chain', text: TWO_RUNS, opts: {family: 'ipv4', backend: 'nft'} as IptablesSaveOptions}]
+  for (const {name, text, opts} of texts) {
+    it(`${name}: the same numbers, edges and base chains as a graph built afresh`, () => {
+      const marks = parseIptablesSave(text, {...opts, keepRule: mentionsMark}).facts
+      for (const t of marks.tables) {
+        const kept = xtChainGraph(t)
+        // A copy of the table has no graph kept for it: xtChainGraph builds one from its chains.
+        const fresh = xtChainGraph({...t, chains: t.chains.map((c) => ({...c}))})
+        expect(kept, `${name} ${t.name}`).not.toBe(fresh)
+        expect({names: kept.names, ids: [...kept.ids], out: kept.out, bases: kept.bases}).toEqual({names: fresh.names, ids: [...fresh.ids], out: fresh.out, bases: fresh.bases})
+      }
+    })
+  }
+  it('keeps each jump of a chain once, by name, in the order first seen', () => {
+    const a = parseIptablesSave(TWO_RUNS, {family: 'ipv4', backend: 'nft', keepRule: mentionsMark}).facts.tables[0]!.chains
+    expect(Object.fromEntries(a.map((c) => [c.name, c.unbuilt]))).toEqual({
+      PREROUTING: {rules: 3, jumps: ['A', 'NOWHERE']},
+      A: {rules: 5, jumps: ['B', 'LATE']},
+      B: {rules: 2, jumps: ['A', 'LATE']},
+      LATE: {rules: 1, jumps: ['A']},
+    })
+    const g = xtChainGraph(parseIptablesSave(TWO_RUNS, {family: 'ipv4', backend: 'nft', keepRule: mentionsMark}).facts.tables[0]!)
+    expect(g.names).toEqual(['PREROUTING', 'A', 'B', 'LATE', 'NOWHERE'])
+    expect(g.out).toEqual([[1, 4], [2, 3], [1, 3], [1], []])
   })
 })

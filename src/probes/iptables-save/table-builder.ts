@@ -5,6 +5,7 @@ import {KNOWN_TARGETS} from './targets/registry.js'
 import {quotesClose} from './tokenizer.js'
 import {printedDestination} from './printed-destination.js'
 import {registerDeferredRules, type DeferredRules} from '../../model/deferred-rules.js'
+import {registerXtChainGraph} from '../../model/chain-graph.js'
 
 export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
 
@@ -14,6 +15,16 @@ export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
  * tokenize, its problem already reported) nothing.
  */
 export type DeferredBuild = (table: TableBuilder, chain: XtChain, lines: readonly string[], lineNos: readonly number[], into: XtRule[], built?: ReadonlyArray<XtRule | null | undefined>) => void
+
+/** The rules of a chain counted but not built (IptablesSaveOptions.keepRule), and where they jump. */
+interface Unbuilt {
+  rules: number
+  /** Chain numbers, or names of no chain (yet), each once unless `resumed`, in the order first seen. */
+  jumps: Array<number | string>
+  serial: number
+  /** Set when a jump may be in `jumps` twice: the chain's rules came in two runs, or a jump was kept by name. */
+  resumed: boolean
+}
 
 interface Deferred {
   chain: XtChain
@@ -34,12 +45,16 @@ export class TableBuilder {
   readonly unresolved: XtRule[] = []
   /** Chains where -I shifted positions. */
   readonly renumber = new Set<XtChain>()
-  private readonly chains = new Map<string, XtChain>()
-  private readonly unbuilt = new Map<XtChain, {rules: number; jumps: Set<string>}>()
+  /** The chains by name, numbered in the order they were first seen (the table's chain order), and by number. */
+  private readonly ids = new Map<string, number>()
+  private readonly list: XtChain[] = []
+  private readonly unbuilt = new Map<XtChain, Unbuilt>()
+  /** Per chain number, the serial of the last Unbuilt that kept a jump to it (dedupe in O(1)). */
+  private readonly jumpedFrom: number[] = []
   /** The chain the last rule not built was counted in (iptables-save prints a chain's rules together). */
   private lastUnbuiltChain: XtChain | undefined
   private lastRuleChain: XtChain | undefined
-  private lastUnbuilt: {rules: number; jumps: Set<string>} | undefined
+  private lastUnbuilt: Unbuilt | undefined
   /** deferredRulesOf, once for every lazy chain of the table. */
   private readonly ownDeferred = (c: XtChain): DeferredRules | undefined => this.deferredRulesOf(c)
   /** Lines kept per chain until its rules are read (lazy mode). */
@@ -79,7 +94,7 @@ export class TableBuilder {
       problems.push(problem(probe, 'bad chain declaration', lineNo, raw))
       if (name === '') return
     }
-    if (this.chains.has(name)) problems.push(problem(probe, `chain ${name} declared twice`, lineNo, raw))
+    if (this.ids.has(name)) problems.push(problem(probe, `chain ${name} declared twice`, lineNo, raw))
     const c = this.ensure(name, lineNo, policy !== undefined && policy !== '-')
     if (policy !== undefined && policy !== '-') c.policy = policy
     const cnt = parts[2]
@@ -113,8 +128,8 @@ export class TableBuilder {
     // iptables-save prints a chain's rules together: comparing with the last chain's name is cheaper than hashing.
     const last = this.lastRuleChain
     if (last !== undefined && last.name === name) return last
-    const have = this.chains.get(name)
-    if (have) return (this.lastRuleChain = have)
+    const have = this.ids.get(name)
+    if (have !== undefined) return (this.lastRuleChain = this.list[have]!)
     // iptables-restore accepts rules in built-in chains without a `:CHAIN` line; a user chain must be declared.
     const builtin = xtBuiltinChain(this.name, name) !== undefined
     if (!builtin) problems.push(problem(probe, `rule for chain ${name}, which is not declared${ruleSpec ? ' (no -N line)' : ' (no :CHAIN line)'}`, lineNo, raw))
@@ -126,18 +141,35 @@ export class TableBuilder {
     return c.rules.length + (this.unbuilt.get(c)?.rules ?? 0) + 1
   }
 
-  /** A rule read no further (IptablesSaveOptions.keepRule): counted, and its jump kept for the chain graph. */
+  /**
+   * A rule read no further (IptablesSaveOptions.keepRule): counted, and its jump kept for the chain graph, as the
+   * target chain's number (model/chain-graph.ts registerXtChainGraph: the graph then hashes no name again).
+   */
   skipRule(c: XtChain, target: string | undefined): void {
-    let u = this.lastUnbuiltChain === c ? this.lastUnbuilt : this.unbuilt.get(c)
-    if (!u) this.unbuilt.set(c, (u = {rules: 0, jumps: new Set()}))
-    this.lastUnbuiltChain = c
-    this.lastUnbuilt = u
-    u.rules++
-    if (target !== undefined && !KNOWN_TARGETS.has(target)) u.jumps.add(target)
+    let u = this.lastUnbuilt
+    if (this.lastUnbuiltChain !== c) {
+      u = this.unbuilt.get(c)
+      if (u === undefined) this.unbuilt.set(c, (u = {rules: 0, jumps: [], serial: this.unbuilt.size, resumed: false}))
+      // The chain's rules come in two runs: a jump seen in the first may come again (finish dedupes).
+      else u.resumed = true
+      this.lastUnbuiltChain = c
+      this.lastUnbuilt = u
+    }
+    u!.rules++
+    if (target === undefined || KNOWN_TARGETS.has(target)) return
+    const id = this.ids.get(target)
+    if (id === undefined) {
+      // Not a chain (yet): kept by name (finish dedupes it against the chain, should one be declared later).
+      if (!u!.jumps.includes(target)) u!.jumps.push(target)
+      u!.resumed = true
+    } else if (this.jumpedFrom[id] !== u!.serial) {
+      this.jumpedFrom[id] = u!.serial
+      u!.jumps.push(id)
+    }
   }
 
   has(name: string): boolean {
-    return this.chains.has(name)
+    return this.ids.has(name)
   }
 
   /** model/deferred-rules.ts deferredRules, for a lazy chain of this table. */
@@ -167,11 +199,16 @@ export class TableBuilder {
   }
 
   private ensure(name: string, lineNo: number, builtin: boolean): XtChain {
-    let c = this.chains.get(name)
-    if (!c) {
-      c = this.buildDeferred === undefined ? {name, builtin, line: lineNo, rules: []} : this.lazyChain(name, builtin, lineNo)
-      this.chains.set(name, c)
-    } else if (builtin) c.builtin = true
+    const i = this.ids.get(name)
+    if (i === undefined) {
+      const c = this.buildDeferred === undefined ? {name, builtin, line: lineNo, rules: []} : this.lazyChain(name, builtin, lineNo)
+      this.ids.set(name, this.list.length)
+      this.list.push(c)
+      this.jumpedFrom.push(-1)
+      return c
+    }
+    const c = this.list[i]!
+    if (builtin) c.builtin = true
     return c
   }
 
@@ -206,7 +243,7 @@ export class TableBuilder {
   }
 
   finish(problems: ParseProblem[], probe: string): XtTable {
-    const chains = [...this.chains.values()]
+    const chains = this.list
     for (const c of chains) {
       if (!c.builtin) continue
       const b = xtBuiltinChain(this.name, c.name)
@@ -215,15 +252,20 @@ export class TableBuilder {
         if (b.priority !== undefined) c.priority = b.priority
       }
     }
-    for (const [c, u] of this.unbuilt) c.unbuilt = {rules: u.rules, jumps: [...u.jumps]}
+    for (const [c, u] of this.unbuilt) {
+      const names = u.jumps.map((j) => (typeof j === 'number' ? chains[j]!.name : j))
+      c.unbuilt = {rules: u.rules, jumps: u.resumed ? [...new Set(names)] : names}
+    }
     for (const c of this.renumber) c.rules.forEach((r, i) => (r.position = i + 1))
     for (const r of this.unresolved) {
       const t = r.target
-      if (t && (t.kind === 'jump' || t.kind === 'goto') && !this.chains.has(t.chain))
+      if (t && (t.kind === 'jump' || t.kind === 'goto') && !this.ids.has(t.chain))
         problems.push(problem(probe, `${t.kind === 'goto' ? '-g' : '-j'} ${t.chain}: no such chain in table ${this.name}`, r.line, r.raw))
     }
     const t: XtTable = {name: this.name, committed: this.committed, chains}
     if (this.line !== undefined) t.line = this.line
+    // A partial parse kept its jumps as chain numbers: its graph is ready (xtChainGraph returns it).
+    if (this.unbuilt.size > 0) registerXtChainGraph(t, this.ids, (i) => this.unbuilt.get(chains[i]!)?.jumps)
     return t
   }
 }
