@@ -10,7 +10,7 @@
  *    first packet and only until one of them binds a NAT;
  *  - conntrack sees the packet as NEW (the first of its connection), unless a NOTRACK made it untracked.
  */
-import type {Hook, NftTable, XtRuleset} from '../model/netfilter.js'
+import type {Hook, NftTable, XtChain, XtRuleset, XtTable} from '../model/netfilter.js'
 import {runNftChain, nftTableLabel} from './netfilter-eval/nft-walk.js'
 import {natKindOfHook, Walk, type ChainOutcome} from './netfilter-eval/state.js'
 import type {Engine, EvalContext, HookResult, PacketState, RuleHit, TableResult} from './netfilter-eval/types.js'
@@ -116,6 +116,15 @@ export function evaluateHook(rules: NetfilterRules, ctx: EvalContext, pkt: Packe
 
 const NFT_FAMILY_OF: Readonly<Record<string, 'ipv4' | 'ipv6' | 'both'>> = {ip: 'ipv4', ip6: 'ipv6', inet: 'both'}
 
+const builtins = new WeakMap<XtTable, XtChain[]>()
+
+/** A table's built-in chains, found once per table (kube-proxy's nat table has 40k chains, 4 of them built in). */
+function builtinChains(table: XtTable): XtChain[] {
+  let b = builtins.get(table)
+  if (!b) builtins.set(table, (b = table.chains.filter((c) => c.builtin)))
+  return b
+}
+
 function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] {
   const family = w.pkt.family
   const out: BaseChainRun[] = []
@@ -136,8 +145,8 @@ function baseChains(rules: NetfilterRules, hook: Hook, w: Walk): BaseChainRun[] 
     for (const name of rs.incompatibleTables) w.unknown(`${xtEngine(rs)}-${rs.backend}: table ${name} is incompatible with iptables (holds native nft expressions): evaluate it from nft JSON`)
     for (const table of rs.tables) {
       if (rs.backend === 'nft') shownByXt.add(`${family === 'ipv4' ? 'ip' : 'ip6'} ${table.name}`)
-      for (const chain of table.chains) {
-        if (!chain.builtin || chain.hook !== hook) continue
+      for (const chain of builtinChains(table)) {
+        if (chain.hook !== hook) continue
         if (chain.priority === undefined) {
           w.unknown(`${xtEngine(rs)} table ${table.name}: not a table the kernel has at a known priority: ${chain.name} not evaluated`)
           continue

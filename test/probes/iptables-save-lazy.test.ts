@@ -8,6 +8,7 @@ import type {ParseProblem} from '../../src/model/warning.js'
 import {IptablesSaveParser, mentionsMark, parseIptablesSave, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
 import {jumpWord, jumpWordEnd} from '../../src/probes/iptables-save/jump-word.js'
 import {xtChainGraph} from '../../src/model/chain-graph.js'
+import {chainsByName} from '../../src/model/chain-lookup.js'
 import {iptablesSaveTexts} from '../helpers/iptables-save-texts.js'
 
 function lazyParse(text: string, opts: IptablesSaveOptions, piece = 4096) {
@@ -181,4 +182,19 @@ describe('the chain graph of a marks parse: numbered as the dump is read, the gr
     expect(g.names).toEqual(['PREROUTING', 'A', 'B', 'LATE', 'NOWHERE'])
     expect(g.out).toEqual([[1, 4], [2, 3], [1, 3], [1], []])
   })
+})
+
+describe("a parsed table's chains by name: the parser's own numbering, the chain a Map would give", () => {
+  for (const {name, text, opts} of iptablesSaveTexts()) {
+    it(name, () => {
+      for (const mode of [{}, {keepRule: mentionsMark}, {lazy: {lateProblem: () => {}}}]) {
+        for (const t of parseIptablesSave(text, {...opts, ...mode}).facts.tables) {
+          const lookup = chainsByName(t)
+          expect(lookup).not.toBeInstanceOf(Map) // the parser's, not one built here
+          for (const c of t.chains) expect(lookup.get(c.name)).toBe(c)
+          expect(lookup.get('NO-SUCH-CHAIN')).toBeUndefined()
+        }
+      }
+    })
+  }
 })

@@ -68,14 +68,3 @@ export function walkChainStack<C, R>(w: Walk, spec: ChainStackWalk<C, R>): Chain
   }
 }
 
-const chainMaps = new WeakMap<object, Map<string, unknown>>()
-
-/** A table's chains by name, built once per table (a jump must not search the chain list). */
-export function chainsByName<C extends {name: string}>(table: {chains: readonly C[]}): ReadonlyMap<string, C> {
-  let m = chainMaps.get(table) as Map<string, C> | undefined
-  if (!m) {
-    m = new Map(table.chains.map((c) => [c.name, c]))
-    chainMaps.set(table, m)
-  }
-  return m
-}

@@ -6,6 +6,7 @@ import {quotesClose} from './tokenizer.js'
 import {printedDestination} from './printed-destination.js'
 import {registerDeferredRules, type DeferredRules} from '../../model/deferred-rules.js'
 import {registerXtChainGraph} from '../../model/chain-graph.js'
+import {registerChainLookup} from '../../model/chain-lookup.js'
 
 export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
 
@@ -264,6 +265,11 @@ export class TableBuilder {
     }
     const t: XtTable = {name: this.name, committed: this.committed, chains}
     if (this.line !== undefined) t.line = this.line
+    const {ids, list} = this
+    registerChainLookup(t, {get: (name) => {
+      const i = ids.get(name)
+      return i === undefined ? undefined : list[i]
+    }})
     // A partial parse kept its jumps as chain numbers: its graph is ready (xtChainGraph returns it).
     if (this.unbuilt.size > 0) registerXtChainGraph(t, this.ids, (i) => this.unbuilt.get(chains[i]!)?.jumps)
     return t
