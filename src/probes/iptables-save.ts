@@ -226,17 +226,20 @@ export class IptablesSaveParser {
     // table: a rule not to build, or one to build later, is placed without reading its words.
     if (table !== undefined && !ruleSpec && line.charCodeAt(0) === 45 && line.charCodeAt(1) === 65 && line.charCodeAt(2) === 32 && (opts.keepRule !== undefined || opts.lazy !== undefined)) {
       const sp = line.indexOf(' ', 3)
-      const name = sp === -1 ? line.slice(3) : line.slice(3, sp)
-      if (name !== '' && name.charCodeAt(0) !== 45 && name.indexOf('"') === -1 && name.indexOf('\t') === -1) {
+      const end = sp === -1 ? line.length : sp
+      // The chain of the line before, most often (iptables-save prints a chain's rules together): no name to cut out.
+      const same = table.lastRuleChainAt(line, 3, end)
+      const name = same === undefined ? line.slice(3, end) : same.name
+      if (same !== undefined || (name !== '' && name.charCodeAt(0) !== 45 && name.indexOf('"') === -1 && name.indexOf('\t') === -1)) {
         const j = opts.keepRule !== undefined ? jumpWord(line) : -1
         if (opts.keepRule !== undefined && !opts.keepRule(line, j)) {
           // No -j/-g found: only a line that spells neither, nor a quote or a tab, surely has none.
           if (j !== -1 || !(line.includes(' -j') || line.includes(' -g') || line.includes('"') || line.includes('\t'))) {
-            table.skipRule(table.chainForRule(name, lineNo, line, problems, probe, false), j === -1 ? undefined : line.slice(j, jumpWordEnd(line, j)))
+            table.skipRule(same ?? table.chainForRule(name, lineNo, line, problems, probe, false), j === -1 ? undefined : line.slice(j, jumpWordEnd(line, j)))
             return
           }
         } else if (opts.lazy !== undefined) {
-          table.deferRule(table.chainForRule(name, lineNo, line, problems, probe, false), line, lineNo)
+          table.deferRule(same ?? table.chainForRule(name, lineNo, line, problems, probe, false), line, lineNo)
           return
         }
       }

@@ -10,6 +10,9 @@ import {registerChainLookup} from '../../model/chain-lookup.js'
 
 export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
 
+/** How iptables-save ends a user chain's declaration: no policy, no counters yet. */
+const USER_CHAIN_TAIL = ' - [0:0]'
+
 /**
  * Builds the rules of `lines` (each an `-A` line of `chain`) and appends them to `into`. `built[i]`, where set, is
  * line i's rule built before (by DeferredRules.ruleAt): appended as it is, or for null (a line that did not
@@ -88,6 +91,15 @@ export class TableBuilder {
 
   declare(trimmed: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string): void {
     // `:PREROUTING ACCEPT [320:53261]` or `:ISTIO_OUTPUT - [0:0]` (counters absent in hand-written restore files)
+    if (trimmed.endsWith(USER_CHAIN_TAIL)) {
+      // A user chain as iptables-save declares it (40k at kube-proxy scale): the name, read without splitting.
+      const name = trimmed.slice(1, trimmed.length - USER_CHAIN_TAIL.length)
+      if (name !== '' && name.indexOf(' ') === -1 && name.indexOf('\t') === -1) {
+        if (this.ids.has(name)) problems.push(problem(probe, `chain ${name} declared twice`, lineNo, raw))
+        this.ensure(name, lineNo, false).counters = {packets: 0, bytes: 0}
+        return
+      }
+    }
     const parts = declarationWords(trimmed)
     const name = parts[0] ?? ''
     const policy = parts[1]
@@ -123,6 +135,12 @@ export class TableBuilder {
 
   newChain(name: string, lineNo: number): void {
     this.ensure(name, lineNo, false)
+  }
+
+  /** The chain the last rule went to, when `line` names it between `from` and `to`; else undefined. */
+  lastRuleChainAt(line: string, from: number, to: number): XtChain | undefined {
+    const last = this.lastRuleChain
+    return last !== undefined && last.name.length === to - from && line.startsWith(last.name, from) ? last : undefined
   }
 
   chainForRule(name: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string, ruleSpec: boolean): XtChain {
