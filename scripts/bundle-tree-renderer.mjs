@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Part of `npm run build` (after tsc): bundles the trace tree's worker thread (dist/render/trace-tree-worker.js, with
-// ink, react, react-reconciler and yoga) into one file, dist/render/trace-tree-worker.bundle.js, which
-// src/render/trace-tree-thread.ts starts when it is there.
+// ink, react, react-reconciler and yoga) into one file, dist/render/trace-tree-worker.bundle.js, which the thread
+// runs when it is there (src/entry/tree-worker-url.ts).
 //
 // Why: loading ink's ~90 modules one by one costs the thread ~0.27 s of CPU (module resolution, file reads, and
 // Node's cjs-module-lexer reading react's CommonJS for its named exports); one file costs ~0.07 s. On a 2-core node

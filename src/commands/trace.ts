@@ -107,8 +107,8 @@ Addresses are routed ones: a link-local address with a zone (fe80::1%eth0) names
 
 /** The tree renderer, started, with colour decided first. */
 async function treeRenderer(noColorFlag: boolean): Promise<import('../render/trace-tree-thread.js').TreeRenderer> {
-  const [{colourWanted}, {startTreeRenderer}] = await Promise.all([import('../render/style.js'), import('../render/trace-tree-thread.js')])
-  return startTreeRenderer(colourWanted(process.stdout, noColorFlag))
+  const [{colourWanted}, {startTreeRenderer}, {treeWorkerUrl}] = await Promise.all([import('../render/style.js'), import('../render/trace-tree-thread.js'), import('../entry/tree-worker-url.js')])
+  return startTreeRenderer(colourWanted(process.stdout, noColorFlag), treeWorkerUrl())
 }
 
 /** Each node's recording as DIR/LABEL.json (a label that is not a plain file name is written as node-N.json). */

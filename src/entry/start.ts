@@ -6,11 +6,12 @@
 import {cancelHeadStart, startHeadStart} from '../source/head-start.js'
 import {headStartPlan} from '../state/head-start-plan.js'
 import {startTreeRendererEarly} from '../render/trace-tree-thread.js'
+import {treeWorkerUrl} from './tree-worker-url.js'
 
 export async function start(rootUrl: string, argv: string[] = process.argv.slice(2)): Promise<void> {
   startHeadStart(headStartPlan(argv))
   // `trace` draws its tree with ink on a thread of its own (render/trace-tree-thread.ts): started before oclif loads.
-  startTreeRendererEarly(argv)
+  startTreeRendererEarly(argv, treeWorkerUrl())
   const {main} = await import('../cli/main.js')
   try {
     await main(rootUrl, argv)

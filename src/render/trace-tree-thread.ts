@@ -4,8 +4,6 @@
  * after, on the main thread, which is busy parsing the node's dumps. In-process if the thread fails in any way.
  * Either way the text is renderTraceTree's (src/render/trace-tree.tsx), byte for byte.
  */
-import {existsSync} from 'node:fs'
-import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 import type {TraceReport} from '../analyses/path/trace.js'
 import {colourWanted} from './style.js'
@@ -27,24 +25,27 @@ export function threadEnv(env: NodeJS.ProcessEnv, colour: boolean): NodeJS.Proce
 /** A renderer the entry point started for `trace` before oclif loaded, not yet taken by the command. */
 let early: {colour: boolean; renderer: Started} | undefined
 
-/** Starts loading the renderer now. `colour`: whether the tree may be coloured (src/render/style.ts colourWanted). */
-export function startTreeRenderer(colour: boolean): TreeRenderer {
+/**
+ * Starts loading the renderer now. `colour`: whether the tree may be coloured (src/render/style.ts colourWanted);
+ * `workerUrl`: the thread's module (src/entry/tree-worker-url.ts).
+ */
+export function startTreeRenderer(colour: boolean, workerUrl: URL): TreeRenderer {
   const e = early
   early = undefined
   if (e?.colour === colour) return e.renderer
   e?.renderer.close() // the entry point guessed the colour wrong
-  return start(colour)
+  return start(colour, workerUrl)
 }
 
 /**
  * For the process entry (src/entry/start.ts), before it loads oclif: when the arguments draw a trace tree, its renderer starts
  * now, ~0.13 s before the command could start it, on a core that is idle until the node's tools run.
  */
-export function startTreeRendererEarly(argv: readonly string[]): void {
+export function startTreeRendererEarly(argv: readonly string[], workerUrl: URL): void {
   const args = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv
   if (drawsTraceTree(args)) {
     const colour = colourWanted(process.stdout, args.includes('--no-color'))
-    early = {colour, renderer: start(colour)}
+    early = {colour, renderer: start(colour, workerUrl)}
   }
 }
 
@@ -61,21 +62,11 @@ export function drawsTraceTree(args: readonly string[]): boolean {
 
 type Started = TreeRenderer & {close(): void}
 
-/**
- * The thread's module: the build's one-file bundle of it (scripts/bundle-tree-renderer.mjs: ink and react load in a
- * quarter of the CPU), else the module itself, as tsc built it.
- * @internal tested directly (a test seam)
- */
-export function treeWorkerUrl(): URL {
-  const bundle = new URL('./trace-tree-worker.bundle.js', import.meta.url)
-  return existsSync(fileURLToPath(bundle)) ? bundle : new URL('./trace-tree-worker.js', import.meta.url)
-}
-
-function start(colour: boolean): Started {
+function start(colour: boolean, workerUrl: URL): Started {
   let worker: Worker | undefined
   try {
     // The same arguments too: chalk reads --color/--no-color from them.
-    worker = new Worker(treeWorkerUrl(), {env: threadEnv(process.env, colour), argv: process.argv.slice(2)})
+    worker = new Worker(workerUrl, {env: threadEnv(process.env, colour), argv: process.argv.slice(2)})
     // Until the report is ready the thread must not keep the process alive: a command that fails first exits.
     worker.unref()
     const gone = () => {

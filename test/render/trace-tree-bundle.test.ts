@@ -21,7 +21,7 @@ const bundleText = () => readFileSync(bundle, 'utf8')
 
 describe('the bundled tree renderer', () => {
   it('is the module the built thread starts', async () => {
-    const built = (await import(pathToFileURL(join(ROOT, 'dist/render/trace-tree-thread.js')).href)) as typeof import('../../src/render/trace-tree-thread.js')
+    const built = (await import(pathToFileURL(join(ROOT, 'dist/entry/tree-worker-url.js')).href)) as typeof import('../../src/entry/tree-worker-url.js')
     expect(fileURLToPath(built.treeWorkerUrl())).toBe(bundle)
   })
 

@@ -41,9 +41,10 @@ describe('the tree on its own thread', () => {
       import {readFileSync} from 'node:fs'
       import {createRequire} from 'node:module'
       const {startTreeRenderer} = await import(${dist('render/trace-tree-thread.js')})
+      const {treeWorkerUrl} = await import(${dist('entry/tree-worker-url.js')})
       const reports = JSON.parse(readFileSync(${JSON.stringify(file)}, 'utf8'))
-      const early = await startTreeRenderer(false).render(reports[0], 100)
-      const late = startTreeRenderer(false)
+      const early = await startTreeRenderer(false, treeWorkerUrl()).render(reports[0], 100)
+      const late = startTreeRenderer(false, treeWorkerUrl())
       await new Promise((r) => setTimeout(r, 3000))
       const texts = [early, await late.render(reports[1], 400)]
       // react loaded on the thread, not here; and this process's environment is as it was.
