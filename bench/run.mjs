@@ -147,7 +147,8 @@ async function netns(suffix) {
 }
 
 const inNs = (ns, argv) => ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv]
-const ni = (...args) => [process.execPath, join(ROOT, 'bin/run.js'), ...args]
+// The CLI as a user runs it: its bin file, started by its own first line (bin/run.js says why that matters).
+const ni = (...args) => [join(ROOT, 'bin/run.js'), ...args]
 const namedNetns = () => (existsSync('/run/netns') ? readdirSync('/run/netns').length : 0)
 const sizeLabel = (n) => (n >= 1000 ? `${Math.round(n / 1000)}k` : String(n))
 const log = (s) => process.stderr.write(`[bench] ${s}\n`)
@@ -261,14 +262,15 @@ async function main() {
   mkdirSync(join(bare, 'bin'), {recursive: true})
   mkdirSync(join(bare, 'commands'))
   writeFileSync(join(bare, 'package.json'), `${JSON.stringify({name: 'bare', version: '1.0.0', type: 'module', oclif: {bin: 'bare', commands: './commands'}})}\n`)
-  writeFileSync(join(bare, 'bin/run.js'), "import {execute} from '@oclif/core'\nawait execute({dir: import.meta.url})\n")
+  // Run as its bin too, with the shebang oclif's generator writes.
+  writeFileSync(join(bare, 'bin/run.js'), "#!/usr/bin/env node\nimport {execute} from '@oclif/core'\nawait execute({dir: import.meta.url})\n", {mode: 0o755})
   writeFileSync(join(bare, 'commands/hello.js'), "import {Command} from '@oclif/core'\nexport default class Hello extends Command {\n  async run() {\n    this.log('hello')\n  }\n}\n")
   execFileSync('ln', ['-s', join(ROOT, 'node_modules'), join(bare, 'node_modules')])
   const startup = {id: 'startup', label: 'start-up', holds: 'no node: `--version` only', netns: undefined, setupS: 0}
   nodes.push(startup)
   await measure(startup, [
     {id: 'ni-version', label: 'nodeinspect --version', argv: ni('--version'), anchor: 'bare-version'},
-    {id: 'bare-version', label: 'bare oclif 4 CLI --version', argv: [process.execPath, join(bare, 'bin/run.js'), '--version']},
+    {id: 'bare-version', label: 'bare oclif 4 CLI --version', argv: [join(bare, 'bin/run.js'), '--version']},
   ])
 
   // ---- pods: N veths, each with its own program; the same netns grows from the small size to the large ----
