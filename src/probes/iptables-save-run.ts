@@ -16,7 +16,7 @@ const IPTABLES_SAVE_TIMEOUT_MS = 120_000
 const IPTABLES_LEGACY_SAVE_TIMEOUT_MS = 30_000
 
 /** The run of one dump: `iptables-save` for whichever backend the node's alternatives point at (nft on Debian 12), `iptables-legacy-save` for the legacy tables iptables-nft only warns about. */
-function iptablesSaveRequest(family: IpFamily, backend: XtBackend): RunRequest {
+export function iptablesSaveRequest(family: IpFamily, backend: XtBackend): RunRequest {
   return backend === 'legacy'
     ? {argv: IPTABLES_LEGACY_SAVE_ARGV[family], timeoutMs: IPTABLES_LEGACY_SAVE_TIMEOUT_MS, deepOutput: true}
     : {argv: IPTABLES_SAVE_ARGV[family], timeoutMs: IPTABLES_SAVE_TIMEOUT_MS, deepOutput: true}

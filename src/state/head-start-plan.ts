@@ -1,5 +1,5 @@
 import {existsSync} from 'node:fs'
-import {IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from '../probes/iptables-save-run.js'
+import {iptablesSaveRequest} from '../probes/iptables-save-run.js'
 import {presentBpfHelper} from '../source/helper-path.js'
 import {NETNS_NAME_RE, netnsPathOf, spawnSpec} from '../source/spawn-spec.js'
 
@@ -30,8 +30,7 @@ export function headStartPlan(argv: readonly string[]): Array<{file: string; arg
     paths.push(netnsPathOf(n))
   }
   if (paths.length === 0) paths.push(undefined)
-  const dumps = [IPTABLES_SAVE_ARGV.ipv4, IPTABLES_SAVE_ARGV.ipv6, IPTABLES_LEGACY_SAVE_ARGV.ipv4, IPTABLES_LEGACY_SAVE_ARGV.ipv6]
-  // The dumps' requests ask for a deep output buffer (iptables-save-run.ts): the helper's exec, as LiveSource runs them.
-  const helper = presentBpfHelper()
-  return paths.flatMap((p) => dumps.map(([file, ...args]) => spawnSpec(p, file!, args, helper)))
+  const dumps = [iptablesSaveRequest('ipv4', 'nft'), iptablesSaveRequest('ipv6', 'nft'), iptablesSaveRequest('ipv4', 'legacy'), iptablesSaveRequest('ipv6', 'legacy')]
+  // As LiveSource runs each request: through the helper's exec where it asks for a deep output buffer.
+  return paths.flatMap((p) => dumps.map(({argv: [file, ...args], deepOutput}) => spawnSpec(p, file!, args, deepOutput ? presentBpfHelper() : undefined)))
 }
