@@ -1,7 +1,5 @@
 import type {ParseProblem, Warning} from '../model/warning.js'
-
-/** As run-probes.ts's take(): a probe's first problems are shown, the rest counted. */
-const MAX_SHOWN_PER_PROBE = 5
+import {MAX_PROBLEMS_PER_PROBE, moreProblemsText, problemText} from './run-probes.js'
 
 /**
  * Warnings that arise after a node's state is built: the parse problems of iptables rules built only when a
@@ -18,15 +16,16 @@ export class LateWarnings {
   problem(p: ParseProblem): void {
     const n = (this.shown.get(p.probe) ?? 0) + 1
     this.shown.set(p.probe, n)
-    if (n <= MAX_SHOWN_PER_PROBE) {
-      this.push({probe: p.probe, kind: 'parse', message: `${p.probe}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`})
+    // As run-probes.ts's take(): a probe's first problems are shown, the rest counted.
+    if (n <= MAX_PROBLEMS_PER_PROBE) {
+      this.push({probe: p.probe, kind: 'parse', message: problemText(p)})
       return
     }
-    const extra = n - MAX_SHOWN_PER_PROBE
+    const extra = n - MAX_PROBLEMS_PER_PROBE
     const w = this.more.get(p.probe)
-    if (w) w.message = `${p.probe}: ${extra} more parse problems not shown`
+    if (w) w.message = moreProblemsText(p.probe, extra)
     else {
-      const m: Warning = {probe: p.probe, kind: 'parse', message: `${p.probe}: ${extra} more parse problems not shown`}
+      const m: Warning = {probe: p.probe, kind: 'parse', message: moreProblemsText(p.probe, extra)}
       this.more.set(p.probe, m)
       this.push(m)
     }

@@ -1,8 +1,8 @@
-import type {Parsed, Warning} from '../model/warning.js'
+import type {Parsed, ParseProblem, Warning} from '../model/warning.js'
 import {probeLabel, type ProbeDescriptor} from '../probes/descriptor.js'
 import type {RawOutput, Source} from '../source/types.js'
 
-const MAX_PROBLEMS_PER_PROBE = 5
+export const MAX_PROBLEMS_PER_PROBE = 5
 
 // biome-ignore lint/suspicious/noExplicitAny: a set of probes of any fact types
 type ProbeSet = Record<string, ProbeDescriptor<any> | undefined>
@@ -48,7 +48,17 @@ export function take<T>(probe: string, out: RawOutput | undefined, parse: (o: Ra
   }
   const parsed = parse(out)
   const shown = parsed.problems.slice(0, MAX_PROBLEMS_PER_PROBE)
-  for (const p of shown) warnings.push({probe, kind: 'parse', message: `${p.probe}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`})
-  if (parsed.problems.length > shown.length) warnings.push({probe, kind: 'parse', message: `${probe}: ${parsed.problems.length - shown.length} more parse problems not shown`})
+  for (const p of shown) warnings.push({probe, kind: 'parse', message: problemText(p)})
+  if (parsed.problems.length > shown.length) warnings.push({probe, kind: 'parse', message: moreProblemsText(probe, parsed.problems.length - shown.length)})
   return parsed.facts
+}
+
+/** A parse problem as a warning says it: `iptables-save:12: bad mark value`. */
+export function problemText(p: ParseProblem): string {
+  return `${p.probe}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`
+}
+
+/** The line standing for a probe's problems beyond MAX_PROBLEMS_PER_PROBE. */
+export function moreProblemsText(probe: string, n: number): string {
+  return `${probe}: ${n} more parse problems not shown`
 }
