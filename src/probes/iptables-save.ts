@@ -14,7 +14,7 @@ import {ruleJumpTarget} from './iptables-save/rule-body.js'
 import {buildRule} from './iptables-save/rule-line.js'
 import {jumpWord, jumpWordEnd} from './iptables-save/jump-word.js'
 import {skimAppend} from './iptables-save/rule-skim.js'
-import {COUNTERS_RE, TableBuilder, type DeferredBuild} from './iptables-save/table-builder.js'
+import {COUNTERS_RE, noSuchChain, TableBuilder, type DeferredBuild} from './iptables-save/table-builder.js'
 import {isQuoted, tokenize} from './iptables-save/tokenizer.js'
 
 export {collectIptablesLegacySave, collectIptablesSave, IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from './iptables-save-run.js'
@@ -396,7 +396,7 @@ export class IptablesSaveParser {
         const rule = buildRule(tok.words, 2, {table, chainName: chain.name, lineNo, line, position: into.length + 1, counters: undefined}, family, bad)
         const t = rule.target
         if (t && (t.kind === 'jump' || t.kind === 'goto') && !table.has(t.chain))
-          lateProblem(problem(probe, `${t.kind === 'goto' ? '-g' : '-j'} ${t.chain}: no such chain in table ${table.name}`, lineNo, line))
+          lateProblem(problem(probe, noSuchChain(t, table.name), lineNo, line))
         into.push(rule)
       }
     }

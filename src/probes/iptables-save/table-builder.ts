@@ -10,6 +10,11 @@ import {registerChainLookup} from '../../model/chain-lookup.js'
 
 export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
 
+/** A rule's -j/-g to a chain the table does not have, as the parse reports it (at once, or when built later). */
+export function noSuchChain(t: {kind: 'jump' | 'goto'; chain: string}, table: string): string {
+  return `${t.kind === 'goto' ? '-g' : '-j'} ${t.chain}: no such chain in table ${table}`
+}
+
 /** How iptables-save ends a user chain's declaration: no policy, no counters yet. */
 const USER_CHAIN_TAIL = ' - [0:0]'
 
@@ -279,7 +284,7 @@ export class TableBuilder {
     for (const r of this.unresolved) {
       const t = r.target
       if (t && (t.kind === 'jump' || t.kind === 'goto') && !this.ids.has(t.chain))
-        problems.push(problem(probe, `${t.kind === 'goto' ? '-g' : '-j'} ${t.chain}: no such chain in table ${this.name}`, r.line, r.raw))
+        problems.push(problem(probe, noSuchChain(t, this.name), r.line, r.raw))
     }
     const t: XtTable = {name: this.name, committed: this.committed, chains}
     if (this.line !== undefined) t.line = this.line
