@@ -1,3 +1,4 @@
+import type {HookAttachment} from '../model/hooks.js'
 import type {ProgramSummary} from '../model/program-summary.js'
 import type {DatapathFacts, HooksFacts, NodeState, NodeStateNeeds, SourceRead} from '../model/node-state.js'
 import type {Warning} from '../model/warning.js'
@@ -53,14 +54,15 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
   const nftWarnings: Warning[] = []
   const nftP = rules && xtP ? collectNativeNftTables(src, xtP.then((x) => x.rulesets), nftWarnings) : undefined
   const probesP = runProbes(src, probeSet)
+  const attachmentsP = hooksP.then(mergeAttachments)
   // What depends on the hooks alone (the datapath plugins' maps, the programs' code) is read while the iptables dumps
   // still run (~1 s at 110k rules on the nft backend), not after them.
   const datapathsP = needs.trace
-    ? hooksP.then((h) => collectDatapathFacts(src, {programs: h.programs, attachedProgIds: [...new Set(mergeAttachments(h).map((a) => a.progId))]}))
+    ? Promise.all([hooksP, attachmentsP]).then(([h, a]) => collectDatapathFacts(src, {programs: h.programs, attachedProgIds: [...new Set(a.map((x) => x.progId))]}))
     : Promise.resolve({facts: {}, warnings: []})
   const codeWarnings: Warning[] = []
-  const codeP = Promise.all([hooksP, probesP, datapathsP]).then(([h, p, d]) => readCode(src, needs, h, p.facts.skb?.mark, d.facts, codeWarnings))
-  const [hooks, peers, xtOuts, probes, nftRead, datapaths, code] = await Promise.all([hooksP, peersP, xtP, probesP, nftP, datapathsP, codeP])
+  const codeP = Promise.all([hooksP, attachmentsP, probesP, datapathsP]).then(([h, a, p, d]) => readCode(src, needs, h, a, p.facts.skb?.mark, d.facts, codeWarnings))
+  const [hooks, attachments, peers, xtOuts, probes, nftRead, datapaths, code] = await Promise.all([hooksP, attachmentsP, peersP, xtP, probesP, nftP, datapathsP, codeP])
   const {facts, outputs} = probes
   if (xtOuts) warnings.push(...xtOuts.warnings)
   const xt = xtOuts?.rulesets ?? []
@@ -74,7 +76,6 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
   warnings.push(...peerWarnings)
   for (const w of probes.warnings) if (w.probe === probeLabel(ipsetSaveProbe) && !quiet(w)) warnings.push(w)
 
-  const attachments = mergeAttachments(hooks)
   // The datapath plugins' maps (Cilium's endpoints, ipcache, tunnels, policy tail calls): only trace reads them.
   for (const w of datapaths.warnings) warnings.push(w)
   for (const w of codeWarnings) warnings.push(w)
@@ -121,9 +122,8 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
 }
 
 /** The programs' code marks and trace read (marks: the attached programs' mark use; trace: what its walk may run). */
-async function readCode(src: Source, needs: NodeStateNeeds, hooks: HooksFacts, markOffset: number | undefined, datapaths: DatapathFacts, warnings: Warning[]): Promise<Map<number, ProgramSummary>> {
+async function readCode(src: Source, needs: NodeStateNeeds, hooks: HooksFacts, attachments: readonly HookAttachment[], markOffset: number | undefined, datapaths: DatapathFacts, warnings: Warning[]): Promise<Map<number, ProgramSummary>> {
   const code = new Map<number, ProgramSummary>()
-  const attachments = mergeAttachments(hooks)
   if (needs.marks) {
     const wanted = codeWantedForMarks(hooks, attachments)
     if (wanted.length > 0 && markOffset === undefined) {
