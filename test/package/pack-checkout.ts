@@ -19,6 +19,8 @@ export function must(file: string, args: string[], opts: {cwd: string; timeoutMs
       if (err) reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr.slice(-4000)}`))
       else resolve({stdout, stderr, ms: performance.now() - started})
     })
+    // A command that exits without reading its input (file, readelf) closes the pipe first: EPIPE is not its failure.
+    child.stdin?.on('error', () => {})
     child.stdin?.end(opts.input ?? '')
   })
 }
