@@ -77,6 +77,13 @@ export const KILL_GRACE_MS = 500
 const PIPE_DRAIN_MS = 200
 /** The most of a tool's standard output kept (V8's longest string is 2^29 − 24 characters on 64-bit). */
 const MAX_STDOUT_CHARS = 2 ** 29 - 1024
+/**
+ * How much of a streamed run's standard output its result keeps: what a caller judges a dump by (its header) and
+ * a failure's cause. The rest went to the caller as it came; keeping it too would hold a 110k-rule dump's 16 MB
+ * twice (once more in the parse), and cost `marks` ~30 ms at that size (docs/kernel-notes.md#kn-32-streamed-output).
+ * @internal tested directly (a test seam)
+ */
+export const STREAMED_HEAD_CHARS = 65_536
 
 /**
  * A tool started: its output kept as it comes, until a caller collects it (runCommand). Apart from the collect so
@@ -88,6 +95,9 @@ export class StartedTool {
   readonly sub: ChildProcess
   readonly out: string[] = []
   outChars = 0
+  /** Once a caller takes the output as it comes (attach with onChunk): only its first STREAMED_HEAD_CHARS are kept. */
+  private headOnly = false
+  private keptChars = 0
   tooLong = false
   err = ''
   errorCode: string | undefined
@@ -114,7 +124,7 @@ export class StartedTool {
         if (sub.pid !== undefined) killGroup(sub.pid, 'SIGKILL')
         return
       }
-      this.out.push(chunk)
+      this.keep(chunk)
       this.onChunk?.(chunk)
     })
     sub.stderr.setEncoding('utf8')
@@ -128,12 +138,33 @@ export class StartedTool {
     if (sub.pid !== undefined) trackGroup(sub.pid)
   }
 
-  /** From now on: each piece of stdout to `onChunk` (those already read first), and `onClose` once it ended. */
+  /**
+   * From now on: each piece of stdout to `onChunk` (those already read first), and `onClose` once it ended. With
+   * `onChunk`, only the output's first STREAMED_HEAD_CHARS are kept from now on.
+   */
   attach(onChunk: ((chunk: string) => void) | undefined, onClose: () => void): void {
-    if (onChunk) for (const c of this.out) onChunk(c)
+    if (onChunk) {
+      for (const c of this.out) onChunk(c)
+      const read = this.out.splice(0)
+      this.keptChars = 0
+      this.headOnly = true
+      for (const c of read) this.keep(c)
+    }
     this.onChunk = onChunk
     this.onClose = onClose
     if (this.closed) onClose()
+  }
+
+  private keep(chunk: string): void {
+    if (!this.headOnly) {
+      this.out.push(chunk)
+      return
+    }
+    const room = STREAMED_HEAD_CHARS - this.keptChars
+    if (room <= 0) return
+    const kept = chunk.length <= room ? chunk : chunk.slice(0, room)
+    this.out.push(kept)
+    this.keptChars += kept.length
   }
 
   private close(code: number | null, signal: string | null): void {
@@ -155,7 +186,7 @@ export class StartedTool {
  * node:child_process directly, not execa: execa and its dependencies are ~130 modules (~0.1 s) loaded before
  * the first tool could start, and its buffered result cannot hand stdout over as it arrives. `onStdout` gets
  * each piece of standard output as the tool prints it (iptables-save's 16 MB is parsed while it still runs);
- * the result still holds the whole text. A run started ahead (head-start.ts) with the same command is taken
+ * the result then holds only its first STREAMED_HEAD_CHARS. A run started ahead (head-start.ts) with the same command is taken
  * over instead of starting another; its timeout counts from now.
  */
 export function runCommand(spec: SpawnSpec, onStdout?: (chunk: string) => void): Promise<RawOutput> {

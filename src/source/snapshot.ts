@@ -144,10 +144,20 @@ export class RecordingSource implements Source {
     return this.record(req, (r) => this.inner.run(r))
   }
 
-  /** Streamed from the inner source as it runs; the whole text is recorded. A second asker of the same command gets it whole. */
+  /**
+   * Streamed from the inner source as it runs; the whole text is recorded (kept here as it passes: a live source's
+   * streamed result keeps only its head). A second asker of the same command gets it whole.
+   */
   async stream(req: RunRequest, onChunk: StdoutSink): Promise<RawOutput> {
     let first = false
-    const out = await this.record(req, (r) => ((first = true), runStreaming(this.inner, r, onChunk)))
+    const whole = (r: RunRequest): Promise<RawOutput> => {
+      const pieces: string[] = []
+      return runStreaming(this.inner, r, (c) => {
+        pieces.push(c)
+        onChunk(c)
+      }).then((out) => ({...out, stdout: pieces.join('')}))
+    }
+    const out = await this.record(req, (r) => ((first = true), whole(r)))
     if (!first && out.stdout !== '') onChunk(out.stdout)
     return out
   }

@@ -40,8 +40,9 @@ export interface Source {
   run(req: RunRequest): Promise<RawOutput>
   /**
    * `run`, handing standard output to `onChunk` as it comes: a live source as the tool prints it, a snapshot its
-   * recorded text. The result still holds the whole stdout (snapshots record it). Optional: runStreaming
-   * falls back to `run` for a source without it.
+   * recorded text. The result's stdout: from a live source only its first STREAMED_HEAD_CHARS (run-command.ts; the
+   * whole went to `onChunk`), from a snapshot or a recording the whole text (a recording keeps its own copy).
+   * Optional: runStreaming falls back to `run` for a source without it.
    */
   stream?(req: RunRequest, onChunk: StdoutSink): Promise<RawOutput>
 }

@@ -2,7 +2,7 @@
 // replays its recorded text; a recording keeps the whole text whatever was streamed; a source without `stream`
 // gets the output whole at the end.
 import {describe, expect, it} from 'vitest'
-import {runCommand} from '../../src/source/run-command.js'
+import {runCommand, STREAMED_HEAD_CHARS} from '../../src/source/run-command.js'
 import {RecordingSource, SnapshotSource, type SnapshotFile} from '../../src/source/snapshot.js'
 import {runStreaming, type RawOutput, type Source} from '../../src/source/types.js'
 import {liveSource} from '../../src/state/sources.js'
@@ -10,7 +10,7 @@ import {liveSource} from '../../src/state/sources.js'
 const SCRIPT = 'printf "one\\ntw"; sleep 0.4; printf "o\\nthree"'
 
 describe('streaming stdout', () => {
-  it('runCommand hands pieces over while the tool still runs, and the result holds the whole text', async () => {
+  it('runCommand hands pieces over while the tool still runs, and the result holds the text (short: whole)', async () => {
     const seen: Array<{chunk: string; at: number}> = []
     const t0 = performance.now()
     const out = await runCommand({file: 'sh', args: ['-c', SCRIPT], logicalArgv: ['sh', '-c', SCRIPT]}, (chunk) => seen.push({chunk, at: performance.now() - t0}))
@@ -21,6 +21,24 @@ describe('streaming stdout', () => {
     expect(seen[0]!.chunk).toBe('one\ntw')
     // The first piece came before the sleep ended: it was not held until the tool exited.
     expect(ended - seen[0]!.at).toBeGreaterThan(250)
+  })
+
+  // A 110k-rule dump is 16 MB: its pieces go to the parser, and the result keeps only the head it is judged by.
+  const BIG = `node -e "process.stdout.write('x'.repeat(${STREAMED_HEAD_CHARS * 3 + 7}))"`
+  it('a streamed run longer than STREAMED_HEAD_CHARS: every piece to the caller, its head in the result; a recording keeps it whole', async () => {
+    const pieces: string[] = []
+    const out = await runCommand({file: 'sh', args: ['-c', BIG], logicalArgv: ['sh', '-c', BIG]}, (c) => pieces.push(c))
+    expect(out.failure).toBeUndefined()
+    expect(pieces.join('').length).toBe(STREAMED_HEAD_CHARS * 3 + 7)
+    expect(out.stdout).toBe('x'.repeat(STREAMED_HEAD_CHARS))
+    // Without a caller taking pieces, the result is whole.
+    expect((await runCommand({file: 'sh', args: ['-c', BIG], logicalArgv: ['sh', '-c', BIG]})).stdout.length).toBe(STREAMED_HEAD_CHARS * 3 + 7)
+    const rec = new RecordingSource(liveSource())
+    const seen: string[] = []
+    const recorded = await runStreaming(rec, {argv: ['sh', '-c', BIG]}, (c) => seen.push(c))
+    expect(seen.join('').length).toBe(STREAMED_HEAD_CHARS * 3 + 7)
+    expect(recorded.stdout.length).toBe(STREAMED_HEAD_CHARS * 3 + 7)
+    expect(rec.toSnapshot().outputs[0]!.stdout.length).toBe(STREAMED_HEAD_CHARS * 3 + 7)
   })
 
   it('LiveSource.stream and RecordingSource: pieces to the caller, the whole text recorded; a second asker gets it whole', async () => {
