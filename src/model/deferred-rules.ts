@@ -16,18 +16,25 @@ export interface DeferredRules {
   ruleAt(i: number): XtRule
 }
 
+/**
+ * The fewest rules a chain must have for its lines to be built one at a time: a shorter chain is built whole when
+ * first read (a walk visits most of its rules anyway), so a parse registers only the longer ones (40k chains of
+ * 2–4 rules at kube-proxy scale, each registration a WeakMap entry the collector must trace).
+ */
+export const LONG_CHAIN_RULES = 64
+
 type Owner = (c: XtChain) => DeferredRules | undefined
 
 const owners = new WeakMap<XtChain, Owner>()
 
-/** For the parser: `owner` answers for `c` from now on. */
+/** For the parser: `owner` answers for `c` (a chain of LONG_CHAIN_RULES or more) from now on. */
 export function registerDeferredRules(c: XtChain, owner: Owner): void {
   owners.set(c, owner)
 }
 
 /**
- * The chain's rules as lines still to build, when nothing read them yet, no rule of the chain was built at once and
- * every line is a rule; else undefined (read `rules`).
+ * The chain's rules as lines still to build, when it has LONG_CHAIN_RULES or more, nothing read them yet, no rule of
+ * the chain was built at once and every line is a rule; else undefined (read `rules`).
  */
 export function deferredRules(c: XtChain): DeferredRules | undefined {
   return owners.get(c)?.(c)

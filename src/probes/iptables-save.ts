@@ -13,10 +13,13 @@ import type {Parsed, ParseProblem} from '../model/warning.js'
 import {ruleJumpTarget} from './iptables-save/rule-body.js'
 import {buildRule} from './iptables-save/rule-line.js'
 import {jumpWord, jumpWordEnd} from './iptables-save/jump-word.js'
+import {mentionsMark} from './iptables-save/mentions-mark.js'
+import {readRuleRun, type RuleRunMode} from './iptables-save/rule-run.js'
 import {skimAppend} from './iptables-save/rule-skim.js'
 import {COUNTERS_RE, noSuchChain, TableBuilder, type DeferredBuild} from './iptables-save/table-builder.js'
 import {isQuoted, tokenize} from './iptables-save/tokenizer.js'
 
+export {mentionsMark} from './iptables-save/mentions-mark.js'
 export {collectIptablesLegacySave, collectIptablesSave, IPTABLES_LEGACY_SAVE_ARGV, IPTABLES_SAVE_ARGV} from './iptables-save-run.js'
 
 export interface IptablesSaveOptions {
@@ -30,12 +33,12 @@ export interface IptablesSaveOptions {
   /** The tool's stderr: iptables 1.8.9 prints its legacy-tables warning there, not in the dump. */
   stderr?: string
   /**
-   * Build only the rules whose line this accepts (`marks` keeps those that mention a mark: mentionsMark). The
-   * others are counted in their chain's positions and their jumps kept (XtChain.unbuilt), and read no further:
-   * a kube-proxy-sized dump then costs one scan of each line, not 110k rule objects. Positions count -A lines
-   * (all iptables-save prints); a rule inserted with -I among rules not built is placed among the built ones.
+   * Build only the rules that use a mark (their line mentionsMark, what `marks` reads). The others are counted in
+   * their chain's positions and their jumps kept (XtChain.unbuilt), and read no further: a kube-proxy-sized dump
+   * then costs a few searches of each line where it lies (rule-run.ts), not 110k rule objects. Positions count -A
+   * lines (all iptables-save prints); a rule inserted with -I among rules not built is placed among the built ones.
    */
-  keepRule?: (line: string, jumpAt?: number) => boolean
+  onlyMarkRules?: boolean
   /**
    * Keep each `-A CHAIN …` line as it is until something reads that chain's rules (XtChain.rules is then built
    * on first access, deferred-rules.ts): `trace` walks a few chains of a 110k-rule dump, and a dump arrives
@@ -43,32 +46,6 @@ export interface IptablesSaveOptions {
    */
   lazy?: {lateProblem: (p: ParseProblem) => void}
 }
-
-/**
- * Every MARK/CONNMARK/TPROXY target and mark/connmark match spells "mark" or "MARK" somewhere (--set-xmark,
- * --restore-mark, --tproxy-mark, -m mark, --restore-skmark, rpfilter --validmark): a rule without it cannot use
- * the mark. Nor can a rule whose only "mark" is the user chain it jumps to: kube-proxy's 40k
- * `-j KUBE-MARK-MASQ` at 110k rules are jumps (the chain graph keeps them), not mark uses, and are not built.
- */
-export function mentionsMark(line: string, jumpAt = jumpWord(line)): boolean {
-  // Targets are spelled MARK/CONNMARK and options in lower case (-m mark, --set-xmark): two searches, no regex.
-  const lower = line.indexOf('mark')
-  const upper = line.indexOf('MARK')
-  if (lower === -1 && upper === -1) return false
-  if (jumpAt === -1) return true
-  const end = jumpWordEnd(line, jumpAt)
-  // A target spelled MARK/CONNMARK is the mark's own target, not a chain (target names are case-sensitive).
-  if (end - jumpAt <= 8 && MARK_TARGETS.has(line.slice(jumpAt, end))) return true
-  return outside(line, 'mark', lower, jumpAt, end) || outside(line, 'MARK', upper, jumpAt, end)
-}
-
-/** Whether `word`, first found at `at`, occurs anywhere outside [from, to). */
-function outside(line: string, word: string, at: number, from: number, to: number): boolean {
-  for (let i = at; i !== -1; i = line.indexOf(word, i + 1)) if (i < from || i >= to) return true
-  return false
-}
-
-const MARK_TARGETS = new Set(['MARK', 'CONNMARK'])
 
 const LEGACY_WARNING_RE = /^# Warning: iptables-legacy tables present/
 const INCOMPATIBLE_RE = /^# Table `([^']+)' is incompatible, use 'nft' tool\./
@@ -156,11 +133,29 @@ export class IptablesSaveParser {
       nl = chunk.indexOf('\n', from)
     }
     while (nl !== -1) {
+      const mode = this.ruleRunMode(chunk, from)
+      if (mode !== undefined) {
+        const run = readRuleRun(chunk, from, this.table!, mode, this.lineNo + 1)
+        if (run.lines > 0) {
+          this.lineNo += run.lines
+          this.lastNonBlank = this.lineNo
+          from = run.at
+          nl = chunk.indexOf('\n', from)
+          continue
+        }
+      }
       this.line(chunk.slice(from, nl))
       from = nl + 1
       nl = chunk.indexOf('\n', from)
     }
     this.carry = from < chunk.length ? chunk.slice(from) : ''
+  }
+
+  /** How rule-run.ts may read the line at `from` and those after it in place: undefined where only parseLine may. */
+  private ruleRunMode(text: string, from: number): RuleRunMode | undefined {
+    if (text.charCodeAt(from) !== 45 || this.table === undefined || this.held !== undefined || this.ruleSpec) return undefined
+    if (this.opts.onlyMarkRules === true) return 'count-unless-mark'
+    return this.opts.lazy !== undefined ? 'defer' : undefined
   }
 
   /** The ruleset; `stderr`, known only once the tool ended, as IptablesSaveOptions.stderr. */
@@ -224,22 +219,22 @@ export class IptablesSaveParser {
     const table = this.table
     // `-A CHAIN …` as iptables-save prints it (no counters, blanks, quotes or tab in the chain's word), inside a
     // table: a rule not to build, or one to build later, is placed without reading its words.
-    if (table !== undefined && !ruleSpec && line.charCodeAt(0) === 45 && line.charCodeAt(1) === 65 && line.charCodeAt(2) === 32 && (opts.keepRule !== undefined || opts.lazy !== undefined)) {
+    if (table !== undefined && !ruleSpec && line.charCodeAt(0) === 45 && line.charCodeAt(1) === 65 && line.charCodeAt(2) === 32 && (opts.onlyMarkRules === true || opts.lazy !== undefined)) {
       const sp = line.indexOf(' ', 3)
       const end = sp === -1 ? line.length : sp
       // The chain of the line before, most often (iptables-save prints a chain's rules together): no name to cut out.
       const same = table.lastRuleChainAt(line, 3, end)
       const name = same === undefined ? line.slice(3, end) : same.name
       if (same !== undefined || (name !== '' && name.charCodeAt(0) !== 45 && name.indexOf('"') === -1 && name.indexOf('\t') === -1)) {
-        const j = opts.keepRule !== undefined ? jumpWord(line) : -1
-        if (opts.keepRule !== undefined && !opts.keepRule(line, j)) {
+        const j = opts.onlyMarkRules === true ? jumpWord(line) : -1
+        if (opts.onlyMarkRules === true && !mentionsMark(line, j)) {
           // No -j/-g found: only a line that spells neither, nor a quote or a tab, surely has none.
           if (j !== -1 || !(line.includes(' -j') || line.includes(' -g') || line.includes('"') || line.includes('\t'))) {
             table.skipRule(same ?? table.chainForRule(name, lineNo, line, problems, probe, false), j === -1 ? undefined : line.slice(j, jumpWordEnd(line, j)))
             return
           }
         } else if (opts.lazy !== undefined) {
-          table.deferRule(same ?? table.chainForRule(name, lineNo, line, problems, probe, false), line, lineNo)
+          table.deferRule(same ?? table.chainForRule(name, lineNo, line, problems, probe, false), line, 0, line.length, lineNo)
           return
         }
       }
@@ -295,7 +290,7 @@ export class IptablesSaveParser {
       return
     }
     // A rule not to build: counted and its jump kept, without tokenizing it (rule-skim.ts) when it is an -A line.
-    const keep = opts.keepRule === undefined || opts.keepRule(line)
+    const keep = opts.onlyMarkRules !== true || mentionsMark(line)
     if (!keep && table) {
       const skim = skimAppend(line)
       if (skim) {
@@ -409,7 +404,7 @@ export class IptablesSaveParser {
  * parseIptablesSave, reading less. @internal tested directly (a test seam)
  */
 export function parseIptablesSaveForMarks(text: string, opts: IptablesSaveOptions): Parsed<XtRuleset> {
-  return parseIptablesSave(text, {...opts, keepRule: mentionsMark})
+  return parseIptablesSave(text, {...opts, onlyMarkRules: true})
 }
 
 /** iptables 1.8.x marks the nft backend in its header ("v1.8.9 (nf_tables)"); legacy prints no marker. */

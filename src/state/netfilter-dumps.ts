@@ -41,8 +41,8 @@ export type XtRulesWanted = 'full' | 'marks' | 'lazy'
 export async function readXtDumps(src: Source, opts: {rules: XtRulesWanted}): Promise<XtDumps> {
   const grammar = import('../probes/iptables-save.js')
   const late = new LateWarnings()
-  const parserOptions = (family: IpFamily, backend: XtBackend, mentionsMark: (line: string) => boolean): IptablesSaveOptions => {
-    if (opts.rules === 'marks') return {family, backend, keepRule: mentionsMark}
+  const parserOptions = (family: IpFamily, backend: XtBackend): IptablesSaveOptions => {
+    if (opts.rules === 'marks') return {family, backend, onlyMarkRules: true}
     if (opts.rules === 'lazy') return {family, backend, lazy: {lateProblem: (p) => late.problem(p)}}
     return {family, backend}
   }
@@ -50,8 +50,8 @@ export async function readXtDumps(src: Source, opts: {rules: XtRulesWanted}): Pr
     let parser: IptablesSaveParser | undefined
     const early: string[] = []
     grammar
-      .then(({IptablesSaveParser, mentionsMark}) => {
-        parser = new IptablesSaveParser(parserOptions(family, backend, mentionsMark))
+      .then(({IptablesSaveParser}) => {
+        parser = new IptablesSaveParser(parserOptions(family, backend))
         for (const c of early) parser.push(c)
         early.length = 0
       })
@@ -66,7 +66,7 @@ export async function readXtDumps(src: Source, opts: {rules: XtRulesWanted}): Pr
     }))
   })
   const done = await Promise.all(runs)
-  const {IptablesSaveParser, mentionsMark} = await grammar
+  const {IptablesSaveParser} = await grammar
   const rulesets: XtRuleset[] = []
   const warnings: Warning[] = []
   // iptables-save speaks for the nft side only when its header says it read nf_tables; otherwise (a legacy
@@ -79,7 +79,7 @@ export async function readXtDumps(src: Source, opts: {rules: XtRulesWanted}): Pr
       if (use === undefined) return undefined
       if (use === d.out) return d
       // iptables-nft-save's dump, parsed whole (it is asked only where iptables-save did not read nf_tables).
-      const parser = new IptablesSaveParser(parserOptions(d.family, 'nft', mentionsMark))
+      const parser = new IptablesSaveParser(parserOptions(d.family, 'nft'))
       parser.push(use.stdout)
       return {out: use, family: d.family, backend: d.backend, parser: () => parser}
     }),

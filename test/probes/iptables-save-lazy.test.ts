@@ -160,7 +160,7 @@ describe('the chain graph of a marks parse: numbered as the dump is read, the gr
   const texts = [...iptablesSaveTexts(), {name: 'chains in two runs, a chain declared after its jumps, a jump to no chain', text: TWO_RUNS, opts: {family: 'ipv4', backend: 'nft'} as IptablesSaveOptions}]
   for (const {name, text, opts} of texts) {
     it(`${name}: the same numbers, edges and base chains as a graph built afresh`, () => {
-      const marks = parseIptablesSave(text, {...opts, keepRule: mentionsMark}).facts
+      const marks = parseIptablesSave(text, {...opts, onlyMarkRules: true}).facts
       for (const t of marks.tables) {
         const kept = xtChainGraph(t)
         // A copy of the table has no graph kept for it: xtChainGraph builds one from its chains.
@@ -171,14 +171,14 @@ describe('the chain graph of a marks parse: numbered as the dump is read, the gr
     })
   }
   it('keeps each jump of a chain once, by name, in the order first seen', () => {
-    const a = parseIptablesSave(TWO_RUNS, {family: 'ipv4', backend: 'nft', keepRule: mentionsMark}).facts.tables[0]!.chains
+    const a = parseIptablesSave(TWO_RUNS, {family: 'ipv4', backend: 'nft', onlyMarkRules: true}).facts.tables[0]!.chains
     expect(Object.fromEntries(a.map((c) => [c.name, c.unbuilt]))).toEqual({
       PREROUTING: {rules: 3, jumps: ['A', 'NOWHERE']},
       A: {rules: 5, jumps: ['B', 'LATE']},
       B: {rules: 2, jumps: ['A', 'LATE']},
       LATE: {rules: 1, jumps: ['A']},
     })
-    const g = xtChainGraph(parseIptablesSave(TWO_RUNS, {family: 'ipv4', backend: 'nft', keepRule: mentionsMark}).facts.tables[0]!)
+    const g = xtChainGraph(parseIptablesSave(TWO_RUNS, {family: 'ipv4', backend: 'nft', onlyMarkRules: true}).facts.tables[0]!)
     expect(g.names).toEqual(['PREROUTING', 'A', 'B', 'LATE', 'NOWHERE'])
     expect(g.out).toEqual([[1, 4], [2, 3], [1, 3], [1], []])
   })
@@ -187,7 +187,7 @@ describe('the chain graph of a marks parse: numbered as the dump is read, the gr
 describe("a parsed table's chains by name: the parser's own numbering, the chain a Map would give", () => {
   for (const {name, text, opts} of iptablesSaveTexts()) {
     it(name, () => {
-      for (const mode of [{}, {keepRule: mentionsMark}, {lazy: {lateProblem: () => {}}}]) {
+      for (const mode of [{}, {onlyMarkRules: true}, {lazy: {lateProblem: () => {}}}]) {
         for (const t of parseIptablesSave(text, {...opts, ...mode}).facts.tables) {
           const lookup = chainsByName(t)
           expect(lookup).not.toBeInstanceOf(Map) // the parser's, not one built here

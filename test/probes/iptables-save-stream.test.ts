@@ -3,7 +3,7 @@
 // only known for what it is at its end. And it stays linear: 10× the rules, about 10× the time.
 import {execFileSync} from 'node:child_process'
 import {describe, expect, it} from 'vitest'
-import {IptablesSaveParser, mentionsMark, parseIptablesSave, parseIptablesSaveForMarks, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
+import {IptablesSaveParser, parseIptablesSave, parseIptablesSaveForMarks, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
 import {ROOT} from '../helpers/fixtures.js'
 import {iptablesSaveTexts as texts} from '../helpers/iptables-save-texts.js'
 
@@ -49,7 +49,7 @@ describe('IptablesSaveParser: streamed equals whole', () => {
     for (const variant of ['as is', 'CRLF', 'no final newline'] as const) {
       const t = variant === 'CRLF' ? text.replace(/\n/g, '\r\n') : variant === 'no final newline' ? text.replace(/\n+$/, '') : text
       it(`${name} (${variant}): pieces of 1, 7, 4096 characters, around each newline, at random`, () => {
-        for (const o of [opts, {...opts, keepRule: mentionsMark}]) {
+        for (const o of [opts, {...opts, onlyMarkRules: true}]) {
           const whole = parseIptablesSave(t, o)
           for (const cuts of [every(t, 1), every(t, 7), every(t, 4096), aroundNewlines(t), randomCuts(t, name.length)]) expect(streamed(t, o, cuts)).toEqual(whole)
         }
@@ -94,7 +94,7 @@ describe('IptablesSaveParser at kube-proxy scale', () => {
   type Mode = 'full' | 'marks' | 'lazy'
   const parse = (pieces: string[], mode: Mode) => {
     const o: IptablesSaveOptions = {family: 'ipv4', backend: 'nft'}
-    if (mode === 'marks') o.keepRule = mentionsMark
+    if (mode === 'marks') o.onlyMarkRules = true
     if (mode === 'lazy') o.lazy = {lateProblem: () => undefined}
     const p = new IptablesSaveParser(o)
     for (const c of pieces) p.push(c)

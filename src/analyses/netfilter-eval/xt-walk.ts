@@ -13,7 +13,7 @@ import type {ChainOutcome, Walk} from './state.js'
 import type {Engine, RuleHit} from './types.js'
 import {evalXtMatch, isCoreMatch} from './xt-match.js'
 import {statisticProbability} from './xt-matches/statistic.js'
-import {deferredRules, type DeferredRules} from '../../model/deferred-rules.js'
+import {deferredRules, LONG_CHAIN_RULES, type DeferredRules} from '../../model/deferred-rules.js'
 
 export interface XtBaseChain {
   rs: XtRuleset
@@ -37,7 +37,8 @@ const OPAQUE_TERMINAL_TARGETS = new Set(['SYNPROXY', 'NETMAP', 'CLUSTERIP', 'DNP
  * A chain whose rules nothing has read yet (a dump parsed lazily) is indexed from its lines as iptables prints them
  * (printedDestination), and only the rules the walk visits are built.
  */
-const INDEX_MIN_RULES = 64
+/** A chain this long is indexed (one its parse left as lines is, from them: LONG_CHAIN_RULES). */
+const INDEX_MIN_RULES = LONG_CHAIN_RULES
 
 interface DstIndex {
   exact: Map<string, number[]>

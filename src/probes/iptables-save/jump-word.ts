@@ -8,30 +8,39 @@
  * Returns where the word starts (jumpWordEnd: where it ends), -1 for undefined: no object per line of a 150k-line dump.
  */
 export function jumpWord(line: string): number {
+  const k = lastJumpBlank(line, 0, line.length)
+  if (k === -1) return -1
+  // Outside every quoted value only if the quotes before it pair up (a backslash may escape one: word by word).
+  if (line.indexOf('\\') !== -1) return -1
+  let quotes = 0
+  for (let q = line.indexOf('"'); q !== -1 && q < k; q = line.indexOf('"', q + 1)) quotes++
+  return quotes % 2 === 0 ? k + 4 : -1
+}
+
+/**
+ * The first half of jumpWord, for the line [from, to) of a longer text (rule-run.ts reads lines in place): where
+ * the blank before the last ` -j `/` -g ` is, with no quote after it and a target word after it; -1 for none.
+ * Whether the quotes before it pair up is the caller's to check.
+ */
+export function lastJumpBlank(text: string, from: number, to: number): number {
   // Backwards from the end: the target is near it, so this reads a few dozen characters, not the line.
-  for (let i = line.length - 3; i > 0; i--) {
-    const c = line.charCodeAt(i)
+  for (let i = to - 3; i > from; i--) {
+    const c = text.charCodeAt(i)
     if (c === 34) return -1
-    if (c !== 45 || line.charCodeAt(i - 1) !== 32 || line.charCodeAt(i + 2) !== 32) continue
-    const f = line.charCodeAt(i + 1)
+    if (c !== 45 || text.charCodeAt(i - 1) !== 32 || text.charCodeAt(i + 2) !== 32) continue
+    const f = text.charCodeAt(i + 1)
     if (f !== 106 && f !== 103) continue
-    // ` -j ` or ` -g ` at i - 1: its word starts after the blank.
-    const start = i + 3
-    const w = line.charCodeAt(start)
-    // `-j` followed by a blank or an option is not a target word (an unquoted `--comment -j`): word by word.
-    if (Number.isNaN(w) || w === 32 || w === 45) return -1
-    // Outside every quoted value only if the quotes before it pair up (a backslash may escape one: word by word).
-    if (line.indexOf('\\') !== -1) return -1
-    let quotes = 0
-    for (let q = line.indexOf('"'); q !== -1 && q < i; q = line.indexOf('"', q + 1)) quotes++
-    if (quotes % 2 !== 0) return -1
-    return start
+    // ` -j ` or ` -g ` at i - 1: its word starts after the blank. `-j` followed by a blank or an option is not a
+    // target word (an unquoted `--comment -j`): word by word.
+    if (i + 3 >= to) return -1
+    const w = text.charCodeAt(i + 3)
+    return w === 32 || w === 45 ? -1 : i - 1
   }
   return -1
 }
 
-/** Where the word jumpWord found ends. */
-export function jumpWordEnd(line: string, start: number): number {
+/** Where the word jumpWord found ends (`to`: the end of its line in a longer text). */
+export function jumpWordEnd(line: string, start: number, to = line.length): number {
   const sp = line.indexOf(' ', start)
-  return sp === -1 ? line.length : sp
+  return sp === -1 || sp > to ? to : sp
 }

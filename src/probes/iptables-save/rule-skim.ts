@@ -3,7 +3,7 @@ import {COUNTERS_RE} from './table-builder.js'
 /**
  * The chain and the -j/-g word of a `[p:b] -A CHAIN …` line, read without building its words: one scan of the
  * characters with the tokenizer's rules (blank-separated words; a double-quoted part, backslash escapes inside,
- * ends its word), slicing only those two words. What a rule that is not built (keepRule) needs, at a fraction
+ * ends its word), slicing only those two words. What a rule that is not built (onlyMarkRules) needs, at a fraction
  * of tokenizing it. Undefined for any other line, or when either word is quoted: the caller tokenizes it.
  */
 export function skimAppend(line: string): {chain: string; jump?: string} | undefined {

@@ -4,7 +4,7 @@ import {problem} from '../parsed.js'
 import {KNOWN_TARGETS} from './targets/registry.js'
 import {quotesClose} from './tokenizer.js'
 import {printedDestination} from './printed-destination.js'
-import {registerDeferredRules, type DeferredRules} from '../../model/deferred-rules.js'
+import {LONG_CHAIN_RULES, registerDeferredRules, type DeferredRules} from '../../model/deferred-rules.js'
 import {registerXtChainGraph} from '../../model/chain-graph.js'
 import {registerChainLookup} from '../../model/chain-lookup.js'
 
@@ -25,8 +25,8 @@ const USER_CHAIN_TAIL = ' - [0:0]'
  */
 export type DeferredBuild = (table: TableBuilder, chain: XtChain, lines: readonly string[], lineNos: readonly number[], into: XtRule[], built?: ReadonlyArray<XtRule | null | undefined>) => void
 
-/** The rules of a chain counted but not built (IptablesSaveOptions.keepRule), and where they jump. */
-interface Unbuilt {
+/** The rules of a chain counted but not built (IptablesSaveOptions.onlyMarkRules), and where they jump. */
+export interface Unbuilt {
   rules: number
   /** Chain numbers, or names of no chain (yet), each once unless `resumed`, in the order first seen. */
   jumps: Array<number | string>
@@ -35,16 +35,78 @@ interface Unbuilt {
   resumed: boolean
 }
 
-interface Deferred {
+/** Consecutive lines of one piece of the dump's text: text.slice(from, to), the first of them line number `firstLineNo`. */
+interface LineRun {
+  text: string
+  from: number
+  to: number
+  firstLineNo: number
+}
+
+export interface Deferred {
   chain: XtChain
-  lines: string[]
-  lineNos: number[]
+  /**
+   * The lines as they lie in the dump's pieces of text, not yet cut out: the latest run of them, and the runs before
+   * it (a chain's lines split between two pieces, or printed in two places). Fields, not arrays, for the latest: a
+   * kube-proxy dump has 40k chains of one run each.
+   */
+  run: LineRun | undefined
+  earlier: LineRun[] | undefined
+  count: number
+  /** The lines and their numbers, once cut out (linesOf). */
+  lines?: string[]
+  lineNos?: number[]
   /** How many rules the chain had when these lines began to be kept (rules built at once before them). */
   before: number
   /** Rules built one at a time (DeferredRules.ruleAt), by line. */
   built?: Array<XtRule | null | undefined>
   /** Whether every line tokenizes (so line i is the rule at position i + 1), once asked. */
   aligned?: boolean
+}
+
+/** Keep the line [from, to) of `text` in `d`: a line right after the chain's last one in the same text extends its run. */
+export function deferLine(d: Deferred, text: string, from: number, to: number, lineNo: number): void {
+  d.count++
+  if (d.lines !== undefined && d.lineNos !== undefined) {
+    // Cut out already (a reader asked before the dump ended): the line joins them.
+    d.lines.push(text.slice(from, to))
+    d.lineNos.push(lineNo)
+    return
+  }
+  const run = d.run
+  if (run !== undefined && run.text === text && run.to === from - 1) {
+    run.to = to
+    return
+  }
+  if (run !== undefined) (d.earlier ??= []).push(run)
+  d.run = {text, from, to, firstLineNo: lineNo}
+}
+
+/** A deferred chain's lines and their numbers, cut out of the dump's text on first need. */
+function linesOf(d: Deferred): {lines: string[]; lineNos: number[]} {
+  if (d.lines === undefined || d.lineNos === undefined) {
+    const lines: string[] = []
+    const lineNos: number[] = []
+    const runs = d.earlier ?? []
+    if (d.run !== undefined) runs.push(d.run)
+    for (const {text, from: start, to, firstLineNo} of runs) {
+      let n = firstLineNo
+      for (let from = start; ; n++) {
+        const nl = text.indexOf('\n', from)
+        const end = nl === -1 || nl > to ? to : nl
+        lines.push(text.slice(from, end))
+        lineNos.push(n)
+        if (end === to) break
+        from = end + 1
+      }
+    }
+    d.lines = lines
+    d.lineNos = lineNos
+    // The pieces of text are no longer held for this chain.
+    d.run = undefined
+    d.earlier = undefined
+  }
+  return {lines: d.lines, lineNos: d.lineNos}
 }
 
 /** One `*table … COMMIT` block (or the one table of `iptables -S` output) as its lines arrive. */
@@ -79,19 +141,24 @@ export class TableBuilder {
   ) {}
 
   /**
-   * An `-A` line kept as it is, built when the chain's `rules` is first read (the getter ensure() gives a chain
-   * in lazy mode), after the rules built so far: the dump's order is kept.
+   * An `-A` line, [from, to) of `text`, kept as it is, built when the chain's `rules` is first read (the getter
+   * ensure() gives a chain in lazy mode), after the rules built so far: the dump's order is kept. The line is not
+   * cut out of the text: a line right after the chain's last one in the same text extends its run.
    */
-  deferRule(c: XtChain, line: string, lineNo: number): void {
+  deferRule(c: XtChain, text: string, from: number, to: number, lineNo: number): void {
+    deferLine(this.deferredFor(c), text, from, to, lineNo)
+  }
+
+  /** The record of `c`'s deferred lines, for a line about to be kept in it (deferLine). */
+  deferredFor(c: XtChain): Deferred {
     let d = this.lastDeferred
     if (d === undefined || d.chain !== c) {
       d = this.deferred.get(c)
       // Nothing is deferred for c now, so reading its rules builds nothing: it counts what was built at once.
-      if (d === undefined) this.deferred.set(c, (d = {chain: c, lines: [], lineNos: [], before: c.rules.length}))
+      if (d === undefined) this.deferred.set(c, (d = {chain: c, run: undefined, earlier: undefined, count: 0, before: c.rules.length}))
       this.lastDeferred = d
     }
-    d.lines.push(line)
-    d.lineNos.push(lineNo)
+    return d
   }
 
   declare(trimmed: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string): void {
@@ -148,6 +215,16 @@ export class TableBuilder {
     return last !== undefined && last.name.length === to - from && line.startsWith(last.name, from) ? last : undefined
   }
 
+  /**
+   * The declared chain an `-A NAME` line as iptables-save prints it names (not quoted, no blank or tab, not an
+   * option), which the next rules most likely go to too; undefined for any other name (chainForRule says why).
+   */
+  declaredRuleChain(name: string): XtChain | undefined {
+    if (name === '' || name.charCodeAt(0) === 45 || name.indexOf('"') !== -1 || name.indexOf('\t') !== -1) return undefined
+    const have = this.ids.get(name)
+    return have === undefined ? undefined : (this.lastRuleChain = this.list[have]!)
+  }
+
   chainForRule(name: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string, ruleSpec: boolean): XtChain {
     // iptables-save prints a chain's rules together: comparing with the last chain's name is cheaper than hashing.
     const last = this.lastRuleChain
@@ -166,29 +243,38 @@ export class TableBuilder {
   }
 
   /**
-   * A rule read no further (IptablesSaveOptions.keepRule): counted, and its jump kept for the chain graph, as the
+   * A rule read no further (IptablesSaveOptions.onlyMarkRules): counted, and its jump kept for the chain graph, as the
    * target chain's number (model/chain-graph.ts registerXtChainGraph: the graph then hashes no name again).
    */
   skipRule(c: XtChain, target: string | undefined): void {
-    let u = this.lastUnbuilt
-    if (this.lastUnbuiltChain !== c) {
-      u = this.unbuilt.get(c)
-      if (u === undefined) this.unbuilt.set(c, (u = {rules: 0, jumps: [], serial: this.unbuilt.size, resumed: false}))
-      // The chain's rules come in two runs: a jump seen in the first may come again (finish dedupes).
-      else u.resumed = true
-      this.lastUnbuiltChain = c
-      this.lastUnbuilt = u
-    }
-    u!.rules++
-    if (target === undefined || KNOWN_TARGETS.has(target)) return
+    const u = this.unbuiltFor(c)
+    u.rules++
+    if (target !== undefined) this.unbuiltJump(u, target)
+  }
+
+  /** The record of `c`'s rules not built, for a rule about to be counted in it (then one rule read no further). */
+  unbuiltFor(c: XtChain): Unbuilt {
+    if (this.lastUnbuiltChain === c) return this.lastUnbuilt!
+    let u = this.unbuilt.get(c)
+    if (u === undefined) this.unbuilt.set(c, (u = {rules: 0, jumps: [], serial: this.unbuilt.size, resumed: false}))
+    // The chain's rules come in two runs: a jump seen in the first may come again (finish dedupes).
+    else u.resumed = true
+    this.lastUnbuiltChain = c
+    this.lastUnbuilt = u
+    return u
+  }
+
+  /** A -j/-g of a rule counted in `u`, kept unless it names a target rather than a chain, or was kept before. */
+  unbuiltJump(u: Unbuilt, target: string): void {
+    if (KNOWN_TARGETS.has(target)) return
     const id = this.ids.get(target)
     if (id === undefined) {
       // Not a chain (yet): kept by name (finish dedupes it against the chain, should one be declared later).
-      if (!u!.jumps.includes(target)) u!.jumps.push(target)
-      u!.resumed = true
-    } else if (this.jumpedFrom[id] !== u!.serial) {
-      this.jumpedFrom[id] = u!.serial
-      u!.jumps.push(id)
+      if (!u.jumps.includes(target)) u.jumps.push(target)
+      u.resumed = true
+    } else if (this.jumpedFrom[id] !== u.serial) {
+      this.jumpedFrom[id] = u.serial
+      u.jumps.push(id)
     }
   }
 
@@ -201,18 +287,19 @@ export class TableBuilder {
     const d = this.deferred.get(c)
     if (d === undefined || d.before > 0) return undefined
     // A line that does not tokenize is no rule, and would shift the positions after it: then the whole chain is read.
-    d.aligned ??= d.lines.every(quotesClose)
+    const {lines, lineNos} = linesOf(d)
+    d.aligned ??= lines.every(quotesClose)
     if (!d.aligned) return undefined
     const build = this.buildDeferred!
     return {
-      count: d.lines.length,
-      printedDestination: (i) => printedDestination(d.lines[i]!),
+      count: d.count,
+      printedDestination: (i) => printedDestination(lines[i]!),
       ruleAt: (i) => {
         const built = (d.built ??= [])
         let r = built[i]
         if (r === undefined) {
           const one: XtRule[] = []
-          build(this, c, [d.lines[i]!], [d.lineNos[i]!], one)
+          build(this, c, [lines[i]!], [lineNos[i]!], one)
           r = one[0]!
           r.position = i + 1
           built[i] = r
@@ -254,7 +341,8 @@ export class TableBuilder {
         if (d !== undefined) {
           deferred.delete(c)
           if (table.lastDeferred === d) table.lastDeferred = undefined
-          build(table, c, d.lines, d.lineNos, rules, d.built)
+          const {lines, lineNos} = linesOf(d)
+          build(table, c, lines, lineNos, rules, d.built)
         }
         return rules
       },
@@ -262,7 +350,6 @@ export class TableBuilder {
         rules = v
       },
     }
-    registerDeferredRules(c, this.ownDeferred)
     return c
   }
 
@@ -276,6 +363,8 @@ export class TableBuilder {
         if (b.priority !== undefined) c.priority = b.priority
       }
     }
+    // Only a long chain's lines are worth building one at a time (model/deferred-rules.ts).
+    for (const [c, d] of this.deferred) if (d.count >= LONG_CHAIN_RULES) registerDeferredRules(c, this.ownDeferred)
     for (const [c, u] of this.unbuilt) {
       const names = u.jumps.map((j) => (typeof j === 'number' ? chains[j]!.name : j))
       c.unbuilt = {rules: u.rules, jumps: u.resumed ? [...new Set(names)] : names}
