@@ -25,56 +25,54 @@ export interface RuleRunEnd {
   lines: number
 }
 
-/** Per piece of text: where each searched character next occurs (-1: nowhere after), valid from `*From` on. */
-class NextOf {
-  private quoteFrom = 0
-  private quote = -2
-  private backslashFrom = 0
-  private backslash = -2
-  private lowerFrom = 0
-  private lower = -2
-  private upperFrom = 0
-  private upper = -2
-  constructor(private readonly text: string) {}
+/** In one piece of text: where `needle` next occurs (-1: nowhere after), as last searched from `from`. */
+class NextIndex {
+  private from = 0
+  private at = -2
+  constructor(
+    private readonly text: string,
+    private readonly needle: string,
+  ) {}
 
-  /** Whether a `"` lies in [from, to). */
-  quoteIn(from: number, to: number): boolean {
-    if (this.quote === -2 || from < this.quoteFrom || (this.quote !== -1 && this.quote < from)) {
-      this.quote = this.text.indexOf('"', from)
-      this.quoteFrom = from
+  /** Where the needle first occurs at or after `from` (searched again only when the last answer does not stand). */
+  after(from: number): number {
+    if (this.at === -2 || from < this.from || (this.at !== -1 && this.at < from)) {
+      this.at = this.text.indexOf(this.needle, from)
+      this.from = from
     }
-    return this.quote !== -1 && this.quote < to
+    return this.at
+  }
+
+  /** Whether the needle lies wholly in [from, to). */
+  in(from: number, to: number): boolean {
+    const at = this.after(from)
+    return at !== -1 && at + this.needle.length <= to
+  }
+}
+
+/** The searches of one piece of text that a run makes on every line. */
+class NextOf {
+  private readonly quote: NextIndex
+  readonly backslash: NextIndex
+  private readonly lower: NextIndex
+  private readonly upper: NextIndex
+  constructor(text: string) {
+    this.quote = new NextIndex(text, '"')
+    this.backslash = new NextIndex(text, '\\')
+    this.lower = new NextIndex(text, 'mark')
+    this.upper = new NextIndex(text, 'MARK')
   }
 
   /** How many `"` lie in [from, to). */
   quotesIn(from: number, to: number): number {
     let n = 0
-    while (this.quoteIn(from, to)) {
-      n++
-      from = this.quote + 1
-    }
+    for (let at = from; this.quote.in(at, to); at = this.quote.after(at) + 1) n++
     return n
-  }
-
-  backslashIn(from: number, to: number): boolean {
-    if (this.backslash === -2 || from < this.backslashFrom || (this.backslash !== -1 && this.backslash < from)) {
-      this.backslash = this.text.indexOf('\\', from)
-      this.backslashFrom = from
-    }
-    return this.backslash !== -1 && this.backslash < to
   }
 
   /** Whether "mark" or "MARK" lies wholly in [from, to). */
   markIn(from: number, to: number): boolean {
-    if (this.lower === -2 || from < this.lowerFrom || (this.lower !== -1 && this.lower < from)) {
-      this.lower = this.text.indexOf('mark', from)
-      this.lowerFrom = from
-    }
-    if (this.upper === -2 || from < this.upperFrom || (this.upper !== -1 && this.upper < from)) {
-      this.upper = this.text.indexOf('MARK', from)
-      this.upperFrom = from
-    }
-    return (this.lower !== -1 && this.lower + 4 <= to) || (this.upper !== -1 && this.upper + 4 <= to)
+    return this.lower.in(from, to) || this.upper.in(from, to)
   }
 }
 
@@ -113,7 +111,7 @@ export function readRuleRun(text: string, from: number, table: TableBuilder, mod
     } else {
       // jumpWord, on the line where it lies: the last -j/-g, outside every quoted value.
       const k = lastJumpBlank(text, from, nl)
-      if (k === -1 || next.backslashIn(from, nl) || next.quotesIn(from, k) % 2 !== 0) break
+      if (k === -1 || next.backslash.in(from, nl) || next.quotesIn(from, k) % 2 !== 0) break
       const jump = k + 4
       const jumpEnd = jumpWordEnd(text, jump, nl)
       // mentionsMark, asked of the line alone only when it spells "mark" or "MARK" (kube-proxy's -j KUBE-MARK-MASQ).
