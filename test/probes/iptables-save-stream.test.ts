@@ -1,6 +1,6 @@
 // The dump parsed as it arrives (IptablesSaveParser.push) must give what the whole text gives, wherever the
 // pieces end: mid-line, between \r and \n, on a line without a final newline, in `iptables -S` output that is
-// only known for what it is at its end. And it stays linear: 10× the rules, about 10× the time.
+// only known for what it is at its end. And it stays linear: 2.5× the rules, about 2.5× the time.
 import {execFileSync} from 'node:child_process'
 import {describe, expect, it} from 'vitest'
 import {IptablesSaveParser, parseIptablesSave, parseIptablesSaveForMarks, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
@@ -116,11 +116,12 @@ describe('IptablesSaveParser at kube-proxy scale', () => {
     return min
   }
 
-  // 22k, not 11k: a marks or lazy read of 11k rules takes ~15 ms, where the collector's timing alone is noise. A
-  // read of 110k rules costs ~1.5× more per line than one of 22k (its 40k chains' maps no longer fit the caches):
-  // 9× allowed for 5× the rules, where anything quadratic would cost 25×.
-  it('22k → 110k rules costs about 5× (linear; ≤ 9× allowed for noise and caches), the same result as the whole text', () => {
-    const small = pipePieces(dump(2000))
+  // 44k, not 11k or 22k: a marks or lazy read of 22k rules takes 20–40 ms, where whether the collector ran at all in
+  // the best run decides the ratio (a CI run measured 9.4× from a 20 ms best). A read of 110k rules costs up to ~1.3×
+  // more per line than one of 44k (its 40k chains' maps no longer fit the caches, and the heap it keeps is
+  // collected in full): 5× allowed for 2.5× the rules, where anything quadratic would cost 6.25×.
+  it('44k → 110k rules costs about 2.5× (linear; ≤ 5× allowed for noise and caches), the same result as the whole text', () => {
+    const small = pipePieces(dump(4000))
     const big = pipePieces(dump(10_000))
     const whole = big.join('')
     expect(parse(big, 'full')).toEqual(parseIptablesSave(whole, {family: 'ipv4', backend: 'nft'}))
@@ -128,8 +129,8 @@ describe('IptablesSaveParser at kube-proxy scale', () => {
     for (const mode of ['full', 'marks', 'lazy'] as const) {
       const s = best(() => parse(small, mode))
       const b = best(() => parse(big, mode))
-      console.log(`IptablesSaveParser (${mode}): 22k rules ${s.toFixed(0)} ms CPU, 110k rules ${b.toFixed(0)} ms CPU, ratio ${(b / s).toFixed(1)}`)
-      expect(b / s).toBeLessThanOrEqual(9)
+      console.log(`IptablesSaveParser (${mode}): 44k rules ${s.toFixed(0)} ms CPU, 110k rules ${b.toFixed(0)} ms CPU, ratio ${(b / s).toFixed(1)}`)
+      expect(b / s).toBeLessThanOrEqual(5)
     }
   }, 120_000)
 })
