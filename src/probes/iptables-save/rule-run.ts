@@ -53,7 +53,7 @@ class NextIndex {
 /** The searches of one piece of text that a run makes on every line. */
 class NextOf {
   private readonly quote: NextIndex
-  readonly backslash: NextIndex
+  private readonly backslash: NextIndex
   private readonly lower: NextIndex
   private readonly upper: NextIndex
   constructor(text: string) {
@@ -68,6 +68,10 @@ class NextOf {
     let n = 0
     for (let at = from; this.quote.in(at, to); at = this.quote.after(at) + 1) n++
     return n
+  }
+
+  backslashIn(from: number, to: number): boolean {
+    return this.backslash.in(from, to)
   }
 
   /** Whether "mark" or "MARK" lies wholly in [from, to). */
@@ -111,7 +115,7 @@ export function readRuleRun(text: string, from: number, table: TableBuilder, mod
     } else {
       // jumpWord, on the line where it lies: the last -j/-g, outside every quoted value.
       const k = lastJumpBlank(text, from, nl)
-      if (k === -1 || next.backslash.in(from, nl) || next.quotesIn(from, k) % 2 !== 0) break
+      if (k === -1 || next.backslashIn(from, nl) || next.quotesIn(from, k) % 2 !== 0) break
       const jump = k + 4
       const jumpEnd = jumpWordEnd(text, jump, nl)
       // mentionsMark, asked of the line alone only when it spells "mark" or "MARK" (kube-proxy's -j KUBE-MARK-MASQ).
