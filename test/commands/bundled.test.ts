@@ -1,7 +1,10 @@
 // The build bundles each top-level command into one file (scripts/bundle-commands.mjs), keeping what the entry and
 // the CLI's main load as shared modules: one instance per process of the dumps started ahead, the tree's early
-// thread and the error classes. `npm test` builds first.
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+// thread and the error classes; and the CLI framework into one module all of them import (scripts/bundle-oclif.mjs).
+// `npm test` builds first.
+import {spawnSync} from 'node:child_process'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {ROOT} from '../helpers/fixtures.js'
@@ -49,5 +52,36 @@ describe('the built commands', () => {
     expect(text('trace.js')).toMatch(/function runXtChain\(/)
     // esbuild assigns a lazily loaded module's class to its variable: `IptablesSaveParser = class {`.
     for (const c of ['marks.js', 'trace.js']) expect(text(c)).toMatch(/\bIptablesSaveParser = class\b/)
+  })
+})
+
+/** Every built module, the framework's bundle aside. */
+function distModules(dir: string): string[] {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) return e.name === 'vendor' ? [] : distModules(p)
+    return e.isFile() && e.name.endsWith('.js') ? [p] : []
+  })
+}
+
+describe('the CLI framework, bundled', () => {
+  const VENDOR = join(DIST, 'vendor', 'oclif-core.js')
+  it('every built module imports @oclif/core through dist/vendor/oclif-core.js', () => {
+    const importers = distModules(DIST).filter((f) => relativeImports(f).includes(VENDOR))
+    // main, help, the commands and the lab's commands at least.
+    for (const m of ['cli/main.js', 'cli/help.js', 'commands/marks.js', 'commands/trace.js', 'commands/hooks.js', 'commands/lab/up.js']) expect(importers, m).toContain(join(DIST, m))
+    const direct = distModules(DIST).filter((f) => /(?:\bfrom\s*|\bimport\s*\(\s*|^import\s+)["']@oclif\/core/m.test(readFileSync(f, 'utf8')))
+    expect(direct.map((f) => f.slice(DIST.length + 1))).toEqual([])
+  })
+  it('a run loads none of the package\'s own files: --help (config, help class, every command\'s summary) and a command', () => {
+    // Node puts every CommonJS file it loads, from require or import, in require.cache: listed when the run exits.
+    const preload = join(tmpdir(), `ni-bundled-${process.pid}.cjs`)
+    writeFileSync(preload, "process.on('exit', () => require('fs').writeSync(2, '\\nLOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
+    for (const args of [['--help'], ['marks', '--snapshot', join(ROOT, 'testdata/reference/node1.json'), '--json']]) {
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT, encoding: 'utf8', env: {...process.env, NODE_OPTIONS: `--require ${preload}`}})
+      expect(r.status, r.stderr).toBe(0)
+      const loaded = JSON.parse(/\nLOADED (.*)\n/.exec(r.stderr)![1]!) as string[]
+      expect(loaded.filter((f) => f.includes('/node_modules/@oclif/core/')), args.join(' ')).toEqual([])
+    }
   })
 })
