@@ -34,6 +34,9 @@
  *       on a socket, F_SETPIPE_SZ on a pipe; a buffer that cannot be set leaves the default. Not JSON: the
  *       output is TOOL's. Exit 127 (with "No such file or directory", as nsenter says it) when TOOL is not
  *       found, 126 when it cannot be executed, 2 on a usage error.
+ *   nodeinspect-bpf spawn-server
+ *       Starts the tools nodeinspect asks for on its stdin and sends their output and exit back on its stdout
+ *       (spawn-server.c has the protocol and says why).
  *   nodeinspect-bpf version
  *
  * It uses no libbpf: the attr layouts are written out below because Debian's 6.1 UAPI headers lack tcx.
@@ -67,6 +70,7 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/btf.h>
+#include "spawn-server.h"
 
 #define HELPER_NAME "nodeinspect-bpf"
 #define HELPER_VERSION 1
@@ -1802,7 +1806,7 @@ static int cmd_exec(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | prog-dump ID... | nft-tables | exec --sndbuf BYTES -- TOOL [ARG...] | version");
+		fail(2, "usage: " HELPER_NAME " query [--dev NAME] | tcx-attach ... | netns-dump NAME... | prog-dump ID... | nft-tables | exec --sndbuf BYTES -- TOOL [ARG...] | spawn-server | version");
 	if (!strcmp(argv[1], "query"))
 		return cmd_query(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "tcx-attach"))
@@ -1815,9 +1819,11 @@ int main(int argc, char **argv)
 		return cmd_nft_tables(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "exec"))
 		return cmd_exec(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "spawn-server"))
+		return cmd_spawn_server(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("{\"helper\":\"%s\",\"version\":%d}\n", HELPER_NAME, HELPER_VERSION);
 		return 0;
 	}
-	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, prog-dump, nft-tables, exec, version)", argv[1]);
+	fail(2, "unknown subcommand '%s' (query, tcx-attach, netns-dump, prog-dump, nft-tables, exec, spawn-server, version)", argv[1]);
 }

@@ -7,6 +7,7 @@
  * claims (a usage error, --help) is killed when the CLI ends (cancelHeadStart).
  */
 import {killGroup, StartedTool, type SpawnSpec} from './run-command.js'
+import {spawnServer} from './spawn-server.js'
 
 const started = new Map<string, StartedTool>()
 
@@ -15,6 +16,8 @@ const keyOf = (spec: Pick<SpawnSpec, 'file' | 'args' | 'input'>): string => [spe
 /** Start these runs now, for a LiveSource to take over (spawnSpec's shape); returns how many started. */
 export function startHeadStart(specs: ReadonlyArray<{file: string; args: string[]}>): number {
   for (const spec of specs) started.set(keyOf(spec), new StartedTool(spec))
+  // The command's other tools go through the spawn server: started now, while this process is small and idle.
+  if (specs.length > 0) spawnServer()
   return specs.length
 }
 
@@ -30,9 +33,8 @@ export function claimHeadStart(spec: Pick<SpawnSpec, 'file' | 'args' | 'input'>)
 /** Kill the runs nobody claimed, so the CLI exits now rather than when they end. */
 export function cancelHeadStart(): void {
   for (const t of started.values()) {
-    if (t.sub.pid !== undefined && !t.closed) killGroup(t.sub.pid, 'SIGKILL')
-    t.sub.stdout?.destroy()
-    t.sub.stderr?.destroy()
+    if (t.pid !== undefined && !t.closed) killGroup(t.pid, 'SIGKILL')
+    t.abandon()
   }
   started.clear()
 }

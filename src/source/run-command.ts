@@ -1,5 +1,6 @@
-import {type ChildProcess, spawn} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {claimHeadStart} from './head-start.js'
+import {type ServerRunEvents, type SpawnServer, spawnServer} from './spawn-server.js'
 import {commandLine, type RawOutput} from './types.js'
 import type {RunFailure} from '../model/warning.js'
 
@@ -85,14 +86,19 @@ const MAX_STDOUT_CHARS = 2 ** 29 - 1024
  */
 export const STREAMED_HEAD_CHARS = 65_536
 
+/** Every tool's environment: nodeinspect's, as it is when the tool starts, in the C locale (the parsers read English). */
+const toolEnv = (): NodeJS.ProcessEnv => ({...process.env, LC_ALL: 'C'})
+
 /**
  * A tool started: its output kept as it comes, until a caller collects it (runCommand). Apart from the collect so
  * that a tool can be started before anyone asks for it (head-start.ts): what it printed meanwhile is handed over
- * first, then the rest as it comes.
+ * first, then the rest as it comes. Started by the spawn server when one is given (spawn-server.ts: node's own
+ * spawn blocks the event loop until the child has exec'd), else by node; the same events either way.
  */
-export class StartedTool {
+export class StartedTool implements ServerRunEvents {
   readonly startedAt = performance.now()
-  readonly sub: ChildProcess
+  /** The tool's pid, which is its process group's (its own session); undefined until known, or if it never ran. */
+  pid: number | undefined
   readonly out: string[] = []
   outChars = 0
   /** Once a caller takes the output as it comes (attach with onChunk): only its first STREAMED_HEAD_CHARS are kept. */
@@ -105,37 +111,87 @@ export class StartedTool {
   closed: {code: number | null; signal: string | null} | undefined
   private onChunk: ((chunk: string) => void) | undefined
   private onClose: (() => void) | undefined
+  /** Stop reading the tool's pipes (a descendant that left its group holds them after the kill): it ends now. */
+  abandon: () => void = () => {}
 
-  constructor(readonly spec: Pick<SpawnSpec, 'file' | 'args' | 'input'>) {
-    const sub = spawn(spec.file, [...spec.args], {env: {...process.env, LC_ALL: 'C'}, detached: true, stdio: ['pipe', 'pipe', 'pipe']})
-    this.sub = sub
+  constructor(
+    readonly spec: Pick<SpawnSpec, 'file' | 'args' | 'input'>,
+    server?: SpawnServer,
+  ) {
+    const id = server?.start([spec.file, ...spec.args], toolEnv(), spec.input ?? '', this)
+    if (id === undefined) this.spawnDirect()
+    else
+      this.abandon = () => {
+        server!.forget(id)
+        this.exit(null, null)
+      }
+  }
+
+  /** node's own spawn: for a streamed dump (its output goes straight to this process), or with no server. */
+  private spawnDirect(): void {
+    const {spec} = this
+    const sub = spawn(spec.file, [...spec.args], {env: toolEnv(), detached: true, stdio: ['pipe', 'pipe', 'pipe']})
     sub.on('error', (e: NodeJS.ErrnoException) => {
       this.errorCode ??= e.code
       // A spawn that failed (ENOENT, EACCES) never gets a 'close' with an exit status.
-      if (sub.pid === undefined) this.close(null, null)
+      if (sub.pid === undefined) this.exit(null, null)
     })
-    sub.on('close', (code, signal) => this.close(code, signal))
+    sub.on('close', (code, signal) => this.exit(code, signal))
     sub.stdout.setEncoding('utf8')
-    sub.stdout.on('data', (chunk: string) => {
-      if (this.tooLong) return
-      this.outChars += chunk.length
-      if (this.outChars > MAX_STDOUT_CHARS) {
-        this.tooLong = true
-        if (sub.pid !== undefined) killGroup(sub.pid, 'SIGKILL')
-        return
-      }
-      this.keep(chunk)
-      this.onChunk?.(chunk)
-    })
+    sub.stdout.on('data', (chunk: string) => this.stdout(chunk))
     sub.stderr.setEncoding('utf8')
-    sub.stderr.on('data', (chunk: string) => {
-      // Only stderr's first lines are ever shown (classifyRun, warnings): a tool that floods it costs no memory.
-      if (this.err.length < 1 << 20) this.err += chunk
-    })
+    sub.stderr.on('data', (chunk: string) => this.stderr(chunk))
     // A tool that exits without reading its input closes the pipe: EPIPE here is not the tool's failure.
     sub.stdin.on('error', () => {})
     sub.stdin.end(spec.input ?? '')
-    if (sub.pid !== undefined) trackGroup(sub.pid)
+    this.abandon = () => {
+      sub.stdout.destroy()
+      sub.stderr.destroy()
+    }
+    if (sub.pid !== undefined) this.started(sub.pid)
+  }
+
+  started(pid: number): void {
+    this.pid = pid
+    trackGroup(pid)
+  }
+
+  stdout(chunk: string): void {
+    if (this.tooLong) return
+    this.outChars += chunk.length
+    if (this.outChars > MAX_STDOUT_CHARS) {
+      this.tooLong = true
+      if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL')
+      return
+    }
+    this.keep(chunk)
+    this.onChunk?.(chunk)
+  }
+
+  stderr(chunk: string): void {
+    // Only stderr's first lines are ever shown (classifyRun, warnings): a tool that floods it costs no memory.
+    if (this.err.length < 1 << 20) this.err += chunk
+  }
+
+  spawnError(code: string): void {
+    this.errorCode ??= code
+  }
+
+  fallback(): void {
+    this.spawnDirect()
+  }
+
+  lost(): void {
+    this.errorCode ??= 'the spawn helper ended while the tool ran'
+    this.exit(null, null)
+  }
+
+  /** The tool ended (a tool that never ran has no exit status, as with node's spawn). */
+  exit(code: number | null, signal: string | null): void {
+    if (this.closed) return
+    this.closed = this.errorCode !== undefined && signal === null ? {code: null, signal: null} : {code, signal}
+    if (this.pid !== undefined) untrackGroup(this.pid)
+    this.onClose?.()
   }
 
   /**
@@ -167,12 +223,6 @@ export class StartedTool {
     this.keptChars += kept.length
   }
 
-  private close(code: number | null, signal: string | null): void {
-    if (this.closed) return
-    this.closed = {code, signal}
-    if (this.sub.pid !== undefined) untrackGroup(this.sub.pid)
-    this.onClose?.()
-  }
 }
 
 /**
@@ -187,16 +237,17 @@ export class StartedTool {
  * the first tool could start, and its buffered result cannot hand stdout over as it arrives. `onStdout` gets
  * each piece of standard output as the tool prints it (iptables-save's 16 MB is parsed while it still runs);
  * the result then holds only its first STREAMED_HEAD_CHARS. A run started ahead (head-start.ts) with the same command is taken
- * over instead of starting another; its timeout counts from now.
+ * over instead of starting another; its timeout counts from now. Any other run that is not streamed is started by
+ * `server`, the helper's spawn server (spawn-server.ts), when there is one: the same process, without blocking
+ * this thread until it has exec'd.
  */
-export function runCommand(spec: SpawnSpec, onStdout?: (chunk: string) => void): Promise<RawOutput> {
+export function runCommand(spec: SpawnSpec, onStdout?: (chunk: string) => void, server: SpawnServer | 'direct' = spawnServer() ?? 'direct'): Promise<RawOutput> {
   const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS
-  const tool = claimHeadStart(spec) ?? new StartedTool(spec)
+  // A streamed dump is read straight from its pipe, as it prints: not through the spawn server.
+  const tool = claimHeadStart(spec) ?? new StartedTool(spec, onStdout === undefined && server !== 'direct' ? server : undefined)
   return new Promise((resolve) => {
     let timedOut = false
     let timer: NodeJS.Timeout | undefined
-    const {sub} = tool
-    const pgid = sub.pid
     tool.attach(onStdout, () => {
       clearTimeout(timer)
       const {code: exitCode, signal} = tool.closed!
@@ -213,16 +264,17 @@ export function runCommand(spec: SpawnSpec, onStdout?: (chunk: string) => void):
       }
       resolve(o)
     })
-    if (pgid === undefined || tool.closed) return
+    if (tool.closed) return
+    // The group is the tool's pid as known when each step comes (a tool the spawn server starts says it a little later).
+    const kill = (signal: NodeJS.Signals) => {
+      if (tool.pid !== undefined) killGroup(tool.pid, signal)
+    }
     timer = setTimeout(() => {
       timedOut = true
-      killGroup(pgid, 'SIGTERM')
+      kill('SIGTERM')
       timer = setTimeout(() => {
-        killGroup(pgid, 'SIGKILL')
-        timer = setTimeout(() => {
-          sub.stdout?.destroy()
-          sub.stderr?.destroy()
-        }, PIPE_DRAIN_MS)
+        kill('SIGKILL')
+        timer = setTimeout(() => tool.abandon(), PIPE_DRAIN_MS)
       }, KILL_GRACE_MS)
     }, timeoutMs)
   })

@@ -2,13 +2,14 @@
 // tools that ignore SIGTERM, descendants that leave the group, a second phase that runs the same tool,
 // nodeinspect itself being interrupted. The fake tools only sleep; everything else runs in a throwaway netns.
 import {spawn} from 'node:child_process'
-import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
 import {buildNodeState} from '../../src/state/build.js'
 import {liveSource} from '../../src/state/sources.js'
 import {KILL_GRACE_MS, runCommand} from '../../src/source/run-command.js'
 import {cli} from '../helpers/cli.js'
+import {alive, groupMembers} from '../helpers/proc-groups.js'
 import {ROOT} from '../helpers/fixtures.js'
 import {createTestNetns, liveSkipReason, type TestNetns} from '../probes/netns-helpers.js'
 
@@ -39,30 +40,6 @@ function logged(log: string, kind: 'group' | 'child' | 'escaped'): number[] {
     .split('\n')
     .filter((l) => l.startsWith(`${kind} `))
     .map((l) => Number(l.split(' ')[1]))
-}
-
-/** /proc/PID/stat fields after the command name: state, ppid, pgrp. */
-function procStat(pid: number): {state: string; pgrp: number} | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
-    return {state: f[0]!, pgrp: Number(f[2])}
-  } catch {
-    return undefined
-  }
-}
-
-const alive = (pid: number): boolean => {
-  const st = procStat(pid)
-  return st !== undefined && st.state !== 'Z'
-}
-
-/** Live (non-zombie) processes whose process group is `pgid`. */
-function groupMembers(pgid: number): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => procStat(pid)?.pgrp === pgid && alive(pid))
 }
 
 /** What is left of the runs logged in `log`: members of their groups, and their children wherever they are. */
