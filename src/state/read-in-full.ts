@@ -43,7 +43,6 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
     xfrmStates: needs.marks ? xfrmStateProbe : undefined,
     xfrmPolicies: needs.marks ? xfrmPolicyProbe : undefined,
     sockets: needs.marks ? ssMarksProbe : undefined,
-    skb: rules ? skBuffLayoutProbe : undefined,
     fdb: needs.trace ? bridgeFdbProbe : undefined,
     bridgeVlans: needs.trace ? bridgeVlanProbe : undefined,
     brNetfilter: needs.trace ? brNetfilterProbe : undefined,
@@ -61,14 +60,13 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
     ? Promise.all([hooksP, attachmentsP]).then(([h, a]) => collectDatapathFacts(src, {programs: h.programs, attachedProgIds: [...new Set(a.map((x) => x.progId))]}))
     : Promise.resolve({facts: {}, warnings: []})
   const codeWarnings: Warning[] = []
-  const codeP = Promise.all([hooksP, attachmentsP, probesP, datapathsP]).then(([h, a, p, d]) => readCode(src, needs, h, a, p.facts.skb?.mark, d.facts, codeWarnings))
-  const [hooks, attachments, peers, xtOuts, probes, nftRead, datapaths, code] = await Promise.all([hooksP, attachmentsP, peersP, xtP, probesP, nftP, datapathsP, codeP])
+  const codeP = Promise.all([hooksP, attachmentsP, datapathsP]).then(([h, a, d]) => readCode(src, needs, h, a, d.facts, codeWarnings))
+  const [hooks, attachments, peers, xtOuts, probes, nftRead, datapaths, {code, markOffset}] = await Promise.all([hooksP, attachmentsP, peersP, xtP, probesP, nftP, datapathsP, codeP])
   const {facts, outputs} = probes
   if (xtOuts) warnings.push(...xtOuts.warnings)
   const xt = xtOuts?.rulesets ?? []
   warnings.push(...nftWarnings)
   const nft = nftRead?.nft?.tables
-  const markOffset = facts.skb?.mark
   // Not recorded (an older snapshot) FDB, bridge VLANs, br_netfilter or rp_filter sysctls, and ipset missing or not recorded, are not worth a warning: their facts
   // stay unknown (the evaluator says so where a rule matches a set).
   const quiet = (w: Warning) => ([probeLabel(bridgeFdbProbe), probeLabel(bridgeVlanProbe), probeLabel(brNetfilterProbe), probeLabel(rpFilterProbe)].includes(w.probe) && w.kind === 'not-recorded') || (w.probe === probeLabel(ipsetSaveProbe) && outputs.ipsets?.failure !== undefined)
@@ -121,15 +119,24 @@ export async function readNodeInFull(src: Source, needs: NodeStateNeeds, xtP: Pr
   }
 }
 
-/** The programs' code marks and trace read (marks: the attached programs' mark use; trace: what its walk may run). */
-async function readCode(src: Source, needs: NodeStateNeeds, hooks: HooksFacts, attachments: readonly HookAttachment[], markOffset: number | undefined, datapaths: DatapathFacts, warnings: Warning[]): Promise<Map<number, ProgramSummary>> {
+/**
+ * The programs' code marks and trace read (marks: the attached programs' mark use; trace: what its walk may run),
+ * and the kernel's offset of skb->mark their loads and stores are read against. That offset comes from the
+ * kernel's BTF (~5 MB parsed in this process, ~15 ms): asked only when there is code to read.
+ */
+async function readCode(src: Source, needs: NodeStateNeeds, hooks: HooksFacts, attachments: readonly HookAttachment[], datapaths: DatapathFacts, warnings: Warning[]): Promise<{code: Map<number, ProgramSummary>; markOffset: number | undefined}> {
   const code = new Map<number, ProgramSummary>()
-  if (needs.marks) {
-    const wanted = codeWantedForMarks(hooks, attachments)
-    if (wanted.length > 0 && markOffset === undefined) {
-      warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${wanted.length} attached program(s) is not read`})
-    } else if (markOffset !== undefined) await readProgramCode(src, wanted, markOffset, code, warnings)
+  const forMarks = needs.marks ? codeWantedForMarks(hooks, attachments) : []
+  const forTrace = needs.trace ? codeWantedForTrace(hooks, attachments, datapaths) : []
+  if (forMarks.length === 0 && forTrace.length === 0) return {code, markOffset: undefined}
+  const skb = await runProbes(src, {skb: skBuffLayoutProbe})
+  warnings.push(...skb.warnings)
+  const markOffset = skb.facts.skb.mark
+  if (forMarks.length > 0) {
+    if (markOffset === undefined) {
+      warnings.push({probe: 'bpftool prog dump xlated', kind: 'unsupported', message: `eBPF programs: the kernel's offset of skb->mark is unknown (no BTF), so the mark use of ${forMarks.length} attached program(s) is not read`})
+    } else await readProgramCode(src, forMarks, markOffset, code, warnings)
   }
-  if (needs.trace && markOffset !== undefined) await readProgramCode(src, codeWantedForTrace(hooks, attachments, datapaths), markOffset, code, warnings, {quietNotRecorded: true})
-  return code
+  if (forTrace.length > 0 && markOffset !== undefined) await readProgramCode(src, forTrace, markOffset, code, warnings, {quietNotRecorded: true})
+  return {code, markOffset}
 }
