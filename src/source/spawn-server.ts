@@ -55,18 +55,20 @@ const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [
  * @internal tested directly (a test seam)
  */
 export function encodeSpawnRequest(id: number, argv: readonly string[], env: NodeJS.ProcessEnv, input: string): Buffer {
-  const words = argv.map((a) => Buffer.from(`${a}\0`, 'utf8'))
-  const vars = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [Buffer.from(`${k}=${v}\0`, 'utf8')]))
+  // One string per section, encoded once: a request is built on every run.
+  const vars = Object.entries(env).filter(([, v]) => v !== undefined)
+  const words = Buffer.from(argv.map((a) => `${a}\0`).join(''), 'utf8')
+  const environment = Buffer.from(vars.map(([k, v]) => `${k}=${v}\0`).join(''), 'utf8')
   const inputBytes = Buffer.from(input, 'utf8')
-  const body = 4 + 1 + 4 + words.reduce((n, w) => n + w.length, 0) + 4 + vars.reduce((n, w) => n + w.length, 0) + 4 + inputBytes.length
+  const body = 4 + 1 + 4 + words.length + 4 + environment.length + 4 + inputBytes.length
   const b = Buffer.allocUnsafe(4 + body)
   let at = b.writeUInt32LE(body, 0)
   at = b.writeUInt32LE(id, at)
   at = b.writeUInt8(REQ_SPAWN, at)
   at = b.writeUInt32LE(argv.length, at)
-  for (const w of words) at += w.copy(b, at)
+  at += words.copy(b, at)
   at = b.writeUInt32LE(vars.length, at)
-  for (const w of vars) at += w.copy(b, at)
+  at += environment.copy(b, at)
   at = b.writeUInt32LE(inputBytes.length, at)
   inputBytes.copy(b, at)
   return b

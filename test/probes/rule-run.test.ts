@@ -24,6 +24,15 @@ const PLAIN = [
   '-A KUBE-SEP-1 -s 10.0.0.1/32 -m comment --comment "default/web:http" -j KUBE-MARK-MASQ',
   '-A KUBE-SEP-1 -p tcp -m tcp -j DNAT --to-destination 10.0.0.1:80',
   '-A X -g KUBE-SVC-A',
+  // Jump words that repeat, one the start of another (the run remembers its last two words), and one that names no
+  // chain (kept by name, once).
+  '-A X -j KUBE-SVC-AB',
+  '-A X -j KUBE-SVC-A',
+  '-A X -j KUBE-SVC-AB',
+  '-A X -j KUBE-MARK-MASQ',
+  '-A X -j NO-SUCH-CHAIN',
+  '-A X -j KUBE-SVC-A',
+  '-A X -j NO-SUCH-CHAIN',
 ]
 
 /** Lines a counting run must leave to parseLine, and why. */
@@ -36,6 +45,9 @@ const STOPS: Array<[string, string]> = [
   ['-A X -j MARK --set-xmark 0x4000/0x4000', 'a MARK target: a mark use, built now'],
   ['-A X -m mark --mark 0x4000/0x4000 -j RETURN', 'a mark match'],
   ['-A X -m comment --comment "MARK" -j KUBE-SEP-1', '"MARK" outside the jump word'],
+  ['-A X -m comment --comment "mark" -j KUBE-MARK-MASQ', '"mark" outside a jump word that also spells MARK'],
+  ['-A X -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff', 'a CONNMARK target'],
+  ['-A X -j MARK', 'a MARK target with nothing after it'],
   ['-A X -p tcp', 'no -j/-g (parseLine decides whether one hides)'],
   ['-A X -j KUBE-SEP-1\r', 'CRLF'],
   ['-A X\t-j KUBE-SEP-1', 'a tab after the chain'],
