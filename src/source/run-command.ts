@@ -182,6 +182,8 @@ export class StartedTool implements ServerRunEvents {
   }
 
   lost(): void {
+    // Nobody reads its output any more: a server that crashed left it running, and this run no longer tracks it.
+    if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL')
     this.errorCode ??= 'the spawn helper ended while the tool ran'
     this.exit(null, null)
   }

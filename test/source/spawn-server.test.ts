@@ -118,6 +118,17 @@ describe.skipIf(!existsSync(helper))('runs through the spawn server', () => {
     expect((await runCommand(sh('echo after'), undefined, server)).stdout).toBe('after\n')
   })
 
+  it('a server that crashes: the tool it left running is killed, its run fails with the cause', async () => {
+    const server = newServer()
+    const running = runCommand(sh('echo $$; sleep 30'), undefined, server)
+    await new Promise((r) => setTimeout(r, 200))
+    // SIGKILL: the server kills nothing itself.
+    process.kill(server.pid!, 'SIGKILL')
+    const out = await running
+    expect(out.failure).toBe('spawn')
+    expect(await groupGone(Number(out.stdout.trim()))).toBe(true)
+  })
+
   it('a helper without the server (an older build): every run is spawned directly', async () => {
     const server = newServer('/bin/false')
     const outs = await Promise.all([runCommand(sh('echo one'), undefined, server), runCommand(sh('echo two'), undefined, server)])
