@@ -50,7 +50,8 @@ const reverse = new WeakMap<ChainGraph, {start: Int32Array; from: Int32Array}>()
  */
 class GraphBuilder {
   readonly names: string[]
-  readonly out: number[][]
+  /** Per chain: its edges, made on its first (most chains of a partial parse hand theirs over whole: adopt). */
+  private readonly out: Array<number[] | undefined>
   /** Numbers given here, to names not in `known`. */
   private readonly own = new Map<string, number>()
   /** The chain whose edges are being added, and per target the last chain that added it (dedupe in O(1)). */
@@ -63,8 +64,8 @@ class GraphBuilder {
     names: readonly string[] = [],
   ) {
     this.names = [...names]
-    this.out = this.names.map(() => [])
-    this.lastFrom = this.names.map(() => -1)
+    this.out = new Array<number[] | undefined>(this.names.length)
+    this.lastFrom = new Array<number>(this.names.length).fill(-1)
   }
 
   id(name: string): number {
@@ -73,7 +74,7 @@ class GraphBuilder {
       i = this.names.length
       this.own.set(name, i)
       this.names.push(name)
-      this.out.push([])
+      this.out.push(undefined)
       this.lastFrom.push(-1)
     }
     return i
@@ -94,13 +95,22 @@ class GraphBuilder {
   toId(t: number): void {
     if (this.lastFrom[t] === this.cur) return
     this.lastFrom[t] = this.cur
-    this.out[this.cur]!.push(t)
+    const edges = this.out[this.cur]
+    if (edges === undefined) this.out[this.cur] = [t]
+    else edges.push(t)
+  }
+
+  /** Chain i's edges are `to`, each once (a chain added no edge before): kept as they are, not copied. */
+  adopt(i: number, to: number[]): void {
+    this.out[i] = to
   }
 
   graph(table: string, bases: BaseChain[]): ChainGraph {
     const {known, own} = this
     const ids = known === undefined ? own : own.size === 0 ? known : new Map([...known, ...own])
-    return {table, bases, names: this.names, ids, out: this.out}
+    const out = this.out
+    for (let i = 0; i < out.length; i++) out[i] ??= NO_EDGES
+    return {table, bases, names: this.names, ids, out: out as number[][]}
   }
 }
 
@@ -124,18 +134,37 @@ export function xtChainGraph(t: XtTable): ChainGraph {
  * For a parse that numbered a table's chains as it read them and kept the jumps of the rules it did not build as
  * those numbers (iptables-save.ts for marks: 110k jumps at kube-proxy scale): the graph xtChainGraph would build,
  * without hashing every name again, kept so that xtChainGraph returns it. `ids`: the chains by name, numbered in
- * `t.chains` order; `unbuiltJumps(i)`: chain i's jumps from rules not built, in the order first seen, each a
- * chain's number or (no chain of the table) a name.
+ * `t.chains` order; `unbuiltJumps(i)`: chain i's jumps from rules not built (UnbuiltJumps). A chain whose jumps are
+ * all there, as unique numbers, keeps its array as its edges: the caller must not change it afterwards.
  */
-export function registerXtChainGraph(t: XtTable, ids: ReadonlyMap<string, number>, unbuiltJumps: (i: number) => ReadonlyArray<number | string> | undefined): void {
+export function registerXtChainGraph(t: XtTable, ids: ReadonlyMap<string, number>, unbuiltJumps: (i: number) => UnbuiltJumps | undefined): void {
   const b = new GraphBuilder(ids, t.chains.map((c) => c.name))
   t.chains.forEach((c, i) => {
+    const u = unbuiltJumps(i)
+    // Most chains of a kube-proxy dump: no rule built, and jumps that are already each chain's number once.
+    if (u !== undefined && !u.resumed && !hasBuiltJump(c)) return b.adopt(i, u.jumps as number[])
     b.fromId(i)
     builtJumps(b, c)
-    const u = unbuiltJumps(i)
-    if (u) for (const to of u) typeof to === 'number' ? b.toId(to) : b.to(to)
+    if (u) for (const to of u.jumps) typeof to === 'number' ? b.toId(to) : b.to(to)
   })
   graphs.set(t, b.graph(t.name, xtBases(t)))
+}
+
+/**
+ * What registerXtChainGraph is given of a chain's rules not built: their jumps, in the order first seen, each a
+ * chain's number or (no chain of the table) a name; `resumed` unless they are all numbers, each once.
+ */
+interface UnbuiltJumps {
+  jumps: ReadonlyArray<number | string>
+  resumed: boolean
+}
+
+/** A chain with no edge: one array for all of them, never changed. */
+const NO_EDGES: number[] = Object.freeze([]) as unknown as number[]
+
+function hasBuiltJump(c: XtChain): boolean {
+  for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) return true
+  return false
 }
 
 function builtJumps(b: GraphBuilder, c: XtChain): void {

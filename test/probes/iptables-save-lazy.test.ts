@@ -157,7 +157,13 @@ describe('jumpWord: the target word, from the end of the line (-1: read it word 
 describe('the chain graph of a marks parse: numbered as the dump is read, the graph xtChainGraph builds from the chains', () => {
   const TWO_RUNS = ['*nat', ':PREROUTING ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', '-A PREROUTING -j A', '-A A -j B', '-A A -j LATE', '-A B -j A', '-A A -j B', '-A A -j LATE', '-A A -g B',
     ':LATE - [0:0]', '-A LATE -j A', '-A PREROUTING -j NOWHERE', '-A PREROUTING -j NOWHERE', '-A B -j MARK --set-xmark 0x1/0x1', '-A B -j LATE', 'COMMIT', ''].join('\n')
-  const texts = [...iptablesSaveTexts(), {name: 'chains in two runs, a chain declared after its jumps, a jump to no chain', text: TWO_RUNS, opts: {family: 'ipv4', backend: 'nft'} as IptablesSaveOptions}]
+  // A chain whose built rule (it matches a mark) jumps, before and among rules not built that jump too.
+  const BUILT_AND_NOT = ['*nat', ':PREROUTING ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]', '-A PREROUTING -j C', '-A C -j B', '-A C -m mark --mark 0x1/0x1 -j A', '-A C -j A', '-A C -j B', '-A A -j B', '-A B -j RETURN', 'COMMIT', ''].join('\n')
+  const texts = [
+    ...iptablesSaveTexts(),
+    {name: 'chains in two runs, a chain declared after its jumps, a jump to no chain', text: TWO_RUNS, opts: {family: 'ipv4', backend: 'nft'} as IptablesSaveOptions},
+    {name: 'a built rule that jumps among rules not built', text: BUILT_AND_NOT, opts: {family: 'ipv4', backend: 'nft'} as IptablesSaveOptions},
+  ]
   for (const {name, text, opts} of texts) {
     it(`${name}: the same numbers, edges and base chains as a graph built afresh`, () => {
       const marks = parseIptablesSave(text, {...opts, onlyMarkRules: true}).facts
