@@ -124,6 +124,31 @@ function linesOf(d: Deferred): {lines: string[]; lineNos: number[]} {
   return {lines: d.lines, lineNos: d.lineNos}
 }
 
+/**
+ * A chain of a lazy parse (IptablesSaveOptions.lazy): `rules` builds the lines deferred for it on the first read
+ * (TableBuilder.rulesOf). One class, so its getter is one function for all 40k chains of a kube-proxy dump: an
+ * accessor in an object literal made a context, two closures and an accessor pair per chain, ~0.03 s of a `trace`
+ * and more of its collector's time; one added by Object.defineProperty costs ~0.15 s and slows every later access.
+ * Its table and rules are private fields, which neither JSON, a spread nor a comparison of its fields sees: only
+ * `rules` is not an own property, as a reader that copies a chain must know (`{...c, rules: c.rules}`).
+ */
+class LazyXtChain implements XtChain {
+  readonly #table: TableBuilder
+  readonly #rules: XtRule[] = []
+  constructor(
+    readonly name: string,
+    public builtin: boolean,
+    public line: number,
+    table: TableBuilder,
+  ) {
+    this.#table = table
+  }
+
+  get rules(): XtRule[] {
+    return this.#table.rulesOf(this, this.#rules)
+  }
+}
+
 /** One `*table … COMMIT` block (or the one table of `iptables -S` output) as its lines arrive. */
 export class TableBuilder {
   committed = false
@@ -327,7 +352,7 @@ export class TableBuilder {
   private ensure(name: string, lineNo: number, builtin: boolean): XtChain {
     const i = this.ids.get(name)
     if (i === undefined) {
-      const c = this.buildDeferred === undefined ? {name, builtin, line: lineNo, rules: []} : this.lazyChain(name, builtin, lineNo)
+      const c: XtChain = this.buildDeferred === undefined ? {name, builtin, line: lineNo, rules: []} : new LazyXtChain(name, builtin, lineNo, this)
       this.ids.set(name, this.list.length)
       this.list.push(c)
       this.jumpedFrom.push(-1)
@@ -338,34 +363,16 @@ export class TableBuilder {
     return c
   }
 
-  /**
-   * A chain whose `rules` builds the lines deferred for it on first read. An accessor in the object literal,
-   * not one added later (Object.defineProperty on 40k chains costs ~0.15 s and slows every later access).
-   */
-  private lazyChain(name: string, builtin: boolean, lineNo: number): XtChain {
-    const deferred = this.deferred
-    const build = this.buildDeferred!
-    let rules: XtRule[] = []
-    const table = this
-    const c: XtChain = {
-      name,
-      builtin,
-      line: lineNo,
-      get rules(): XtRule[] {
-        const d = deferred.get(c)
-        if (d !== undefined) {
-          deferred.delete(c)
-          if (table.lastDeferred === d) table.lastDeferred = undefined
-          const {lines, lineNos} = linesOf(d)
-          build(table, c, lines, lineNos, rules, d.built)
-        }
-        return rules
-      },
-      set rules(v: XtRule[]) {
-        rules = v
-      },
+  /** A lazy chain's rules (LazyXtChain): the lines deferred for it built into `rules` on the first read. */
+  rulesOf(c: XtChain, rules: XtRule[]): XtRule[] {
+    const d = this.deferred.get(c)
+    if (d !== undefined) {
+      this.deferred.delete(c)
+      if (this.lastDeferred === d) this.lastDeferred = undefined
+      const {lines, lineNos} = linesOf(d)
+      this.buildDeferred!(this, c, lines, lineNos, rules, d.built)
     }
-    return c
+    return rules
   }
 
   finish(problems: ParseProblem[], probe: string): XtTable {
