@@ -154,6 +154,21 @@ describe('jumpWord: the target word, from the end of the line (-1: read it word 
   })
 })
 
+describe('a lazy chain', () => {
+  it('shares one rules getter with every other (no closures per chain), and keeps only its plain fields as its own', () => {
+    const text = ['*nat', ':PREROUTING ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', '-A PREROUTING -j A', '-A A -j B', 'COMMIT', ''].join('\n')
+    const chains = lazyParse(text, {family: 'ipv4', backend: 'nft'}).facts.tables[0]!.chains
+    const getters = new Set(chains.map((c) => Object.getOwnPropertyDescriptor(Object.getPrototypeOf(c), 'rules')?.get))
+    expect(getters.size).toBe(1)
+    expect([...getters][0]).toBeTypeOf('function')
+    for (const c of chains) expect(Object.getOwnPropertyDescriptor(c, 'rules'), c.name).toBeUndefined()
+    // What JSON and a spread see: the plain fields; the rules, read through the getter, are the eager parse's.
+    expect(JSON.parse(JSON.stringify(chains[1]))).toEqual({name: 'A', builtin: false, line: 3, counters: {packets: 0, bytes: 0}})
+    const eager = parseIptablesSave(text, {family: 'ipv4', backend: 'nft'}).facts.tables[0]!.chains
+    expect(chains.map((c) => ({...c, rules: c.rules}))).toEqual(eager)
+  })
+})
+
 describe('the chain graph of a marks parse: numbered as the dump is read, the graph xtChainGraph builds from the chains', () => {
   const TWO_RUNS = ['*nat', ':PREROUTING ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', '-A PREROUTING -j A', '-A A -j B', '-A A -j LATE', '-A B -j A', '-A A -j B', '-A A -j LATE', '-A A -g B',
     ':LATE - [0:0]', '-A LATE -j A', '-A PREROUTING -j NOWHERE', '-A PREROUTING -j NOWHERE', '-A B -j MARK --set-xmark 0x1/0x1', '-A B -j LATE', 'COMMIT', ''].join('\n')
