@@ -102,7 +102,7 @@ export function readRuleRun(text: string, from: number, table: TableBuilder, mod
     if (chain === undefined || !(text.startsWith(name, from + 3) && (nameEnd === nl || text.charCodeAt(nameEnd) === 32))) {
       let end = text.indexOf(' ', from + 3)
       if (end === -1 || end > nl) end = nl
-      const c = table.lastRuleChainAt(text, from + 3, end) ?? table.declaredRuleChain(text.slice(from + 3, end))
+      const c = table.lastRuleChainAt(text, from + 3, end) ?? table.nextDeclaredRuleChainAt(text, from + 3, end) ?? table.declaredRuleChain(text.slice(from + 3, end))
       if (c === undefined) break
       chain = c
       name = c.name

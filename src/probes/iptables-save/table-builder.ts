@@ -21,6 +21,12 @@ export function noSuchChain(t: {kind: 'jump' | 'goto'; chain: string}, table: st
  */
 const NO_COUNTERS: Counters = Object.freeze({packets: 0, bytes: 0})
 
+/** How many chains declared after the last rule's nextDeclaredRuleChainAt compares before it hashes the name. */
+const NEXT_CHAINS_TRIED = 4
+
+/** A chain's name as iptables-save prints it in an `-A` line's chain word: not empty or an option, no quote or tab. */
+const plainChainName = (name: string): boolean => name !== '' && name.charCodeAt(0) !== 45 && name.indexOf('"') === -1 && name.indexOf('\t') === -1
+
 /** How iptables-save ends a user chain's declaration: no policy, no counters yet. */
 const USER_CHAIN_TAIL = ' - [0:0]'
 
@@ -165,6 +171,8 @@ export class TableBuilder {
   /** The chain the last rule not built was counted in (iptables-save prints a chain's rules together). */
   private lastUnbuiltChain: XtChain | undefined
   private lastRuleChain: XtChain | undefined
+  /** lastRuleChain's number, where known (-1: not known). */
+  private lastRuleChainId = -1
   private lastUnbuilt: Unbuilt | undefined
   /** deferredRulesOf, once for every lazy chain of the table. */
   private readonly ownDeferred = (c: XtChain): DeferredRules | undefined => this.deferredRulesOf(c)
@@ -260,9 +268,30 @@ export class TableBuilder {
    * option), which the next rules most likely go to too; undefined for any other name (chainForRule says why).
    */
   declaredRuleChain(name: string): XtChain | undefined {
-    if (name === '' || name.charCodeAt(0) === 45 || name.indexOf('"') !== -1 || name.indexOf('\t') !== -1) return undefined
+    if (!plainChainName(name)) return undefined
     const have = this.ids.get(name)
-    return have === undefined ? undefined : (this.lastRuleChain = this.list[have]!)
+    if (have === undefined) return undefined
+    this.lastRuleChainId = have
+    return (this.lastRuleChain = this.list[have]!)
+  }
+
+  /**
+   * declaredRuleChain for the name at [from, to) of `text`, when it is one of the few chains declared right after the
+   * last rule's: iptables-save prints the chains' rules in the order it declared the chains (libiptc's and nft's
+   * chain lists, one loop over each), so at the next chain's first rule it is most often the next one declared, or
+   * one after a chain with no rules. Compared where it lies: no name cut out and hashed. Undefined otherwise.
+   */
+  nextDeclaredRuleChainAt(text: string, from: number, to: number): XtChain | undefined {
+    const {list} = this
+    const n = to - from
+    for (let k = this.lastRuleChainId + 1, end = Math.min(list.length, k + NEXT_CHAINS_TRIED); k > 0 && k < end; k++) {
+      const c = list[k]!
+      if (c.name.length === n && text.startsWith(c.name, from) && plainChainName(c.name)) {
+        this.lastRuleChainId = k
+        return (this.lastRuleChain = c)
+      }
+    }
+    return undefined
   }
 
   chainForRule(name: string, lineNo: number, raw: string, problems: ParseProblem[], probe: string, ruleSpec: boolean): XtChain {
@@ -270,7 +299,10 @@ export class TableBuilder {
     const last = this.lastRuleChain
     if (last !== undefined && last.name === name) return last
     const have = this.ids.get(name)
-    if (have !== undefined) return (this.lastRuleChain = this.list[have]!)
+    if (have !== undefined) {
+      this.lastRuleChainId = have
+      return (this.lastRuleChain = this.list[have]!)
+    }
     // iptables-restore accepts rules in built-in chains without a `:CHAIN` line; a user chain must be declared.
     const builtin = xtBuiltinChain(this.name, name) !== undefined
     if (!builtin) problems.push(problem(probe, `rule for chain ${name}, which is not declared${ruleSpec ? ' (no -N line)' : ' (no :CHAIN line)'}`, lineNo, raw))
