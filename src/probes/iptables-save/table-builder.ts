@@ -165,7 +165,9 @@ export class TableBuilder {
   /** The chains by name, numbered in the order they were first seen (the table's chain order), and by number. */
   private readonly ids = new Map<string, number>()
   private readonly list: XtChain[] = []
-  private readonly unbuilt = new Map<XtChain, Unbuilt>()
+  /** Per chain number (dense: one entry per chain): the record of its rules not built (onlyMarkRules), once it has one. */
+  private readonly unbuilt: Array<Unbuilt | undefined> = []
+  private unbuiltCount = 0
   /** Per chain number, the serial of the last Unbuilt that kept a jump to it (dedupe in O(1)). */
   private readonly jumpedFrom: number[] = []
   /** The chain the last rule not built was counted in (iptables-save prints a chain's rules together). */
@@ -311,7 +313,7 @@ export class TableBuilder {
 
   /** The 1-based position the next rule appended to `c` takes, rules not built included. */
   nextPosition(c: XtChain): number {
-    return c.rules.length + (this.unbuilt.get(c)?.rules ?? 0) + 1
+    return c.rules.length + (this.unbuilt[this.idOf(c)]?.rules ?? 0) + 1
   }
 
   /**
@@ -327,13 +329,19 @@ export class TableBuilder {
   /** The record of `c`'s rules not built, for a rule about to be counted in it (then one rule read no further). */
   unbuiltFor(c: XtChain): Unbuilt {
     if (this.lastUnbuiltChain === c) return this.lastUnbuilt!
-    let u = this.unbuilt.get(c)
-    if (u === undefined) this.unbuilt.set(c, (u = {rules: 0, jumps: [], serial: this.unbuilt.size, resumed: false}))
+    const id = this.idOf(c)
+    let u = this.unbuilt[id]
+    if (u === undefined) this.unbuilt[id] = u = {rules: 0, jumps: [], serial: this.unbuiltCount++, resumed: false}
     // The chain's rules come in two runs: a jump seen in the first may come again (finish dedupes).
     else u.resumed = true
     this.lastUnbuiltChain = c
     this.lastUnbuilt = u
     return u
+  }
+
+  /** The number of `c`, a chain of this table: the last rule's chain's without hashing its name (most often). */
+  private idOf(c: XtChain): number {
+    return c === this.lastRuleChain && this.lastRuleChainId >= 0 ? this.lastRuleChainId : this.ids.get(c.name)!
   }
 
   /** A -j/-g of a rule counted in `u`, kept unless it names a target rather than a chain, or was kept before. */
@@ -388,6 +396,7 @@ export class TableBuilder {
       this.ids.set(name, this.list.length)
       this.list.push(c)
       this.jumpedFrom.push(-1)
+      this.unbuilt.push(undefined)
       return c
     }
     const c = this.list[i]!
@@ -419,10 +428,11 @@ export class TableBuilder {
     }
     // Only a long chain's lines are worth building one at a time (model/deferred-rules.ts).
     for (const [c, d] of this.deferred) if (d.count >= LONG_CHAIN_RULES) registerDeferredRules(c, this.ownDeferred)
-    for (const [c, u] of this.unbuilt) {
+    this.unbuilt.forEach((u, i) => {
+      if (u === undefined) return
       const names = u.jumps.map((j) => (typeof j === 'number' ? chains[j]!.name : j))
-      c.unbuilt = {rules: u.rules, jumps: u.resumed ? [...new Set(names)] : names}
-    }
+      chains[i]!.unbuilt = {rules: u.rules, jumps: u.resumed ? [...new Set(names)] : names}
+    })
     for (const c of this.renumber) c.rules.forEach((r, i) => (r.position = i + 1))
     for (const r of this.unresolved) {
       const t = r.target
@@ -437,7 +447,7 @@ export class TableBuilder {
       return i === undefined ? undefined : list[i]
     }})
     // A partial parse kept its jumps as chain numbers: its graph is ready (xtChainGraph returns it).
-    if (this.unbuilt.size > 0) registerXtChainGraph(t, this.ids, (i) => this.unbuilt.get(chains[i]!))
+    if (this.unbuiltCount > 0) registerXtChainGraph(t, this.ids, (i) => this.unbuilt[i])
     return t
   }
 }
