@@ -14,6 +14,7 @@ import {ruleJumpTarget} from './iptables-save/rule-body.js'
 import {buildRule} from './iptables-save/rule-line.js'
 import {jumpWord, jumpWordEnd} from './iptables-save/jump-word.js'
 import {mentionsMark} from './iptables-save/mentions-mark.js'
+import {readDeclarationRun} from './iptables-save/declaration-run.js'
 import {readRuleRun, type RuleRunMode} from './iptables-save/rule-run.js'
 import {skimAppend} from './iptables-save/rule-skim.js'
 import {COUNTERS_RE, noSuchChain, TableBuilder, type DeferredBuild} from './iptables-save/table-builder.js'
@@ -133,6 +134,17 @@ export class IptablesSaveParser {
       nl = chunk.indexOf('\n', from)
     }
     while (nl !== -1) {
+      // A dump's 40k `:CHAIN - [0:0]` lines, declared where they lie (declaration-run.ts).
+      if (chunk.charCodeAt(from) === 58 && this.table !== undefined && this.held === undefined && !this.ruleSpec) {
+        const run = readDeclarationRun(chunk, from, this.table, this.lineNo + 1)
+        if (run.lines > 0) {
+          this.lineNo += run.lines
+          this.lastNonBlank = this.lineNo
+          from = run.at
+          nl = chunk.indexOf('\n', from)
+          continue
+        }
+      }
       const mode = this.ruleRunMode(chunk, from)
       if (mode !== undefined) {
         const run = readRuleRun(chunk, from, this.table!, mode, this.lineNo + 1)

@@ -28,7 +28,7 @@ const NEXT_CHAINS_TRIED = 4
 const plainChainName = (name: string): boolean => name !== '' && name.charCodeAt(0) !== 45 && name.indexOf('"') === -1 && name.indexOf('\t') === -1
 
 /** How iptables-save ends a user chain's declaration: no policy, no counters yet. */
-const USER_CHAIN_TAIL = ' - [0:0]'
+export const USER_CHAIN_TAIL = ' - [0:0]'
 
 /**
  * Builds the rules of `lines` (each an `-A` line of `chain`) and appends them to `into`. `built[i]`, where set, is
@@ -217,8 +217,10 @@ export class TableBuilder {
       // A user chain as iptables-save declares it (40k at kube-proxy scale): the name, read without splitting.
       const name = trimmed.slice(1, trimmed.length - USER_CHAIN_TAIL.length)
       if (name !== '' && name.indexOf(' ') === -1 && name.indexOf('\t') === -1) {
-        if (this.ids.has(name)) problems.push(problem(probe, `chain ${name} declared twice`, lineNo, raw))
-        this.ensure(name, lineNo, false).counters = NO_COUNTERS
+        if (!this.declareUserChain(name, lineNo)) {
+          problems.push(problem(probe, `chain ${name} declared twice`, lineNo, raw))
+          this.ensure(name, lineNo, false).counters = NO_COUNTERS
+        }
         return
       }
     }
@@ -239,6 +241,16 @@ export class TableBuilder {
       if (m) c.counters = {packets: Number(m[1]), bytes: Number(m[2])}
       else problems.push(problem(probe, `bad chain counters "${cnt}"`, lineNo, raw))
     }
+  }
+
+  /**
+   * A user chain declared as iptables-save declares it (`:NAME - [0:0]`), new: false, and nothing done, when `name`
+   * was declared or used before (declare reports it).
+   */
+  declareUserChain(name: string, lineNo: number): boolean {
+    if (this.ids.has(name)) return false
+    this.ensure(name, lineNo, false).counters = NO_COUNTERS
+    return true
   }
 
   policy(name: string, rest: string[], lineNo: number, raw: string, problems: ParseProblem[], probe: string): void {
