@@ -236,27 +236,36 @@ function ancestorsOf(g: ChainGraph, target: number): Uint8Array {
   let rev = reverse.get(g)
   const n = g.names.length
   if (!rev) {
-    // Who jumps to whom, turned around, as one array per direction (counting sort by target).
+    // Who jumps to whom, turned around, as one array per direction (counting sort by target). Indexed loops: this
+    // runs once per graph, over 110k kube-proxy jumps, mostly before the optimizing compiler has seen it.
+    const {out} = g
     const start = new Int32Array(n + 1)
-    for (const tos of g.out) for (const t of tos) start[t + 1]!++
+    for (let f = 0; f < out.length; f++) {
+      const tos = out[f]!
+      for (let k = 0; k < tos.length; k++) start[tos[k]! + 1]!++
+    }
     for (let i = 0; i < n; i++) start[i + 1]! += start[i]!
     const from = new Int32Array(start[n]!)
     const fill = start.slice(0, n)
-    g.out.forEach((tos, f) => {
-      for (const t of tos) from[fill[t]!++] = f
-    })
+    for (let f = 0; f < out.length; f++) {
+      const tos = out[f]!
+      for (let k = 0; k < tos.length; k++) from[fill[tos[k]!]!++] = f
+    }
     rev = {start, from}
     reverse.set(g, rev)
   }
   const seen = new Uint8Array(n)
-  const stack = [target]
-  while (stack.length > 0) {
-    const cur = stack.pop()!
-    for (let k = rev.start[cur]!; k < rev.start[cur + 1]!; k++) {
-      const p = rev.from[k]!
+  const {start, from} = rev
+  const stack = new Int32Array(n + 1)
+  let top = 0
+  stack[top++] = target
+  while (top > 0) {
+    const cur = stack[--top]!
+    for (let k = start[cur]!; k < start[cur + 1]!; k++) {
+      const p = from[k]!
       if (seen[p]) continue
       seen[p] = 1
-      stack.push(p)
+      stack[top++] = p
     }
   }
   return seen
@@ -286,7 +295,9 @@ class BfsWalk {
     const {parent, queue, out, start} = this
     while (parent[target] === -1 && this.head < this.tail) {
       const cur = queue[this.head++]!
-      for (const n of out[cur]!) {
+      const tos = out[cur]!
+      for (let k = 0; k < tos.length; k++) {
+        const n = tos[k]!
         if (n === start || parent[n] !== -1) continue
         parent[n] = cur
         queue[this.tail++] = n
