@@ -10,6 +10,7 @@
 // renderer's early thread, the error classes main's handler tests with instanceof. The commands under
 // dist/commands/lab/ stay as tsc built them: the lab finds its files from its modules' place (lab/exec.ts).
 import {build} from 'esbuild'
+import {rebuildInPlace} from './rebuild-in-place.mjs'
 import {readdirSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -48,16 +49,5 @@ for (const file of commands) {
       })
     },
   }
-  await build({
-    entryPoints: [file],
-    outfile: file,
-    allowOverwrite: true,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    plugins: [keepShared],
-    logLevel: 'warning',
-  })
+  await rebuildInPlace(file, {packages: 'external', plugins: [keepShared]})
 }

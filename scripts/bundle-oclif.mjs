@@ -17,6 +17,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {rebuildInPlace} from './rebuild-in-place.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
@@ -53,14 +54,7 @@ for (const file of distModules(dist)) {
   const text = readFileSync(file, 'utf8')
   if (!text.includes(`'${OCLIF}'`) && !text.includes(`"${OCLIF}"`)) continue
   const toVendor = relative(dirname(file), vendorFile)
-  await build({
-    entryPoints: [file],
-    outfile: file,
-    allowOverwrite: true,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
+  await rebuildInPlace(file, {
     plugins: [
       {
         name: 'oclif-to-vendor',
@@ -74,7 +68,6 @@ for (const file of distModules(dist)) {
         },
       },
     ],
-    logLevel: 'warning',
   })
   rewritten++
 }

@@ -134,33 +134,31 @@ export class IptablesSaveParser {
       nl = chunk.indexOf('\n', from)
     }
     while (nl !== -1) {
-      // A dump's 40k `:CHAIN - [0:0]` lines, declared where they lie (declaration-run.ts).
-      if (chunk.charCodeAt(from) === 58 && this.table !== undefined && this.held === undefined && !this.ruleSpec) {
-        const run = readDeclarationRun(chunk, from, this.table, this.lineNo + 1)
-        if (run.lines > 0) {
-          this.lineNo += run.lines
-          this.lastNonBlank = this.lineNo
-          from = run.at
-          nl = chunk.indexOf('\n', from)
-          continue
-        }
-      }
-      const mode = this.ruleRunMode(chunk, from)
-      if (mode !== undefined) {
-        const run = readRuleRun(chunk, from, this.table!, mode, this.lineNo + 1)
-        if (run.lines > 0) {
-          this.lineNo += run.lines
-          this.lastNonBlank = this.lineNo
-          from = run.at
-          nl = chunk.indexOf('\n', from)
-          continue
-        }
+      const run = this.runAt(chunk, from)
+      if (run !== undefined && run.lines > 0) {
+        this.lineNo += run.lines
+        this.lastNonBlank = this.lineNo
+        from = run.at
+        nl = chunk.indexOf('\n', from)
+        continue
       }
       this.line(chunk.slice(from, nl))
       from = nl + 1
       nl = chunk.indexOf('\n', from)
     }
     this.carry = from < chunk.length ? chunk.slice(from) : ''
+  }
+
+  /**
+   * The lines from `from` read where they lie, in a run: a dump's 40k `:CHAIN - [0:0]` lines (declaration-run.ts) or
+   * its `-A` lines (rule-run.ts); undefined where only parseLine may read the line.
+   */
+  private runAt(text: string, from: number): {at: number; lines: number} | undefined {
+    const {table} = this
+    if (table === undefined || this.held !== undefined || this.ruleSpec) return undefined
+    if (text.charCodeAt(from) === 58) return readDeclarationRun(text, from, table, this.lineNo + 1)
+    const mode = this.ruleRunMode(text, from)
+    return mode === undefined ? undefined : readRuleRun(text, from, table, mode, this.lineNo + 1)
   }
 
   /** How rule-run.ts may read the line at `from` and those after it in place: undefined where only parseLine may. */

@@ -3,9 +3,9 @@
 // parses to the same facts and problems whether its lines come whole (runs) or one character at a time (each line
 // through the carry, read alone).
 import {describe, expect, it} from 'vitest'
-import {IptablesSaveParser, parseIptablesSave, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
 import {readDeclarationRun} from '../../src/probes/iptables-save/declaration-run.js'
 import {TableBuilder} from '../../src/probes/iptables-save/table-builder.js'
+import {PARSE_MODES, parsedInRunsAndAlone} from '../helpers/runs-and-alone.js'
 
 const PLAIN = [':KUBE-SVC-A - [0:0]', ':KUBE-SVC-AB - [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':"quoted" - [0:0]']
 
@@ -41,18 +41,9 @@ describe('readDeclarationRun', () => {
 
 describe('a dump of every kind of declaration: read in runs, the facts of reading it line by line', () => {
   const text = ['*nat', ...PLAIN, ...STOPS.map(([l]) => l), ...PLAIN, ':LAST - [0:0]', '-A LAST -j KUBE-SVC-A', 'COMMIT', ''].join('\n')
-  const modes: Array<[string, Partial<IptablesSaveOptions>]> = [
-    ['full', {}],
-    ['marks', {onlyMarkRules: true}],
-    ['lazy', {lazy: {lateProblem: () => undefined}}],
-  ]
-  for (const [name, extra] of modes) {
+  for (const [name, extra] of PARSE_MODES) {
     it(name, () => {
-      const opts: IptablesSaveOptions = {family: 'ipv4', backend: 'legacy', ...extra}
-      const whole = parseIptablesSave(text, opts)
-      const p = new IptablesSaveParser(opts)
-      for (const c of text) p.push(c)
-      const alone = p.end()
+      const {whole, alone} = parsedInRunsAndAlone(text, {family: 'ipv4', backend: 'legacy', ...extra})
       const plain = (r: typeof whole) => ({...r, facts: {...r.facts, tables: r.facts.tables.map((t) => ({...t, chains: t.chains.map((c) => ({...c, rules: c.rules}))}))}})
       expect(plain(whole)).toEqual(plain(alone))
       // Each duplicate reported on its own line, the second run of PLAIN's included (`:A B` declares A, as `:A\tB` did).

@@ -3,9 +3,9 @@
 // a dump of all of them parses to the same facts whether its lines come whole (runs) or one character at a time
 // (never a run: each line arrives through the carry and is read alone).
 import {describe, expect, it} from 'vitest'
-import {IptablesSaveParser, parseIptablesSave, type IptablesSaveOptions} from '../../src/probes/iptables-save.js'
 import {readRuleRun, type RuleRunMode} from '../../src/probes/iptables-save/rule-run.js'
 import {TableBuilder} from '../../src/probes/iptables-save/table-builder.js'
+import {PARSE_MODES, parsedInRunsAndAlone} from '../helpers/runs-and-alone.js'
 
 const CHAINS = ['KUBE-SVC-A', 'KUBE-SVC-AB', 'KUBE-SEP-1', 'KUBE-MARK-MASQ', 'X']
 
@@ -91,20 +91,9 @@ describe('a dump of every kind of line: read in runs, the facts of reading it li
     'COMMIT',
     '',
   ].join('\n')
-  const modes: Array<[string, Partial<IptablesSaveOptions>]> = [
-    ['full', {}],
-    ['marks', {onlyMarkRules: true}],
-    ['lazy', {lazy: {lateProblem: () => undefined}}],
-  ]
-  for (const [name, extra] of modes) {
+  for (const [name, extra] of PARSE_MODES) {
     it(name, () => {
-      const opts: IptablesSaveOptions = {family: 'ipv4', backend: 'nft', ...extra}
-      const whole = parseIptablesSave(text, opts)
-      const p = new IptablesSaveParser(opts)
-      for (const c of text) p.push(c)
-      const alone = p.end()
-      // Reading every chain's rules builds what lazy mode deferred, in both.
-      for (const r of [whole, alone]) for (const t of r.facts.tables) for (const c of t.chains) void c.rules
+      const {whole, alone} = parsedInRunsAndAlone(text, {family: 'ipv4', backend: 'nft', ...extra})
       expect(whole).toEqual(alone)
       expect(whole.facts.tables[0]!.chains.map((c) => c.name)).toEqual([...CHAINS, 'NOT-DECLARED'])
     })

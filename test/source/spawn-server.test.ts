@@ -105,29 +105,21 @@ describe.skipIf(!existsSync(helper))('runs through the spawn server', () => {
     expect(await groupGone(Number(out.stdout.trim()))).toBe(true)
   })
 
-  it('a server that ends: a running tool fails with the cause and its group is killed; later runs do not wait for it', async () => {
-    const server = newServer()
-    const running = runCommand(sh('echo $$; sleep 30'), undefined, server)
-    await new Promise((r) => setTimeout(r, 200))
-    process.kill(server.pid!, 'SIGTERM')
-    const out = await running
-    expect(out).toMatchObject({failure: 'spawn', message: expect.stringContaining('the spawn helper ended while the tool ran')})
-    expect(await groupGone(Number(out.stdout.trim()))).toBe(true)
-    expect(server.alive).toBe(false)
-    // A server that is gone starts nothing: the run is spawned directly.
-    expect((await runCommand(sh('echo after'), undefined, server)).stdout).toBe('after\n')
-  })
-
-  it('a server that crashes: the tool it left running is killed, its run fails with the cause', async () => {
-    const server = newServer()
-    const running = runCommand(sh('echo $$; sleep 30'), undefined, server)
-    await new Promise((r) => setTimeout(r, 200))
-    // SIGKILL: the server kills nothing itself.
-    process.kill(server.pid!, 'SIGKILL')
-    const out = await running
-    expect(out.failure).toBe('spawn')
-    expect(await groupGone(Number(out.stdout.trim()))).toBe(true)
-  })
+  // SIGTERM: the server kills its tools' groups as it ends. SIGKILL (a crash): it kills nothing, this process does.
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`a server ended by ${signal}: the tool it ran is killed, its run fails with the cause; later runs do not wait for it`, async () => {
+      const server = newServer()
+      const running = runCommand(sh('echo $$; sleep 30'), undefined, server)
+      await new Promise((r) => setTimeout(r, 200))
+      process.kill(server.pid!, signal)
+      const out = await running
+      expect(out).toMatchObject({failure: 'spawn', message: expect.stringContaining('the spawn helper ended while the tool ran')})
+      expect(await groupGone(Number(out.stdout.trim()))).toBe(true)
+      expect(server.alive).toBe(false)
+      // A server that is gone starts nothing: the run is spawned directly.
+      expect((await runCommand(sh('echo after'), undefined, server)).stdout).toBe('after\n')
+    })
+  }
 
   it('a helper without the server (an older build): every run is spawned directly', async () => {
     const server = newServer('/bin/false')
