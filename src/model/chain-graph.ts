@@ -146,12 +146,12 @@ export function registerXtChainGraph(t: XtTable, ids: ReadonlyMap<string, number
     const u = unbuiltJumps(i)
     // Most chains of a kube-proxy dump: no rule built, and jumps that are already each chain's number once.
     if (u !== undefined && !u.resumed && !hasBuiltJump(c)) {
-      b.adopt(i, u.jumps as number[])
+      b.adopt(i, u.targets as number[])
       continue
     }
     b.fromId(i)
     builtJumps(b, c)
-    if (u) for (const to of u.jumps) typeof to === 'number' ? b.toId(to) : b.to(to)
+    if (u) for (const to of u.targets) typeof to === 'number' ? b.toId(to) : b.to(to)
   }
   graphs.set(t, b.graph(t.name, xtBases(t)))
 }
@@ -161,7 +161,7 @@ export function registerXtChainGraph(t: XtTable, ids: ReadonlyMap<string, number
  * chain's number or (no chain of the table) a name; `resumed` unless they are all numbers, each once.
  */
 interface UnbuiltJumps {
-  jumps: ReadonlyArray<number | string>
+  targets: ReadonlyArray<number | string>
   resumed: boolean
 }
 

@@ -67,9 +67,10 @@ export interface XtChain {
   rules: XtRule[]
   /**
    * Rules the parse did not build (a parse for `marks` builds only the rules that mention a mark): how many, and
-   * the chains they jump or go to, so the chain graph stays whole. Absent when every rule was built.
+   * the chains they jump or go to (each once, in the order first seen), so the chain graph stays whole. Absent when
+   * every rule was built. `jumps` may be a getter (probes/iptables-save/unbuilt-rules.ts): read it, do not spread.
    */
-  unbuilt?: {rules: number; jumps: string[]}
+  unbuilt?: {readonly rules: number; readonly jumps: readonly string[]}
 }
 
 export interface XtRule {

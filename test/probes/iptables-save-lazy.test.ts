@@ -193,7 +193,8 @@ describe('the chain graph of a marks parse: numbered as the dump is read, the gr
   }
   it('keeps each jump of a chain once, by name, in the order first seen', () => {
     const a = parseIptablesSave(TWO_RUNS, {family: 'ipv4', backend: 'nft', onlyMarkRules: true}).facts.tables[0]!.chains
-    expect(Object.fromEntries(a.map((c) => [c.name, c.unbuilt]))).toEqual({
+    // `jumps` is a getter (unbuilt-rules.ts): read, not compared as an own property.
+    expect(Object.fromEntries(a.map((c) => [c.name, c.unbuilt && {rules: c.unbuilt.rules, jumps: c.unbuilt.jumps}]))).toEqual({
       PREROUTING: {rules: 3, jumps: ['A', 'NOWHERE']},
       A: {rules: 5, jumps: ['B', 'LATE']},
       B: {rules: 2, jumps: ['A', 'LATE']},

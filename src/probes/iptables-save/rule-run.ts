@@ -13,7 +13,8 @@
 import type {XtChain} from '../../model/netfilter.js'
 import {mentionsMark} from './mentions-mark.js'
 import {jumpWordEnd, lastJumpBlank} from './jump-word.js'
-import {deferLine, type Deferred, type TableBuilder, type Unbuilt} from './table-builder.js'
+import {deferLine, type Deferred, type TableBuilder} from './table-builder.js'
+import type {UnbuiltRules} from './unbuilt-rules.js'
 
 /** What the run does with a rule that is not built now. */
 export type RuleRunMode = 'count-unless-mark' | 'defer'
@@ -90,7 +91,7 @@ export function readRuleRun(text: string, from: number, table: TableBuilder, mod
   let lines = 0
   let chain: XtChain | undefined
   let name = ''
-  let unbuilt: Unbuilt | undefined
+  let unbuilt: UnbuiltRules | undefined
   let deferred: Deferred | undefined
   for (;;) {
     const nl = text.indexOf('\n', from)

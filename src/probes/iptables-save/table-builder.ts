@@ -7,6 +7,7 @@ import {printedDestination} from './printed-destination.js'
 import {LONG_CHAIN_RULES, registerDeferredRules, type DeferredRules} from '../../model/deferred-rules.js'
 import {registerXtChainGraph} from '../../model/chain-graph.js'
 import {registerChainLookup} from '../../model/chain-lookup.js'
+import {UnbuiltRules} from './unbuilt-rules.js'
 
 export const COUNTERS_RE = /^\[(\d+):(\d+)\]$/
 
@@ -36,25 +37,6 @@ export const USER_CHAIN_TAIL = ' - [0:0]'
  * tokenize, its problem already reported) nothing.
  */
 export type DeferredBuild = (table: TableBuilder, chain: XtChain, lines: readonly string[], lineNos: readonly number[], into: XtRule[], built?: ReadonlyArray<XtRule | null | undefined>) => void
-
-/** The rules of a chain counted but not built (IptablesSaveOptions.onlyMarkRules), and where they jump. */
-export interface Unbuilt {
-  rules: number
-  /** Chain numbers, or names of no chain (yet), each once unless `resumed`, in the order first seen. */
-  jumps: Array<number | string>
-  serial: number
-  /** Set when a jump may be in `jumps` twice: the chain's rules came in two runs, or a jump was kept by name. */
-  resumed: boolean
-}
-
-/**
- * Append a jump to `u`. The first makes an array of exactly one (V8 gives `[]` room for 17 on its first push, and
- * 30k of kube-proxy's 40k chains keep one jump: ~4 MB the collector would copy while the parse runs).
- */
-function addJump(u: Unbuilt, to: number | string): void {
-  if (u.jumps.length === 0) u.jumps = [to]
-  else u.jumps.push(to)
-}
 
 /** Consecutive lines of one piece of the dump's text: text.slice(from, to), the first of them line number `firstLineNo`. */
 interface LineRun {
@@ -166,16 +148,16 @@ export class TableBuilder {
   private readonly ids = new Map<string, number>()
   private readonly list: XtChain[] = []
   /** Per chain number (dense: one entry per chain): the record of its rules not built (onlyMarkRules), once it has one. */
-  private readonly unbuilt: Array<Unbuilt | undefined> = []
+  private readonly unbuilt: Array<UnbuiltRules | undefined> = []
   private unbuiltCount = 0
-  /** Per chain number, the serial of the last Unbuilt that kept a jump to it (dedupe in O(1)). */
+  /** Per chain number, the serial of the last UnbuiltRules that kept a jump to it (dedupe in O(1)). */
   private readonly jumpedFrom: number[] = []
   /** The chain the last rule not built was counted in (iptables-save prints a chain's rules together). */
   private lastUnbuiltChain: XtChain | undefined
   private lastRuleChain: XtChain | undefined
   /** lastRuleChain's number, where known (-1: not known). */
   private lastRuleChainId = -1
-  private lastUnbuilt: Unbuilt | undefined
+  private lastUnbuilt: UnbuiltRules | undefined
   /** deferredRulesOf, once for every lazy chain of the table. */
   private readonly ownDeferred = (c: XtChain): DeferredRules | undefined => this.deferredRulesOf(c)
   /** Lines kept per chain until its rules are read (lazy mode). */
@@ -249,7 +231,7 @@ export class TableBuilder {
    */
   declareUserChain(name: string, lineNo: number): boolean {
     if (this.ids.has(name)) return false
-    this.ensure(name, lineNo, false).counters = NO_COUNTERS
+    this.ensure(name, lineNo, false, NO_COUNTERS)
     return true
   }
 
@@ -339,11 +321,11 @@ export class TableBuilder {
   }
 
   /** The record of `c`'s rules not built, for a rule about to be counted in it (then one rule read no further). */
-  unbuiltFor(c: XtChain): Unbuilt {
+  unbuiltFor(c: XtChain): UnbuiltRules {
     if (this.lastUnbuiltChain === c) return this.lastUnbuilt!
     const id = this.idOf(c)
     let u = this.unbuilt[id]
-    if (u === undefined) this.unbuilt[id] = u = {rules: 0, jumps: [], serial: this.unbuiltCount++, resumed: false}
+    if (u === undefined) this.unbuilt[id] = u = new UnbuiltRules(this.unbuiltCount++, this.list)
     // The chain's rules come in two runs: a jump seen in the first may come again (finish dedupes).
     else u.resumed = true
     this.lastUnbuiltChain = c
@@ -357,16 +339,16 @@ export class TableBuilder {
   }
 
   /** A -j/-g of a rule counted in `u`, kept unless it names a target rather than a chain, or was kept before. */
-  unbuiltJump(u: Unbuilt, target: string): void {
+  unbuiltJump(u: UnbuiltRules, target: string): void {
     if (KNOWN_TARGETS.has(target)) return
     const id = this.ids.get(target)
     if (id === undefined) {
       // Not a chain (yet): kept by name (finish dedupes it against the chain, should one be declared later).
-      if (!u.jumps.includes(target)) addJump(u, target)
+      if (!u.targets.includes(target)) u.addTarget(target)
       u.resumed = true
     } else if (this.jumpedFrom[id] !== u.serial) {
       this.jumpedFrom[id] = u.serial
-      addJump(u, id)
+      u.addTarget(id)
     }
   }
 
@@ -401,10 +383,12 @@ export class TableBuilder {
     }
   }
 
-  private ensure(name: string, lineNo: number, builtin: boolean): XtChain {
+  /** The chain called `name`, made (with `counters`, when known) if it is new. */
+  private ensure(name: string, lineNo: number, builtin: boolean, counters?: Counters): XtChain {
     const i = this.ids.get(name)
     if (i === undefined) {
-      const c: XtChain = this.buildDeferred === undefined ? {name, builtin, line: lineNo, rules: []} : new LazyXtChain(name, builtin, lineNo, this)
+      const c: XtChain = this.buildDeferred === undefined ? eagerChain(name, builtin, lineNo, counters) : new LazyXtChain(name, builtin, lineNo, this)
+      if (counters !== undefined && this.buildDeferred !== undefined) c.counters = counters
       this.ids.set(name, this.list.length)
       this.list.push(c)
       this.jumpedFrom.push(-1)
@@ -444,14 +428,7 @@ export class TableBuilder {
     const {unbuilt} = this
     for (let i = 0; i < unbuilt.length; i++) {
       const u = unbuilt[i]
-      if (u === undefined) continue
-      const {jumps} = u
-      const names: string[] = new Array(jumps.length)
-      for (let k = 0; k < jumps.length; k++) {
-        const j = jumps[k]!
-        names[k] = typeof j === 'number' ? chains[j]!.name : j
-      }
-      chains[i]!.unbuilt = {rules: u.rules, jumps: u.resumed ? [...new Set(names)] : names}
+      if (u !== undefined) chains[i]!.unbuilt = u
     }
     for (const c of this.renumber) c.rules.forEach((r, i) => (r.position = i + 1))
     for (const r of this.unresolved) {
@@ -470,6 +447,16 @@ export class TableBuilder {
     if (this.unbuiltCount > 0) registerXtChainGraph(t, this.ids, (i) => this.unbuilt[i])
     return t
   }
+}
+
+/**
+ * A chain of a parse that builds its rules at once, its counters (a user chain's `[0:0]`, known when it is declared)
+ * in the object literal rather than added after: V8 gives a literal room for its own properties only, so each of
+ * kube-proxy's 40k chains got a property array besides, for the collector to copy while the parse runs (~7 ms of a
+ * 110k-rule `marks`, measured alternating with the build before).
+ */
+function eagerChain(name: string, builtin: boolean, line: number, counters: Counters | undefined): XtChain {
+  return counters === undefined ? {name, builtin, line, rules: []} : {name, builtin, line, rules: [], counters}
 }
 
 /**
