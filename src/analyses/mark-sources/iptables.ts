@@ -15,7 +15,12 @@ export function usagesFromXt(rs: XtRuleset, ids: UsageIds): MarkUsage[] {
   const subsystem: MarkSubsystem = `${rs.family === 'ipv6' ? 'ip6tables' : 'iptables'}${rs.backend === 'legacy' ? '-legacy' : ''}` as MarkSubsystem
   const out: MarkUsage[] = []
   for (const t of rs.tables) {
-    for (const c of t.chains) {
+    // Indexed, and a chain with no rule built passed over first: a marks parse of kube-proxy's 40k chains builds
+    // the rules of one or two, and this loop runs once, mostly before the optimizing compiler has seen it.
+    const {chains} = t
+    for (let ci = 0; ci < chains.length; ci++) {
+      const c = chains[ci]!
+      if (c.rules.length === 0) continue
       let reach: ChainReacher[] | undefined
       for (const r of c.rules) {
         const uses = xtRuleMarkUses(r)
