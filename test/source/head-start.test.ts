@@ -16,7 +16,8 @@ import {ROOT} from '../helpers/fixtures.js'
 import {ip} from '../helpers/pod-netns.js'
 
 const NS = `ni-t${process.pid}-hs`
-const DUMPS = ['iptables-save', 'ip6tables-save', 'iptables-legacy-save', 'ip6tables-legacy-save']
+/** In the order they start: IPv4's first (head-start-plan.ts). */
+const DUMPS = ['iptables-save', 'iptables-legacy-save', 'ip6tables-save', 'ip6tables-legacy-save']
 /** The dumps ask for a deep output buffer (iptables-save-run.ts): through the helper's exec when it is built. */
 const helper = presentBpfHelper()
 
