@@ -231,7 +231,7 @@ export class TableBuilder {
    */
   declareUserChain(name: string, lineNo: number): boolean {
     if (this.ids.has(name)) return false
-    this.ensure(name, lineNo, false, NO_COUNTERS)
+    this.add(name, lineNo, false, NO_COUNTERS)
     return true
   }
 
@@ -386,17 +386,20 @@ export class TableBuilder {
   /** The chain called `name`, made (with `counters`, when known) if it is new. */
   private ensure(name: string, lineNo: number, builtin: boolean, counters?: Counters): XtChain {
     const i = this.ids.get(name)
-    if (i === undefined) {
-      const c: XtChain = this.buildDeferred === undefined ? eagerChain(name, builtin, lineNo, counters) : new LazyXtChain(name, builtin, lineNo, this)
-      if (counters !== undefined && this.buildDeferred !== undefined) c.counters = counters
-      this.ids.set(name, this.list.length)
-      this.list.push(c)
-      this.jumpedFrom.push(-1)
-      this.unbuilt.push(undefined)
-      return c
-    }
+    if (i === undefined) return this.add(name, lineNo, builtin, counters)
     const c = this.list[i]!
     if (builtin) c.builtin = true
+    return c
+  }
+
+  /** A chain not in the table yet, numbered next (the caller knows `name` is new). */
+  private add(name: string, lineNo: number, builtin: boolean, counters: Counters | undefined): XtChain {
+    const c: XtChain = this.buildDeferred === undefined ? eagerChain(name, builtin, lineNo, counters) : new LazyXtChain(name, builtin, lineNo, this)
+    if (counters !== undefined && this.buildDeferred !== undefined) c.counters = counters
+    this.ids.set(name, this.list.length)
+    this.list.push(c)
+    this.jumpedFrom.push(-1)
+    this.unbuilt.push(undefined)
     return c
   }
 
