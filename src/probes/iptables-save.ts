@@ -368,9 +368,10 @@ export class IptablesSaveParser {
     const rule = buildRule(ws, rest, {table, chainName, lineNo, line, position: table.nextPosition(chain), counters}, opts.family, this.bad)
     const t = rule.target
     if (t && (t.kind === 'jump' || t.kind === 'goto') && !table.has(t.chain)) table.unresolved.push(rule)
-    if (insertAt === undefined) chain.rules.push(rule)
+    const rules = table.ownRules(chain)
+    if (insertAt === undefined) rules.push(rule)
     else {
-      chain.rules.splice(Math.max(0, Math.min(insertAt - 1, chain.rules.length)), 0, rule)
+      rules.splice(Math.max(0, Math.min(insertAt - 1, rules.length)), 0, rule)
       table.renumber.add(chain)
     }
   }

@@ -598,6 +598,18 @@ describe.skipIf(skip !== undefined)('live: restore each capture in a throwaway n
 })
 
 describe('parseIptablesSaveForMarks', () => {
+  it('gives the chains with no rule built one shared, frozen list, and a chain its own on its first rule (-A or -I)', () => {
+    const dump = ['*mangle', ':PREROUTING ACCEPT [0:0]', ':A - [0:0]', ':B - [0:0]', ':C - [0:0]', '-A PREROUTING -j A', '-A A -j MARK --set-xmark 0x1/0x1', '-I B 1 -m mark --mark 0x1/0x1 -j ACCEPT', '-A C -j RETURN', 'COMMIT', ''].join('\n')
+    const [pre, a, b, c] = parseIptablesSaveForMarks(dump, {family: 'ipv4', backend: 'legacy'}).facts.tables[0]!.chains
+    expect(pre!.rules).toBe(c!.rules)
+    expect(Object.isFrozen(c!.rules)).toBe(true)
+    expect(c!.rules).toEqual([])
+    expect(a!.rules.map((r) => r.raw)).toEqual(['-A A -j MARK --set-xmark 0x1/0x1'])
+    expect(b!.rules.map((r) => [r.position, r.raw])).toEqual([[1, '-I B 1 -m mark --mark 0x1/0x1 -j ACCEPT']])
+    expect(Object.isFrozen(a!.rules) || Object.isFrozen(b!.rules)).toBe(false)
+    expect(c!.rules).toEqual([])
+  })
+
   it('skims the rules it does not build with the tokenizer\'s quoting: the same chains, positions and jumps', () => {
     const dump = [
       '*nat',

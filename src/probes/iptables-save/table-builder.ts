@@ -22,6 +22,13 @@ export function noSuchChain(t: {kind: 'jump' | 'goto'; chain: string}, table: st
  */
 const NO_COUNTERS: Counters = Object.freeze({packets: 0, bytes: 0})
 
+/**
+ * The rules of a chain with none built yet: one array for all of them (a marks parse of a kube-proxy dump builds the
+ * rules of one or two of its 40k chains), replaced by the chain's own on its first rule (TableBuilder.ownRules).
+ * Frozen, so a push that bypassed ownRules would throw rather than give every chain the rule.
+ */
+const NO_RULES: XtRule[] = Object.freeze([]) as unknown as XtRule[]
+
 /** How many chains declared after the last rule's nextDeclaredRuleChainAt compares before it hashes the name. */
 const NEXT_CHAINS_TRIED = 4
 
@@ -305,6 +312,12 @@ export class TableBuilder {
     return this.ensure(name, lineNo, builtin)
   }
 
+  /** `c.rules`, to add a rule to: the chain's own array (made on its first rule, see NO_RULES). */
+  ownRules(c: XtChain): XtRule[] {
+    if (c.rules === NO_RULES) c.rules = []
+    return c.rules
+  }
+
   /** The 1-based position the next rule appended to `c` takes, rules not built included. */
   nextPosition(c: XtChain): number {
     return c.rules.length + (this.unbuilt[this.idOf(c)]?.rules ?? 0) + 1
@@ -455,11 +468,11 @@ export class TableBuilder {
 /**
  * A chain of a parse that builds its rules at once, its counters (a user chain's `[0:0]`, known when it is declared)
  * in the object literal rather than added after: V8 gives a literal room for its own properties only, so each of
- * kube-proxy's 40k chains got a property array besides, for the collector to copy while the parse runs (~7 ms of a
- * 110k-rule `marks`, measured alternating with the build before).
+ * kube-proxy's 40k chains got a property array besides, for the collector to copy while the parse runs. Its rules
+ * start as NO_RULES. (The two, with unbuilt-rules.ts: `marks` at 110k legacy rules 0.533 → 0.510 s, docs/kernel-notes.md#kn-32-streamed-output.)
  */
 function eagerChain(name: string, builtin: boolean, line: number, counters: Counters | undefined): XtChain {
-  return counters === undefined ? {name, builtin, line, rules: []} : {name, builtin, line, rules: [], counters}
+  return counters === undefined ? {name, builtin, line, rules: NO_RULES} : {name, builtin, line, rules: NO_RULES, counters}
 }
 
 /**
