@@ -3,7 +3,7 @@
  * too), and from it which base chains reach each chain. Built once per table and kept beside it, so `marks`
  * (which hooks reach a mark rule) and every other reader ask the same graph.
  */
-import type {Hook, NftTable, XtChain, XtRuleset, XtTable} from './netfilter.js'
+import type {Hook, NftTable, XtChain, XtRule, XtRuleset, XtTable} from './netfilter.js'
 
 /** A base chain (an iptables built-in chain, an nft base chain) and the hook it sits on. */
 interface BaseChain {
@@ -168,13 +168,21 @@ interface UnbuiltJumps {
 /** A chain with no edge: one array for all of them, never changed. */
 const NO_EDGES: number[] = Object.freeze([]) as unknown as number[]
 
+/** The chain a built rule jumps or goes to, if it does. */
+function chainJumpOf(r: XtRule): string | undefined {
+  const t = r.target
+  return t && (t.kind === 'jump' || t.kind === 'goto') ? t.chain : undefined
+}
+
 function hasBuiltJump(c: XtChain): boolean {
-  for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) return true
-  return false
+  return c.rules.some((r) => chainJumpOf(r) !== undefined)
 }
 
 function builtJumps(b: GraphBuilder, c: XtChain): void {
-  for (const r of c.rules) if (r.target && (r.target.kind === 'jump' || r.target.kind === 'goto')) b.to(r.target.chain)
+  for (const r of c.rules) {
+    const to = chainJumpOf(r)
+    if (to !== undefined) b.to(to)
+  }
 }
 
 function xtBases(t: XtTable): BaseChain[] {
