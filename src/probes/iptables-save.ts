@@ -161,9 +161,9 @@ export class IptablesSaveParser {
     return mode === undefined ? undefined : readRuleRun(text, from, table, mode, this.lineNo + 1)
   }
 
-  /** How rule-run.ts may read the line at `from` and those after it in place: undefined where only parseLine may. */
+  /** How rule-run.ts may read the line at `from` (in a table, runAt checked) and those after it in place: undefined where only parseLine may. */
   private ruleRunMode(text: string, from: number): RuleRunMode | undefined {
-    if (text.charCodeAt(from) !== 45 || this.table === undefined || this.held !== undefined || this.ruleSpec) return undefined
+    if (text.charCodeAt(from) !== 45) return undefined
     if (this.opts.onlyMarkRules === true) return 'count-unless-mark'
     return this.opts.lazy !== undefined ? 'defer' : undefined
   }

@@ -224,7 +224,6 @@ export class StartedTool implements ServerRunEvents {
     this.out.push(kept)
     this.keptChars += kept.length
   }
-
 }
 
 /**
