@@ -13,10 +13,11 @@
 // tsx), which nodeinspect neither ships nor uses. Its own `require` calls of Node built-ins go through the
 // banner's createRequire.
 import {build} from 'esbuild'
-import {readdirSync, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {distModules} from './dist-modules.mjs'
 import {rebuildInPlace} from './rebuild-in-place.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -37,15 +38,6 @@ await build({
   banner: {js: "import {createRequire as vendorCreateRequire} from 'node:module';\nconst require = vendorCreateRequire(import.meta.url);"},
   logLevel: 'warning',
 })
-
-/** Every .js file under `dir`, except the vendor bundle itself. */
-function distModules(dir) {
-  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) return e.name === 'vendor' ? [] : distModules(p)
-    return e.isFile() && e.name.endsWith('.js') ? [p] : []
-  })
-}
 
 // Each module that imports the framework is rewritten in place with that one import pointed at the bundle; every
 // other import stays as it is (external).

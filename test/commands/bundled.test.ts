@@ -8,6 +8,7 @@ import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {ROOT} from '../helpers/fixtures.js'
+import {distModules} from '../../scripts/dist-modules.mjs'
 
 const DIST = join(ROOT, 'dist')
 
@@ -54,15 +55,6 @@ describe('the built commands', () => {
     for (const c of ['marks.js', 'trace.js']) expect(text(c)).toMatch(/\bIptablesSaveParser = class\b/)
   })
 })
-
-/** Every built module, the framework's bundle aside. */
-function distModules(dir: string): string[] {
-  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) return e.name === 'vendor' ? [] : distModules(p)
-    return e.isFile() && e.name.endsWith('.js') ? [p] : []
-  })
-}
 
 describe('the CLI framework, bundled', () => {
   const VENDOR = join(DIST, 'vendor', 'oclif-core.js')

@@ -1,0 +1,2 @@
+/** Types of dist-modules.mjs, for the test that imports it. */
+export function distModules(dir: string): string[]
